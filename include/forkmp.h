@@ -1,0 +1,462 @@
+/**
+ * @file forkmp.h
+ * @brief forkmp core: OpenMP's fork-join model with processes instead of threads.
+ *
+ * At a parallel region the calling process forks child processes that start as
+ * copy-on-write images of it; every member runs the region's body; at the join the
+ * children leave and only the master (member 0) goes on.  Data that must survive the
+ * join or be seen by siblings lives in shared memory (fmp_shared_alloc()) or travels
+ * by a reduction (fmp_reduce()).
+ *
+ * @section errors Error model
+ * Every function that returns @c int returns ::FMP_OK (0) on success and a negative
+ * code on failure: one of the @c FMP_E* codes below, or a system error as @c -errno
+ * (for example @c -EAGAIN when fork() fails).  fmp_strerror() turns any of them into
+ * a sentence.  Functions that return a pointer return NULL and set @c errno.
+ *
+ * When a member fails (crashes, is killed, calls exit(), leaves a region block by
+ * @c return / @c break / @c goto) or the members disagree on the worksharing
+ * constructs they meet, the team is @e broken: every wait in it returns an error
+ * instead of hanging, loops and singles run nothing more, and the join reports
+ * which member failed and how.  By default (::FMP_ERRORS_ABORT, or
+ * @c FMP_ON_ERROR=abort) the program then ends with exit status ::FMP_EXIT_FAILURE
+ * and that diagnostic on stderr; with ::FMP_ERRORS_RETURN (or @c FMP_ON_ERROR=return)
+ * fmp_parallel() and fmp_team_run() return the error instead.
+ *
+ * @section fork What happens across fork
+ * - stdio is flushed before every fork, so nothing buffered is printed twice; a child
+ *   flushes its own stdio and leaves with _exit(); atexit() handlers never run in a
+ *   child;
+ * - children get SIGKILL when their parent dies (no orphans); the master reaps only
+ *   its own children's pids, never @c waitpid(-1);
+ * - a child starts with @c OMP_NUM_THREADS=1 and the common BLAS thread variables
+ *   set to 1, so a threaded library called by a member does not oversubscribe;
+ * - private memory written by a child is lost at the join (copy-on-write);
+ * - in a child, call only what is safe after fork: no MPI, no library that keeps
+ *   threads of its own.
+ *
+ * This header is C11 and C++ clean.  The region and construct macros need GCC or
+ * Clang (they use @c __attribute__((cleanup))).
+ */
+#ifndef FORKMP_H
+#define FORKMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "forkmp_version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(FMP_BUILDING_LIBRARY)
+#define FMP_EXPORT __attribute__((visibility("default")))
+#else
+#define FMP_EXPORT
+#endif
+
+/* ------------------------------------------------------------------------------ */
+/** @name Error codes */
+/**@{*/
+#define FMP_OK 0                /**< success */
+#define FMP_EINVAL (-22)        /**< an argument is out of range (same value as -EINVAL) */
+#define FMP_ENOMEM (-12)        /**< out of memory or shared arena exhausted (-ENOMEM) */
+#define FMP_EMEMBER (-1001)     /**< a member of the team failed: crashed, killed, exited */
+#define FMP_EMISMATCH (-1002)   /**< members met different worksharing constructs */
+#define FMP_EBROKEN (-1003)     /**< the team is broken by an earlier failure */
+#define FMP_EOWNERDEAD (-1004)  /**< lock acquired, but its previous holder died */
+#define FMP_ETYPE (-1005)       /**< unknown ::fmp_type */
+#define FMP_EOP (-1006)         /**< unknown ::fmp_op, or an op not defined on the type */
+#define FMP_EOVERFLOW (-1007)   /**< count * element size overflows */
+#define FMP_ESTATE (-1008)      /**< called where it may not be (wrong process, wrong time) */
+#define FMP_EEXITED (-1009)     /**< a member left the region by exit(), return, break, goto */
+/**@}*/
+
+/** Exit status of a program that forkmp ends after a member failure (EX_SOFTWARE). */
+#define FMP_EXIT_FAILURE 70
+
+/** Error policies, see fmp_set_error_mode(). */
+typedef enum fmp_error_mode {
+    FMP_ERRORS_ABORT = 0,  /**< default: print the diagnostic and end the program */
+    FMP_ERRORS_RETURN = 1  /**< return the error from fmp_parallel() / fmp_team_run() */
+} fmp_error_mode;
+
+/* ------------------------------------------------------------------------------ */
+/** @name Version */
+/**@{*/
+/** Run-time version as 0xMMmmpp (major, minor, patch). Any process, any time. */
+FMP_EXPORT unsigned fmp_get_version(void);
+/**@}*/
+
+/* ------------------------------------------------------------------------------ */
+/** @name Regions */
+/**@{*/
+
+/**
+ * Run @p body(@p arg) in a team of @p nprocs processes (the caller is member 0).
+ * @param nprocs team size; 0 means the default (fmp_get_max_threads()); 1 runs the
+ *        body in the caller without fork.
+ * @return ::FMP_OK, ::FMP_EINVAL for @p nprocs < 0 or a NULL body, @c -EAGAIN or
+ *         @c -ENOMEM when fork fails, or (with ::FMP_ERRORS_RETURN) ::FMP_EMEMBER,
+ *         ::FMP_EEXITED, ::FMP_EMISMATCH when the region failed.
+ * May be called anywhere: outside regions, in any member (a nested region, which has
+ * one member unless nesting is on, see fmp_set_nested()).
+ */
+FMP_EXPORT int fmp_parallel(int nprocs, void (*body)(void *arg), void *arg);
+
+/** Like fmp_parallel(), but the body runs in the caller alone when @p cond is 0. */
+FMP_EXPORT int fmp_parallel_if(int nprocs, int cond, void (*body)(void *arg), void *arg);
+
+/** This member's number in the innermost team: 0 in the master and outside regions. */
+FMP_EXPORT int fmp_thread_num(void);
+/** Size of the innermost team; 1 outside regions. */
+FMP_EXPORT int fmp_num_threads(void);
+/** Non-zero inside an active region (a team of more than one member). */
+FMP_EXPORT int fmp_in_parallel(void);
+/** Nesting depth of regions around the caller, active or not; 0 outside regions. */
+FMP_EXPORT int fmp_get_level(void);
+/** Number of enclosing active regions (teams of more than one member). */
+FMP_EXPORT int fmp_get_active_level(void);
+/** Member number of the caller's ancestor at @p level (-1 if no such level). */
+FMP_EXPORT int fmp_get_ancestor_thread_num(int level);
+/** Team size at @p level (-1 if no such level). */
+FMP_EXPORT int fmp_get_team_size(int level);
+/** Default size of a team opened by the caller now (FMP_NUM_THREADS, else cores). */
+FMP_EXPORT int fmp_get_max_threads(void);
+/** Set the default team size for regions opened by the caller (n >= 1). */
+FMP_EXPORT void fmp_set_num_threads(int n);
+/** Non-zero when nested regions fork teams of their own. */
+FMP_EXPORT int fmp_get_nested(void);
+/** Turn nested regions on or off (off: an inner region has one member). */
+FMP_EXPORT void fmp_set_nested(int on);
+/** Most active nesting levels (1 when nesting is off). */
+FMP_EXPORT int fmp_get_max_active_levels(void);
+/** Set the most active nesting levels (>= 1). */
+FMP_EXPORT void fmp_set_max_active_levels(int levels);
+/** Most processes a rank's teams may hold together (FMP_THREAD_LIMIT). */
+FMP_EXPORT int fmp_get_thread_limit(void);
+/** Number of processing units this process may run on (its affinity mask). */
+FMP_EXPORT int fmp_get_num_procs(void);
+/** Choose what a failed region does: end the program (default) or return the error. */
+FMP_EXPORT void fmp_set_error_mode(fmp_error_mode mode);
+/** The current error policy. */
+FMP_EXPORT fmp_error_mode fmp_get_error_mode(void);
+/**@}*/
+
+/* ------------------------------------------------------------------------------ */
+/** @name Loop schedules */
+/**@{*/
+/** Schedule kinds. */
+typedef enum fmp_sched_kind {
+    FMP_SCHED_STATIC = 1,
+    FMP_SCHED_DYNAMIC = 2,
+    FMP_SCHED_GUIDED = 3,
+    FMP_SCHED_RUNTIME = 4,
+    FMP_SCHED_INVALID = 0
+} fmp_sched_kind;
+
+/** A loop schedule: a plain value. */
+typedef struct fmp_schedule {
+    fmp_sched_kind kind;
+    long chunk;
+} fmp_schedule;
+
+/** Static: chunk 0 gives one contiguous block per member, else chunks round-robin. */
+FMP_EXPORT fmp_schedule fmp_static(long chunk);
+/** Dynamic: members grab @p chunk iterations at a time (0 means 1). */
+FMP_EXPORT fmp_schedule fmp_dynamic(long chunk);
+/** Guided: shrinking chunks, never smaller than @p chunk (0 means 1). */
+FMP_EXPORT fmp_schedule fmp_guided(long chunk);
+/** The schedule of FMP_SCHEDULE / OMP_SCHEDULE (default static). */
+FMP_EXPORT fmp_schedule fmp_runtime(void);
+/** A negative chunk makes the loop fail with ::FMP_EINVAL naming the call site. */
+/**@}*/
+
+/* ------------------------------------------------------------------------------ */
+/** @name Shared memory */
+/**@{*/
+/**
+ * Allocate @p bytes of shared memory, zero-filled, 64-byte aligned (page aligned from
+ * 4 KiB).  The block has the same address in every member of every team, also in
+ * teams created before it was allocated.  Any process, any time.
+ * @return the block, or NULL with errno ENOMEM (arena full: raise FMP_SHARED_SIZE)
+ *         or EINVAL (@p bytes 0 or absurd).
+ */
+FMP_EXPORT void *fmp_shared_alloc(size_t bytes);
+/** Give a block back for reuse; NULL is ignored.  Any process that can see the block. */
+FMP_EXPORT void fmp_shared_free(void *p);
+/** Size of the shared arena in bytes (FMP_SHARED_SIZE, default: physical memory). */
+FMP_EXPORT size_t fmp_shared_size(void);
+/**@}*/
+
+/* ------------------------------------------------------------------------------ */
+/** @name Synchronisation */
+/**@{*/
+/**
+ * Wait until every member of the team has arrived.  stdout and stderr of every member
+ * are flushed first, so output before the barrier appears before output after it.
+ * @return ::FMP_OK, ::FMP_EMEMBER / ::FMP_EBROKEN when a member failed,
+ *         ::FMP_EMISMATCH when members met different constructs before it.
+ */
+FMP_EXPORT int fmp_barrier(void);
+/** True (1) in exactly one member per encounter, 0 in the others; no barrier. */
+FMP_EXPORT int fmp_single(void);
+
+typedef struct fmp_lock fmp_lock; /**< opaque, lives in shared memory */
+/** Create a lock in shared memory: usable by every process that sees it. */
+FMP_EXPORT fmp_lock *fmp_lock_create(void);
+/** Destroy a lock created by fmp_lock_create(). */
+FMP_EXPORT void fmp_lock_destroy(fmp_lock *l);
+/**
+ * Acquire the lock, waiting if needed.
+ * @return ::FMP_OK; ::FMP_EOWNERDEAD if it was held by a process that died (the lock
+ *         is now the caller's, the data it protects may be half-updated);
+ *         ::FMP_EINVAL for NULL.
+ */
+FMP_EXPORT int fmp_lock_set(fmp_lock *l);
+/** Release the lock. ::FMP_EINVAL for NULL, @c -EPERM if the caller does not hold it. */
+FMP_EXPORT int fmp_lock_unset(fmp_lock *l);
+/** Try to acquire without waiting: 1 acquired, 0 busy, negative error. */
+FMP_EXPORT int fmp_lock_test(fmp_lock *l);
+/**@}*/
+
+/* ------------------------------------------------------------------------------ */
+/** @name Reductions */
+/**@{*/
+/** Element types of fmp_reduce(). */
+typedef enum fmp_type {
+    FMP_TYPE_NONE = 0,
+    FMP_CHAR, FMP_SIGNED_CHAR, FMP_UNSIGNED_CHAR,
+    FMP_SHORT, FMP_UNSIGNED_SHORT,
+    FMP_INT, FMP_UNSIGNED,
+    FMP_LONG, FMP_ULONG,
+    FMP_LLONG, FMP_ULLONG,
+    FMP_FLOAT, FMP_DOUBLE, FMP_LONG_DOUBLE,
+    FMP_BOOL,
+    FMP_INT8, FMP_INT16, FMP_INT32, FMP_INT64,
+    FMP_UINT8, FMP_UINT16, FMP_UINT32, FMP_UINT64,
+    FMP_SIZE_T,
+    FMP_FLOAT_COMPLEX, FMP_DOUBLE_COMPLEX, FMP_LONG_DOUBLE_COMPLEX,
+    /* value-index pairs for MINLOC / MAXLOC, laid out as struct { T value; int index; } */
+    FMP_FLOAT_INT, FMP_DOUBLE_INT, FMP_LONG_DOUBLE_INT, FMP_SHORT_INT, FMP_2INT,
+    FMP_LONG_INT,
+    FMP_TYPE_COUNT_ /* not a type */
+} fmp_type;
+
+/** Reduction operations, as in MPI. */
+typedef enum fmp_op {
+    FMP_OP_NONE = 0,
+    FMP_SUM, FMP_PROD, FMP_MIN, FMP_MAX,
+    FMP_LAND, FMP_LOR, FMP_LXOR, FMP_BAND, FMP_BOR, FMP_BXOR,
+    FMP_MINLOC, FMP_MAXLOC,
+    FMP_OP_COUNT_ /* not an op */
+} fmp_op;
+
+/**
+ * Combine @p count elements of every member's @p in with @p op; every member gets the
+ * result in @p out.  Collective: every member calls it.  Members are combined in member
+ * order, so the result is the same bit for bit from run to run for the same team size.
+ * @p in and @p out may be the same buffer.  Outside regions it copies @p in to @p out.
+ * @return ::FMP_OK, ::FMP_EINVAL (NULL buffer with count > 0), ::FMP_ETYPE, ::FMP_EOP
+ *         (also bitwise ops on floating types), ::FMP_EOVERFLOW, ::FMP_ENOMEM, or the
+ *         team errors of fmp_barrier().
+ */
+FMP_EXPORT int fmp_reduce(const void *in, void *out, size_t count, fmp_type type, fmp_op op);
+/** Size in bytes of one element of @p type, 0 for an unknown type. */
+FMP_EXPORT size_t fmp_type_size(fmp_type type);
+/**
+ * Per-member results: the master receives every member's @p bytes bytes of @p in in
+ * @p out (nprocs * bytes), in member order.  Collective; @p out is used in the master
+ * only (may be NULL elsewhere).  Errors as fmp_reduce().
+ */
+FMP_EXPORT int fmp_gather(const void *in, void *out, size_t bytes);
+/**
+ * Pymp's iterate: every member calls it; the master produces items with @p next
+ * (returns 1 while it produced one, 0 at the end); every member, the master included,
+ * consumes them with @p body.  Items travel by value (@p itemsize bytes) through a
+ * bounded ring in shared memory; the end is signalled out of band.  Implied barrier.
+ * @return the number of items this member consumed, or a negative error.
+ */
+FMP_EXPORT long fmp_iterate(int (*next)(void *item, void *state), void *state,
+                            size_t itemsize, void (*body)(const void *item, void *arg),
+                            void *arg);
+/**@}*/
+
+/* ------------------------------------------------------------------------------ */
+/** @name Persistent teams */
+/**@{*/
+typedef struct fmp_team fmp_team; /**< opaque */
+/**
+ * Fork a team of @p nprocs members once (0: the default size).  Members see the
+ * master's private memory as it is now, and all shared memory, always.  Between runs
+ * they wait without burning a core (FMP_WAIT_POLICY).  Called by any process that is
+ * not itself a member of a persistent team's run.
+ * @return the team, or NULL with errno EINVAL (nprocs < 0), EAGAIN/ENOMEM (fork).
+ */
+FMP_EXPORT fmp_team *fmp_team_create(int nprocs);
+/**
+ * Run one region on the team: every member runs @p body with its own copy of the
+ * @p argsize bytes at @p arg.  Only the creating process may call it.
+ * @return as fmp_parallel(); ::FMP_ESTATE from another process or a nested call.
+ */
+FMP_EXPORT int fmp_team_run(fmp_team *t, void (*body)(void *arg), const void *arg,
+                            size_t argsize);
+/** Size of a persistent team. */
+FMP_EXPORT int fmp_team_size(const fmp_team *t);
+/** Make the members leave and reap them; the team is freed.  Creator only. */
+FMP_EXPORT int fmp_team_destroy(fmp_team *t);
+/**@}*/
+
+/* ------------------------------------------------------------------------------ */
+/** @name Output, errors, time */
+/**@{*/
+/** printf to stdout, one whole write per call: lines are never interleaved. */
+FMP_EXPORT int fmp_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** A sentence for any code returned by forkmp. */
+FMP_EXPORT const char *fmp_strerror(int err);
+/** Seconds from an arbitrary start, monotonic, as omp_get_wtime(). */
+FMP_EXPORT double fmp_get_wtime(void);
+/** Resolution of fmp_get_wtime() in seconds. */
+FMP_EXPORT double fmp_get_wtick(void);
+/** Text of the last failure report of a region in this process ("" if none). */
+FMP_EXPORT const char *fmp_last_failure(void);
+/**@}*/
+
+/* ================================================================================
+ * Construct macros.  Everything below `fmp__` is internal: used by the macros only.
+ * ================================================================================ */
+
+typedef struct fmp__region {
+    void *ctx;        /* the region's context, NULL when nothing was opened */
+    int state;        /* 0 before the body, 1 in the body, 2 done */
+    int err;
+} fmp__region;
+
+FMP_EXPORT fmp__region fmp__region_begin(int nprocs, int cond, const char *file, int line);
+FMP_EXPORT int fmp__region_step(fmp__region *r);
+FMP_EXPORT void fmp__region_cleanup(fmp__region *r);
+
+typedef struct fmp__loop {
+    long lo, hi;          /* current chunk [lo, hi) */
+    long begin, end;      /* the loop's bounds */
+    long chunk;           /* resolved chunk (static) */
+    unsigned long next;   /* static: next chunk number for this member */
+    int me, n;            /* member number, team size */
+    int kind;             /* resolved schedule kind, 0 after the end */
+    int nowait;
+    void *desc;           /* shared descriptor (dynamic, guided) */
+    void *team;
+    const char *file;
+    int line;
+} fmp__loop;
+
+FMP_EXPORT fmp__loop fmp__loop_begin(long begin, long end, fmp_schedule s, int nowait,
+                                     const char *file, int line);
+FMP_EXPORT int fmp__loop_more(fmp__loop *l);
+
+/* Next chunk of a loop: the static cases inline, the others in the library. */
+static inline int fmp__loop_next(fmp__loop *l)
+{
+    if (l->kind == FMP_SCHED_STATIC && l->chunk > 0) {
+        /* chunk c of the loop goes to member c % n */
+        unsigned long span = (unsigned long)l->end - (unsigned long)l->begin;
+        unsigned long c = l->next;
+        unsigned long step = (unsigned long)l->chunk;
+        if (l->end > l->begin && c <= span / step && c * step < span) {
+            unsigned long off = c * step;
+            l->lo = (long)((unsigned long)l->begin + off);
+            l->hi = (span - off > step) ? (long)((unsigned long)l->lo + step) : l->end;
+            l->next = c + (unsigned long)l->n;
+            return 1;
+        }
+    }
+    return fmp__loop_more(l);
+}
+
+typedef struct fmp__once {
+    int run;
+    int kind;
+    const char *file;
+    int line;
+} fmp__once;
+
+FMP_EXPORT fmp__once fmp__single_begin(const char *file, int line);
+FMP_EXPORT void fmp__single_end(fmp__once *o);
+FMP_EXPORT fmp__once fmp__critical_enter(const char *name, const char *file, int line);
+FMP_EXPORT void fmp__critical_leave(fmp__once *o);
+FMP_EXPORT int fmp__barrier_at(const char *file, int line);
+FMP_EXPORT int fmp__single_at(const char *file, int line);
+FMP_EXPORT int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type,
+                              fmp_op op, const char *file, int line);
+FMP_EXPORT int fmp__gather_at(const void *in, void *out, size_t bytes, const char *file,
+                              int line);
+FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t itemsize,
+                                void (*body)(const void *, void *), void *arg,
+                                const char *file, int line);
+
+#define FMP__CAT2(a, b) a##b
+#define FMP__CAT(a, b) FMP__CAT2(a, b)
+#define FMP__UNIQ(name) FMP__CAT(fmp__##name##_, __LINE__)
+
+/**
+ * @def FMP_PARALLEL(nprocs)
+ * Open a region: the block that follows runs in every member of a team of @p nprocs
+ * (0: default size) processes.  The caller is member 0 and keeps its private writes.
+ * @c continue ends the block normally; a member that leaves it by @c break, @c goto or
+ * @c return is a failure (a child never runs the code after the region).
+ */
+#define FMP_PARALLEL(nprocs) FMP_PARALLEL_IF((nprocs), 1)
+
+/** @def FMP_PARALLEL_IF(nprocs, cond)  FMP_PARALLEL, without fork when @p cond is 0. */
+#define FMP_PARALLEL_IF(nprocs, cond)                                                    \
+    for (fmp__region FMP__UNIQ(rg) __attribute__((cleanup(fmp__region_cleanup))) =       \
+             fmp__region_begin((nprocs), (cond), __FILE__, __LINE__);                    \
+         fmp__region_step(&FMP__UNIQ(rg));)
+
+/**
+ * @def FMP_FOR(i, begin, end, sched)
+ * Share the iterations [begin, end) of the block among the team; @p i is declared as a
+ * @c long.  Implied barrier at the end.  Collective: every member meets it.
+ */
+#define FMP_FOR(i, begin, end, sched) FMP__FOR(i, begin, end, sched, 0, FMP__UNIQ(lp))
+/** @def FMP_FOR_NOWAIT(i, begin, end, sched)  FMP_FOR without the barrier at the end. */
+#define FMP_FOR_NOWAIT(i, begin, end, sched) FMP__FOR(i, begin, end, sched, 1, FMP__UNIQ(lp))
+#define FMP__FOR(i, b, e, s, nowait, L)                                                  \
+    for (fmp__loop L = fmp__loop_begin((b), (e), (s), (nowait), __FILE__, __LINE__);     \
+         fmp__loop_next(&L);)                                                            \
+        for (long i = L.lo; i < L.hi; i++)
+
+/** @def FMP_SINGLE  The block runs in exactly one member per encounter; implied barrier. */
+#define FMP_SINGLE                                                                       \
+    for (fmp__once FMP__UNIQ(sg) __attribute__((cleanup(fmp__single_end))) =             \
+             fmp__single_begin(__FILE__, __LINE__);                                      \
+         FMP__UNIQ(sg).run; FMP__UNIQ(sg).run = 0)
+
+/** @def FMP_MASTER  The block runs in member 0 only; no barrier. */
+#define FMP_MASTER for (int FMP__UNIQ(ms) = (fmp_thread_num() == 0); FMP__UNIQ(ms); FMP__UNIQ(ms) = 0)
+
+/** @def FMP_CRITICAL  One member at a time runs the block (all unnamed criticals share one lock). */
+#define FMP_CRITICAL FMP__CRITICAL(NULL)
+/** @def FMP_CRITICAL_NAMED(name)  As OpenMP's critical(name): one lock per name. */
+#define FMP_CRITICAL_NAMED(name) FMP__CRITICAL(#name)
+#define FMP__CRITICAL(name)                                                              \
+    for (fmp__once FMP__UNIQ(cr) __attribute__((cleanup(fmp__critical_leave))) =         \
+             fmp__critical_enter((name), __FILE__, __LINE__);                            \
+         FMP__UNIQ(cr).run; FMP__UNIQ(cr).run = 0)
+
+/* Collective calls record their call site, so that mismatch reports can name it.  The
+   functions exist too (their addresses can be taken). */
+#define fmp_barrier() fmp__barrier_at(__FILE__, __LINE__)
+#define fmp_single() fmp__single_at(__FILE__, __LINE__)
+#define fmp_reduce(in, out, count, type, op)                                             \
+    fmp__reduce_at((in), (out), (count), (type), (op), __FILE__, __LINE__)
+#define fmp_gather(in, out, bytes) fmp__gather_at((in), (out), (bytes), __FILE__, __LINE__)
+#define fmp_iterate(next, state, itemsize, body, arg)                                    \
+    fmp__iterate_at((next), (state), (itemsize), (body), (arg), __FILE__, __LINE__)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FORKMP_H */

@@ -1,0 +1,12 @@
+dnl FMP_SPLIT_VERSION: FMP_VERSION_{MAJOR,MINOR,PATCH} and libtool's -version-info from VERSION
+AC_DEFUN([FMP_SPLIT_VERSION], [
+  FMP_VERSION_MAJOR=`echo $PACKAGE_VERSION | cut -d. -f1`
+  FMP_VERSION_MINOR=`echo $PACKAGE_VERSION | cut -d. -f2`
+  FMP_VERSION_PATCH=`echo $PACKAGE_VERSION | cut -d. -f3`
+  AC_SUBST([FMP_VERSION_MAJOR])
+  AC_SUBST([FMP_VERSION_MINOR])
+  AC_SUBST([FMP_VERSION_PATCH])
+  dnl libtool current:revision:age; the ABI follows the minor version before 1.0
+  FMP_LT_VERSION="$FMP_VERSION_MINOR:$FMP_VERSION_PATCH:0"
+  AC_SUBST([FMP_LT_VERSION])
+])

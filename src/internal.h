@@ -1,0 +1,287 @@
+/* forkmp internal declarations: shared by the files of src/, never installed. */
+#ifndef FMP_INTERNAL_H
+#define FMP_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <pthread.h>
+
+#include "forkmp.h"
+
+#define FMP__CACHELINE 64
+#define FMP__ALIGNED __attribute__((aligned(FMP__CACHELINE)))
+#define FMP__RING 8               /* worksharing descriptors per team */
+#define FMP__INLINE_SCRATCH 256   /* bytes of per-member inline reduction scratch */
+#define FMP__MAX_LEVELS 16        /* entries of the per-level ICV lists */
+#define FMP__MAX_TEAM 4096        /* larger team sizes are refused as absurd */
+#define FMP__CRIT_LOCKS 64        /* critical sections: unnamed + hashed names */
+
+#define FMP__LIKELY(x) __builtin_expect(!!(x), 1)
+#define FMP__UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ------------------------------------------------------------------------------
+ * ICVs (env.c): filled once from FMP_* / OMP_* variables at initialisation.
+ * ------------------------------------------------------------------------------ */
+enum fmp__bind { FMP__BIND_UNSET = -1, FMP__BIND_FALSE = 0, FMP__BIND_TRUE,
+                 FMP__BIND_PRIMARY, FMP__BIND_CLOSE, FMP__BIND_SPREAD };
+enum fmp__wait { FMP__WAIT_UNSET = -1, FMP__WAIT_PASSIVE = 0, FMP__WAIT_ACTIVE = 1 };
+
+typedef struct fmp__icv {
+    int nthreads[FMP__MAX_LEVELS]; /* team size per nesting level; 0 = default */
+    int nthreads_len;               /* entries given (0: unset) */
+    int max_active_levels;          /* from FMP_MAX_ACTIVE_LEVELS / FMP_NESTED */
+    int nested_set;                 /* FMP_NESTED or MAX_ACTIVE_LEVELS was given */
+    int thread_limit;               /* FMP_THREAD_LIMIT, default INT_MAX */
+    fmp_schedule run_sched;         /* FMP_SCHEDULE, default static,0 */
+    int bind[FMP__MAX_LEVELS];      /* enum fmp__bind per level */
+    int bind_len;
+    char places[256];               /* FMP_PLACES as given ("" = unset) */
+    int display_env;                /* 0 false, 1 true, 2 verbose */
+    int display_affinity;           /* FMP_DISPLAY_AFFINITY */
+    char affinity_format[256];      /* FMP_AFFINITY_FORMAT ("" = default) */
+    size_t shared_size;             /* FMP_SHARED_SIZE, 0 = physical memory */
+    int wait_policy;                /* enum fmp__wait */
+    long spin_count;                /* resolved spins before sleeping */
+    int on_error;                   /* fmp_error_mode */
+    int num_procs;                  /* PUs in this process's affinity mask at start */
+} fmp__icv;
+
+extern fmp__icv fmp__g_icv;
+
+/* Parse the environment into fmp__g_icv.  On a malformed value: print a message naming
+   the variable and the value, and exit(1). */
+void fmp__env_init(void);
+/* FMP_DISPLAY_ENV output (OpenMP display format) to stderr. */
+void fmp__env_display(int verbose);
+
+/* Parse helpers shared with tests: return 0 or a negative error, never exit. */
+int fmp__env_parse_schedule(const char *s, fmp_schedule *out);
+int fmp__env_parse_bool(const char *s, int *out);
+int fmp__env_parse_size(const char *s, size_t *out);
+int fmp__env_parse_int_list(const char *s, int *out, int max, int *len);
+int fmp__env_parse_bind_list(const char *s, int *out, int max, int *len);
+
+/* ------------------------------------------------------------------------------
+ * Shared arena (arena.c)
+ * ------------------------------------------------------------------------------ */
+int fmp__arena_init(void);                 /* idempotent; 0 or negative error */
+void *fmp__arena_alloc(size_t bytes);      /* zero-filled; NULL + errno */
+void fmp__arena_free(void *p);
+int fmp__arena_contains(const void *p);
+pthread_mutex_t *fmp__arena_crit_lock(unsigned idx); /* critical-section locks */
+pthread_mutex_t *fmp__arena_output_lock(void);
+/* Lock a robust process-shared mutex; a dead owner is recovered: returns 1 then. */
+int fmp__robust_lock(pthread_mutex_t *m);
+int fmp__robust_mutex_init(pthread_mutex_t *m);
+
+/* ------------------------------------------------------------------------------
+ * Waiting (wait.c): spin, then futex.
+ * ------------------------------------------------------------------------------ */
+void fmp__futex_wake(_Atomic uint32_t *addr, int n);
+/* Sleep while *addr == val, at most timeout_ms (<0: forever).  Returns after a wake,
+   a signal or the timeout; callers re-check their condition. */
+void fmp__futex_wait(_Atomic uint32_t *addr, uint32_t val, int timeout_ms);
+static inline void fmp__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* ------------------------------------------------------------------------------
+ * Teams (team.c)
+ * ------------------------------------------------------------------------------ */
+enum fmp__slot_state { FMP__S_FREE = 0, FMP__S_RUNNING, FMP__S_DONE, FMP__S_ABANDONED,
+                       FMP__S_FAILED, FMP__S_REAPED };
+enum fmp__how { FMP__HOW_NONE = 0, FMP__HOW_SIGNAL, FMP__HOW_EXITED, FMP__HOW_EXIT_CALLED,
+                FMP__HOW_LEFT_BLOCK, FMP__HOW_MISMATCH, FMP__HOW_USAGE };
+/* construct kinds, for signatures and messages */
+enum fmp__kind { FMP__K_NONE = 0, FMP__K_FOR, FMP__K_FOR_END, FMP__K_BARRIER, FMP__K_SINGLE,
+                 FMP__K_SINGLE_END, FMP__K_REDUCE, FMP__K_GATHER, FMP__K_ITERATE,
+                 FMP__K_REGION_END, FMP__K_MPI };
+
+typedef struct fmp__slot {
+    _Atomic int pid;
+    _Atomic int state;           /* enum fmp__slot_state */
+    /* crash details recorded by the member's own fatal-signal handler */
+    _Atomic int fault_sig;
+    uintptr_t fault_addr, fault_pc;
+    /* what the member met before its latest barrier, checked by the last arriver */
+    unsigned long bar_count;
+    uint64_t bar_sig;
+    int bar_kind;
+    const char *bar_file;
+    int bar_line;
+    int last_kind;
+    const char *last_file;
+    int last_line;
+    /* reduction / gather scratch, double-buffered by epoch parity */
+    void *scratch[2];
+    size_t scratch_cap[2];
+    char inl[2][FMP__INLINE_SCRATCH] FMP__ALIGNED;
+} FMP__ALIGNED fmp__slot;
+
+typedef struct fmp__desc {
+    _Atomic uint64_t ticket;     /* 3k free for construct k, 3k+1 filling, 3k+2 ready */
+    _Atomic uint32_t wake;       /* futex word for waiters on ticket */
+    int kind;
+    int sched;
+    long begin, end, chunk;
+    size_t itemsize;
+    const char *file;
+    int line;
+    void *ptr;                   /* iterate: the ring */
+    _Atomic unsigned long next FMP__ALIGNED;  /* dynamic / guided: next iteration */
+    _Atomic uint32_t done FMP__ALIGNED;        /* members finished with it */
+} fmp__desc;
+
+typedef struct fmp__failure {
+    _Atomic int set;             /* 0 none, 1 being written, 2 written */
+    int err;                     /* FMP_E* */
+    int member;
+    int pid;
+    int how;                     /* enum fmp__how */
+    int code;                    /* signal number or exit status */
+    char msg[768];
+} fmp__failure;
+
+typedef struct fmp__shteam {
+    int n;
+    int level, active_level;
+    int persistent;
+    pid_t master_pid;
+    const char *file;            /* region site */
+    int line;
+    _Atomic uint32_t broken FMP__ALIGNED;   /* non-zero: failed, every wait returns */
+    fmp__failure failure;
+    _Atomic uint32_t bar_arrived FMP__ALIGNED;
+    _Atomic uint32_t bar_gen FMP__ALIGNED;
+    _Atomic uint32_t bar_sleepers;
+    _Atomic unsigned long single_count FMP__ALIGNED;
+    /* persistent team: the next run */
+    _Atomic uint32_t run_gen FMP__ALIGNED;
+    _Atomic uint32_t run_sleepers;
+    int quit;
+    void (*body)(void *);
+    void *arg;                   /* shared copy of the argument */
+    size_t argsize, argcap;
+    fmp__desc ring[FMP__RING];
+    fmp__slot slots[];           /* n of them */
+} fmp__shteam;
+
+/* A process's view of one nesting level. */
+typedef struct fmp__ctx {
+    fmp__shteam *team;           /* NULL for a team of one */
+    int me, n;
+    int level, active_level;
+    unsigned long count;         /* collective constructs met */
+    uint64_t sig;                /* rolling signature of them */
+    int last_kind;
+    const char *last_file;
+    int last_line;
+    unsigned long ws_index;      /* descriptors claimed */
+    unsigned long single_local;  /* singles met */
+    unsigned long epoch;         /* scratch uses */
+    int nthreads_var;            /* fmp_set_num_threads() for regions opened here */
+    int max_active_levels;
+    struct fmp__ctx *parent;
+} fmp__ctx;
+
+typedef struct fmp__proc {
+    fmp__ctx *cur;               /* innermost level of this process */
+    fmp__ctx root;
+    int is_child;                /* this process is a forked member */
+    int initialised;
+    pid_t pid;
+    _Atomic int in_wait;         /* inside a forkmp wait: the SIGCHLD path defers */
+    int error_mode;
+    int rank;                    /* MPI rank for messages, -1 without the hybrid layer */
+    void (*child_hook)(void);    /* hybrid layer: run in every new child */
+} fmp__proc;
+
+extern fmp__proc fmp__g;
+
+void fmp__init(void);            /* idempotent, first call of every entry point */
+static inline void fmp__ensure_init(void)
+{
+    if (FMP__UNLIKELY(!fmp__g.initialised))
+        fmp__init();
+}
+static inline fmp__ctx *fmp__cur(void)
+{
+    fmp__ensure_init();
+    return fmp__g.cur;
+}
+
+/* Record a failure of the current team (first one wins), mark it broken, wake all.
+   kind/how explain it; fmt is the message.  Returns err. */
+int fmp__team_fail(fmp__shteam *t, int err, int member, int how, int code,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A member found its team broken inside a construct that cannot return an error:
+   a child leaves (_exit), the master goes on with nothing left to share. */
+void fmp__broken_in_construct(fmp__ctx *c);
+/* A usage error inside a construct (bad schedule, bad argument): report and break
+   the team (or, outside a region, report and go on). */
+int fmp__usage_error(fmp__ctx *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void fmp__wake_all(fmp__shteam *t);
+
+/* Barrier (sync.c).  kind is an enum fmp__kind; flushes stdio; returns 0 or error. */
+int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line);
+/* Note a collective construct in the caller's signature. */
+void fmp__construct(fmp__ctx *c, int kind, const char *file, int line, long a, long b,
+                    long d);
+/* Wait until *w != old, or the team breaks.  Returns 0 or FMP_EBROKEN. */
+int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
+                     _Atomic uint32_t *sleepers);
+
+/* Descriptor ring (sync.c): claim the descriptor of the caller's next construct.  The
+   first member to arrive runs init(d, data) and the others check(d, data) (a non-zero
+   result of check is a mismatch, already reported).  Returns the descriptor or NULL
+   when the team broke. */
+fmp__desc *fmp__desc_claim(fmp__ctx *c, void (*init)(fmp__desc *, const void *),
+                           int (*check)(fmp__ctx *, const fmp__desc *, const void *),
+                           const void *data);
+/* Leave a descriptor; the last member recycles it (cleanup runs first, once). */
+void fmp__desc_release(fmp__ctx *c, fmp__desc *d, void (*cleanup)(fmp__desc *));
+
+/* Team lifecycle used by the persistent-team code (team.c). */
+const char *fmp__kind_name(int kind);
+const char *fmp__signal_name(int sig);
+
+/* Output (output.c) */
+void fmp__flush_stdio(void);
+/* Print a message from the catalogue (messages.c) to stderr, whole. */
+void fmp__msg(const char *key, ...);
+const char *fmp__msg_format(const char *key);
+int fmp__write_all(int fd, const char *buf, size_t len);
+
+/* Topology and binding (topo.c) */
+/* Bind the calling member (me of n) to its place inside the cpuset it was given by
+   its parent; a no-op when proc-bind is false or unset.  Called in every member
+   right after the fork (and in the master). */
+void fmp__bind_member(int level, int me, int n);
+/* Warn once when a team of n is larger than the cores this process may use. */
+void fmp__check_oversubscription(int n);
+/* FMP_DISPLAY_AFFINITY line for the calling member. */
+void fmp__display_affinity(int level, int me, int n);
+/* Cores (PUs) in this process's affinity mask. */
+int fmp__affinity_count(void);
+
+/* Reductions (reduce.c) */
+int fmp__reduce_combine(void *acc, const void *in, size_t count, fmp_type type, fmp_op op);
+int fmp__reduce_check(fmp_type type, fmp_op op);
+
+/* Scratch for collectives: this member's buffer of at least bytes for the given
+   parity (0/1), published in its slot.  NULL on ENOMEM. */
+void *fmp__scratch(fmp__ctx *c, int parity, size_t bytes);
+
+#endif /* FMP_INTERNAL_H */
