@@ -74,6 +74,7 @@ int fmp__arena_init(void);                 /* idempotent; 0 or negative error */
 void *fmp__arena_alloc(size_t bytes);      /* zero-filled; NULL + errno */
 void fmp__arena_free(void *p);
 int fmp__arena_contains(const void *p);
+size_t fmp__arena_in_use(void);        /* bytes held by blocks, headers included */
 pthread_mutex_t *fmp__arena_crit_lock(unsigned idx); /* critical-section locks */
 pthread_mutex_t *fmp__arena_output_lock(void);
 /* Lock a robust process-shared mutex; a dead owner is recovered: returns 1 then. */
@@ -138,6 +139,7 @@ typedef struct fmp__desc {
     size_t itemsize;
     const char *file;
     int line;
+    int member;                  /* who filled it */
     void *ptr;                   /* iterate: the ring */
     _Atomic unsigned long next FMP__ALIGNED;  /* dynamic / guided: next iteration */
     _Atomic uint32_t done FMP__ALIGNED;        /* members finished with it */
@@ -166,6 +168,8 @@ typedef struct fmp__shteam {
     _Atomic uint32_t bar_gen FMP__ALIGNED;
     _Atomic uint32_t bar_sleepers;
     _Atomic unsigned long single_count FMP__ALIGNED;
+    _Atomic uint32_t ring_sleepers;
+    long spin;                   /* spins before sleeping, for this team's size */
     /* persistent team: the next run */
     _Atomic uint32_t run_gen FMP__ALIGNED;
     _Atomic uint32_t run_sleepers;
@@ -233,6 +237,8 @@ void fmp__broken_in_construct(fmp__ctx *c);
 int fmp__usage_error(fmp__ctx *c, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fmp__wake_all(fmp__shteam *t);
+/* Master: look at its children now (a wait timed out; SIGCHLD is the main path). */
+void fmp__poll_children(void);
 
 /* Barrier (sync.c).  kind is an enum fmp__kind; flushes stdio; returns 0 or error. */
 int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line);
@@ -253,9 +259,30 @@ fmp__desc *fmp__desc_claim(fmp__ctx *c, void (*init)(fmp__desc *, const void *),
 /* Leave a descriptor; the last member recycles it (cleanup runs first, once). */
 void fmp__desc_release(fmp__ctx *c, fmp__desc *d, void (*cleanup)(fmp__desc *));
 
-/* Team lifecycle used by the persistent-team code (team.c). */
+/* Team lifecycle shared by regions and persistent teams (team.c). */
 const char *fmp__kind_name(int kind);
-const char *fmp__signal_name(int sig);
+/* Resolve a requested team size for a team opened under parent; 0 or FMP_EINVAL
+   (reported, naming what and the call site). */
+int fmp__team_size(fmp__ctx *parent, int nprocs, int cond, const char *what,
+                   const char *file, int line, int *n);
+/* A zeroed control block for n members, or NULL (ENOMEM). */
+fmp__shteam *fmp__team_alloc(int n, fmp__ctx *parent, const char *file, int line);
+void fmp__team_free(fmp__shteam *t);
+/* Fork members 1..n-1.  Returns 0 in the master, the member number in a child, or a
+   negative error (all forked members killed and reaped, reported). */
+int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line);
+/* Set up ctx as member me of t under parent and make it current. */
+void fmp__ctx_enter(fmp__ctx *c, fmp__ctx *parent, fmp__shteam *t, int me, int n);
+/* Master: reap every child (after a broken team: SIGKILL them first), unregister.
+   Returns the team's recorded error, 0 if none. */
+int fmp__team_reap(fmp__shteam *t);
+/* Report a failure recorded in t: abort mode ends the process, return mode prints
+   and returns the error. */
+int fmp__team_report(fmp__shteam *t, int err);
+/* Child: leave the process now (flush stdio, mark the slot, _exit). */
+__attribute__((noreturn)) void fmp__child_exit(fmp__shteam *t, int me, int state, int status);
+/* Child: the member's slot for crash records. */
+void fmp__set_my_slot(fmp__shteam *t, int me);
 
 /* Output (output.c) */
 void fmp__flush_stdio(void);
@@ -263,6 +290,7 @@ void fmp__flush_stdio(void);
 void fmp__msg(const char *key, ...);
 const char *fmp__msg_format(const char *key);
 int fmp__write_all(int fd, const char *buf, size_t len);
+int fmp__vprint(int fd, const char *fmt, va_list ap); /* one locked write */
 
 /* Topology and binding (topo.c) */
 /* Bind the calling member (me of n) to its place inside the cpuset it was given by

@@ -1,0 +1,347 @@
+/* The shared arena: one MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE reservation made
+ * before any team exists, so every process forked later has it at the same address.
+ * Memory is used only when touched.  Being anonymous, it has no name in /dev/shm and
+ * cannot outlive the processes that map it.
+ *
+ * Allocator: blocks tile [heap, top); each starts with a 64-byte header holding its
+ * size and the previous block's size (boundary tags), free blocks are on one list.
+ * Invariant: the user part of every free block, and everything above top, is zero,
+ * so an allocation never clears memory; large blocks are given back to the kernel
+ * with MADV_REMOVE when freed.  The metadata lives in the arena, under a robust
+ * process-shared mutex. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define BLK_HDR 64u
+#define MIN_BLOCK 128u
+#define BLK_MAGIC 0x666d7062u /* "fmpb" */
+#define RELEASE_BYTES (256u * 1024u) /* freed blocks from this size go back to the kernel */
+#define MIN_ARENA ((size_t)64 << 20)
+
+typedef struct blk {
+    size_t size;      /* whole block, header included, multiple of 64 */
+    size_t prev_size; /* the block below, 0 for the first */
+    uint32_t free;
+    uint32_t magic;
+    struct blk *fnext, *fprev;
+} blk;
+_Static_assert(sizeof(blk) <= BLK_HDR, "block header must fit 64 bytes");
+
+typedef struct arena_hdr {
+    pthread_mutex_t lock;
+    char *heap, *top, *end;
+    blk *free_list;
+    size_t last_size; /* size of the block that ends at top */
+    size_t in_use;
+    pthread_mutex_t output_lock;
+    pthread_mutex_t crit[FMP__CRIT_LOCKS];
+} arena_hdr;
+
+static char *g_base;
+static size_t g_size;
+static arena_hdr *g_hdr;
+
+int fmp__robust_mutex_init(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+    int rc = pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+    return -rc;
+}
+
+int fmp__robust_lock(pthread_mutex_t *m)
+{
+    int rc = pthread_mutex_lock(m);
+    if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(m);
+        return 1;
+    }
+    return rc == 0 ? 0 : -rc;
+}
+
+static size_t default_size(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || psz <= 0)
+        return (size_t)4 << 30;
+    return (size_t)pages * (size_t)psz;
+}
+
+int fmp__arena_init(void)
+{
+    if (g_hdr)
+        return 0;
+    size_t psz = (size_t)sysconf(_SC_PAGESIZE);
+    size_t want = fmp__g_icv.shared_size ? fmp__g_icv.shared_size : default_size();
+    int explicit_size = fmp__g_icv.shared_size != 0;
+    want = (want + psz - 1) & ~(psz - 1);
+    void *p = MAP_FAILED;
+    for (;;) {
+        p = mmap(NULL, want, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED || explicit_size || want / 2 < MIN_ARENA)
+            break;
+        want /= 2; /* RLIMIT_AS or overcommit settings: take less address space */
+    }
+    if (p == MAP_FAILED) {
+        int e = errno;
+        fmp__msg("arena-map", want, strerror(e));
+        return -e;
+    }
+    g_base = p;
+    g_size = want;
+    arena_hdr *h = p;
+    fmp__robust_mutex_init(&h->lock);
+    fmp__robust_mutex_init(&h->output_lock);
+    for (int i = 0; i < FMP__CRIT_LOCKS; i++)
+        fmp__robust_mutex_init(&h->crit[i]);
+    size_t hdr = (sizeof(arena_hdr) + psz - 1) & ~(psz - 1);
+    h->heap = h->top = g_base + hdr;
+    h->end = g_base + want;
+    g_hdr = h;
+    return 0;
+}
+
+size_t fmp_shared_size(void)
+{
+    fmp__ensure_init();
+    return g_size;
+}
+
+int fmp__arena_contains(const void *p)
+{
+    return g_hdr && (const char *)p >= g_hdr->heap && (const char *)p < g_hdr->end;
+}
+
+pthread_mutex_t *fmp__arena_crit_lock(unsigned idx)
+{
+    return g_hdr ? &g_hdr->crit[idx % FMP__CRIT_LOCKS] : NULL;
+}
+
+pthread_mutex_t *fmp__arena_output_lock(void)
+{
+    return g_hdr ? &g_hdr->output_lock : NULL;
+}
+
+static blk *next_blk(blk *b)
+{
+    return (blk *)((char *)b + b->size);
+}
+
+static void list_remove(blk *b)
+{
+    if (b->fprev)
+        b->fprev->fnext = b->fnext;
+    else
+        g_hdr->free_list = b->fnext;
+    if (b->fnext)
+        b->fnext->fprev = b->fprev;
+    b->fnext = b->fprev = NULL;
+}
+
+static void list_push(blk *b)
+{
+    b->fprev = NULL;
+    b->fnext = g_hdr->free_list;
+    if (b->fnext)
+        b->fnext->fprev = b;
+    g_hdr->free_list = b;
+}
+
+/* Make a block header at p (zero memory) of size sz following a block of prev_size. */
+static blk *make_blk(char *p, size_t sz, size_t prev_size, int is_free)
+{
+    blk *b = (blk *)p;
+    b->size = sz;
+    b->prev_size = prev_size;
+    b->free = (uint32_t)is_free;
+    b->magic = BLK_MAGIC;
+    b->fnext = b->fprev = NULL;
+    return b;
+}
+
+static void fix_next_prev(blk *b)
+{
+    blk *n = next_blk(b);
+    if ((char *)n < g_hdr->top)
+        n->prev_size = b->size;
+}
+
+/* Offset from block start to a user pointer aligned to align, leaving room for a free
+   block in front when the gap is not 0. */
+static size_t lead_gap(char *start, size_t align)
+{
+    uintptr_t user = (uintptr_t)start + BLK_HDR;
+    uintptr_t aligned = (user + align - 1) & ~(uintptr_t)(align - 1);
+    size_t gap = aligned - user;
+    while (gap != 0 && gap < MIN_BLOCK)
+        gap += align;
+    return gap;
+}
+
+/* Cut the part of free block b from gap on into an allocated block of need bytes. */
+static blk *carve(blk *b, size_t gap, size_t need)
+{
+    list_remove(b);
+    if (gap) {
+        size_t rest = b->size - gap;
+        b->size = gap;
+        list_push(b);
+        blk *c = make_blk((char *)b + gap, rest, gap, 1);
+        fix_next_prev(c);
+        b = c;
+    }
+    if (b->size - need >= MIN_BLOCK) {
+        blk *t = make_blk((char *)b + need, b->size - need, need, 1);
+        b->size = need;
+        fix_next_prev(t);
+        list_push(t);
+    }
+    b->free = 0;
+    return b;
+}
+
+/* Take a block of need bytes from the untouched space above top. */
+static blk *from_top(size_t need, size_t align)
+{
+    char *start = g_hdr->top;
+    size_t gap = lead_gap(start, align);
+    if ((size_t)(g_hdr->end - start) < gap + need)
+        return NULL;
+    if (gap) {
+        blk *f = make_blk(start, gap, g_hdr->last_size, 1);
+        list_push(f);
+        g_hdr->last_size = gap;
+        start += gap;
+    }
+    blk *b = make_blk(start, need, g_hdr->last_size, 0);
+    g_hdr->top = start + need;
+    g_hdr->last_size = need;
+    return b;
+}
+
+void *fmp__arena_alloc(size_t bytes)
+{
+    if (!g_hdr && fmp__arena_init() != 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (bytes > g_size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t need = ((bytes + 63) & ~(size_t)63) + BLK_HDR;
+    if (need < MIN_BLOCK)
+        need = MIN_BLOCK;
+    size_t align = bytes >= 4096 ? 4096 : 64;
+    if (fmp__robust_lock(&g_hdr->lock) < 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    blk *got = NULL;
+    for (blk *b = g_hdr->free_list; b; b = b->fnext) {
+        size_t gap = lead_gap((char *)b, align);
+        if (gap + need <= b->size) {
+            got = carve(b, gap, need);
+            break;
+        }
+    }
+    if (!got)
+        got = from_top(need, align);
+    if (got)
+        g_hdr->in_use += got->size;
+    pthread_mutex_unlock(&g_hdr->lock);
+    if (!got) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return (char *)got + BLK_HDR;
+}
+
+/* Zero a block's user part; large ones go back to the kernel (read back as zero). */
+static void wipe(char *p, size_t len)
+{
+    if (len >= RELEASE_BYTES) {
+        size_t psz = (size_t)sysconf(_SC_PAGESIZE);
+        char *a = (char *)(((uintptr_t)p + psz - 1) & ~(uintptr_t)(psz - 1));
+        char *e = (char *)(((uintptr_t)(p + len)) & ~(uintptr_t)(psz - 1));
+        if (e > a && madvise(a, (size_t)(e - a), MADV_REMOVE) == 0) {
+            memset(p, 0, (size_t)(a - p));
+            memset(e, 0, (size_t)(p + len - e));
+            return;
+        }
+    }
+    memset(p, 0, len);
+}
+
+void fmp__arena_free(void *p)
+{
+    if (!p)
+        return;
+    if (!fmp__arena_contains(p) || ((uintptr_t)p & 63) != 0) {
+        fmp__msg("free-foreign", p);
+        return;
+    }
+    blk *b = (blk *)((char *)p - BLK_HDR);
+    if (b->magic != BLK_MAGIC || b->free) {
+        fmp__msg("free-bad", p);
+        return;
+    }
+    if (fmp__robust_lock(&g_hdr->lock) < 0)
+        return;
+    g_hdr->in_use -= b->size;
+    wipe((char *)b + BLK_HDR, b->size - BLK_HDR);
+    b->free = 1;
+    blk *n = next_blk(b);
+    if ((char *)n < g_hdr->top && n->free) {
+        list_remove(n);
+        b->size += n->size;
+        memset(n, 0, BLK_HDR);
+    }
+    if (b->prev_size) {
+        blk *pv = (blk *)((char *)b - b->prev_size);
+        if (pv->free) {
+            list_remove(pv);
+            pv->size += b->size;
+            memset(b, 0, BLK_HDR);
+            b = pv;
+        }
+    }
+    if ((char *)b + b->size == g_hdr->top) {
+        /* the last block: give it back to the untouched space above top */
+        g_hdr->top = (char *)b;
+        g_hdr->last_size = b->prev_size;
+        memset(b, 0, BLK_HDR);
+    } else {
+        fix_next_prev(b);
+        list_push(b);
+    }
+    pthread_mutex_unlock(&g_hdr->lock);
+}
+
+size_t fmp__arena_in_use(void)
+{
+    return g_hdr ? g_hdr->in_use : 0;
+}
+
+void *fmp_shared_alloc(size_t bytes)
+{
+    fmp__ensure_init();
+    return fmp__arena_alloc(bytes);
+}
+
+void fmp_shared_free(void *p)
+{
+    fmp__ensure_init();
+    fmp__arena_free(p);
+}

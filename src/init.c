@@ -1,0 +1,196 @@
+/* Process state, initialisation, ICV accessors, versions, errors, time. */
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "forkmp_version.h"
+
+fmp__proc fmp__g = { .rank = -1 };
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void init_once(void)
+{
+    fmp__env_init();
+    fmp__g.pid = getpid();
+    fmp__g.error_mode = fmp__g_icv.on_error;
+    fmp__ctx *r = &fmp__g.root;
+    r->team = NULL;
+    r->me = 0;
+    r->n = 1;
+    r->level = 0;
+    r->active_level = 0;
+    r->nthreads_var = fmp__g_icv.nthreads_len > 0 ? fmp__g_icv.nthreads[0] : 0;
+    r->max_active_levels = fmp__g_icv.max_active_levels;
+    fmp__g.cur = r;
+    fmp__arena_init();
+    fmp__g.initialised = 1;
+    if (fmp__g_icv.display_env)
+        fmp__env_display(fmp__g_icv.display_env > 1);
+}
+
+void fmp__init(void)
+{
+    pthread_once(&g_once, init_once);
+}
+
+unsigned fmp_get_version(void)
+{
+    return FMP_VERSION;
+}
+
+/* ---------------------------------------------------------------- ICV accessors */
+
+int fmp_thread_num(void)
+{
+    return fmp__cur()->me;
+}
+
+int fmp_num_threads(void)
+{
+    return fmp__cur()->n;
+}
+
+int fmp_in_parallel(void)
+{
+    return fmp__cur()->active_level > 0;
+}
+
+int fmp_get_level(void)
+{
+    return fmp__cur()->level;
+}
+
+int fmp_get_active_level(void)
+{
+    return fmp__cur()->active_level;
+}
+
+static fmp__ctx *at_level(int level)
+{
+    fmp__ctx *c = fmp__cur();
+    if (level < 0 || level > c->level)
+        return NULL;
+    while (c && c->level > level)
+        c = c->parent;
+    return c;
+}
+
+int fmp_get_ancestor_thread_num(int level)
+{
+    fmp__ctx *c = at_level(level);
+    return c ? c->me : -1;
+}
+
+int fmp_get_team_size(int level)
+{
+    fmp__ctx *c = at_level(level);
+    return c ? c->n : -1;
+}
+
+int fmp_get_num_procs(void)
+{
+    fmp__ensure_init();
+    return fmp__affinity_count();
+}
+
+int fmp_get_max_threads(void)
+{
+    fmp__ctx *c = fmp__cur();
+    if (c->nthreads_var > 0)
+        return c->nthreads_var;
+    return fmp__affinity_count();
+}
+
+void fmp_set_num_threads(int n)
+{
+    if (n < 1) {
+        fmp__msg("set-num-threads", n);
+        return;
+    }
+    fmp__cur()->nthreads_var = n;
+}
+
+int fmp_get_nested(void)
+{
+    return fmp__cur()->max_active_levels > 1;
+}
+
+void fmp_set_nested(int on)
+{
+    fmp__cur()->max_active_levels = on ? FMP__MAX_LEVELS : 1;
+}
+
+int fmp_get_max_active_levels(void)
+{
+    return fmp__cur()->max_active_levels;
+}
+
+void fmp_set_max_active_levels(int levels)
+{
+    if (levels < 1) {
+        fmp__msg("set-max-active-levels", levels);
+        return;
+    }
+    fmp__cur()->max_active_levels = levels;
+}
+
+int fmp_get_thread_limit(void)
+{
+    fmp__ensure_init();
+    return fmp__g_icv.thread_limit;
+}
+
+void fmp_set_error_mode(fmp_error_mode mode)
+{
+    fmp__ensure_init();
+    fmp__g.error_mode = mode == FMP_ERRORS_RETURN ? FMP_ERRORS_RETURN : FMP_ERRORS_ABORT;
+}
+
+fmp_error_mode fmp_get_error_mode(void)
+{
+    fmp__ensure_init();
+    return (fmp_error_mode)fmp__g.error_mode;
+}
+
+/* ---------------------------------------------------------------- errors and time */
+
+const char *fmp_strerror(int err)
+{
+    switch (err) {
+    case FMP_OK: return "success";
+    case FMP_EINVAL: return "invalid argument";
+    case FMP_ENOMEM: return "out of memory (or the shared arena is full: raise FMP_SHARED_SIZE)";
+    case FMP_EMEMBER: return "a member of the team failed (crashed, was killed or exited)";
+    case FMP_EMISMATCH: return "members met different worksharing constructs";
+    case FMP_EBROKEN: return "the team is broken by an earlier failure";
+    case FMP_EOWNERDEAD: return "the lock's previous holder died while holding it";
+    case FMP_ETYPE: return "unknown reduction type";
+    case FMP_EOP: return "unknown reduction operation, or not defined on the type";
+    case FMP_EOVERFLOW: return "count times element size overflows";
+    case FMP_ESTATE: return "called where it may not be";
+    case FMP_EEXITED: return "a member left the region by exit(), return, break or goto";
+    default:
+        if (err < 0 && err > -4096)
+            return strerror(-err);
+        return "unknown forkmp error";
+    }
+}
+
+double fmp_get_wtime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double fmp_get_wtick(void)
+{
+    struct timespec ts;
+    clock_getres(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

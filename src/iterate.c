@@ -1,0 +1,204 @@
+/* fmp_iterate: the master produces items, every member (the master too) consumes them.
+ *
+ * A bounded ring in shared memory, one sequence number per slot (a slot at position p
+ * is free when seq == p, full when seq == p + 1, free for the next lap at p + cap).
+ * The end of the stream is a flag beside the ring, never an item value, so no item can
+ * end it early.  Waiting is on futex words that are bumped on every produce / release:
+ * no polling sleeps.  A consumer that dies breaks the team, which wakes the producer. */
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct iring {
+    size_t itemsize;
+    unsigned long cap;
+    _Atomic unsigned long head FMP__ALIGNED; /* items produced */
+    _Atomic unsigned long tail FMP__ALIGNED; /* items claimed by consumers */
+    _Atomic uint32_t filled FMP__ALIGNED;    /* bumped at each produce and at the end */
+    _Atomic uint32_t filled_sleepers;
+    _Atomic uint32_t freed FMP__ALIGNED;     /* bumped at each release of a slot */
+    _Atomic uint32_t freed_sleepers;
+    _Atomic int done;
+    _Atomic unsigned long *seq;
+    char *data;
+} iring;
+
+typedef struct iter_info {
+    size_t itemsize;
+    int n;
+    const char *file;
+    int line;
+} iter_info;
+
+static void iter_init(fmp__desc *d, const void *data)
+{
+    const iter_info *ii = data;
+    d->kind = FMP__K_ITERATE;
+    d->itemsize = ii->itemsize;
+    d->file = ii->file;
+    d->line = ii->line;
+    unsigned long cap = 4ul * (unsigned long)ii->n;
+    if (cap < 8)
+        cap = 8;
+    while (cap > 8 && cap * ii->itemsize > (8u << 20))
+        cap /= 2;
+    size_t bytes = sizeof(iring) + cap * sizeof(unsigned long) + cap * ii->itemsize;
+    iring *r = fmp__arena_alloc(bytes);
+    if (r) {
+        r->itemsize = ii->itemsize;
+        r->cap = cap;
+        r->seq = (void *)(r + 1);
+        r->data = (char *)(r->seq + cap);
+        for (unsigned long i = 0; i < cap; i++)
+            atomic_store(&r->seq[i], i);
+    }
+    d->ptr = r;
+}
+
+static int iter_check(fmp__ctx *c, const fmp__desc *d, const void *data)
+{
+    const iter_info *ii = data;
+    if (d->kind == FMP__K_ITERATE && d->itemsize == ii->itemsize)
+        return 0;
+    fmp__team_fail(c->team, FMP_EMISMATCH, c->me, FMP__HOW_MISMATCH, 0,
+                   "worksharing mismatch in the team of %d opened at %s:%d: member %d met "
+                   "fmp_iterate at %s:%d (items of %zu bytes) where member %d met %s at %s:%d",
+                   c->n, c->team->file, c->team->line, c->me, ii->file, ii->line, ii->itemsize,
+                   d->member, fmp__kind_name(d->kind), d->file ? d->file : "?", d->line);
+    return 1;
+}
+
+static void iter_cleanup(fmp__desc *d)
+{
+    fmp__arena_free(d->ptr);
+}
+
+static void bump(_Atomic uint32_t *w, _Atomic uint32_t *sleepers)
+{
+    atomic_fetch_add(w, 1);
+    if (atomic_load(sleepers))
+        fmp__futex_wake(w, INT_MAX);
+}
+
+/* Take one item if one is ready: 1 taken (copied to item), 0 none now. */
+static int try_take(iring *r, void *item)
+{
+    unsigned long pos = atomic_load(&r->tail);
+    for (;;) {
+        unsigned long s = atomic_load(&r->seq[pos % r->cap]);
+        if (s != pos + 1)
+            return 0;
+        if (atomic_compare_exchange_weak(&r->tail, &pos, pos + 1)) {
+            memcpy(item, r->data + (pos % r->cap) * r->itemsize, r->itemsize);
+            atomic_store(&r->seq[pos % r->cap], pos + r->cap);
+            bump(&r->freed, &r->freed_sleepers);
+            return 1;
+        }
+    }
+}
+
+/* Consumers other than the master. */
+static long consume(fmp__ctx *c, iring *r, void *item, void (*body)(const void *, void *),
+                    void *arg, int *err)
+{
+    long got = 0;
+    for (;;) {
+        uint32_t w = atomic_load(&r->filled);
+        if (try_take(r, item)) {
+            body(item, arg);
+            got++;
+            continue;
+        }
+        if (atomic_load(&r->done) && atomic_load(&r->tail) == atomic_load(&r->head))
+            return got;
+        if ((*err = fmp__wait_change(c->team, &r->filled, w, &r->filled_sleepers)) != 0)
+            return got;
+    }
+}
+
+/* The master produces while there is room and consumes when the ring is full. */
+static long produce(fmp__ctx *c, iring *r, int (*next)(void *, void *), void *state,
+                    void *item, void (*body)(const void *, void *), void *arg, int *err)
+{
+    long got = 0;
+    unsigned long p = 0;
+    for (;;) {
+        uint32_t w = atomic_load(&r->freed);
+        if (atomic_load(&r->seq[p % r->cap]) == p) {
+            char *slot = r->data + (p % r->cap) * r->itemsize;
+            if (!next(slot, state))
+                break;
+            atomic_store(&r->seq[p % r->cap], p + 1);
+            atomic_store(&r->head, ++p);
+            bump(&r->filled, &r->filled_sleepers);
+            continue;
+        }
+        if (try_take(r, item)) {
+            body(item, arg);
+            got++;
+            continue;
+        }
+        if ((*err = fmp__wait_change(c->team, &r->freed, w, &r->freed_sleepers)) != 0)
+            return got;
+    }
+    atomic_store(&r->done, 1);
+    bump(&r->filled, &r->filled_sleepers);
+    while (try_take(r, item)) {
+        body(item, arg);
+        got++;
+    }
+    return got;
+}
+
+long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t itemsize,
+                     void (*body)(const void *, void *), void *arg, const char *file, int line)
+{
+    fmp__ctx *c = fmp__cur();
+    if (!body || (c->me == 0 && !next) || itemsize == 0 || itemsize > ((size_t)1 << 30))
+        return FMP_EINVAL;
+    void *item = malloc(itemsize);
+    if (!item)
+        return FMP_ENOMEM;
+    long got = 0;
+    if (!c->team) {
+        while (next(item, state)) {
+            body(item, arg);
+            got++;
+        }
+        free(item);
+        return got;
+    }
+    fmp__construct(c, FMP__K_ITERATE, file, line, (long)itemsize, 0, 0);
+    iter_info ii = { itemsize, c->n, file, line };
+    fmp__desc *d = fmp__desc_claim(c, iter_init, iter_check, &ii);
+    if (!d) {
+        free(item);
+        return FMP_EBROKEN;
+    }
+    iring *r = d->ptr;
+    int err = 0;
+    if (!r) {
+        err = fmp__team_fail(c->team, FMP_ENOMEM, c->me, FMP__HOW_USAGE, 0,
+                             "fmp_iterate at %s:%d: no room for the item ring in the shared "
+                             "arena (raise FMP_SHARED_SIZE)", file, line);
+    } else if (c->me == 0) {
+        got = produce(c, r, next, state, item, body, arg, &err);
+    } else {
+        got = consume(c, r, item, body, arg, &err);
+    }
+    free(item);
+    fmp__desc_release(c, d, iter_cleanup);
+    int rc = fmp__barrier(c, FMP__K_ITERATE, file, line);
+    if (err)
+        return err;
+    return rc ? rc : got;
+}
+
+long(fmp_iterate)(int (*next)(void *, void *), void *state, size_t itemsize,
+                  void (*body)(const void *, void *), void *arg)
+{
+    return fmp__iterate_at(next, state, itemsize, body, arg, "fmp_iterate()", 0);
+}

@@ -1,0 +1,226 @@
+/* Persistent teams: fork once, run many regions on the same members.
+ *
+ * The members park on the control block's run_gen futex word (spinning first, as
+ * FMP_WAIT_POLICY says).  A run publishes (body, argument copy) in the control block
+ * and bumps run_gen; everything inside a run is the machinery of FMP_PARALLEL
+ * (barrier, descriptors, reductions...), and a run ends with the same end-of-region
+ * barrier.  Each member keeps its own context across runs, so construct counters and
+ * descriptor tickets stay in step between runs. */
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "topo.h"
+
+struct fmp_team {
+    fmp__shteam *t;      /* NULL for a team of one */
+    pid_t creator;
+    int n;
+    int running;
+    fmp__ctx ctx;        /* the master's context for runs, kept across runs */
+    fmp__ctx *parent;    /* the creator's context at creation */
+    void *argbuf;        /* the master's private copy of the argument */
+    size_t argcap;
+};
+
+static void *private_copy(void **buf, size_t *cap, const void *arg, size_t size)
+{
+    if (size > *cap) {
+        void *p = realloc(*buf, size);
+        if (!p)
+            return NULL;
+        *buf = p;
+        *cap = size;
+    }
+    if (size)
+        memcpy(*buf, arg, size);
+    return *buf;
+}
+
+/* A member's life: wait for a run, run it, repeat; leave on quit or a broken team. */
+static __attribute__((noreturn)) void member_loop(fmp__shteam *t, int me, fmp__ctx *parent)
+{
+    fmp__ctx c;
+    fmp__ctx_enter(&c, parent, t, me, t->n);
+    fmp__g.cur = parent;
+    fmp__bind_member(c.level, me, t->n);
+    if (fmp__g_icv.display_affinity)
+        fmp__display_affinity(c.level, me, t->n);
+    void *buf = NULL;
+    size_t cap = 0;
+    uint32_t gen = 0;
+    for (;;) {
+        if (fmp__wait_change(t, &t->run_gen, gen, &t->run_sleepers))
+            fmp__child_exit(t, me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
+        gen = atomic_load(&t->run_gen);
+        if (t->quit)
+            fmp__child_exit(t, me, FMP__S_DONE, 0);
+        void *arg = private_copy(&buf, &cap, t->arg, t->argsize);
+        if (!arg && t->argsize) {
+            fmp__team_fail(t, FMP_ENOMEM, me, FMP__HOW_USAGE, 0,
+                           "member %d of the team created at %s:%d: no memory for a copy of "
+                           "the %zu-byte argument", me, t->file, t->line, t->argsize);
+            fmp__child_exit(t, me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
+        }
+        fmp__g.cur = &c;
+        t->body(arg);
+        int err = fmp__barrier(&c, FMP__K_REGION_END, t->file, t->line);
+        fmp__g.cur = parent;
+        if (err)
+            fmp__child_exit(t, me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
+    }
+}
+
+static fmp_team *team_create(int nprocs, const char *file, int line)
+{
+    fmp__ctx *parent = fmp__cur();
+    int n;
+    if (fmp__team_size(parent, nprocs, 1, "fmp_team_create", file, line, &n)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    fmp_team *team = calloc(1, sizeof *team);
+    if (!team) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    team->creator = getpid();
+    team->n = n;
+    team->parent = parent;
+    if (n == 1)
+        return team;
+    fmp__shteam *t = fmp__team_alloc(n, parent, file, line);
+    if (!t) {
+        free(team);
+        errno = ENOMEM;
+        return NULL;
+    }
+    t->persistent = 1;
+    int m = fmp__team_fork(t, "fmp_team_create", file, line);
+    if (m > 0)
+        member_loop(t, m, parent);
+    if (m < 0) {
+        fmp__team_free(t);
+        free(team);
+        errno = -m;
+        return NULL;
+    }
+    team->t = t;
+    fmp__ctx_enter(&team->ctx, parent, t, 0, n);
+    fmp__g.cur = parent;
+    fmp__bind_member(team->ctx.level, 0, n);
+    if (fmp__g_icv.display_affinity)
+        fmp__display_affinity(team->ctx.level, 0, n);
+    return team;
+}
+
+fmp_team *fmp_team_create(int nprocs)
+{
+    return team_create(nprocs, "fmp_team_create()", 0);
+}
+
+int fmp_team_size(const fmp_team *t)
+{
+    return t ? t->n : FMP_EINVAL;
+}
+
+static int check_caller(fmp_team *team, const char *what)
+{
+    if (!team) {
+        fmp__msg("team-state", what, "the team is NULL");
+        return FMP_EINVAL;
+    }
+    if (team->creator != getpid()) {
+        fmp__msg("team-state", what, "only the process that created the team may call it");
+        return FMP_ESTATE;
+    }
+    if (team->running) {
+        fmp__msg("team-state", what, "called from inside a run of the same team");
+        return FMP_ESTATE;
+    }
+    return 0;
+}
+
+int fmp_team_run(fmp_team *team, void (*body)(void *), const void *arg, size_t argsize)
+{
+    fmp__ensure_init();
+    int rc = check_caller(team, "fmp_team_run");
+    if (rc)
+        return rc;
+    if (!body || (argsize && !arg)) {
+        fmp__msg("team-state", "fmp_team_run", body ? "arg is NULL with argsize > 0"
+                                                    : "body is NULL");
+        return FMP_EINVAL;
+    }
+    void *mine = private_copy(&team->argbuf, &team->argcap, arg, argsize);
+    if (!mine && argsize)
+        return FMP_ENOMEM;
+    fmp__ctx *saved = fmp__g.cur;
+    fmp__shteam *t = team->t;
+    if (!t) {
+        fmp__ctx c;
+        fmp__ctx_enter(&c, saved, NULL, 0, 1);
+        team->running = 1;
+        body(mine);
+        team->running = 0;
+        fmp__g.cur = saved;
+        return 0;
+    }
+    if (atomic_load(&t->broken))
+        return fmp__team_report(t, fmp__team_reap(t));
+    if (argsize > t->argcap) {
+        void *p = fmp__arena_alloc(argsize);
+        if (!p)
+            return FMP_ENOMEM;
+        fmp__arena_free(t->arg);
+        t->arg = p;
+        t->argcap = argsize;
+    }
+    if (argsize)
+        memcpy(t->arg, arg, argsize);
+    t->argsize = argsize;
+    t->body = body;
+    fmp__flush_stdio();
+    atomic_fetch_add(&t->run_gen, 1);
+    if (atomic_load(&t->run_sleepers))
+        fmp__futex_wake(&t->run_gen, INT_MAX);
+    team->running = 1;
+    team->ctx.parent = saved;
+    fmp__g.cur = &team->ctx;
+    body(mine);
+    int err = 0;
+    if (!atomic_load(&t->broken))
+        err = fmp__barrier(&team->ctx, FMP__K_REGION_END, t->file, t->line);
+    fmp__g.cur = saved;
+    team->running = 0;
+    if (err || atomic_load(&t->broken))
+        return fmp__team_report(t, fmp__team_reap(t));
+    return 0;
+}
+
+int fmp_team_destroy(fmp_team *team)
+{
+    fmp__ensure_init();
+    int rc = check_caller(team, "fmp_team_destroy");
+    if (rc)
+        return rc;
+    fmp__shteam *t = team->t;
+    int err = 0;
+    if (t) {
+        t->quit = 1;
+        atomic_fetch_add(&t->run_gen, 1);
+        fmp__futex_wake(&t->run_gen, INT_MAX);
+        err = fmp__team_reap(t);
+        if (err && atomic_load(&t->failure.set) == 2) {
+            fmp__msg("member-failed", t->failure.msg);
+        }
+        fmp__team_free(t);
+    }
+    free(team->argbuf);
+    free(team);
+    return err;
+}

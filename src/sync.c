@@ -1,0 +1,354 @@
+/* Synchronisation: waiting, the barrier (which also checks that every member met the
+ * same constructs), the worksharing descriptor ring, singles, criticals and locks. */
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SLEEP_SLICE_MS 200 /* safety net: a sleeper re-checks the team this often */
+
+/* ---------------------------------------------------------------- waiting */
+
+static int broken_err(fmp__shteam *t)
+{
+    return atomic_load(&t->failure.set) == 2 ? t->failure.err : FMP_EBROKEN;
+}
+
+int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
+                     _Atomic uint32_t *sleepers)
+{
+    long spins = t ? t->spin : fmp__g_icv.spin_count;
+    for (long i = 0; i < spins; i++) {
+        if (atomic_load_explicit(w, memory_order_acquire) != old)
+            return 0;
+        if ((i & 1023) == 1023 && t && atomic_load(&t->broken))
+            return broken_err(t);
+        fmp__cpu_relax();
+    }
+    int rc = 0;
+    atomic_fetch_add(&fmp__g.in_wait, 1);
+    for (;;) {
+        if (atomic_load(w) != old)
+            break;
+        if (t && atomic_load(&t->broken)) {
+            rc = broken_err(t);
+            break;
+        }
+        atomic_fetch_add(sleepers, 1);
+        if (atomic_load(w) == old && !(t && atomic_load(&t->broken)))
+            fmp__futex_wait(w, old, SLEEP_SLICE_MS);
+        atomic_fetch_sub(sleepers, 1);
+        if (t && !fmp__g.is_child)
+            fmp__poll_children();
+        else if (t && atomic_load(w) == old)
+            fmp__poll_children(); /* a child may master a nested team of its own */
+    }
+    atomic_fetch_sub(&fmp__g.in_wait, 1);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- signatures */
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdULL;
+}
+
+void fmp__construct(fmp__ctx *c, int kind, const char *file, int line, long a, long b, long d)
+{
+    c->count++;
+    uint64_t h = mix(c->sig, (uint64_t)kind);
+    h = mix(h, (uint64_t)a);
+    h = mix(h, (uint64_t)b);
+    h = mix(h, (uint64_t)d);
+    if (kind == FMP__K_FOR || kind == FMP__K_SINGLE)
+        h = mix(mix(h, (uint64_t)(uintptr_t)file), (uint64_t)line);
+    c->sig = h;
+    c->last_kind = kind;
+    c->last_file = file;
+    c->last_line = line;
+}
+
+/* The last member to arrive compares what every member met. */
+static int check_barrier(fmp__ctx *c, fmp__shteam *t)
+{
+    const fmp__slot *a = &t->slots[0];
+    for (int m = 1; m < t->n; m++) {
+        const fmp__slot *b = &t->slots[m];
+        if (b->bar_count == a->bar_count && b->bar_sig == a->bar_sig &&
+            b->bar_kind == a->bar_kind)
+            continue;
+        char la[160], lb[160];
+        snprintf(la, sizeof la, "%s (%s:%d) after %lu constructs, the last %s (%s:%d)",
+                 fmp__kind_name(a->bar_kind), a->bar_file ? a->bar_file : "?", a->bar_line,
+                 a->bar_count, fmp__kind_name(a->last_kind),
+                 a->last_file ? a->last_file : "-", a->last_line);
+        snprintf(lb, sizeof lb, "%s (%s:%d) after %lu constructs, the last %s (%s:%d)",
+                 fmp__kind_name(b->bar_kind), b->bar_file ? b->bar_file : "?", b->bar_line,
+                 b->bar_count, fmp__kind_name(b->last_kind),
+                 b->last_file ? b->last_file : "-", b->last_line);
+        return fmp__team_fail(t, FMP_EMISMATCH, m, FMP__HOW_MISMATCH, 0,
+                              "worksharing mismatch in the team of %d opened at %s:%d: "
+                              "member 0 reached %s; member %d reached %s",
+                              t->n, t->file, t->line, la, m, lb);
+    }
+    (void)c;
+    return 0;
+}
+
+int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
+{
+    fmp__flush_stdio();
+    fmp__shteam *t = c->team;
+    if (!t)
+        return 0;
+    if (atomic_load(&t->broken))
+        return broken_err(t);
+    fmp__slot *s = &t->slots[c->me];
+    s->bar_count = c->count;
+    s->bar_sig = c->sig;
+    s->bar_kind = kind;
+    s->bar_file = file;
+    s->bar_line = line;
+    s->last_kind = c->last_kind;
+    s->last_file = c->last_file;
+    s->last_line = c->last_line;
+    uint32_t gen = atomic_load(&t->bar_gen);
+    if (atomic_fetch_add(&t->bar_arrived, 1) == (uint32_t)t->n - 1) {
+        int err = check_barrier(c, t);
+        atomic_store(&t->bar_arrived, 0);
+        atomic_store(&t->bar_gen, gen + 1);
+        if (atomic_load(&t->bar_sleepers))
+            fmp__futex_wake(&t->bar_gen, INT_MAX);
+        return err;
+    }
+    int err = fmp__wait_change(t, &t->bar_gen, gen, &t->bar_sleepers);
+    if (!err && atomic_load(&t->broken))
+        err = broken_err(t);
+    return err;
+}
+
+int fmp__barrier_at(const char *file, int line)
+{
+    fmp__ctx *c = fmp__cur();
+    if (c->team)
+        fmp__construct(c, FMP__K_BARRIER, file, line, 0, 0, 0);
+    return fmp__barrier(c, FMP__K_BARRIER, file, line);
+}
+
+int(fmp_barrier)(void)
+{
+    return fmp__barrier_at("fmp_barrier()", 0);
+}
+
+/* ---------------------------------------------------------------- descriptor ring */
+
+fmp__desc *fmp__desc_claim(fmp__ctx *c, void (*init)(fmp__desc *, const void *),
+                           int (*check)(fmp__ctx *, const fmp__desc *, const void *),
+                           const void *data)
+{
+    fmp__shteam *t = c->team;
+    uint64_t k = c->ws_index++;
+    fmp__desc *d = &t->ring[k % FMP__RING];
+    uint64_t want = 3 * k;
+    for (;;) {
+        uint64_t tk = atomic_load(&d->ticket);
+        if (tk == want + 2)
+            return check(c, d, data) ? NULL : d;
+        if (tk == want) {
+            if (atomic_compare_exchange_strong(&d->ticket, &tk, want + 1)) {
+                d->member = c->me;
+                init(d, data);
+                atomic_store(&d->ticket, want + 2);
+                atomic_fetch_add(&d->wake, 1);
+                if (atomic_load(&t->ring_sleepers))
+                    fmp__futex_wake(&d->wake, INT_MAX);
+                return d;
+            }
+            continue;
+        }
+        if (atomic_load(&t->broken))
+            return NULL;
+        if (tk == want + 1) { /* being filled: a few instructions away */
+            fmp__cpu_relax();
+            continue;
+        }
+        /* the slowest member has not yet left the construct RING places back */
+        uint32_t w = atomic_load(&d->wake);
+        if (atomic_load(&d->ticket) != tk)
+            continue;
+        if (fmp__wait_change(t, &d->wake, w, &t->ring_sleepers))
+            return NULL;
+    }
+}
+
+void fmp__desc_release(fmp__ctx *c, fmp__desc *d, void (*cleanup)(fmp__desc *))
+{
+    fmp__shteam *t = c->team;
+    if (atomic_fetch_add(&d->done, 1) + 1 == (uint32_t)t->n) {
+        if (cleanup)
+            cleanup(d);
+        atomic_store(&d->done, 0);
+        atomic_store(&d->next, 0);
+        d->ptr = NULL;
+        uint64_t tk = atomic_load(&d->ticket);
+        atomic_store(&d->ticket, tk - 2 + 3 * (uint64_t)FMP__RING);
+        atomic_fetch_add(&d->wake, 1);
+        if (atomic_load(&t->ring_sleepers))
+            fmp__futex_wake(&d->wake, INT_MAX);
+    }
+}
+
+/* ---------------------------------------------------------------- singles */
+
+static int single_claim(fmp__ctx *c, const char *file, int line)
+{
+    fmp__shteam *t = c->team;
+    if (!t)
+        return 1;
+    if (atomic_load(&t->broken)) {
+        fmp__broken_in_construct(c);
+        return 0;
+    }
+    fmp__construct(c, FMP__K_SINGLE, file, line, 0, 0, 0);
+    unsigned long mine = c->single_local++;
+    unsigned long expect = mine;
+    if (atomic_load_explicit(&t->single_count, memory_order_relaxed) != mine)
+        return 0;
+    return atomic_compare_exchange_strong(&t->single_count, &expect, mine + 1);
+}
+
+fmp__once fmp__single_begin(const char *file, int line)
+{
+    fmp__once o = { 0, FMP__K_SINGLE, file, line };
+    o.run = single_claim(fmp__cur(), file, line);
+    return o;
+}
+
+void fmp__single_end(fmp__once *o)
+{
+    fmp__ctx *c = fmp__g.cur;
+    if (!c->team)
+        return;
+    if (fmp__barrier(c, FMP__K_SINGLE_END, o->file, o->line))
+        fmp__broken_in_construct(c);
+}
+
+int fmp__single_at(const char *file, int line)
+{
+    return single_claim(fmp__cur(), file, line);
+}
+
+int(fmp_single)(void)
+{
+    return fmp__single_at("fmp_single()", 0);
+}
+
+/* ---------------------------------------------------------------- criticals */
+
+static unsigned name_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+fmp__once fmp__critical_enter(const char *name, const char *file, int line)
+{
+    fmp__ensure_init();
+    fmp__once o = { 0, 0, file, line };
+    /* as in OpenMP, criticals exclude every process of the program (of this rank) */
+    unsigned idx = name ? 1 + name_hash(name) % (FMP__CRIT_LOCKS - 1) : 0;
+    pthread_mutex_t *m = fmp__arena_crit_lock(idx);
+    if (!m)
+        return o;
+    int rc = fmp__robust_lock(m);
+    if (rc == 1)
+        fmp__msg("owner-dead", "FMP_CRITICAL", file, line);
+    if (rc == -EDEADLK) {
+        fmp__usage_error(fmp__g.cur, FMP_ESTATE,
+                         "FMP_CRITICAL at %s:%d: entered again by the member that holds it "
+                         "(nested criticals of the same name deadlock); the block was skipped",
+                         file, line);
+        return o;
+    }
+    if (rc >= 0) {
+        o.run = 1;
+        o.kind = (int)idx + 1; /* held: released by fmp__critical_leave */
+    }
+    return o;
+}
+
+void fmp__critical_leave(fmp__once *o)
+{
+    if (o->kind > 0) {
+        pthread_mutex_unlock(fmp__arena_crit_lock((unsigned)o->kind - 1));
+        o->kind = 0;
+    }
+}
+
+/* ---------------------------------------------------------------- locks */
+
+struct fmp_lock {
+    pthread_mutex_t m;
+};
+
+fmp_lock *fmp_lock_create(void)
+{
+    fmp__ensure_init();
+    fmp_lock *l = fmp__arena_alloc(sizeof *l);
+    if (!l)
+        return NULL;
+    int rc = fmp__robust_mutex_init(&l->m);
+    if (rc) {
+        fmp__arena_free(l);
+        errno = -rc;
+        return NULL;
+    }
+    return l;
+}
+
+void fmp_lock_destroy(fmp_lock *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_destroy(&l->m);
+    fmp__arena_free(l);
+}
+
+int fmp_lock_set(fmp_lock *l)
+{
+    if (!l)
+        return FMP_EINVAL;
+    int rc = fmp__robust_lock(&l->m);
+    if (rc == 1)
+        return FMP_EOWNERDEAD;
+    return rc;
+}
+
+int fmp_lock_unset(fmp_lock *l)
+{
+    if (!l)
+        return FMP_EINVAL;
+    return -pthread_mutex_unlock(&l->m);
+}
+
+int fmp_lock_test(fmp_lock *l)
+{
+    if (!l)
+        return FMP_EINVAL;
+    int rc = pthread_mutex_trylock(&l->m);
+    if (rc == 0)
+        return 1;
+    if (rc == EBUSY || rc == EDEADLK)
+        return 0;
+    if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(&l->m);
+        return FMP_EOWNERDEAD;
+    }
+    return -rc;
+}
