@@ -176,6 +176,9 @@ typedef struct fmp__shteam {
     int quit;
     void (*body)(void *);
     void *arg;                   /* shared copy of the argument */
+    void *result[2];             /* fmp__collective results, by parity */
+    size_t result_cap[2];
+    int coll_rc[2];
     size_t argsize, argcap;
     fmp__desc ring[FMP__RING];
     fmp__slot slots[];           /* n of them */
@@ -311,5 +314,27 @@ int fmp__reduce_check(fmp_type type, fmp_op op);
 /* Scratch for collectives: this member's buffer of at least bytes for the given
    parity (0/1), published in its slot.  NULL on ENOMEM. */
 void *fmp__scratch(fmp__ctx *c, int parity, size_t bytes);
+
+/* ------------------------------------------------------------------------------
+ * The internal interface of libforkmp_mpi (exported from libforkmp, not public API).
+ * ------------------------------------------------------------------------------ */
+/* A team collective whose combining step runs in the master alone (it may call MPI):
+   every member stages inbytes of in; the master calls master_fn with the members'
+   inputs in member order and a result buffer of outbytes; every member gets the
+   result in out (out may be NULL where outbytes is 0) and master_fn's return code.
+   Outside a region (or in a team of one) master_fn runs at once on in and out. */
+FMP_EXPORT int fmp__collective(const void *in, void *out, size_t inbytes, size_t outbytes,
+                               int (*master_fn)(void *const *inputs, int n, void *result,
+                                                void *arg),
+                               void *arg, const char *what, const char *file, int line);
+/* The MPI rank for diagnostics (-1: none). */
+FMP_EXPORT void fmp__set_rank(int rank);
+/* A function every new child runs right after fork (NULL: none). */
+FMP_EXPORT void fmp__set_child_hook(void (*hook)(void));
+/* Register forkmp's exit handler again, so it runs before handlers registered since
+   (MPI_Init registers its own). */
+FMP_EXPORT void fmp__exit_handler_again(void);
+/* Non-zero in a process forked by forkmp. */
+FMP_EXPORT int fmp__is_child(void);
 
 #endif /* FMP_INTERNAL_H */

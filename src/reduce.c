@@ -14,6 +14,7 @@
 
 #include <complex.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MEDIUM_BYTES (64u * 1024u)
@@ -338,4 +339,60 @@ int fmp__gather_at(const void *in, void *out, size_t bytes, const char *file, in
 int(fmp_gather)(const void *in, void *out, size_t bytes)
 {
     return fmp__gather_at(in, out, bytes, "fmp_gather()", 0);
+}
+
+int fmp__collective(const void *in, void *out, size_t inbytes, size_t outbytes,
+                    int (*master_fn)(void *const *, int, void *, void *), void *arg,
+                    const char *what, const char *file, int line)
+{
+    fmp__ctx *c = fmp__cur();
+    fmp__shteam *t = c->team;
+    if (!t) {
+        void *const inputs[1] = { (void *)(uintptr_t)in };
+        return master_fn(inputs, 1, out, arg);
+    }
+    if (atomic_load(&t->broken))
+        return FMP_EBROKEN;
+    fmp__construct(c, FMP__K_MPI, file, line, (long)inbytes, (long)outbytes, 0);
+    int parity = (int)(c->epoch++ & 1);
+    if (stage(c, parity, in, inbytes, what, file, line) == NULL)
+        return FMP_ENOMEM;
+    int rc = fmp__barrier(c, FMP__K_MPI, file, line);
+    if (rc)
+        return rc;
+    if (c->me == 0) {
+        int frc = 0;
+        if (t->result_cap[parity] < outbytes) {
+            void *p = fmp__arena_alloc(outbytes);
+            if (!p) {
+                frc = FMP_ENOMEM;
+            } else {
+                fmp__arena_free(t->result[parity]);
+                t->result[parity] = p;
+                t->result_cap[parity] = outbytes;
+            }
+        }
+        if (!frc) {
+            void *inputs[64];
+            void **ins = c->n <= 64 ? inputs : malloc(sizeof(void *) * (size_t)c->n);
+            if (!ins) {
+                frc = FMP_ENOMEM;
+            } else {
+                for (int m = 0; m < c->n; m++)
+                    ins[m] = (void *)(uintptr_t)slot_buf(t, m, parity, inbytes);
+                frc = master_fn(ins, c->n, t->result[parity], arg);
+                if (ins != inputs)
+                    free(ins);
+            }
+        }
+        t->coll_rc[parity] = frc;
+    }
+    rc = fmp__barrier(c, FMP__K_MPI, file, line);
+    if (rc)
+        return rc;
+    if (t->coll_rc[parity])
+        return t->coll_rc[parity];
+    if (outbytes && out)
+        memcpy(out, t->result[parity], outbytes);
+    return 0;
 }

@@ -408,6 +408,29 @@ static void register_exit_handler(void)
     }
 }
 
+void fmp__exit_handler_again(void)
+{
+    fmp__ensure_init();
+    on_exit(on_process_exit, NULL);
+}
+
+void fmp__set_rank(int rank)
+{
+    fmp__ensure_init();
+    fmp__g.rank = rank;
+}
+
+void fmp__set_child_hook(void (*hook)(void))
+{
+    fmp__ensure_init();
+    fmp__g.child_hook = hook;
+}
+
+int fmp__is_child(void)
+{
+    return fmp__g.is_child;
+}
+
 void fmp__child_exit(fmp__shteam *t, int me, int state, int status)
 {
     fflush(NULL);
@@ -526,6 +549,8 @@ void fmp__team_free(fmp__shteam *t)
         for (int p = 0; p < 2; p++)
             fmp__arena_free(t->slots[m].scratch[p]);
     fmp__arena_free(t->arg);
+    fmp__arena_free(t->result[0]);
+    fmp__arena_free(t->result[1]);
     fmp__arena_free(t);
 }
 
