@@ -19,16 +19,19 @@ static int broken_err(fmp__shteam *t)
 int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
                      _Atomic uint32_t *sleepers)
 {
+    if (atomic_load_explicit(w, memory_order_acquire) != old)
+        return 0;
+    /* while the master waits, its SIGCHLD handler leaves the reporting to this code */
+    atomic_fetch_add(&fmp__g.in_wait, 1);
+    int rc = 0;
     long spins = t ? t->spin : fmp__g_icv.spin_count;
     for (long i = 0; i < spins; i++) {
         if (atomic_load_explicit(w, memory_order_acquire) != old)
-            return 0;
+            goto out;
         if ((i & 1023) == 1023 && t && atomic_load(&t->broken))
-            return broken_err(t);
+            break;
         fmp__cpu_relax();
     }
-    int rc = 0;
-    atomic_fetch_add(&fmp__g.in_wait, 1);
     for (;;) {
         if (atomic_load(w) != old)
             break;
@@ -40,11 +43,10 @@ int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
         if (atomic_load(w) == old && !(t && atomic_load(&t->broken)))
             fmp__futex_wait(w, old, SLEEP_SLICE_MS);
         atomic_fetch_sub(sleepers, 1);
-        if (t && !fmp__g.is_child)
-            fmp__poll_children();
-        else if (t && atomic_load(w) == old)
-            fmp__poll_children(); /* a child may master a nested team of its own */
+        if (t && atomic_load(w) == old)
+            fmp__poll_children(); /* the safety net behind SIGCHLD */
     }
+out:
     atomic_fetch_sub(&fmp__g.in_wait, 1);
     return rc;
 }

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Runs each many-regions example both ways (a fork per region, and one persistent team)
+# with teams of 1, 2 and 4 and checks that both print the same results.
+# Usage: compare-modes.sh [bindir]   (make check runs it from the build directory)
+set -u
+bin=${1:-examples}
+[ -x "$bin/cg" ] || bin=examples
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+status=0
+for prog in "cg 64 60" "jacobi 96 120"; do
+    set -- $prog
+    name=$1; shift
+    for np in 1 2 4; do
+        for mode in fork team; do
+            if ! FMP_NUM_THREADS=$np timeout 120 "$bin/$name" $mode "$@" >"$tmp/$mode" 2>"$tmp/$mode.err"; then
+                echo "FAIL: $name $mode $* with $np members exited non-zero:"; cat "$tmp/$mode.err"
+                status=1
+            fi
+        done
+        if ! diff "$tmp/fork" "$tmp/team" >"$tmp/diff"; then
+            echo "FAIL: $name with $np members: fork and team results differ:"; cat "$tmp/diff"
+            status=1
+        elif [ ! -s "$tmp/fork" ]; then
+            echo "FAIL: $name with $np members printed nothing"; status=1
+        else
+            echo "ok: $name, $np members: fork and team agree ($(tail -n 1 "$tmp/fork"))"
+        fi
+    done
+done
+sleep 0.2
+if pgrep -x cg >/dev/null || pgrep -x jacobi >/dev/null; then
+    echo "FAIL: example processes left behind:"; pgrep -a -x cg; pgrep -a -x jacobi
+    status=1
+fi
+exit $status
