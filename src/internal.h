@@ -316,6 +316,43 @@ int fmp__reduce_check(fmp_type type, fmp_op op);
 void *fmp__scratch(fmp__ctx *c, int parity, size_t bytes);
 
 /* ------------------------------------------------------------------------------
+ * Environment and topology module (env.c, topo.c): additions to the sections above.
+ * ------------------------------------------------------------------------------ */
+/* FMP_PLACES parsed: an abstract name with an optional (count), or an explicit list. */
+enum fmp__places_kind { FMP__PLACES_DEFAULT = 0, FMP__PLACES_THREADS, FMP__PLACES_CORES,
+                        FMP__PLACES_SOCKETS, FMP__PLACES_LL_CACHES, FMP__PLACES_NUMA,
+                        FMP__PLACES_EXPLICIT };
+typedef struct fmp__places {
+    int kind;        /* enum fmp__places_kind */
+    int count;       /* abstract name: at most count places; 0: all */
+    int nplaces;     /* explicit: number of places */
+    int *first;      /* explicit: place k is ids[first[k] .. first[k+1]), sorted, unique */
+    int *ids;        /* explicit: PU numbers as the OS counts them */
+} fmp__places;
+/* Parse an FMP_PLACES value (OpenMP's grammar).  out NULL: check the syntax only;
+   otherwise free it with fmp__env_places_free().  0 or FMP_EINVAL, never exits. */
+int fmp__env_parse_places(const char *s, fmp__places *out);
+void fmp__env_places_free(fmp__places *p);
+/* FMP_SPIN_COUNT / GOMP_SPINCOUNT: n[k|M|G|T] or infinity.  0 or FMP_EINVAL. */
+int fmp__env_parse_spin(const char *s, long *out);
+/* Row i of the variables table of doc/environment.md (1), or 0 past the last row. */
+int fmp__env_doc_row(size_t i, char *buf, size_t len);
+
+/* FMP_AFFINITY_FORMAT: the defaults (with and without MPI) and a syntax check. */
+#define FMP__AFFINITY_FORMAT_DEFAULT "host %H pid %P level %L member %n of %N cpus %A"
+#define FMP__AFFINITY_FORMAT_MPI "host %H rank %r pid %P level %L member %n of %N cpus %A"
+int fmp__affinity_format_check(const char *fmt);
+/* Master, before it forks a team of n: load the topology and the places the members
+   will bind to when binding is on (and the core count for the oversubscription
+   warning), so that fmp__bind_member() in the children only computes and binds.
+   Cheap after the first call; never loads anything in a child (a child that is
+   itself a master uses what its parent loaded). */
+void fmp__topo_prepare(int n);
+/* Note: with binding on, fmp__affinity_count() and fmp__check_oversubscription() count
+   the PUs of the caller's place partition (what its teams may use), not the single place
+   its own thread is bound to after its first region. */
+
+/* ------------------------------------------------------------------------------
  * The internal interface of libforkmp_mpi (exported from libforkmp, not public API).
  * ------------------------------------------------------------------------------ */
 /* A team collective whose combining step runs in the master alone (it may call MPI):
@@ -336,5 +373,12 @@ FMP_EXPORT void fmp__set_child_hook(void (*hook)(void));
 FMP_EXPORT void fmp__exit_handler_again(void);
 /* Non-zero in a process forked by forkmp. */
 FMP_EXPORT int fmp__is_child(void);
+/* Fold a, b, d (the datatype, op, root, communicator... of an fmp_mpi_* call) into the
+   signature of the caller's next collective, so that members that disagree on them get
+   FMP_EMISMATCH at its barrier, as for a count.  A no-op outside a team.  (reduce.c) */
+FMP_EXPORT void fmp__collective_note(long a, long b, long d, const char *file, int line);
+/* The hybrid layer checked the whole job for oversubscription (and warned once, from one
+   rank): fmp__check_oversubscription() says nothing more in this process.  (topo.c) */
+FMP_EXPORT void fmp__oversubscription_checked(void);
 
 #endif /* FMP_INTERNAL_H */

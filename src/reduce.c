@@ -396,3 +396,12 @@ int fmp__collective(const void *in, void *out, size_t inbytes, size_t outbytes,
         memcpy(out, t->result[parity], outbytes);
     return 0;
 }
+
+/* Hybrid layer (internal interface): extra values in the signature of the next
+   fmp__collective, compared at its first barrier like the byte counts. */
+void fmp__collective_note(long a, long b, long d, const char *file, int line)
+{
+    fmp__ctx *c = fmp__cur();
+    if (c->team)
+        fmp__construct(c, FMP__K_MPI, file, line, a, b, d);
+}

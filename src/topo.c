@@ -1,0 +1,696 @@
+/* Topology and binding with hwloc: OpenMP's places and proc-bind rules for teams of
+ * processes, the oversubscription warning and FMP_DISPLAY_AFFINITY.
+ *
+ * The topology is loaded lazily, once, in a master (fmp__topo_prepare(), before it forks):
+ * hwloc_topology_load costs milliseconds and may dlopen plugins, which a child of a
+ * multi-threaded MPI rank must not do.  Children inherit the loaded topology and the place
+ * list by fork and only compute indices and call hwloc_set_cpubind().
+ *
+ * Places are computed once, inside the cpuset the process had then (an MPI rank's
+ * binding): they never leave it.  A member's placement follows OpenMP's place-partition
+ * rules and is derived from the chain of (member, team size) of its ancestors, so a nested
+ * team is placed inside the partition of the member that opens it (spread: its
+ * sub-partition; close, primary: the parent's partition), the way OpenMP places threads. */
+#include "topo.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MAX_CHAIN 256 /* nesting levels followed when placing a member */
+
+static struct {
+    hwloc_topology_t topo;
+    int loaded;             /* 1 loaded, -1 failed (never retried), 0 not yet */
+    hwloc_bitmap_t initial; /* the process's cpuset when loaded */
+    hwloc_bitmap_t *places; /* places inside initial */
+    int nplaces;
+    int places_state;          /* 1 ready, -1 none (binding off), 0 not yet */
+    int warned_oversub;        /* this process warned (no shared flag) */
+    _Atomic int *oversub_flag; /* shared by the process tree: warned once per rank */
+} st;
+
+/* ------------------------------------------------------------------------------------
+ * Places
+ * ------------------------------------------------------------------------------------ */
+
+static int push_place(hwloc_bitmap_t **v, int *n, int *cap, hwloc_const_bitmap_t set,
+                      hwloc_const_cpuset_t allowed)
+{
+    hwloc_bitmap_t b = hwloc_bitmap_alloc();
+    if (!b)
+        return FMP_ENOMEM;
+    hwloc_bitmap_and(b, set, allowed);
+    if (hwloc_bitmap_iszero(b)) {
+        hwloc_bitmap_free(b);
+        return 0;
+    }
+    if (*n == *cap) {
+        int c = *cap ? 2 * *cap : 16;
+        hwloc_bitmap_t *nv = realloc(*v, (size_t)c * sizeof *nv);
+        if (!nv) {
+            hwloc_bitmap_free(b);
+            return FMP_ENOMEM;
+        }
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = b;
+    return 0;
+}
+
+/* Depth of the objects an abstract place name stands for. */
+static int abstract_depth(hwloc_topology_t topo, int kind)
+{
+    static const hwloc_obj_type_t caches[] = {HWLOC_OBJ_L5CACHE, HWLOC_OBJ_L4CACHE,
+                                              HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L2CACHE,
+                                              HWLOC_OBJ_L1CACHE};
+    switch (kind) {
+    case FMP__PLACES_THREADS:
+        return hwloc_get_type_depth(topo, HWLOC_OBJ_PU);
+    case FMP__PLACES_NUMA:
+        return HWLOC_TYPE_DEPTH_NUMANODE;
+    case FMP__PLACES_LL_CACHES:
+        /* the outermost cache level; a machine that reports none: its sockets */
+        for (size_t i = 0; i < sizeof caches / sizeof caches[0]; i++) {
+            int d = hwloc_get_type_depth(topo, caches[i]);
+            if (d >= 0)
+                return d;
+        }
+        /* fall through */
+    case FMP__PLACES_SOCKETS:
+        return hwloc_get_type_or_above_depth(topo, HWLOC_OBJ_PACKAGE);
+    default: /* cores; PUs on a machine that reports no cores */
+        return hwloc_get_type_or_below_depth(topo, HWLOC_OBJ_CORE);
+    }
+}
+
+int fmp__topo_places(hwloc_topology_t topo, hwloc_const_cpuset_t allowed, const char *spec,
+                     hwloc_bitmap_t **places, int *nplaces)
+{
+    fmp__places ps;
+    *places = NULL;
+    *nplaces = 0;
+    if (!spec || !*spec) {
+        memset(&ps, 0, sizeof ps);
+        ps.kind = FMP__PLACES_CORES;
+    } else if (fmp__env_parse_places(spec, &ps) < 0) {
+        return FMP_EINVAL;
+    }
+    hwloc_bitmap_t *v = NULL;
+    int n = 0, cap = 0, rc = 0;
+    if (ps.kind == FMP__PLACES_EXPLICIT) {
+        hwloc_bitmap_t b = hwloc_bitmap_alloc();
+        rc = b ? 0 : FMP_ENOMEM;
+        for (int k = 0; k < ps.nplaces && rc == 0; k++) {
+            hwloc_bitmap_zero(b);
+            for (int r = ps.first[k]; r < ps.first[k + 1]; r++)
+                hwloc_bitmap_set(b, (unsigned)ps.ids[r]);
+            rc = push_place(&v, &n, &cap, b, allowed);
+        }
+        hwloc_bitmap_free(b);
+        fmp__env_places_free(&ps);
+    } else {
+        int depth = abstract_depth(topo, ps.kind);
+        int count = (int)hwloc_get_nbobjs_by_depth(topo, depth);
+        for (int i = 0; i < count && rc == 0; i++) {
+            hwloc_obj_t o = hwloc_get_obj_by_depth(topo, depth, (unsigned)i);
+            if (o && o->cpuset)
+                rc = push_place(&v, &n, &cap, o->cpuset, allowed);
+        }
+        if (rc == 0 && ps.count > 0 && n > ps.count) { /* threads(4): the first 4 */
+            for (int i = ps.count; i < n; i++)
+                hwloc_bitmap_free(v[i]);
+            n = ps.count;
+        }
+    }
+    if (rc < 0) {
+        fmp__topo_places_free(v, n);
+        return rc;
+    }
+    *places = v;
+    *nplaces = n;
+    return 0;
+}
+
+void fmp__topo_places_free(hwloc_bitmap_t *places, int nplaces)
+{
+    for (int i = 0; i < nplaces; i++)
+        hwloc_bitmap_free(places[i]);
+    free(places);
+}
+
+/* ------------------------------------------------------------------------------------
+ * OpenMP's placement rules (pure index arithmetic)
+ * ------------------------------------------------------------------------------------ */
+
+static int binds(int bind)
+{
+    return bind == FMP__BIND_TRUE || bind == FMP__BIND_PRIMARY || bind == FMP__BIND_CLOSE ||
+           bind == FMP__BIND_SPREAD;
+}
+
+/* Which of L places (counted from the parent's) member me of T gets when T > L: the
+   first T % L places hold T / L + 1 consecutive members, the others T / L. */
+static int crowded_slot(int T, int L, int me)
+{
+    int base = T / L, extra = T % L;
+    int big = extra * (base + 1);
+    return me < big ? me / (base + 1) : extra + (me - big) / base;
+}
+
+void fmp__topo_place_member(int nplaces, fmp__placement parent, int bind, int n, int me,
+                            fmp__placement *out)
+{
+    *out = parent;
+    if (!binds(bind) || nplaces < 1 || n < 1 || me < 0 || me >= n)
+        return;
+    int P = nplaces, f = parent.part_first % P, L = parent.part_len;
+    if (f < 0)
+        f += P;
+    if (L < 1 || L > P)
+        L = P;
+    /* s: the parent's place, counted from the first place of the partition */
+    int s = parent.place < 0 ? 0 : ((parent.place - f) % P + P) % P;
+    if (s >= L)
+        s = 0;
+#define AT(k) ((f + (s + (k)) % L) % P) /* k-th place of the partition from the parent's */
+    switch (bind) {
+    case FMP__BIND_PRIMARY:
+        out->place = AT(0);
+        break;
+    case FMP__BIND_SPREAD:
+        if (n <= L) {
+            /* n sub-partitions of L / n or L / n + 1 consecutive places, the first one
+               starting at the parent's place; member i on the first place of the i-th */
+            int base = L / n, extra = L % n;
+            int off = me * base + (me < extra ? me : extra);
+            out->place = AT(off);
+            out->part_first = out->place;
+            out->part_len = base + (me < extra);
+        } else {
+            out->place = AT(crowded_slot(n, L, me));
+            out->part_first = out->place;
+            out->part_len = 1;
+        }
+        break;
+    default: /* close, true */
+        out->place = n <= L ? AT(me) : AT(crowded_slot(n, L, me));
+        break;
+    }
+#undef AT
+}
+
+int fmp__topo_assign(hwloc_topology_t topo, hwloc_const_cpuset_t allowed, const char *spec,
+                     int bind, int n, hwloc_bitmap_t *out)
+{
+    if (n < 1)
+        return FMP_EINVAL;
+    if (!binds(bind)) {
+        for (int i = 0; i < n; i++)
+            hwloc_bitmap_copy(out[i], allowed);
+        return 0;
+    }
+    hwloc_bitmap_t *places;
+    int P;
+    int rc = fmp__topo_places(topo, allowed, spec, &places, &P);
+    if (rc < 0)
+        return rc;
+    if (P == 0) {
+        fmp__topo_places_free(places, P);
+        return FMP_EINVAL;
+    }
+    fmp__placement root = {-1, 0, P}, pl;
+    for (int i = 0; i < n; i++) {
+        fmp__topo_place_member(P, root, bind, n, i, &pl);
+        hwloc_bitmap_copy(out[i], places[pl.place]);
+    }
+    fmp__topo_places_free(places, P);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------
+ * This process: lazy topology, binding
+ * ------------------------------------------------------------------------------------ */
+
+static int bind_at(int level)
+{
+    const fmp__icv *g = &fmp__g_icv;
+    if (g->bind_len < 1)
+        return FMP__BIND_UNSET;
+    int i = level - 1;
+    if (i < 0)
+        i = 0;
+    if (i >= FMP__MAX_LEVELS)
+        i = FMP__MAX_LEVELS - 1;
+    return g->bind[i];
+}
+
+static int ensure_topology(void)
+{
+    if (st.loaded)
+        return st.loaded > 0 ? 0 : -1;
+    if (fmp__g.is_child)
+        return -1; /* never a fresh load after fork: fmp__topo_prepare() comes first */
+    st.loaded = -1;
+    if (hwloc_topology_init(&st.topo) < 0)
+        return -1;
+    hwloc_topology_set_io_types_filter(st.topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+    hwloc_topology_set_icache_types_filter(st.topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+    st.initial = hwloc_bitmap_alloc();
+    if (!st.initial || hwloc_topology_load(st.topo) < 0) {
+        hwloc_bitmap_free(st.initial);
+        st.initial = NULL;
+        hwloc_topology_destroy(st.topo);
+        return -1;
+    }
+    if (hwloc_get_cpubind(st.topo, st.initial, HWLOC_CPUBIND_PROCESS) < 0)
+        hwloc_bitmap_copy(st.initial, hwloc_topology_get_allowed_cpuset(st.topo));
+    hwloc_bitmap_and(st.initial, st.initial, hwloc_topology_get_allowed_cpuset(st.topo));
+    st.loaded = 1;
+    return 0;
+}
+
+static void write_line(const char *line)
+{
+    fflush(stderr);
+    size_t len = strlen(line);
+    while (len > 0) {
+        ssize_t w = write(2, line, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        line += w;
+        len -= (size_t)w;
+    }
+}
+
+static int ensure_places(void)
+{
+    if (st.places_state)
+        return st.places_state > 0 ? 0 : -1;
+    if (ensure_topology() < 0) {
+        if (!fmp__g.is_child)
+            st.places_state = -1;
+        return -1;
+    }
+    st.places_state = -1;
+    if (fmp__topo_places(st.topo, st.initial, fmp__g_icv.places, &st.places, &st.nplaces) < 0)
+        return -1;
+    if (st.nplaces == 0) {
+        char set[256], line[512];
+        fmp__cpulist(set, sizeof set, st.initial);
+        snprintf(line, sizeof line,
+                 "forkmp: warning: FMP_PLACES='%s' has no place inside this process's "
+                 "cpus (%s): members are not bound\n",
+                 fmp__g_icv.places, set);
+        write_line(line);
+        return -1;
+    }
+    st.places_state = 1;
+    return 0;
+}
+
+/* The oversubscription warning is printed once per rank: the first master maps a shared
+   flag before it forks, so that its children (and their nested teams) see it too. */
+static void map_warning_flag(void)
+{
+    if (st.oversub_flag || fmp__g.is_child)
+        return;
+    void *p =
+        mmap(NULL, sizeof(_Atomic int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED)
+        st.oversub_flag = p;
+}
+
+static int already_warned(void)
+{
+    return st.oversub_flag ? atomic_load(st.oversub_flag) != 0 : st.warned_oversub;
+}
+
+static int take_warning(void)
+{
+    if (st.oversub_flag)
+        return atomic_exchange(st.oversub_flag, 1) == 0;
+    if (st.warned_oversub)
+        return 0;
+    st.warned_oversub = 1;
+    return 1;
+}
+
+/* Hybrid layer (internal interface): the job-wide check of fmp_mpi_init() replaces the
+   per-process warning, in this process and the members it forks. */
+void fmp__oversubscription_checked(void)
+{
+    map_warning_flag();
+    st.warned_oversub = 1;
+    if (st.oversub_flag)
+        atomic_store(st.oversub_flag, 1);
+}
+
+void fmp__topo_prepare(int n)
+{
+    map_warning_flag();
+    if (binds(bind_at(1)))
+        ensure_places();
+    if (n > 1 && !already_warned() && n > fmp__affinity_count())
+        ensure_topology(); /* for the core count of the warning */
+}
+
+/* The (member, team size) of the caller at each level 1..level-1, from its context chain;
+   levels the chain does not show count as teams of one. */
+static void ancestors(int level, int *me, int *n)
+{
+    for (int k = 0; k < level; k++) {
+        me[k] = 0;
+        n[k] = 1;
+    }
+    for (const fmp__ctx *c = fmp__g.cur; c; c = c->parent)
+        if (c->level >= 1 && c->level < level) {
+            me[c->level] = c->me;
+            n[c->level] = c->n;
+        }
+}
+
+/* The caller's placement at level (its place and partition there), binding on and the
+   places ready.  Stateless: the same in every process, derived from the chain. */
+static fmp__placement placement_at(int level)
+{
+    int ame[MAX_CHAIN], an[MAX_CHAIN];
+    if (level >= MAX_CHAIN)
+        level = MAX_CHAIN - 1;
+    ancestors(level + 1, ame, an);
+    fmp__placement pl = {-1, 0, st.nplaces};
+    for (int k = 1; k <= level; k++)
+        fmp__topo_place_member(st.nplaces, pl, bind_at(k), an[k], ame[k], &pl);
+    return pl;
+}
+
+void fmp__bind_member(int level, int me, int n)
+{
+    if (level < 1 || level >= MAX_CHAIN || !binds(bind_at(level)) || ensure_places() < 0)
+        return;
+    fmp__placement pl = placement_at(level - 1);
+    fmp__topo_place_member(st.nplaces, pl, bind_at(level), n, me, &pl);
+    if (pl.place < 0)
+        return;
+    /* a child is one thread: bind the process.  The master binds only its own thread, so
+       that threads of its own (an MPI library's progress threads) keep the rank's cpus. */
+    int flags = me == 0 ? HWLOC_CPUBIND_THREAD : HWLOC_CPUBIND_PROCESS;
+    hwloc_set_cpubind(st.topo, st.places[pl.place], flags);
+}
+
+/* ------------------------------------------------------------------------------------
+ * Affinity mask, oversubscription, FMP_DISPLAY_AFFINITY
+ * ------------------------------------------------------------------------------------ */
+
+/* The calling thread's affinity mask, allocated; NULL on failure. */
+static cpu_set_t *get_affinity(size_t *size)
+{
+    for (int ncpu = CPU_SETSIZE; ncpu <= (1 << 22); ncpu *= 2) {
+        cpu_set_t *set = CPU_ALLOC((size_t)ncpu);
+        if (!set)
+            return NULL;
+        *size = CPU_ALLOC_SIZE((size_t)ncpu);
+        if (sched_getaffinity(0, *size, set) == 0)
+            return set;
+        CPU_FREE(set);
+        if (errno != EINVAL)
+            return NULL;
+    }
+    return NULL;
+}
+
+static hwloc_bitmap_t affinity_bitmap(void)
+{
+    size_t size;
+    cpu_set_t *set = get_affinity(&size);
+    hwloc_bitmap_t b = hwloc_bitmap_alloc();
+    if (!set || !b) {
+        if (set)
+            CPU_FREE(set);
+        hwloc_bitmap_free(b);
+        return NULL;
+    }
+    for (size_t i = 0; i < size * 8; i++)
+        if (CPU_ISSET_S(i, size, set))
+            hwloc_bitmap_set(b, (unsigned)i);
+    CPU_FREE(set);
+    return b;
+}
+
+/* The cpus the teams the caller opens may use: with binding, its place partition (the
+   master's own thread is bound to one place after its first region, but its teams still
+   span the partition); without, the calling thread's affinity mask.  NULL on failure. */
+static hwloc_bitmap_t team_cpus(void)
+{
+    if (!binds(bind_at(1)) || st.places_state <= 0)
+        return affinity_bitmap();
+    hwloc_bitmap_t b = hwloc_bitmap_alloc();
+    if (!b)
+        return NULL;
+    fmp__placement pl = placement_at(fmp__g.cur ? fmp__g.cur->level : 0);
+    for (int k = 0; k < pl.part_len; k++)
+        hwloc_bitmap_or(b, b, st.places[(pl.part_first + k) % st.nplaces]);
+    return b;
+}
+
+int fmp__affinity_count(void)
+{
+    if (binds(bind_at(1)) && st.places_state > 0) {
+        hwloc_bitmap_t b = team_cpus();
+        int n = b ? hwloc_bitmap_weight(b) : 1;
+        hwloc_bitmap_free(b);
+        return n > 0 ? n : 1;
+    }
+    size_t size;
+    cpu_set_t *set = get_affinity(&size);
+    if (!set)
+        return 1;
+    int n = CPU_COUNT_S(size, set);
+    CPU_FREE(set);
+    return n > 0 ? n : 1;
+}
+
+void fmp__cpulist(char *buf, size_t len, hwloc_const_bitmap_t set)
+{
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    if (set && hwloc_bitmap_list_snprintf(buf, len, set) < 0)
+        buf[0] = '\0';
+}
+
+void fmp__check_oversubscription(int n)
+{
+    map_warning_flag();
+    if (n <= 1 || already_warned())
+        return;
+    hwloc_bitmap_t mine = team_cpus();
+    if (!mine)
+        return;
+    int pus = hwloc_bitmap_weight(mine);
+    if (pus < 1 || n <= pus) {
+        hwloc_bitmap_free(mine);
+        return;
+    }
+    if (!take_warning()) {
+        hwloc_bitmap_free(mine);
+        return;
+    }
+    char cpus[128], what[96], line[1024];
+    fmp__cpulist(cpus, sizeof cpus, mine);
+    int cores = -1;
+    if (ensure_topology() == 0) {
+        int depth = hwloc_get_type_or_below_depth(st.topo, HWLOC_OBJ_CORE);
+        cores = 0;
+        for (hwloc_obj_t o = hwloc_get_next_obj_by_depth(st.topo, depth, NULL); o;
+             o = hwloc_get_next_obj_by_depth(st.topo, depth, o))
+            cores += hwloc_bitmap_intersects(o->cpuset, mine);
+    }
+    if (cores > 0 && cores != pus)
+        snprintf(what, sizeof what, "%d core%s (%d PUs: %s)", cores, cores > 1 ? "s" : "", pus,
+                 cpus);
+    else
+        snprintf(what, sizeof what, "%d core%s (%s)", pus, pus > 1 ? "s" : "", cpus);
+    snprintf(line, sizeof line,
+             "forkmp: warning: a team of %d processes runs on %s, the cpus this process may "
+             "use: members share cores. Lower FMP_NUM_THREADS to %d, or give each rank %d "
+             "cores: under mpirun `--bind-to none` or `--map-by slot:PE=%d`, under Slurm "
+             "`srun --cpus-per-task=%d`\n",
+             n, what, pus, n, n, n);
+    write_line(line);
+    hwloc_bitmap_free(mine);
+}
+
+/* One field of an affinity format: its value as text. */
+static int affinity_field(char key, const char *name, size_t nlen, const fmp__affinity_info *ai,
+                          char *v, size_t vlen, int *numeric)
+{
+    static const struct {
+        char key;
+        const char *name;
+    } fields[] = {{'t', "team_num"},
+                  {'T', "num_teams"},
+                  {'L', "nesting_level"},
+                  {'n', "thread_num"},
+                  {'N', "num_threads"},
+                  {'a', "ancestor_tnum"},
+                  {'H', "host"},
+                  {'P', "process_id"},
+                  {'i', "native_thread_id"},
+                  {'A', "thread_affinity"},
+                  {'r', "rank"}};
+    if (name) {
+        key = 0;
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !key; i++)
+            if (strlen(fields[i].name) == nlen && strncmp(fields[i].name, name, nlen) == 0)
+                key = fields[i].key;
+    }
+    long num = 0;
+    *numeric = 1;
+    switch (key) {
+    case 't':
+        num = 0;
+        break;
+    case 'T':
+        num = 1;
+        break;
+    case 'L':
+        num = ai->level;
+        break;
+    case 'n':
+        num = ai->me;
+        break;
+    case 'N':
+        num = ai->n;
+        break;
+    case 'a':
+        num = ai->ancestor;
+        break;
+    case 'P':
+    case 'i':
+        num = ai->pid;
+        break;
+    case 'r':
+        num = ai->rank;
+        break;
+    case 'H':
+    case 'A': {
+        const char *text = key == 'H' ? ai->host : ai->cpus;
+        *numeric = 0;
+        snprintf(v, vlen, "%s", text ? text : "");
+        return 0;
+    }
+    default:
+        return FMP_EINVAL;
+    }
+    snprintf(v, vlen, "%ld", num);
+    return 0;
+}
+
+int fmp__affinity_format(char *buf, size_t len, const char *fmt, const fmp__affinity_info *ai)
+{
+    size_t o = 0;
+#define PUT(c)                                                                                     \
+    do {                                                                                           \
+        if (o + 1 < len)                                                                           \
+            buf[o] = (c);                                                                          \
+        o++;                                                                                       \
+    } while (0)
+    for (const char *p = fmt; *p; p++) {
+        if (*p != '%') {
+            PUT(*p);
+            continue;
+        }
+        p++;
+        if (*p == '%') {
+            PUT('%');
+            continue;
+        }
+        int zero = 0, right = 0, width = 0;
+        if (*p == '0') {
+            zero = right = 1;
+            p++;
+        }
+        if (*p == '.') {
+            right = 1;
+            p++;
+        }
+        while (*p >= '0' && *p <= '9' && width < 1000)
+            width = width * 10 + (*p++ - '0');
+        const char *name = NULL;
+        size_t nlen = 0;
+        char key = *p;
+        if (*p == '{') {
+            name = p + 1;
+            const char *e = strchr(name, '}');
+            if (!e)
+                return FMP_EINVAL;
+            nlen = (size_t)(e - name);
+            p = e;
+        } else if (!*p) {
+            return FMP_EINVAL;
+        }
+        char v[512];
+        int numeric;
+        if (affinity_field(key, name, nlen, ai, v, sizeof v, &numeric) < 0)
+            return FMP_EINVAL;
+        int vl = (int)strlen(v), pad = width > vl ? width - vl : 0;
+        const char *q = v;
+        if (right && zero && numeric && *q == '-')
+            PUT(*q++);
+        for (int i = 0; right && i < pad; i++)
+            PUT(zero && numeric ? '0' : ' ');
+        for (; *q; q++)
+            PUT(*q);
+        for (int i = 0; !right && i < pad; i++)
+            PUT(' ');
+    }
+#undef PUT
+    if (len > 0)
+        buf[o < len ? o : len - 1] = '\0';
+    return (int)(o > INT_MAX ? INT_MAX : o);
+}
+
+int fmp__affinity_format_check(const char *fmt)
+{
+    fmp__affinity_info ai = {"host", 1, -1, 1, 0, 1, 0, "0"};
+    char buf[64];
+    return fmp__affinity_format(buf, sizeof buf, fmt, &ai) < 0 ? FMP_EINVAL : 0;
+}
+
+void fmp__display_affinity(int level, int me, int n)
+{
+    if (!fmp__g_icv.display_affinity)
+        return;
+    char host[256] = "", cpus[512] = "", line[2048];
+    if (gethostname(host, sizeof host - 1) < 0)
+        snprintf(host, sizeof host, "?");
+    hwloc_bitmap_t mine = affinity_bitmap();
+    fmp__cpulist(cpus, sizeof cpus, mine);
+    hwloc_bitmap_free(mine);
+    int anc = 0;
+    for (const fmp__ctx *c = fmp__g.cur; c; c = c->parent)
+        if (c->level == level - 1) {
+            anc = c->me;
+            break;
+        }
+    fmp__affinity_info ai = {host, (long)getpid(), fmp__g.rank, level, me, n, anc, cpus};
+    const char *fmt = fmp__g_icv.affinity_format;
+    if (!*fmt)
+        fmt = fmp__g.rank >= 0 ? FMP__AFFINITY_FORMAT_MPI : FMP__AFFINITY_FORMAT_DEFAULT;
+    int len = fmp__affinity_format(line, sizeof line - 1, fmt, &ai);
+    if (len < 0)
+        return;
+    size_t l = strlen(line);
+    line[l] = '\n';
+    line[l + 1] = '\0';
+    write_line(line);
+}

@@ -1,0 +1,61 @@
+/* Topology and binding (topo.c): the pure placement functions, for the tests.  The
+ * runtime's entry points are in internal.h (fmp__topo_prepare, fmp__bind_member, ...). */
+#ifndef FMP_TOPO_H
+#define FMP_TOPO_H
+
+#include "internal.h" /* first: it defines _GNU_SOURCE */
+
+#include <hwloc.h>
+
+/* Where one member runs, as indices into a list of P places: its place (-1: not bound)
+   and its place partition, the places part_first, part_first + 1, ... (part_len of them,
+   modulo P), inside which a team it opens is placed (OpenMP's place-partition-var). */
+typedef struct fmp__placement {
+    int place;
+    int part_first;
+    int part_len;
+} fmp__placement;
+
+/* The places of spec ("" or NULL: cores) inside allowed: every place is intersected with
+   allowed and empty ones are dropped, so no place ever leaves it.  Explicit lists name
+   PUs by OS index.  On success *places holds *nplaces bitmaps (possibly 0 of them) to be
+   given back with fmp__topo_places_free().  Returns 0, FMP_EINVAL (bad spec), FMP_ENOMEM. */
+int fmp__topo_places(hwloc_topology_t topo, hwloc_const_cpuset_t allowed, const char *spec,
+                     hwloc_bitmap_t **places, int *nplaces);
+void fmp__topo_places_free(hwloc_bitmap_t *places, int nplaces);
+
+/* OpenMP's placement rules: member me of a team of n opened by a process placed at
+   parent, in a list of nplaces places, under bind (enum fmp__bind).  close (and true):
+   member i on the place i after the parent's, T/P consecutive members a place when the
+   team outnumbers the partition; spread: the partition cut in n sub-partitions of
+   consecutive places, member i on the first place of the i-th, starting at the parent's
+   place; primary: every member on the parent's place.  A parent with place -1 counts as
+   being on the first place of its partition.  false / unset: out = parent, not bound. */
+void fmp__topo_place_member(int nplaces, fmp__placement parent, int bind, int n, int me,
+                            fmp__placement *out);
+
+/* The core piece: the cpusets of the n members of a team opened by an unbound process
+   whose cpuset is allowed, for places spec and policy bind.  out[0..n) must be allocated
+   bitmaps.  No binding (false / unset): every out[i] is allowed.  Returns 0, FMP_EINVAL
+   (bad spec, no place inside allowed, n < 1) or FMP_ENOMEM. */
+int fmp__topo_assign(hwloc_topology_t topo, hwloc_const_cpuset_t allowed, const char *spec,
+                     int bind, int n, hwloc_bitmap_t *out);
+
+/* What an FMP_AFFINITY_FORMAT line shows. */
+typedef struct fmp__affinity_info {
+    const char *host;
+    long pid;
+    int rank; /* -1: no MPI */
+    int level, me, n;
+    int ancestor;     /* member number at level - 1 */
+    const char *cpus; /* "0-3,8" */
+} fmp__affinity_info;
+
+/* Expand fmt (OpenMP's affinity format: %[0][.][width]X or %[0][.][width]{name}) into buf.
+   Returns the length it needed (as snprintf) or FMP_EINVAL for an unknown field. */
+int fmp__affinity_format(char *buf, size_t len, const char *fmt, const fmp__affinity_info *ai);
+
+/* "0-3,8" for a bitmap of PU numbers; buf always terminated. */
+void fmp__cpulist(char *buf, size_t len, hwloc_const_bitmap_t set);
+
+#endif /* FMP_TOPO_H */
