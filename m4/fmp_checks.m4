@@ -1,27 +1,59 @@
-dnl FMP_CHECK_WARNINGS: -Wall -Wextra and friends, as far as the compiler takes them
+dnl fmp_checks.m4: forkmp's own configure checks, one macro per concern.
+dnl
+dnl Outputs (AC_SUBST): FMP_DEBUG_CFLAGS FMP_WARN_CFLAGS FMP_VISIBILITY_CFLAGS
+dnl OPENMP_CFLAGS MPI_CFLAGS MPI_LIBS MPIRUN DOXYGEN FMP_DOXYGEN_DOT
+dnl Conditionals: HAVE_DEBUG HAVE_OPENMP HAVE_CXX HAVE_MPI HAVE_MPIRUN HAVE_DOXYGEN
+dnl (HAVE_CUNIT is set in configure.ac.)
+
+dnl FMP_ARG_DEBUG: --enable-debug and --enable-werror.  Call it before AC_PROG_CC: a debug
+dnl build whose CFLAGS the user did not set gets -O0 -g3 instead of autoconf's -g -O2.
+AC_DEFUN([FMP_ARG_DEBUG], [
+  AC_BEFORE([$0], [AC_PROG_CC])
+  AC_ARG_ENABLE([debug],
+    [AS_HELP_STRING([--enable-debug],
+      [build with -O0 -g3 and the runtime's internal assertions (FMP_DEBUG)])],
+    [], [enable_debug=no])
+  AS_IF([test "x$enable_debug" = xyes],
+    [FMP_DEBUG_CFLAGS="-DFMP_DEBUG=1"
+     AS_IF([test -z "${CFLAGS+set}"], [CFLAGS="-O0 -g3"])],
+    [FMP_DEBUG_CFLAGS="-DNDEBUG"])
+  AC_SUBST([FMP_DEBUG_CFLAGS])
+  AM_CONDITIONAL([HAVE_DEBUG], [test "x$enable_debug" = xyes])
+
+  AC_ARG_ENABLE([werror],
+    [AS_HELP_STRING([--enable-werror], [turn compiler warnings into errors (developers, CI)])],
+    [], [enable_werror=no])
+])
+
+dnl FMP_CHECK_WARNINGS: -Wall -Wextra and friends, as far as the compiler takes them;
+dnl -Werror with --enable-werror.
 AC_DEFUN([FMP_CHECK_WARNINGS], [
+  AC_REQUIRE([AC_PROG_CC])
   FMP_WARN_CFLAGS=""
-  for flag in -Wall -Wextra -Wshadow=local -Wstrict-prototypes -Wmissing-prototypes -Wformat=2; do
-    AX_SAVE_CFLAGS="$CFLAGS"
-    CFLAGS="$CFLAGS -Werror $flag"
-    AC_MSG_CHECKING([whether $CC accepts $flag])
+  for fmp_flag in -Wall -Wextra -Wshadow=local -Wstrict-prototypes -Wmissing-prototypes \
+                  -Wformat=2 -Wpointer-arith -Wundef; do
+    fmp_save_CFLAGS="$CFLAGS"
+    CFLAGS="$CFLAGS -Werror $fmp_flag"
+    AC_MSG_CHECKING([whether $CC accepts $fmp_flag])
     AC_COMPILE_IFELSE([AC_LANG_PROGRAM([], [])],
-      [AC_MSG_RESULT([yes]); FMP_WARN_CFLAGS="$FMP_WARN_CFLAGS $flag"],
+      [AC_MSG_RESULT([yes]); FMP_WARN_CFLAGS="$FMP_WARN_CFLAGS $fmp_flag"],
       [AC_MSG_RESULT([no])])
-    CFLAGS="$AX_SAVE_CFLAGS"
+    CFLAGS="$fmp_save_CFLAGS"
   done
+  AS_IF([test "x$enable_werror" = xyes], [FMP_WARN_CFLAGS="$FMP_WARN_CFLAGS -Werror"])
   AC_SUBST([FMP_WARN_CFLAGS])
 ])
 
 dnl FMP_CHECK_VISIBILITY: hide everything but what carries FMP_EXPORT
 AC_DEFUN([FMP_CHECK_VISIBILITY], [
+  AC_REQUIRE([AC_PROG_CC])
   AC_MSG_CHECKING([whether $CC supports -fvisibility=hidden])
-  AX_SAVE_CFLAGS="$CFLAGS"
+  fmp_save_CFLAGS="$CFLAGS"
   CFLAGS="$CFLAGS -Werror -fvisibility=hidden"
   AC_COMPILE_IFELSE([AC_LANG_PROGRAM([__attribute__((visibility("default"))) int f(void);], [])],
     [AC_MSG_RESULT([yes]); FMP_VISIBILITY_CFLAGS="-fvisibility=hidden"],
     [AC_MSG_RESULT([no]); FMP_VISIBILITY_CFLAGS=""])
-  CFLAGS="$AX_SAVE_CFLAGS"
+  CFLAGS="$fmp_save_CFLAGS"
   AC_SUBST([FMP_VISIBILITY_CFLAGS])
 ])
 
@@ -31,24 +63,83 @@ AC_DEFUN([FMP_CHECK_OPENMP], [
   AM_CONDITIONAL([HAVE_OPENMP], [test -n "$OPENMP_CFLAGS"])
 ])
 
-dnl FMP_CHECK_MPI: the hybrid layer is built when an MPI compiler wrapper works
+dnl FMP_CHECK_CXX: a working C++ compiler, for the check that forkmp.h is C++ clean
+AC_DEFUN([FMP_CHECK_CXX], [
+  AC_REQUIRE([AC_PROG_CXX])
+  AC_MSG_CHECKING([whether $CXX compiles C++])
+  AC_LANG_PUSH([C++])
+  AC_COMPILE_IFELSE([AC_LANG_PROGRAM([[#include <cstdio>
+class fmp_probe { public: int x; };]], [[fmp_probe p; p.x = 0; return p.x;]])],
+    [fmp_have_cxx=yes], [fmp_have_cxx=no])
+  AC_LANG_POP([C++])
+  AC_MSG_RESULT([$fmp_have_cxx])
+  AM_CONDITIONAL([HAVE_CXX], [test "x$fmp_have_cxx" = xyes])
+])
+
+dnl FMP_MPI_TRY_LINK: succeed if MPI_CFLAGS/MPI_LIBS compile and link an MPI program.
+AC_DEFUN([FMP_MPI_TRY_LINK], [
+  fmp_save_CFLAGS="$CFLAGS"; fmp_save_LIBS="$LIBS"
+  CFLAGS="$CFLAGS $MPI_CFLAGS"; LIBS="$MPI_LIBS $LIBS"
+  AC_LINK_IFELSE([AC_LANG_PROGRAM([[#include <mpi.h>]],
+                                  [[MPI_Init(0, 0); MPI_Finalize(); return 0;]])],
+    [$1], [$2])
+  CFLAGS="$fmp_save_CFLAGS"; LIBS="$fmp_save_LIBS"
+])
+
+dnl FMP_CHECK_MPI: the hybrid layer is built when MPI compiles and links, found through
+dnl pkg-config (ompi-c, mpich, mpi) or the flags of an mpicc wrapper (Open MPI's
+dnl --showme, MPICH's -compile_info / -link_info).  MPI_CFLAGS / MPI_LIBS set by the user win.
 AC_DEFUN([FMP_CHECK_MPI], [
+  AC_REQUIRE([PKG_PROG_PKG_CONFIG])
+  AC_ARG_VAR([MPI_CFLAGS], [C compiler flags for MPI, overriding the checks])
+  AC_ARG_VAR([MPI_LIBS], [linker flags for MPI, overriding the checks])
+  AC_ARG_VAR([MPICC], [MPI C compiler wrapper, used to find MPI's flags])
   AC_ARG_WITH([mpi],
     [AS_HELP_STRING([--without-mpi], [do not build the hybrid layer libforkmp_mpi])],
     [], [with_mpi=check])
   fmp_have_mpi=no
   AS_IF([test "x$with_mpi" != xno], [
-    PKG_CHECK_MODULES([MPI], [ompi-c], [fmp_have_mpi=yes], [
-      AC_PATH_PROG([MPICC], [mpicc])
+    AC_MSG_CHECKING([for MPI flags])
+    AS_IF([test -n "${MPI_CFLAGS}${MPI_LIBS}"],
+      [fmp_mpi_from="MPI_CFLAGS/MPI_LIBS"],
+      [fmp_mpi_from=""
+       for fmp_mod in ompi-c mpich mpi; do
+         AS_IF([test -n "$PKG_CONFIG" && $PKG_CONFIG --exists $fmp_mod 2>/dev/null], [
+           MPI_CFLAGS=`$PKG_CONFIG --cflags $fmp_mod`
+           MPI_LIBS=`$PKG_CONFIG --libs $fmp_mod`
+           fmp_mpi_from="pkg-config $fmp_mod"
+           break])
+       done])
+    AC_MSG_RESULT([${fmp_mpi_from:-none from pkg-config}])
+    AS_IF([test -z "$fmp_mpi_from"], [
+      AC_PATH_PROGS([MPICC], [mpicc])
       AS_IF([test -n "$MPICC"], [
         MPI_CFLAGS=`$MPICC --showme:compile 2>/dev/null`
         MPI_LIBS=`$MPICC --showme:link 2>/dev/null`
-        AS_IF([test -n "$MPI_LIBS"], [fmp_have_mpi=yes])])])
+        AS_IF([test -z "$MPI_LIBS"], [
+          dnl MPICH prints the whole command line: drop the compiler's name
+          MPI_CFLAGS=`$MPICC -compile_info 2>/dev/null | cut -d' ' -f2-`
+          MPI_LIBS=`$MPICC -link_info 2>/dev/null | cut -d' ' -f2-`])
+        fmp_mpi_from="$MPICC"])])
+    AS_IF([test -n "$fmp_mpi_from"], [
+      AC_MSG_CHECKING([whether MPI programs link with $fmp_mpi_from])
+      FMP_MPI_TRY_LINK([fmp_have_mpi=yes], [fmp_have_mpi=no])
+      AC_MSG_RESULT([$fmp_have_mpi])])
     AS_IF([test "x$with_mpi" = xyes && test "x$fmp_have_mpi" = xno],
-      [AC_MSG_ERROR([--with-mpi given but no MPI found (install libopenmpi-dev)])])
+      [AC_MSG_ERROR([--with-mpi given but no working MPI found (install libopenmpi-dev)])])
   ])
-  AC_PATH_PROG([MPIRUN], [mpirun])
+  AS_IF([test "x$fmp_have_mpi" = xno], [MPI_CFLAGS=""; MPI_LIBS=""])
+  AC_PATH_PROGS([MPIRUN], [mpirun mpiexec])
   AM_CONDITIONAL([HAVE_MPI], [test "x$fmp_have_mpi" = xyes])
+  AM_CONDITIONAL([HAVE_MPIRUN], [test "x$fmp_have_mpi" = xyes && test -n "$MPIRUN"])
   AC_SUBST([MPI_CFLAGS])
   AC_SUBST([MPI_LIBS])
+])
+
+dnl FMP_CHECK_DOXYGEN: make doc builds HTML and man pages when doxygen is there
+AC_DEFUN([FMP_CHECK_DOXYGEN], [
+  AC_ARG_VAR([DOXYGEN], [the doxygen program, for make doc])
+  AC_PATH_PROG([DOXYGEN], [doxygen])
+  AM_CONDITIONAL([HAVE_DOXYGEN], [test -n "$DOXYGEN"])
+  AC_CHECK_PROG([FMP_DOXYGEN_DOT], [dot], [YES], [NO])
 ])
