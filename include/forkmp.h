@@ -97,6 +97,9 @@ FMP_EXPORT unsigned fmp_get_version(void);
  * Run @p body(@p arg) in a team of @p nprocs processes (the caller is member 0).
  * @param nprocs team size; 0 means the default (fmp_get_max_threads()); 1 runs the
  *        body in the caller without fork.
+ * @param body the region's body, run by every member.
+ * @param arg passed to @p body; a pointer into the master's memory is valid in the
+ *        children (they are its copies), and what they write there is lost at the join.
  * @return ::FMP_OK, ::FMP_EINVAL for @p nprocs < 0 or a NULL body, @c -EAGAIN or
  *         @c -ENOMEM when fork fails, or (with ::FMP_ERRORS_RETURN) ::FMP_EMEMBER,
  *         ::FMP_EEXITED, ::FMP_EMISMATCH when the region failed.
@@ -138,7 +141,11 @@ FMP_EXPORT void fmp_set_max_active_levels(int levels);
 FMP_EXPORT int fmp_get_thread_limit(void);
 /** Number of processing units this process may run on (its affinity mask). */
 FMP_EXPORT int fmp_get_num_procs(void);
-/** Choose what a failed region does: end the program (default) or return the error. */
+/**
+ * Choose what a failed region does: end the program (default, ::FMP_ERRORS_ABORT) or
+ * return the error from fmp_parallel() / fmp_team_run() (::FMP_ERRORS_RETURN).
+ * The environment variable FMP_ON_ERROR sets the initial mode.  Any process, any time.
+ */
 FMP_EXPORT void fmp_set_error_mode(fmp_error_mode mode);
 /** The current error policy. */
 FMP_EXPORT fmp_error_mode fmp_get_error_mode(void);
@@ -158,8 +165,8 @@ typedef enum fmp_sched_kind {
 
 /** A loop schedule: a plain value. */
 typedef struct fmp_schedule {
-    fmp_sched_kind kind;
-    long chunk;
+    fmp_sched_kind kind; /**< static, dynamic, guided or runtime */
+    long chunk;          /**< chunk size; 0 is the kind's default */
 } fmp_schedule;
 
 /** Static: chunk 0 gives one contiguous block per member, else chunks round-robin. */
@@ -180,11 +187,12 @@ FMP_EXPORT fmp_schedule fmp_runtime(void);
  * Allocate @p bytes of shared memory, zero-filled, 64-byte aligned (page aligned from
  * 4 KiB).  The block has the same address in every member of every team, also in
  * teams created before it was allocated.  Any process, any time.
- * @return the block, or NULL with errno ENOMEM (arena full: raise FMP_SHARED_SIZE)
- *         or EINVAL (@p bytes 0 or absurd).
+ * @return the block, or NULL with errno ENOMEM (the arena is full, or @p bytes is
+ *         larger than it: raise FMP_SHARED_SIZE).  0 bytes gives a valid minimal block.
  */
 FMP_EXPORT void *fmp_shared_alloc(size_t bytes);
-/** Give a block back for reuse; NULL is ignored.  Any process that can see the block. */
+/** Give a block back for reuse (large blocks return their memory to the system); NULL is
+ *  ignored, a pointer that is not a live block is reported and ignored.  Any process. */
 FMP_EXPORT void fmp_shared_free(void *p);
 /** Size of the shared arena in bytes (FMP_SHARED_SIZE, default: physical memory). */
 FMP_EXPORT size_t fmp_shared_size(void);
@@ -326,6 +334,7 @@ FMP_EXPORT const char *fmp_last_failure(void);
 /* ================================================================================
  * Construct macros.  Everything below `fmp__` is internal: used by the macros only.
  * ================================================================================ */
+/** @cond */
 
 typedef struct fmp__region {
     void *ctx;        /* the region's context, NULL when nothing was opened */
@@ -398,6 +407,7 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
 #define FMP__CAT2(a, b) a##b
 #define FMP__CAT(a, b) FMP__CAT2(a, b)
 #define FMP__UNIQ(name) FMP__CAT(fmp__##name##_, __LINE__)
+/** @endcond */
 
 /**
  * @def FMP_PARALLEL(nprocs)
@@ -408,7 +418,10 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
  */
 #define FMP_PARALLEL(nprocs) FMP_PARALLEL_IF((nprocs), 1)
 
-/** @def FMP_PARALLEL_IF(nprocs, cond)  FMP_PARALLEL, without fork when @p cond is 0. */
+/**
+ * @def FMP_PARALLEL_IF(nprocs, cond)
+ * FMP_PARALLEL, without fork when @p cond is 0 (the block then runs in the caller).
+ */
 #define FMP_PARALLEL_IF(nprocs, cond)                                                    \
     for (fmp__region FMP__UNIQ(rg) __attribute__((cleanup(fmp__region_cleanup))) =       \
              fmp__region_begin((nprocs), (cond), __FILE__, __LINE__);                    \
@@ -420,25 +433,41 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
  * @c long.  Implied barrier at the end.  Collective: every member meets it.
  */
 #define FMP_FOR(i, begin, end, sched) FMP__FOR(i, begin, end, sched, 0, FMP__UNIQ(lp))
-/** @def FMP_FOR_NOWAIT(i, begin, end, sched)  FMP_FOR without the barrier at the end. */
+/**
+ * @def FMP_FOR_NOWAIT(i, begin, end, sched)
+ * FMP_FOR without the barrier at the end.
+ */
 #define FMP_FOR_NOWAIT(i, begin, end, sched) FMP__FOR(i, begin, end, sched, 1, FMP__UNIQ(lp))
 #define FMP__FOR(i, b, e, s, nowait, L)                                                  \
     for (fmp__loop L = fmp__loop_begin((b), (e), (s), (nowait), __FILE__, __LINE__);     \
          fmp__loop_next(&L);)                                                            \
         for (long i = L.lo; i < L.hi; i++)
 
-/** @def FMP_SINGLE  The block runs in exactly one member per encounter; implied barrier. */
+/**
+ * @def FMP_SINGLE
+ * The block runs in exactly one member per encounter; implied barrier at the end.
+ */
 #define FMP_SINGLE                                                                       \
     for (fmp__once FMP__UNIQ(sg) __attribute__((cleanup(fmp__single_end))) =             \
              fmp__single_begin(__FILE__, __LINE__);                                      \
          FMP__UNIQ(sg).run; FMP__UNIQ(sg).run = 0)
 
-/** @def FMP_MASTER  The block runs in member 0 only; no barrier. */
+/**
+ * @def FMP_MASTER
+ * The block runs in member 0 only; no barrier.
+ */
 #define FMP_MASTER for (int FMP__UNIQ(ms) = (fmp_thread_num() == 0); FMP__UNIQ(ms); FMP__UNIQ(ms) = 0)
 
-/** @def FMP_CRITICAL  One member at a time runs the block (all unnamed criticals share one lock). */
+/**
+ * @def FMP_CRITICAL
+ * One process at a time runs the block; as in OpenMP, all unnamed criticals share one
+ * lock, across every team of the program (of this MPI rank).
+ */
 #define FMP_CRITICAL FMP__CRITICAL(NULL)
-/** @def FMP_CRITICAL_NAMED(name)  As OpenMP's critical(name): one lock per name. */
+/**
+ * @def FMP_CRITICAL_NAMED(name)
+ * As OpenMP's critical(name): one lock per name.
+ */
 #define FMP_CRITICAL_NAMED(name) FMP__CRITICAL(#name)
 #define FMP__CRITICAL(name)                                                              \
     for (fmp__once FMP__UNIQ(cr) __attribute__((cleanup(fmp__critical_leave))) =         \
@@ -447,6 +476,7 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
 
 /* Collective calls record their call site, so that mismatch reports can name it.  The
    functions exist too (their addresses can be taken). */
+/** @cond */
 #define fmp_barrier() fmp__barrier_at(__FILE__, __LINE__)
 #define fmp_single() fmp__single_at(__FILE__, __LINE__)
 #define fmp_reduce(in, out, count, type, op)                                             \
@@ -454,6 +484,7 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
 #define fmp_gather(in, out, bytes) fmp__gather_at((in), (out), (bytes), __FILE__, __LINE__)
 #define fmp_iterate(next, state, itemsize, body, arg)                                    \
     fmp__iterate_at((next), (state), (itemsize), (body), (arg), __FILE__, __LINE__)
+/** @endcond */
 
 #ifdef __cplusplus
 }
