@@ -3,11 +3,17 @@ if HAVE_MPI
 lib_LTLIBRARIES += libforkmp_mpi.la
 include_HEADERS += include/forkmp_mpi.h
 pkgconfig_DATA += forkmp-mpi.pc
-libforkmp_mpi_la_SOURCES = src/mpi/hybrid.c
+endif
+libforkmp_mpi_la_SOURCES = \
+	src/mpi/hybrid.h \
+	src/mpi/hybrid.c \
+	src/mpi/coll.c \
+	src/mpi/forksafe.c \
+	src/mpi/messages.c
 libforkmp_mpi_la_CPPFLAGS = $(AM_CPPFLAGS) -DFMP_BUILDING_LIBRARY -I$(top_srcdir)/src
 libforkmp_mpi_la_CFLAGS = $(AM_CFLAGS) $(FMP_VISIBILITY_CFLAGS) $(MPI_CFLAGS) $(HWLOC_CFLAGS)
 libforkmp_mpi_la_LIBADD = libforkmp.la $(MPI_LIBS) $(HWLOC_LIBS)
 libforkmp_mpi_la_LDFLAGS = -version-info $(FMP_LT_VERSION)
-else
-EXTRA_DIST += include/forkmp_mpi.h src/mpi/hybrid.c
-endif
+# without MPI the sources still go into the tarball (automake distributes them: the
+# variables above are unconditional)
+EXTRA_DIST += include/forkmp_mpi.h

@@ -1,0 +1,59 @@
+# tests/mpi/: the hybrid layer under a real mpirun (Open MPI), in make check.
+# Included by the top Makefile.am; paths are relative to the top.
+#
+# Every test is a script TEST.mpi run by tests/run-mpi.sh (its LOG_COMPILER), which
+# launches mpirun --oversubscribe as root under `timeout`, also on fake nodes of this
+# machine (tests/mpi/fake-rsh); a script skips (77) what this machine cannot do.
+#   coll.mpi      reductions, reduce, bcast, user op: -np 2, -np 4, 2+2 and 1+2+1 nodes
+#   init.mpi      team sizing, node awareness, warnings, affinity lines, children's env
+#   bad.mpi       bad input: clear error codes and one message each, no hang
+#   crash.mpi     a crashing / exiting member ends the job non-zero with the diagnostic
+#   forksafe.mpi  the fork-safety verdict for fabrics this machine does not have
+#   examples.mpi  examples/mpi beside their MPI+OpenMP originals
+#   slurm.mpi     a one-machine Slurm cluster: sbatch --wait of examples/mpi/jacobi.sbatch
+
+mpi_tests = tests/mpi/coll.mpi tests/mpi/init.mpi tests/mpi/bad.mpi tests/mpi/crash.mpi \
+	tests/mpi/forksafe.mpi tests/mpi/examples.mpi tests/mpi/slurm.mpi
+mpi_test_programs = tests/mpi/t_coll tests/mpi/t_init tests/mpi/t_bad tests/mpi/t_crash \
+	tests/mpi/t_forksafe tests/mpi/t_linger
+
+TEST_EXTENSIONS += .mpi
+MPI_LOG_COMPILER = $(SHELL) $(top_builddir)/tests/run-mpi.sh
+EXTRA_DIST += $(mpi_tests) tests/mpi/lib.sh tests/mpi/slurm-cluster.sh tests/run-mpi.sh.in
+dist_noinst_SCRIPTS += tests/mpi/fake-rsh
+
+if HAVE_MPI
+TESTS += $(mpi_tests)
+check_PROGRAMS += $(mpi_test_programs)
+endif
+
+# real binaries (-no-install), so that the leftover checks find the programs themselves
+mpi_test_cppflags = $(AM_CPPFLAGS)
+mpi_test_cflags = $(AM_CFLAGS) $(MPI_CFLAGS)
+mpi_test_ldadd = libforkmp_mpi.la libforkmp.la $(MPI_LIBS)
+
+tests_mpi_t_coll_SOURCES = tests/mpi/t_coll.c
+tests_mpi_t_coll_CFLAGS = $(mpi_test_cflags)
+tests_mpi_t_coll_LDADD = $(mpi_test_ldadd)
+tests_mpi_t_coll_LDFLAGS = -no-install
+tests_mpi_t_init_SOURCES = tests/mpi/t_init.c
+tests_mpi_t_init_CFLAGS = $(mpi_test_cflags)
+tests_mpi_t_init_LDADD = $(mpi_test_ldadd)
+tests_mpi_t_init_LDFLAGS = -no-install
+tests_mpi_t_bad_SOURCES = tests/mpi/t_bad.c
+tests_mpi_t_bad_CFLAGS = $(mpi_test_cflags)
+tests_mpi_t_bad_LDADD = $(mpi_test_ldadd)
+tests_mpi_t_bad_LDFLAGS = -no-install
+tests_mpi_t_crash_SOURCES = tests/mpi/t_crash.c
+tests_mpi_t_crash_CFLAGS = $(mpi_test_cflags)
+tests_mpi_t_crash_LDADD = $(mpi_test_ldadd)
+tests_mpi_t_crash_LDFLAGS = -no-install
+tests_mpi_t_linger_SOURCES = tests/mpi/t_linger.c
+tests_mpi_t_linger_LDADD = libforkmp.la
+tests_mpi_t_linger_LDFLAGS = -no-install
+# the verdict function itself, compiled in: it is hidden in the library
+tests_mpi_t_forksafe_SOURCES = tests/mpi/t_forksafe.c src/mpi/forksafe.c
+tests_mpi_t_forksafe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+tests_mpi_t_forksafe_CFLAGS = $(mpi_test_cflags)
+tests_mpi_t_forksafe_LDADD = $(mpi_test_ldadd)
+tests_mpi_t_forksafe_LDFLAGS = -no-install

@@ -1,0 +1,348 @@
+/* The hybrid collectives: fmp_mpi_allreduce, fmp_mpi_reduce, fmp_mpi_bcast.
+ *
+ * Inside a region every member calls them, and they run as one team collective
+ * (fmp__collective): each member stages its input in its shared-memory slot; the master
+ * alone folds the inputs in member order with MPI_Reduce_local (any predefined or
+ * user-defined op), makes the one MPI call of the rank, and leaves the result in shared
+ * memory; every member copies it out.  A child never calls MPI: fmp__collective runs the
+ * combining step in the master only, and the step itself refuses to run in any process
+ * but the rank's (the master of a nested team is a child).
+ *
+ * Members that disagree (count, datatype, op, root, communicator, which function) are
+ * caught by the core's signature check at the collective's first barrier: FMP_EMISMATCH,
+ * before any MPI call.  The byte sizes of the inputs must be known in every member before
+ * that barrier, without MPI: predefined datatypes are recognised by their handles; for a
+ * derived datatype one extra, empty team collective asks the master for its span.
+ *
+ * Order: member m of rank r contributes as if it were process r * T + m of a flat MPI
+ * job, so a non-commutative op sees the operands in that order. */
+#include "hybrid.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { K_ALLREDUCE = 1, K_REDUCE, K_BCAST };
+#define NOCOPY 1 /* the combining step's code for "no data for this rank" (reduce) */
+
+typedef struct call {
+    int kind;
+    const char *what;
+    const void *in;      /* as given: may be MPI_IN_PLACE */
+    void *out;           /* as given (bcast: the buffer) */
+    int count;
+    MPI_Datatype type;
+    MPI_Op op;
+    int root;
+    MPI_Comm comm;
+    size_t span;         /* bytes covered by count elements */
+    int gaps;            /* the datatype has holes */
+} call;
+
+typedef struct spaninfo {
+    uint64_t span;
+    int gaps;
+} spaninfo;
+
+/* ---------------------------------------------------------------- datatypes */
+
+size_t fmp__mpi_predefined_size(MPI_Datatype t)
+{
+    struct pair_f { float v; int i; };
+    struct pair_d { double v; int i; };
+    struct pair_l { long v; int i; };
+    struct pair_s { short v; int i; };
+    struct pair_ld { long double v; int i; };
+    const struct {
+        MPI_Datatype type;
+        size_t size;
+    } table[] = {
+        {MPI_CHAR, sizeof(char)}, {MPI_SIGNED_CHAR, sizeof(signed char)},
+        {MPI_UNSIGNED_CHAR, sizeof(unsigned char)}, {MPI_BYTE, 1},
+        {MPI_SHORT, sizeof(short)}, {MPI_UNSIGNED_SHORT, sizeof(unsigned short)},
+        {MPI_INT, sizeof(int)}, {MPI_UNSIGNED, sizeof(unsigned)},
+        {MPI_LONG, sizeof(long)}, {MPI_UNSIGNED_LONG, sizeof(unsigned long)},
+        {MPI_LONG_LONG_INT, sizeof(long long)}, {MPI_LONG_LONG, sizeof(long long)},
+        {MPI_UNSIGNED_LONG_LONG, sizeof(unsigned long long)},
+        {MPI_FLOAT, sizeof(float)}, {MPI_DOUBLE, sizeof(double)},
+        {MPI_LONG_DOUBLE, sizeof(long double)}, {MPI_WCHAR, sizeof(wchar_t)},
+        {MPI_C_BOOL, sizeof(_Bool)},
+        {MPI_INT8_T, 1}, {MPI_INT16_T, 2}, {MPI_INT32_T, 4}, {MPI_INT64_T, 8},
+        {MPI_UINT8_T, 1}, {MPI_UINT16_T, 2}, {MPI_UINT32_T, 4}, {MPI_UINT64_T, 8},
+        {MPI_C_FLOAT_COMPLEX, 2 * sizeof(float)}, {MPI_C_COMPLEX, 2 * sizeof(float)},
+        {MPI_C_DOUBLE_COMPLEX, 2 * sizeof(double)},
+        {MPI_C_LONG_DOUBLE_COMPLEX, 2 * sizeof(long double)},
+        {MPI_AINT, sizeof(MPI_Aint)}, {MPI_OFFSET, sizeof(MPI_Offset)},
+        {MPI_FLOAT_INT, sizeof(struct pair_f)}, {MPI_DOUBLE_INT, sizeof(struct pair_d)},
+        {MPI_LONG_INT, sizeof(struct pair_l)}, {MPI_SHORT_INT, sizeof(struct pair_s)},
+        {MPI_2INT, 2 * sizeof(int)}, {MPI_LONG_DOUBLE_INT, sizeof(struct pair_ld)},
+    };
+    if (t == MPI_DATATYPE_NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (table[i].type == t)
+            return table[i].size;
+    return 0;
+}
+
+/* A handle's bits as a number, for the signature (a pointer in Open MPI, an int in MPICH). */
+static uint64_t handle_bits(const void *h, size_t n)
+{
+    uint64_t v = 0;
+    memcpy(&v, h, n < sizeof v ? n : sizeof v);
+    return v;
+}
+#define HBITS(h) handle_bits(&(h), sizeof(h))
+
+/* ---------------------------------------------------------------- checks */
+
+/* The arguments, in every member, without MPI.  Told by the caller when tell is set. */
+static int check_args(const call *c, int tell)
+{
+    const char *why = NULL;
+    char buf[160];
+    if (c->comm == MPI_COMM_NULL) {
+        if (tell)
+            fmp__mpi_msg("comm-null", c->what);
+        return FMP_EINVAL;
+    }
+    if (c->count < 0) {
+        snprintf(buf, sizeof buf, "count is negative (%d)", c->count);
+        why = buf;
+    } else if (c->type == MPI_DATATYPE_NULL) {
+        why = "the datatype is MPI_DATATYPE_NULL";
+    } else if (c->kind != K_BCAST && c->op == MPI_OP_NULL) {
+        why = "the op is MPI_OP_NULL";
+    } else if (c->count > 0 && c->kind == K_BCAST && !c->out) {
+        why = "buf is NULL";
+    } else if (c->count > 0 && c->kind != K_BCAST && !c->in) {
+        why = "in is NULL (to reduce in place, pass MPI_IN_PLACE and the data in out)";
+    } else if (c->count > 0 && c->kind == K_ALLREDUCE && !c->out) {
+        why = "out is NULL";
+    } else if (c->count > 0 && c->in == MPI_IN_PLACE && !c->out) {
+        why = "in is MPI_IN_PLACE but out is NULL";
+    }
+    if (!why)
+        return 0;
+    if (tell)
+        fmp__mpi_msg("bad-arg", c->what, why);
+    return FMP_EINVAL;
+}
+
+/* In the rank's process: an intracommunicator and a root inside it; *rank gets ours. */
+static int check_comm(const call *c, int *rank)
+{
+    int inter = 0, size = 0, rc;
+    if ((rc = fmp__mpi_rc(MPI_Comm_test_inter(c->comm, &inter), c->what, "MPI_Comm_test_inter")))
+        return rc;
+    if (inter) {
+        fmp__mpi_msg("bad-arg", c->what,
+                     "intercommunicators are not supported: pass an intracommunicator");
+        return FMP_EINVAL;
+    }
+    if ((rc = fmp__mpi_rc(MPI_Comm_rank(c->comm, rank), c->what, "MPI_Comm_rank")) ||
+        (rc = fmp__mpi_rc(MPI_Comm_size(c->comm, &size), c->what, "MPI_Comm_size")))
+        return rc;
+    if (c->kind != K_ALLREDUCE && (c->root < 0 || c->root >= size)) {
+        char why[96];
+        snprintf(why, sizeof why, "root %d is not a rank of the communicator (size %d)",
+                 c->root, size);
+        fmp__mpi_msg("bad-arg", c->what, why);
+        return FMP_EINVAL;
+    }
+    if (c->kind == K_REDUCE && c->in == MPI_IN_PLACE && *rank != c->root) {
+        fmp__mpi_msg("bad-arg", c->what, "MPI_IN_PLACE is allowed on the root only");
+        return FMP_EINVAL;
+    }
+    if (c->kind == K_REDUCE && *rank == c->root && c->count > 0 && !c->out) {
+        fmp__mpi_msg("bad-arg", c->what, "out is NULL on the root");
+        return FMP_EINVAL;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- outside a team */
+
+static int plain(const call *c)
+{
+    int rc, rank = 0;
+    if ((rc = fmp__mpi_check_caller(c->what)) || (rc = fmp__mpi_check_live(c->what)) ||
+        (rc = check_args(c, 1)) || (rc = check_comm(c, &rank)))
+        return rc;
+    /* in == out is taken as MPI_IN_PLACE (MPI itself refuses aliased buffers) */
+    const void *in = c->in;
+    if (c->count > 0 && in == c->out && (c->kind == K_ALLREDUCE || rank == c->root))
+        in = MPI_IN_PLACE;
+    switch (c->kind) {
+    case K_ALLREDUCE:
+        return fmp__mpi_rc(MPI_Allreduce(in, c->out, c->count, c->type, c->op, c->comm),
+                           c->what, "MPI_Allreduce");
+    case K_REDUCE:
+        return fmp__mpi_rc(MPI_Reduce(in, c->out, c->count, c->type, c->op, c->root, c->comm),
+                           c->what, "MPI_Reduce");
+    default:
+        return fmp__mpi_rc(MPI_Bcast(c->out, c->count, c->type, c->root, c->comm), c->what,
+                           "MPI_Bcast");
+    }
+}
+
+/* ---------------------------------------------------------------- in a team */
+
+/* Master: the span of count elements of a derived datatype. */
+static int span_fn(void *const *inputs, int n, void *result, void *arg)
+{
+    (void)inputs;
+    (void)n;
+    const call *c = arg;
+    int rc;
+    if ((rc = fmp__mpi_check_caller(c->what)) || (rc = fmp__mpi_check_live(c->what)))
+        return rc;
+    MPI_Aint lb, extent, tlb, textent;
+    int size;
+    if ((rc = fmp__mpi_rc(MPI_Type_get_extent(c->type, &lb, &extent), c->what,
+                          "MPI_Type_get_extent")) ||
+        (rc = fmp__mpi_rc(MPI_Type_get_true_extent(c->type, &tlb, &textent), c->what,
+                          "MPI_Type_get_true_extent")) ||
+        (rc = fmp__mpi_rc(MPI_Type_size(c->type, &size), c->what, "MPI_Type_size")))
+        return rc;
+    if (lb < 0 || tlb < 0 || extent < 0) {
+        fmp__mpi_msg("bad-arg", c->what,
+                     "datatypes with a negative lower bound or extent are not supported "
+                     "inside a region");
+        return FMP_EINVAL;
+    }
+    spaninfo si = {0, 0};
+    if (c->count > 0) {
+        uint64_t span = (uint64_t)(c->count - 1) * (uint64_t)extent + (uint64_t)tlb +
+                        (uint64_t)textent;
+        if (span > SIZE_MAX / 4)
+            return FMP_EOVERFLOW;
+        si.span = span;
+        si.gaps = !(tlb == 0 && lb == 0 && textent == extent && (MPI_Aint)size == extent);
+    }
+    memcpy(result, &si, sizeof si);
+    return 0;
+}
+
+/* Master: fold the members' inputs, make the rank's MPI call, leave the result. */
+static int coll_fn(void *const *inputs, int n, void *result, void *arg)
+{
+    const call *c = arg;
+    int rc, rank = 0;
+    if ((rc = fmp__mpi_check_caller(c->what)) || (rc = fmp__mpi_check_live(c->what)) ||
+        (rc = check_comm(c, &rank)))
+        return rc;
+    static char none_in[16], none_out[16]; /* count 0: MPI wants two distinct buffers */
+    void *rbuf = c->span ? result : none_out;
+    if (c->kind == K_BCAST) {
+        if (c->span && (rank == c->root || c->gaps))
+            memcpy(rbuf, c->out, c->span); /* the root's data; elsewhere the gaps' bytes */
+        return fmp__mpi_rc(MPI_Bcast(rbuf, c->count, c->type, c->root, c->comm), c->what,
+                           "MPI_Bcast");
+    }
+    for (int m = 1; m < n && c->count > 0; m++) {
+        rc = fmp__mpi_rc(MPI_Reduce_local(inputs[m - 1], inputs[m], c->count, c->type, c->op),
+                         c->what, "MPI_Reduce_local");
+        if (rc)
+            return rc;
+    }
+    const void *acc = c->span ? inputs[n - 1] : none_in;
+    if (c->gaps && c->span)
+        memcpy(rbuf, inputs[0], c->span);
+    if (c->kind == K_ALLREDUCE)
+        return fmp__mpi_rc(MPI_Allreduce(acc, rbuf, c->count, c->type, c->op, c->comm),
+                           c->what, "MPI_Allreduce");
+    rc = fmp__mpi_rc(MPI_Reduce(acc, rank == c->root ? rbuf : NULL, c->count, c->type, c->op,
+                                c->root, c->comm),
+                     c->what, "MPI_Reduce");
+    if (rc)
+        return rc;
+    return rank == c->root ? 0 : NOCOPY;
+}
+
+static int team_call(call *c, const char *file, int line)
+{
+    int me = fmp_thread_num();
+    int rc = check_args(c, me == 0); /* the master tells; members return the same code */
+    if (rc)
+        return rc;
+    size_t es = fmp__mpi_predefined_size(c->type);
+    if (es) {
+        c->span = (size_t)c->count * es;
+        c->gaps = 0;
+    } else {
+        spaninfo si;
+        rc = fmp__collective(NULL, &si, 0, sizeof si, span_fn, c, c->what, file, line);
+        if (rc)
+            return rc;
+        c->span = (size_t)si.span;
+        c->gaps = si.gaps;
+    }
+    uint64_t a = (uint64_t)c->kind * 1000003u + (uint64_t)(unsigned)c->root;
+    uint64_t b = HBITS(c->type) ^ ((uint64_t)(unsigned)c->count << 32);
+    uint64_t d = HBITS(c->op) * 31u + HBITS(c->comm);
+    fmp__collective_note((long)a, (long)b, (long)d, file, line);
+
+    const void *stage = NULL;
+    size_t inbytes = 0;
+    if (c->kind != K_BCAST) {
+        stage = c->in == MPI_IN_PLACE ? c->out : c->in;
+        inbytes = c->span;
+    }
+    rc = fmp__collective(stage, c->out, inbytes, c->span, coll_fn, c, c->what, file, line);
+    if (rc == NOCOPY)
+        return 0;
+    if (rc == 0 && c->kind == K_REDUCE && c->count > 0 && !c->out) {
+        fmp__mpi_msg("bad-arg", c->what, "out is NULL on the root");
+        return FMP_EINVAL;
+    }
+    return rc;
+}
+
+static int run(call *c, const char *file, int line)
+{
+    if (fmp_num_threads() > 1)
+        return team_call(c, file, line);
+    return plain(c);
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+int fmp__mpi_allreduce_at(const void *in, void *out, int count, MPI_Datatype type, MPI_Op op,
+                          MPI_Comm comm, const char *file, int line)
+{
+    call c = {K_ALLREDUCE, "fmp_mpi_allreduce", in, out, count, type, op, 0, comm, 0, 0};
+    return run(&c, file, line);
+}
+
+int fmp__mpi_reduce_at(const void *in, void *out, int count, MPI_Datatype type, MPI_Op op,
+                       int root, MPI_Comm comm, const char *file, int line)
+{
+    call c = {K_REDUCE, "fmp_mpi_reduce", in, out, count, type, op, root, comm, 0, 0};
+    return run(&c, file, line);
+}
+
+int fmp__mpi_bcast_at(void *buf, int count, MPI_Datatype type, int root, MPI_Comm comm,
+                      const char *file, int line)
+{
+    call c = {K_BCAST, "fmp_mpi_bcast", NULL, buf, count, type, MPI_OP_NULL, root, comm, 0, 0};
+    return run(&c, file, line);
+}
+
+int(fmp_mpi_allreduce)(const void *in, void *out, int count, MPI_Datatype type, MPI_Op op,
+                       MPI_Comm comm)
+{
+    return fmp__mpi_allreduce_at(in, out, count, type, op, comm, "fmp_mpi_allreduce()", 0);
+}
+
+int(fmp_mpi_reduce)(const void *in, void *out, int count, MPI_Datatype type, MPI_Op op,
+                    int root, MPI_Comm comm)
+{
+    return fmp__mpi_reduce_at(in, out, count, type, op, root, comm, "fmp_mpi_reduce()", 0);
+}
+
+int(fmp_mpi_bcast)(void *buf, int count, MPI_Datatype type, int root, MPI_Comm comm)
+{
+    return fmp__mpi_bcast_at(buf, count, type, root, comm, "fmp_mpi_bcast()", 0);
+}

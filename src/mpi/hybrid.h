@@ -1,0 +1,76 @@
+/* Declarations shared by the files of the hybrid layer (src/mpi/), never installed.
+ *
+ * The hybrid layer uses only the exported internal interface of libforkmp (the last
+ * block of src/internal.h: fmp__collective, fmp__set_rank, ...): the rest of the core
+ * is hidden from it. */
+#ifndef FMP_MPI_HYBRID_H
+#define FMP_MPI_HYBRID_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <mpi.h>
+
+#include "forkmp_mpi.h"
+#include "internal.h"
+
+/* This process's view of the hybrid layer.  Private memory: members forked after
+   fmp_mpi_init() inherit it; members of a persistent team created before MPI_Init do not
+   (they never need it: they call MPI through their master). */
+typedef struct fmp__mpi_state {
+    int ready;            /* fmp_mpi_init() succeeded */
+    pid_t pid;            /* the process that called it: the only one that calls MPI */
+    int in_child;         /* set by the child hook in every member forked later */
+    int world_rank;       /* -1 before fmp_mpi_init() */
+    int local_rank, local_size, node_num, num_nodes;
+    int team;             /* the default team size fmp_mpi_init() chose or found */
+    int preinit;          /* what fmp_mpi_preinit_num_threads() returned, 0: not called */
+    int warned;           /* the job-wide warnings were given */
+    MPI_Comm node_comm;
+} fmp__mpi_state;
+
+extern fmp__mpi_state fmp__mpi;
+
+/* May this process call MPI?  Only the rank's own process: never a member forked by
+   forkmp (also a nested team's master), never before / after MPI.  Returns 0 or a
+   negative error, after telling the user once per call (what: the function's name). */
+int fmp__mpi_check_caller(const char *what);
+/* MPI is initialised and not finalised: 0, else FMP_ESTATE (told). */
+int fmp__mpi_check_live(const char *what);
+/* An MPI return code: 0 for MPI_SUCCESS, else FMP_EMPI after telling which call failed. */
+int fmp__mpi_rc(int mpirc, const char *what, const char *call);
+
+/* Messages (messages.c): a catalogue with stable keys, as the core's; every line starts
+   with "forkmp: " (and "rank R: " once the rank is known) and is written whole. */
+void fmp__mpi_msg(const char *key, ...);
+const char *fmp__mpi_msg_format(const char *key);
+/* The same without the rank prefix, for job-wide messages printed by one rank. */
+void fmp__mpi_msg_job(const char *key, ...);
+
+/* Fork safety (forksafe.c). */
+enum fmp__fork_problem {
+    FMP__FORK_VERBS = 1,  /* InfiniBand/RoCE verbs in use, fork support off */
+    FMP__FORK_EFA = 2     /* libfabric's EFA provider in use without FI_EFA_FORK_SAFE */
+};
+/* ibv_is_fork_initialized()'s answer, -1 when unknown (verbs not loaded, or too old). */
+enum { FMP__IBV_UNKNOWN = -1, FMP__IBV_DISABLED = 0, FMP__IBV_ENABLED = 1,
+       FMP__IBV_UNNEEDED = 2 };
+/* Pure: which libraries the text of /proc/self/maps shows, what the environment (through
+   getenv_fn) sets, and libibverbs' fork status say.  Returns a set of fmp__fork_problem
+   bits and, when non-zero, writes into advice the one sentence that tells what to set
+   (lib: MPI_Get_library_version's first line).  Tested directly by tests/mpi. */
+int fmp__mpi_fork_verdict(const char *maps, const char *(*getenv_fn)(const char *),
+                          int ibv_status, const char *lib, char *advice, size_t len);
+/* The same for this process, after MPI_Init: reads /proc/self/maps and the environment,
+   asks libibverbs when it is loaded. */
+int fmp__mpi_fork_check(char *advice, size_t len);
+
+/* Bytes of one element of a predefined datatype, 0 for any other.  Compares handles
+   only: safe in a child (calls no MPI function). */
+size_t fmp__mpi_predefined_size(MPI_Datatype type);
+
+#endif /* FMP_MPI_HYBRID_H */
