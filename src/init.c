@@ -174,6 +174,8 @@ const char *fmp_strerror(int err)
     case FMP_EOVERFLOW: return "count times element size overflows";
     case FMP_ESTATE: return "called where it may not be";
     case FMP_EEXITED: return "a member left the region by exit(), return, break or goto";
+    case -1100: /* FMP_EMPI of forkmp_mpi.h */
+        return "an MPI call made on the caller's behalf failed";
     default:
         if (err < 0 && err > -4096)
             return strerror(-err);

@@ -193,11 +193,27 @@ int fmp__team_fail(fmp__shteam *t, int err, int member, int how, int code, const
     return err;
 }
 
+/* Members forked before fmp_mpi_init() do not know the rank: the master adds it. */
+static void add_rank_prefix(fmp__shteam *t)
+{
+    if (fmp__g.rank < 0 || strncmp(t->failure.msg, "rank ", 5) == 0)
+        return;
+    char pre[32];
+    int k = snprintf(pre, sizeof pre, "rank %d: ", fmp__g.rank);
+    size_t cap = sizeof t->failure.msg, len = strnlen(t->failure.msg, cap - 1);
+    if (len + (size_t)k >= cap)
+        len = cap - 1 - (size_t)k;
+    memmove(t->failure.msg + k, t->failure.msg, len);
+    memcpy(t->failure.msg, pre, (size_t)k);
+    t->failure.msg[len + (size_t)k] = 0;
+}
+
 /* End the process after a failure of team t (abort mode), from normal context. */
 static __attribute__((noreturn)) void abort_now(fmp__shteam *t)
 {
     fmp__flush_stdio();
     fflush(NULL);
+    add_rank_prefix(t);
     fmp__msg("member-failed", t->failure.msg);
     /* our children die with us (PR_SET_PDEATHSIG); kill and reap them to be quick */
     for (int i = 0; i < MAX_REG; i++) {
@@ -220,6 +236,12 @@ static void abort_from_handler(fmp__shteam *t)
 {
     char nl = '\n';
     fmp__write_all(2, "forkmp: ", 8);
+    if (fmp__g.rank >= 0 && memcmp(t->failure.msg, "rank ", 5) != 0) {
+        char rb[32];
+        sbuf b = { rb, 0, sizeof rb };
+        put_prefix(&b);
+        fmp__write_all(2, rb, b.n);
+    }
     fmp__write_all(2, t->failure.msg, strlen(t->failure.msg));
     fmp__write_all(2, &nl, 1);
     for (int i = 0; i < MAX_REG; i++) {
@@ -665,6 +687,7 @@ int fmp__team_report(fmp__shteam *t, int err)
     if (!err)
         return 0;
     if (atomic_load(&t->failure.set) == 2) {
+        add_rank_prefix(t);
         snprintf(g_last_failure, sizeof g_last_failure, "%s", t->failure.msg);
         if (fmp__g.error_mode == FMP_ERRORS_ABORT)
             abort_now(t);
