@@ -1,0 +1,117 @@
+# tests/local.mk: the core's CUnit suites, included by the top Makefile.am (paths are
+# relative to the top).
+#
+# One program per concern; each runs every test in a watched subprocess (tests/harness.h:
+# timeout, crash and leftover-process checks) and prints CUnit's Run Summary.
+#
+#   make check                                   all of them (and the rest of the project)
+#   make check TESTS=tests/test_loops            one suite (its log: tests/test_loops.log)
+#   tests/test_loops [--list] [NAME...]          the same by hand, or only the named tests
+#   tests/test_loops --inline NAME               one test without subprocess, for gdb
+#
+# The helper programs fail_prog (a failing member in the default abort mode) and
+# output_prog (stdout across fork) are run by test_failure and test_output;
+# tests/harness_selftest.sh checks the harness itself with test_harness_demo (built from
+# tests/harness_demo.c), a suite whose tests misbehave on purpose.
+
+fmp_test_suites = \
+	tests/test_regions \
+	tests/test_loops \
+	tests/test_shared \
+	tests/test_sync \
+	tests/test_reduce \
+	tests/test_iterate \
+	tests/test_failure \
+	tests/test_mismatch \
+	tests/test_output \
+	tests/test_pteam \
+	tests/test_badinput
+
+EXTRA_DIST += tests/harness.h tests/no_cunit.sh tests/harness_selftest.sh
+
+if HAVE_CUNIT
+check_LTLIBRARIES += tests/libharness.la
+check_PROGRAMS += $(fmp_test_suites) tests/fail_prog tests/output_prog \
+	tests/test_harness_demo
+TESTS += tests/harness_selftest.sh $(fmp_test_suites)
+else
+TESTS += tests/no_cunit.sh
+endif
+
+tests_libharness_la_SOURCES = tests/harness.c tests/harness.h
+tests_libharness_la_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_libharness_la_LIBADD = $(CUNIT_LIBS)
+
+# -no-install: real binaries rather than libtool wrapper scripts, so that a test finds
+# its helper programs beside itself and sees its own processes under their names.
+fmp_test_cflags = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+fmp_test_ldadd = tests/libharness.la libforkmp.la $(CUNIT_LIBS)
+
+tests_test_regions_SOURCES = tests/test_regions.c
+tests_test_regions_CFLAGS = $(fmp_test_cflags)
+tests_test_regions_LDADD = $(fmp_test_ldadd)
+tests_test_regions_LDFLAGS = -no-install
+
+tests_test_loops_SOURCES = tests/test_loops.c
+tests_test_loops_CFLAGS = $(fmp_test_cflags)
+tests_test_loops_LDADD = $(fmp_test_ldadd)
+tests_test_loops_LDFLAGS = -no-install
+
+tests_test_shared_SOURCES = tests/test_shared.c
+tests_test_shared_CFLAGS = $(fmp_test_cflags)
+tests_test_shared_LDADD = $(fmp_test_ldadd)
+tests_test_shared_LDFLAGS = -no-install
+
+tests_test_sync_SOURCES = tests/test_sync.c
+tests_test_sync_CFLAGS = $(fmp_test_cflags)
+tests_test_sync_LDADD = $(fmp_test_ldadd)
+tests_test_sync_LDFLAGS = -no-install
+
+tests_test_reduce_SOURCES = tests/test_reduce.c
+tests_test_reduce_CFLAGS = $(fmp_test_cflags)
+tests_test_reduce_LDADD = $(fmp_test_ldadd)
+tests_test_reduce_LDFLAGS = -no-install
+
+tests_test_iterate_SOURCES = tests/test_iterate.c
+tests_test_iterate_CFLAGS = $(fmp_test_cflags)
+tests_test_iterate_LDADD = $(fmp_test_ldadd)
+tests_test_iterate_LDFLAGS = -no-install
+
+tests_test_failure_SOURCES = tests/test_failure.c
+tests_test_failure_CFLAGS = $(fmp_test_cflags)
+tests_test_failure_LDADD = $(fmp_test_ldadd)
+tests_test_failure_LDFLAGS = -no-install
+
+tests_test_mismatch_SOURCES = tests/test_mismatch.c
+tests_test_mismatch_CFLAGS = $(fmp_test_cflags)
+tests_test_mismatch_LDADD = $(fmp_test_ldadd)
+tests_test_mismatch_LDFLAGS = -no-install
+
+tests_test_output_SOURCES = tests/test_output.c
+tests_test_output_CFLAGS = $(fmp_test_cflags)
+tests_test_output_LDADD = $(fmp_test_ldadd)
+tests_test_output_LDFLAGS = -no-install
+
+tests_test_pteam_SOURCES = tests/test_pteam.c
+tests_test_pteam_CFLAGS = $(fmp_test_cflags)
+tests_test_pteam_LDADD = $(fmp_test_ldadd)
+tests_test_pteam_LDFLAGS = -no-install
+
+tests_test_badinput_SOURCES = tests/test_badinput.c
+tests_test_badinput_CFLAGS = $(fmp_test_cflags)
+tests_test_badinput_LDADD = $(fmp_test_ldadd)
+tests_test_badinput_LDFLAGS = -no-install
+
+tests_test_harness_demo_SOURCES = tests/harness_demo.c
+tests_test_harness_demo_CFLAGS = $(fmp_test_cflags)
+tests_test_harness_demo_LDADD = $(fmp_test_ldadd)
+tests_test_harness_demo_LDFLAGS = -no-install
+
+# helpers: plain forkmp programs, no CUnit
+tests_fail_prog_SOURCES = tests/fail_prog.c
+tests_fail_prog_LDADD = libforkmp.la
+tests_fail_prog_LDFLAGS = -no-install
+
+tests_output_prog_SOURCES = tests/output_prog.c
+tests_output_prog_LDADD = libforkmp.la
+tests_output_prog_LDFLAGS = -no-install
