@@ -400,6 +400,11 @@ FMP_EXPORT int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type 
                               fmp_op op, const char *file, int line);
 FMP_EXPORT int fmp__gather_at(const void *in, void *out, size_t bytes, const char *file,
                               int line);
+FMP_EXPORT int fmp__parallel_at(int nprocs, int cond, void (*body)(void *), void *arg,
+                                const char *file, int line);
+FMP_EXPORT int fmp__parallel_fl(int nprocs, void (*body)(void *), void *arg, const char *file,
+                                int line);
+FMP_EXPORT fmp_team *fmp__team_create_at(int nprocs, const char *file, int line);
 FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t itemsize,
                                 void (*body)(const void *, void *), void *arg,
                                 const char *file, int line);
@@ -475,15 +480,17 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
          FMP__UNIQ(cr).run; FMP__UNIQ(cr).run = 0)
 
 /* Collective calls record their call site, so that mismatch reports can name it.  The
-   functions exist too (their addresses can be taken). */
+   functions exist too (their addresses can be taken).  The macros are variadic so that
+   arguments with commas of their own (compound literals) pass through whole. */
 /** @cond */
+#define fmp_parallel(...) fmp__parallel_fl(__VA_ARGS__, __FILE__, __LINE__)
+#define fmp_parallel_if(...) fmp__parallel_at(__VA_ARGS__, __FILE__, __LINE__)
+#define fmp_team_create(...) fmp__team_create_at(__VA_ARGS__, __FILE__, __LINE__)
 #define fmp_barrier() fmp__barrier_at(__FILE__, __LINE__)
 #define fmp_single() fmp__single_at(__FILE__, __LINE__)
-#define fmp_reduce(in, out, count, type, op)                                             \
-    fmp__reduce_at((in), (out), (count), (type), (op), __FILE__, __LINE__)
-#define fmp_gather(in, out, bytes) fmp__gather_at((in), (out), (bytes), __FILE__, __LINE__)
-#define fmp_iterate(next, state, itemsize, body, arg)                                    \
-    fmp__iterate_at((next), (state), (itemsize), (body), (arg), __FILE__, __LINE__)
+#define fmp_reduce(...) fmp__reduce_at(__VA_ARGS__, __FILE__, __LINE__)
+#define fmp_gather(...) fmp__gather_at(__VA_ARGS__, __FILE__, __LINE__)
+#define fmp_iterate(...) fmp__iterate_at(__VA_ARGS__, __FILE__, __LINE__)
 /** @endcond */
 
 #ifdef __cplusplus

@@ -174,13 +174,10 @@ FMP_EXPORT int fmp__mpi_reduce_at(const void *in, void *out, int count, MPI_Data
                                   int line);
 FMP_EXPORT int fmp__mpi_bcast_at(void *buf, int count, MPI_Datatype type, int root,
                                  MPI_Comm comm, const char *file, int line);
-#define fmp_mpi_allreduce(in, out, count, type, op, comm)                                \
-    fmp__mpi_allreduce_at((in), (out), (count), (type), (op), (comm), __FILE__, __LINE__)
-#define fmp_mpi_reduce(in, out, count, type, op, root, comm)                             \
-    fmp__mpi_reduce_at((in), (out), (count), (type), (op), (root), (comm), __FILE__,     \
-                       __LINE__)
-#define fmp_mpi_bcast(buf, count, type, root, comm)                                      \
-    fmp__mpi_bcast_at((buf), (count), (type), (root), (comm), __FILE__, __LINE__)
+/* variadic: arguments with commas of their own (compound literals) pass through whole */
+#define fmp_mpi_allreduce(...) fmp__mpi_allreduce_at(__VA_ARGS__, __FILE__, __LINE__)
+#define fmp_mpi_reduce(...) fmp__mpi_reduce_at(__VA_ARGS__, __FILE__, __LINE__)
+#define fmp_mpi_bcast(...) fmp__mpi_bcast_at(__VA_ARGS__, __FILE__, __LINE__)
 
 #ifdef __cplusplus
 }

@@ -79,8 +79,11 @@ static size_t default_size(void)
 
 int fmp__arena_init(void)
 {
+    static int failed; /* said once; later calls fail quietly */
     if (g_hdr)
         return 0;
+    if (failed)
+        return failed;
     size_t psz = (size_t)sysconf(_SC_PAGESIZE);
     size_t want = fmp__g_icv.shared_size ? fmp__g_icv.shared_size : default_size();
     int explicit_size = fmp__g_icv.shared_size != 0;
@@ -96,6 +99,7 @@ int fmp__arena_init(void)
     if (p == MAP_FAILED) {
         int e = errno;
         fmp__msg("arena-map", want, strerror(e));
+        failed = -e;
         return -e;
     }
     g_base = p;

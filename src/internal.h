@@ -124,6 +124,7 @@ typedef struct fmp__slot {
     int last_kind;
     const char *last_file;
     int last_line;
+    long last_args[3];
     /* reduction / gather scratch, double-buffered by epoch parity */
     void *scratch[2];
     size_t scratch_cap[2];
@@ -194,6 +195,7 @@ typedef struct fmp__ctx {
     int last_kind;
     const char *last_file;
     int last_line;
+    long last_args[3];
     unsigned long ws_index;      /* descriptors claimed */
     unsigned long single_local;  /* singles met */
     unsigned long epoch;         /* scratch uses */

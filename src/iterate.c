@@ -107,6 +107,10 @@ static long consume(fmp__ctx *c, iring *r, void *item, void (*body)(const void *
     long got = 0;
     for (;;) {
         uint32_t w = atomic_load(&r->filled);
+        if (atomic_load(&c->team->broken)) { /* a member failed: the stream stops */
+            *err = FMP_EBROKEN;
+            return got;
+        }
         if (try_take(r, item)) {
             body(item, arg);
             got++;
@@ -127,6 +131,10 @@ static long produce(fmp__ctx *c, iring *r, int (*next)(void *, void *), void *st
     unsigned long p = 0;
     for (;;) {
         uint32_t w = atomic_load(&r->freed);
+        if (atomic_load(&c->team->broken)) { /* a member failed: the stream stops */
+            *err = FMP_EBROKEN;
+            return got;
+        }
         if (atomic_load(&r->seq[p % r->cap]) == p) {
             char *slot = r->data + (p % r->cap) * r->itemsize;
             if (!next(slot, state))

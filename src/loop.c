@@ -105,10 +105,16 @@ fmp__loop fmp__loop_begin(long begin, long end, fmp_schedule s, int nowait, cons
     if (s.kind == FMP_SCHED_RUNTIME)
         s = fmp__g_icv.run_sched;
     if (s.kind < FMP_SCHED_STATIC || s.kind > FMP_SCHED_GUIDED || s.chunk < 0) {
-        fmp__usage_error(c, FMP_EINVAL,
-                         "FMP_FOR at %s:%d: %s(%ld): the chunk size must be 0 or more; "
-                         "the loop ran no iteration",
-                         file, line, sched_name(s.kind), s.chunk);
+        if (s.kind < FMP_SCHED_STATIC || s.kind > FMP_SCHED_GUIDED)
+            fmp__usage_error(c, FMP_EINVAL,
+                             "FMP_FOR at %s:%d: schedule kind %d is not one of fmp_static, "
+                             "fmp_dynamic, fmp_guided, fmp_runtime; the loop ran no iteration",
+                             file, line, (int)s.kind);
+        else
+            fmp__usage_error(c, FMP_EINVAL,
+                             "FMP_FOR at %s:%d: %s(%ld): the chunk size must be 0 or more; "
+                             "the loop ran no iteration",
+                             file, line, sched_name(s.kind), s.chunk);
         if (c->team)
             fmp__broken_in_construct(c);
         return l;

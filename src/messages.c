@@ -18,8 +18,10 @@ static const struct {
     {"set-num-threads", "fmp_set_num_threads(%d): the team size must be at least 1; ignored"},
     {"set-max-active-levels", "fmp_set_max_active_levels(%d): must be at least 1; ignored"},
     /* regions */
-    {"region-size", "%s at %s:%d: team size %d is %s; the region was not run"},
-    {"fork-failed", "%s at %s:%d: fork of member %d failed: %s%s; the region was not run"},
+    {"region-size", "%s at %s:%d: team size %d is %s; %s"},
+    {"fork-failed", "%s at %s:%d: fork of member %d failed: %s%s; %s"},
+    {"team-memory", "%s at %s:%d: no room for the team's control block in the shared arena "
+                    "(FMP_SHARED_SIZE); %s"},
     {"thread-limit", "%s at %s:%d: team of %d capped to %d by FMP_THREAD_LIMIT"},
     {"member-failed", "%s"},
     /* persistent teams */

@@ -118,7 +118,12 @@ static fmp_team *team_create(int nprocs, const char *file, int line)
     return team;
 }
 
-fmp_team *fmp_team_create(int nprocs)
+fmp_team *fmp__team_create_at(int nprocs, const char *file, int line)
+{
+    return team_create(nprocs, file, line);
+}
+
+fmp_team *(fmp_team_create)(int nprocs)
 {
     return team_create(nprocs, "fmp_team_create()", 0);
 }

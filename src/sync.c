@@ -72,6 +72,20 @@ void fmp__construct(fmp__ctx *c, int kind, const char *file, int line, long a, l
     c->last_kind = kind;
     c->last_file = file;
     c->last_line = line;
+    c->last_args[0] = a;
+    c->last_args[1] = b;
+    c->last_args[2] = d;
+}
+
+static void describe(char *buf, size_t len, const fmp__slot *s)
+{
+    snprintf(buf, len,
+             "%s (%s:%d) after %lu construct%s, the last %s (%s:%d) with arguments "
+             "(%ld, %ld, %ld)",
+             fmp__kind_name(s->bar_kind), s->bar_file ? s->bar_file : "?", s->bar_line,
+             s->bar_count, s->bar_count == 1 ? "" : "s", fmp__kind_name(s->last_kind),
+             s->last_file ? s->last_file : "-", s->last_line, s->last_args[0], s->last_args[1],
+             s->last_args[2]);
 }
 
 /* The last member to arrive compares what every member met. */
@@ -83,15 +97,9 @@ static int check_barrier(fmp__ctx *c, fmp__shteam *t)
         if (b->bar_count == a->bar_count && b->bar_sig == a->bar_sig &&
             b->bar_kind == a->bar_kind)
             continue;
-        char la[160], lb[160];
-        snprintf(la, sizeof la, "%s (%s:%d) after %lu constructs, the last %s (%s:%d)",
-                 fmp__kind_name(a->bar_kind), a->bar_file ? a->bar_file : "?", a->bar_line,
-                 a->bar_count, fmp__kind_name(a->last_kind),
-                 a->last_file ? a->last_file : "-", a->last_line);
-        snprintf(lb, sizeof lb, "%s (%s:%d) after %lu constructs, the last %s (%s:%d)",
-                 fmp__kind_name(b->bar_kind), b->bar_file ? b->bar_file : "?", b->bar_line,
-                 b->bar_count, fmp__kind_name(b->last_kind),
-                 b->last_file ? b->last_file : "-", b->last_line);
+        char la[320], lb[320];
+        describe(la, sizeof la, a);
+        describe(lb, sizeof lb, b);
         return fmp__team_fail(t, FMP_EMISMATCH, m, FMP__HOW_MISMATCH, 0,
                               "worksharing mismatch in the team of %d opened at %s:%d: "
                               "member 0 reached %s; member %d reached %s",
@@ -118,6 +126,7 @@ int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
     s->last_kind = c->last_kind;
     s->last_file = c->last_file;
     s->last_line = c->last_line;
+    memcpy(s->last_args, c->last_args, sizeof s->last_args);
     uint32_t gen = atomic_load(&t->bar_gen);
     if (atomic_fetch_add(&t->bar_arrived, 1) == (uint32_t)t->n - 1) {
         int err = check_barrier(c, t);

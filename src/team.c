@@ -506,16 +506,23 @@ const char *fmp__kind_name(int kind)
     }
 }
 
+/* What a failed start leaves undone, for messages. */
+static const char *outcome(const char *what)
+{
+    return strncmp(what, "fmp_team_create", 15) == 0 ? "no team was created"
+                                                     : "the region was not run";
+}
+
 int fmp__team_size(fmp__ctx *parent, int nprocs, int cond, const char *what, const char *file,
                    int line, int *out)
 {
     if (nprocs < 0) {
-        fmp__msg("region-size", what, file, line, nprocs, "negative");
+        fmp__msg("region-size", what, file, line, nprocs, "negative", outcome(what));
         return FMP_EINVAL;
     }
     if (nprocs > FMP__MAX_TEAM) {
         fmp__msg("region-size", what, file, line, nprocs,
-                 "absurd (forkmp forks at most 4096 members)");
+                 "absurd (forkmp forks at most 4096 members)", outcome(what));
         return FMP_EINVAL;
     }
     int n = nprocs;
@@ -606,7 +613,8 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
     block_chld(&old);
     if (reg_add(t) < 0) {
         restore_mask(&old);
-        fmp__msg("fork-failed", what, file, line, 1, "too many live teams in this process", "");
+        fmp__msg("fork-failed", what, file, line, 1, "too many live teams in this process", "",
+                 outcome(what));
         return -EAGAIN;
     }
     pid_t me = getpid();
@@ -632,7 +640,8 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
                     g_reg[i] = NULL;
             restore_mask(&old);
             fmp__msg("fork-failed", what, file, line, m, strerror(e),
-                     e == EAGAIN ? " (the process limit, `ulimit -u` / RLIMIT_NPROC?)" : "");
+                     e == EAGAIN ? " (the process limit, `ulimit -u` / RLIMIT_NPROC?)" : "",
+                     outcome(what));
             return -e;
         }
         atomic_store(&t->slots[m].pid, (int)pid);
@@ -745,8 +754,7 @@ fmp__region fmp__region_begin(int nprocs, int cond, const char *file, int line)
     if (n > 1) {
         t = fmp__team_alloc(n, parent, file, line);
         if (!t) {
-            fmp__msg("fork-failed", "FMP_PARALLEL", file, line, 0, "no room for the team",
-                     " in the shared arena (FMP_SHARED_SIZE)");
+            fmp__msg("team-memory", "FMP_PARALLEL", file, line, outcome("FMP_PARALLEL"));
             free(c);
             r.err = FMP_ENOMEM;
             return r;
@@ -820,19 +828,30 @@ static void region_end(fmp__region *r, int normal)
     fmp__team_free(t);
 }
 
-int fmp_parallel_if(int nprocs, int cond, void (*body)(void *), void *arg)
+int fmp__parallel_at(int nprocs, int cond, void (*body)(void *), void *arg, const char *file,
+                     int line)
 {
     if (!body) {
         fmp__msg("usage", "fmp_parallel: body is NULL");
         return FMP_EINVAL;
     }
-    fmp__region r = fmp__region_begin(nprocs, cond, "fmp_parallel()", 0);
+    fmp__region r = fmp__region_begin(nprocs, cond, file, line);
     while (fmp__region_step(&r))
         body(arg);
     return r.err;
 }
 
-int fmp_parallel(int nprocs, void (*body)(void *), void *arg)
+int fmp__parallel_fl(int nprocs, void (*body)(void *), void *arg, const char *file, int line)
 {
-    return fmp_parallel_if(nprocs, 1, body, arg);
+    return fmp__parallel_at(nprocs, 1, body, arg, file, line);
+}
+
+int(fmp_parallel_if)(int nprocs, int cond, void (*body)(void *), void *arg)
+{
+    return fmp__parallel_at(nprocs, cond, body, arg, "fmp_parallel_if()", 0);
+}
+
+int(fmp_parallel)(int nprocs, void (*body)(void *), void *arg)
+{
+    return fmp__parallel_at(nprocs, 1, body, arg, "fmp_parallel()", 0);
 }
