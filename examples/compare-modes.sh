@@ -5,6 +5,7 @@
 set -u
 bin=${1:-examples}
 [ -x "$bin/cg" ] || bin=examples
+bin=$(cd "$bin" && pwd) || exit 99
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT
 status=0
@@ -28,9 +29,12 @@ for prog in "cg 64 60" "jacobi 96 120"; do
         fi
     done
 done
+# processes of these very binaries (by absolute path: other tests run programs of the
+# same name, e.g. examples/mpi/jacobi, at the same time under make -j)
 sleep 0.2
-if pgrep -x cg >/dev/null || pgrep -x jacobi >/dev/null; then
-    echo "FAIL: example processes left behind:"; pgrep -a -x cg; pgrep -a -x jacobi
+left=$(pgrep -a -f "^$bin/(cg|jacobi)( |\$)" || true)
+if [ -n "$left" ]; then
+    echo "FAIL: example processes left behind:"; echo "$left"
     status=1
 fi
 exit $status
