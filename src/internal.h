@@ -164,6 +164,8 @@ typedef struct fmp__shteam {
     const char *file;            /* region site */
     int line;
     _Atomic uint32_t broken FMP__ALIGNED;   /* non-zero: failed, every wait returns */
+    _Atomic uint32_t go;         /* set once every member was forked: bodies may start */
+    _Atomic uint32_t go_sleepers;
     fmp__failure failure;
     _Atomic uint32_t bar_arrived FMP__ALIGNED;
     _Atomic uint32_t bar_gen FMP__ALIGNED;

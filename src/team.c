@@ -149,6 +149,7 @@ static void put_member(sbuf *s, fmp__shteam *t, int m, int pid)
 void fmp__wake_all(fmp__shteam *t)
 {
     fmp__futex_wake(&t->broken, INT_MAX);
+    fmp__futex_wake(&t->go, INT_MAX);
     fmp__futex_wake(&t->bar_gen, INT_MAX);
     fmp__futex_wake(&t->run_gen, INT_MAX);
     for (int i = 0; i < FMP__RING; i++)
@@ -622,6 +623,10 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
         pid_t pid = fork();
         if (pid == 0) {
             child_start(t, m, me, &old);
+            /* no body starts before the whole team exists: a failed fork of a later
+               member must leave no trace of the region */
+            if (fmp__wait_change(t, &t->go, 0, &t->go_sleepers) != 0)
+                fmp__child_exit(t, m, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
             return m;
         }
         if (pid < 0) {
@@ -646,6 +651,9 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
         }
         atomic_store(&t->slots[m].pid, (int)pid);
     }
+    atomic_store(&t->go, 1);
+    if (atomic_load(&t->go_sleepers))
+        fmp__futex_wake(&t->go, INT_MAX);
     restore_mask(&old);
     return 0;
 }
