@@ -61,6 +61,19 @@ int fmp__robust_mutex_init(pthread_mutex_t *m)
 
 int fmp__robust_lock(pthread_mutex_t *m)
 {
+    /* a contended critical section is short: try a while before sleeping in the kernel */
+    for (int i = 0; i < 200; i++) {
+        int t = pthread_mutex_trylock(m);
+        if (t == 0)
+            return 0;
+        if (t == EOWNERDEAD) {
+            pthread_mutex_consistent(m);
+            return 1;
+        }
+        if (t != EBUSY)
+            break;
+        fmp__cpu_relax();
+    }
     int rc = pthread_mutex_lock(m);
     if (rc == EOWNERDEAD) {
         pthread_mutex_consistent(m);

@@ -383,8 +383,15 @@ static void on_fatal(int sig, siginfo_t *si, void *ucv)
         raise(sig);
 }
 
+/* Installed once, in the first master, before its first fork: dispositions survive fork,
+   so children have them without a system call.  In a process that is no member the
+   handler only re-raises (g_my_team is NULL there). */
 static void install_fatal_handlers(void)
 {
+    static int done;
+    if (done)
+        return;
+    done = 1;
     static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -478,7 +485,6 @@ static void child_start(fmp__shteam *t, int m, pid_t parent, const sigset_t *mas
         g_reg[i] = NULL;
     g_my_team = t;
     g_my_member = m;
-    install_fatal_handlers();
     /* threaded libraries called by a member must not oversubscribe the node */
     for (size_t i = 0; i < sizeof g_thread_vars / sizeof g_thread_vars[0]; i++)
         setenv(g_thread_vars[i], "1", 1);
@@ -608,6 +614,7 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
     fmp__check_oversubscription(n);
     fmp__topo_prepare(n);
     install_handler();
+    install_fatal_handlers();
     register_exit_handler();
     fflush(NULL); /* nothing buffered may be printed twice */
     sigset_t old;
@@ -827,6 +834,9 @@ static void region_end(fmp__region *r, int normal)
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         fmp__child_exit(t, c->me, FMP__S_DONE, 0);
     }
+    /* the master waits for the children to exit anyway: it sleeps at the end barrier
+       rather than spin while they may still need the CPU to start */
+    t->spin = 0;
     if (!atomic_load(&t->broken))
         fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
     int err = fmp__team_reap(t);
