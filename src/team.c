@@ -470,9 +470,47 @@ void fmp__child_exit(fmp__shteam *t, int me, int state, int status)
 }
 
 static const char *const g_thread_vars[] = {
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "GOTO_NUM_THREADS",
+    "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1", "MKL_NUM_THREADS=1", "BLIS_NUM_THREADS=1",
+    "VECLIB_MAXIMUM_THREADS=1", "NUMEXPR_NUM_THREADS=1", "GOTO_NUM_THREADS=1",
 };
+#define N_THREAD_VARS (sizeof g_thread_vars / sizeof g_thread_vars[0])
+
+/* The children's environment, made by the master before it forks: its own variables
+   with the thread counts above set to 1.  A child then only assigns environ (setenv in
+   every child would cost it allocations and page faults at each region). */
+static char **g_child_env;
+
+static int is_thread_var(const char *e)
+{
+    for (size_t i = 0; i < N_THREAD_VARS; i++) {
+        size_t k = strchr(g_thread_vars[i], '=') - g_thread_vars[i] + 1;
+        if (strncmp(e, g_thread_vars[i], k) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void prepare_child_env(void)
+{
+    size_t n = 0;
+    for (char **e = environ; e && *e; e++)
+        n++;
+    /* a new array each time: in a child that masters a nested team, environ is the
+       array its own parent made, which must stay as it is */
+    char **p = malloc((n + N_THREAD_VARS + 1) * sizeof *p);
+    if (!p)
+        return; /* the children keep the master's environment, and the old array */
+    size_t k = 0;
+    for (char **e = environ; e && *e; e++)
+        if (!is_thread_var(*e))
+            p[k++] = *e;
+    for (size_t i = 0; i < N_THREAD_VARS; i++)
+        p[k++] = (char *)g_thread_vars[i];
+    p[k] = NULL;
+    if (g_child_env != environ)
+        free(g_child_env);
+    g_child_env = p;
+}
 
 static void child_start(fmp__shteam *t, int m, pid_t parent, const sigset_t *mask)
 {
@@ -486,8 +524,8 @@ static void child_start(fmp__shteam *t, int m, pid_t parent, const sigset_t *mas
     g_my_team = t;
     g_my_member = m;
     /* threaded libraries called by a member must not oversubscribe the node */
-    for (size_t i = 0; i < sizeof g_thread_vars / sizeof g_thread_vars[0]; i++)
-        setenv(g_thread_vars[i], "1", 1);
+    if (g_child_env)
+        environ = g_child_env;
     atomic_store(&t->slots[m].pid, (int)getpid());
     restore_mask(mask);
     if (fmp__g.child_hook)
@@ -616,6 +654,7 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
     install_handler();
     install_fatal_handlers();
     register_exit_handler();
+    prepare_child_env();
     fflush(NULL); /* nothing buffered may be printed twice */
     sigset_t old;
     block_chld(&old);
@@ -680,19 +719,18 @@ int fmp__team_reap(fmp__shteam *t)
         int pid = atomic_load(&t->slots[m].pid);
         if (pid <= 0 || atomic_load(&t->slots[m].state) == FMP__S_REAPED)
             continue;
+        /* reap and look in one call; SIGCHLD is blocked meanwhile, so that the handler
+           never peeks at a pid that is already reaped */
         siginfo_t si;
         memset(&si, 0, sizeof si);
-        while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+        sigset_t old;
+        block_chld(&old);
+        while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR)
             ;
-        if (si.si_pid == pid && !atomic_load(&t->broken)) {
-            sigset_t old;
-            block_chld(&old);
-            note_exit(t, m, &si); /* e.g. a member that ended outside the handler's view */
-            restore_mask(&old);
-        }
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
+        if (si.si_pid == pid && !atomic_load(&t->broken))
+            note_exit(t, m, &si); /* a member that ended outside the handler's view */
         atomic_store(&t->slots[m].state, FMP__S_REAPED);
+        restore_mask(&old);
     }
     reg_remove(t);
     atomic_fetch_sub(&fmp__g.in_wait, 1);
