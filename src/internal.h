@@ -304,6 +304,10 @@ int fmp__vprint(int fd, const char *fmt, va_list ap); /* one locked write */
    its parent; a no-op when proc-bind is false or unset.  Called in every member
    right after the fork (and in the master). */
 void fmp__bind_member(int level, int me, int n);
+/* The same, done by the master for its new child pid right after fork(): the child then
+   starts on its own place rather than queueing behind the master on the master's core.
+   Called with the parent's context current. */
+void fmp__bind_child(pid_t pid, int level, int me, int n);
 /* Warn once when a team of n is larger than the cores this process may use. */
 void fmp__check_oversubscription(int n);
 /* FMP_DISPLAY_AFFINITY line for the calling member. */

@@ -696,6 +696,7 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
             return -e;
         }
         atomic_store(&t->slots[m].pid, (int)pid);
+        fmp__bind_child(pid, t->level, m, n);
     }
     atomic_store(&t->go, 1);
     if (atomic_load(&t->go_sleepers))

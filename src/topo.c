@@ -406,6 +406,17 @@ void fmp__bind_member(int level, int me, int n)
     hwloc_set_cpubind(st.topo, st.places[pl.place], flags);
 }
 
+void fmp__bind_child(pid_t pid, int level, int me, int n)
+{
+    if (level < 1 || level >= MAX_CHAIN || !binds(bind_at(level)) || ensure_places() < 0)
+        return;
+    fmp__placement pl = placement_at(level - 1);
+    fmp__topo_place_member(st.nplaces, pl, bind_at(level), n, me, &pl);
+    if (pl.place < 0)
+        return;
+    hwloc_set_proc_cpubind(st.topo, pid, st.places[pl.place], HWLOC_CPUBIND_PROCESS);
+}
+
 /* ------------------------------------------------------------------------------------
  * Affinity mask, oversubscription, FMP_DISPLAY_AFFINITY
  * ------------------------------------------------------------------------------------ */
