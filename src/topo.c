@@ -392,29 +392,32 @@ static fmp__placement placement_at(int level)
     return pl;
 }
 
-void fmp__bind_member(int level, int me, int n)
+/* The place of member me of a team of n opened at level, or -1 when not binding. */
+static int member_place(int level, int me, int n)
 {
     if (level < 1 || level >= MAX_CHAIN || !binds(bind_at(level)) || ensure_places() < 0)
-        return;
+        return -1;
     fmp__placement pl = placement_at(level - 1);
     fmp__topo_place_member(st.nplaces, pl, bind_at(level), n, me, &pl);
-    if (pl.place < 0)
+    return pl.place;
+}
+
+void fmp__bind_member(int level, int me, int n)
+{
+    int place = member_place(level, me, n);
+    if (place < 0)
         return;
     /* a child is one thread: bind the process.  The master binds only its own thread, so
        that threads of its own (an MPI library's progress threads) keep the rank's cpus. */
     int flags = me == 0 ? HWLOC_CPUBIND_THREAD : HWLOC_CPUBIND_PROCESS;
-    hwloc_set_cpubind(st.topo, st.places[pl.place], flags);
+    hwloc_set_cpubind(st.topo, st.places[place], flags);
 }
 
 void fmp__bind_child(pid_t pid, int level, int me, int n)
 {
-    if (level < 1 || level >= MAX_CHAIN || !binds(bind_at(level)) || ensure_places() < 0)
-        return;
-    fmp__placement pl = placement_at(level - 1);
-    fmp__topo_place_member(st.nplaces, pl, bind_at(level), n, me, &pl);
-    if (pl.place < 0)
-        return;
-    hwloc_set_proc_cpubind(st.topo, pid, st.places[pl.place], HWLOC_CPUBIND_PROCESS);
+    int place = member_place(level, me, n);
+    if (place >= 0)
+        hwloc_set_proc_cpubind(st.topo, pid, st.places[place], HWLOC_CPUBIND_PROCESS);
 }
 
 /* ------------------------------------------------------------------------------------
