@@ -10,6 +10,7 @@
  * with MADV_REMOVE when freed.  The metadata lives in the arena, under a robust
  * process-shared mutex. */
 #include "internal.h"
+#include "messages.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -111,7 +112,7 @@ int fmp__arena_init(void)
     }
     if (p == MAP_FAILED) {
         int e = errno;
-        fmp__msg("arena-map", want, strerror(e));
+        FMP__SAY(arena_map, want, strerror(e));
         failed = -e;
         return -e;
     }
@@ -306,12 +307,12 @@ void fmp__arena_free(void *p)
     if (!p)
         return;
     if (!fmp__arena_contains(p) || ((uintptr_t)p & 63) != 0) {
-        fmp__msg("free-foreign", p);
+        FMP__SAY(free_foreign, p);
         return;
     }
     blk *b = (blk *)((char *)p - BLK_HDR);
     if (b->magic != BLK_MAGIC || b->free) {
-        fmp__msg("free-bad", p);
+        FMP__SAY(free_bad, p);
         return;
     }
     if (fmp__robust_lock(&g_hdr->lock) < 0)

@@ -1,5 +1,6 @@
 /* Process state, initialisation, ICV accessors, versions, errors, time. */
 #include "internal.h"
+#include "messages.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -109,7 +110,7 @@ int fmp_get_max_threads(void)
 void fmp_set_num_threads(int n)
 {
     if (n < 1) {
-        fmp__msg("set-num-threads", n);
+        FMP__SAY(set_num_threads, n);
         return;
     }
     fmp__cur()->nthreads_var = n;
@@ -133,7 +134,7 @@ int fmp_get_max_active_levels(void)
 void fmp_set_max_active_levels(int levels)
 {
     if (levels < 1) {
-        fmp__msg("set-max-active-levels", levels);
+        FMP__SAY(set_max_active_levels, levels);
         return;
     }
     fmp__cur()->max_active_levels = levels;

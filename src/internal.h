@@ -293,9 +293,7 @@ void fmp__set_my_slot(fmp__shteam *t, int me);
 
 /* Output (output.c) */
 void fmp__flush_stdio(void);
-/* Print a message from the catalogue (messages.c) to stderr, whole. */
-void fmp__msg(const char *key, ...);
-const char *fmp__msg_format(const char *key);
+/* Messages to the user: the catalogue is messages.h (FMP__SAY, FMP__MSG_*). */
 int fmp__write_all(int fd, const char *buf, size_t len);
 int fmp__vprint(int fd, const char *fmt, va_list ap); /* one locked write */
 

@@ -7,6 +7,7 @@
  * barrier.  Each member keeps its own context across runs, so construct counters and
  * descriptor tickets stay in step between runs. */
 #include "internal.h"
+#include "messages.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -136,15 +137,15 @@ int fmp_team_size(const fmp_team *t)
 static int check_caller(fmp_team *team, const char *what)
 {
     if (!team) {
-        fmp__msg("team-state", what, "the team is NULL");
+        FMP__SAY(team_state, what, "the team is NULL");
         return FMP_EINVAL;
     }
     if (team->creator != getpid()) {
-        fmp__msg("team-state", what, "only the process that created the team may call it");
+        FMP__SAY(team_state, what, "only the process that created the team may call it");
         return FMP_ESTATE;
     }
     if (team->running) {
-        fmp__msg("team-state", what, "called from inside a run of the same team");
+        FMP__SAY(team_state, what, "called from inside a run of the same team");
         return FMP_ESTATE;
     }
     return 0;
@@ -157,7 +158,7 @@ int fmp_team_run(fmp_team *team, void (*body)(void *), const void *arg, size_t a
     if (rc)
         return rc;
     if (!body || (argsize && !arg)) {
-        fmp__msg("team-state", "fmp_team_run", body ? "arg is NULL with argsize > 0"
+        FMP__SAY(team_state, "fmp_team_run", body ? "arg is NULL with argsize > 0"
                                                     : "body is NULL");
         return FMP_EINVAL;
     }
@@ -221,7 +222,7 @@ int fmp_team_destroy(fmp_team *team)
         fmp__futex_wake(&t->run_gen, INT_MAX);
         err = fmp__team_reap(t);
         if (err && atomic_load(&t->failure.set) == 2) {
-            fmp__msg("member-failed", t->failure.msg);
+            FMP__SAY(member_failed, t->failure.msg);
         }
         fmp__team_free(t);
     }

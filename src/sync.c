@@ -1,6 +1,7 @@
 /* Synchronisation: waiting, the barrier (which also checks that every member met the
  * same constructs), the worksharing descriptor ring, singles, criticals and locks. */
 #include "internal.h"
+#include "messages.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -279,7 +280,7 @@ fmp__once fmp__critical_enter(const char *name, const char *file, int line)
         return o;
     int rc = fmp__robust_lock(m);
     if (rc == 1)
-        fmp__msg("owner-dead", "FMP_CRITICAL", file, line);
+        FMP__SAY(owner_dead, "FMP_CRITICAL", file, line);
     if (rc == -EDEADLK) {
         fmp__usage_error(fmp__g.cur, FMP_ESTATE,
                          "FMP_CRITICAL at %s:%d: entered again by the member that holds it "

@@ -13,6 +13,7 @@
  * handler itself prints the diagnostic and ends the process, so a crash ends the
  * program within moments rather than at the next synchronisation point. */
 #include "internal.h"
+#include "messages.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -215,7 +216,7 @@ static __attribute__((noreturn)) void abort_now(fmp__shteam *t)
     fmp__flush_stdio();
     fflush(NULL);
     add_rank_prefix(t);
-    fmp__msg("member-failed", t->failure.msg);
+    FMP__SAY(member_failed, t->failure.msg);
     /* our children die with us (PR_SET_PDEATHSIG); kill and reap them to be quick */
     for (int i = 0; i < MAX_REG; i++) {
         fmp__shteam *r = g_reg[i];
@@ -562,11 +563,11 @@ int fmp__team_size(fmp__ctx *parent, int nprocs, int cond, const char *what, con
                    int line, int *out)
 {
     if (nprocs < 0) {
-        fmp__msg("region-size", what, file, line, nprocs, "negative", outcome(what));
+        FMP__SAY(region_size, what, file, line, nprocs, "negative", outcome(what));
         return FMP_EINVAL;
     }
     if (nprocs > FMP__MAX_TEAM) {
-        fmp__msg("region-size", what, file, line, nprocs,
+        FMP__SAY(region_size, what, file, line, nprocs,
                  "absurd (forkmp forks at most 4096 members)", outcome(what));
         return FMP_EINVAL;
     }
@@ -660,7 +661,7 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
     block_chld(&old);
     if (reg_add(t) < 0) {
         restore_mask(&old);
-        fmp__msg("fork-failed", what, file, line, 1, "too many live teams in this process", "",
+        FMP__SAY(fork_failed, what, file, line, 1, "too many live teams in this process", "",
                  outcome(what));
         return -EAGAIN;
     }
@@ -690,7 +691,7 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
                 if (g_reg[i] == t)
                     g_reg[i] = NULL;
             restore_mask(&old);
-            fmp__msg("fork-failed", what, file, line, m, strerror(e),
+            FMP__SAY(fork_failed, what, file, line, m, strerror(e),
                      e == EAGAIN ? " (the process limit, `ulimit -u` / RLIMIT_NPROC?)" : "",
                      outcome(what));
             return -e;
@@ -754,7 +755,7 @@ int fmp__team_report(fmp__shteam *t, int err)
         snprintf(g_last_failure, sizeof g_last_failure, "%s", t->failure.msg);
         if (fmp__g.error_mode == FMP_ERRORS_ABORT)
             abort_now(t);
-        fmp__msg("member-failed", t->failure.msg);
+        FMP__SAY(member_failed, t->failure.msg);
     }
     return err;
 }
@@ -780,7 +781,7 @@ int fmp__usage_error(fmp__ctx *c, int err, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (!c->team) {
-        fmp__msg("usage", msg);
+        FMP__SAY(usage, msg);
         return err;
     }
     fmp__team_fail(c->team, err, c->me, FMP__HOW_USAGE, 0, "%s", msg);
@@ -808,7 +809,7 @@ fmp__region fmp__region_begin(int nprocs, int cond, const char *file, int line)
     if (n > 1) {
         t = fmp__team_alloc(n, parent, file, line);
         if (!t) {
-            fmp__msg("team-memory", "FMP_PARALLEL", file, line, outcome("FMP_PARALLEL"));
+            FMP__SAY(team_memory, "FMP_PARALLEL", file, line, outcome("FMP_PARALLEL"));
             free(c);
             r.err = FMP_ENOMEM;
             return r;
@@ -889,7 +890,7 @@ int fmp__parallel_at(int nprocs, int cond, void (*body)(void *), void *arg, cons
                      int line)
 {
     if (!body) {
-        fmp__msg("usage", "fmp_parallel: body is NULL");
+        FMP__SAY(usage, "fmp_parallel: body is NULL");
         return FMP_EINVAL;
     }
     fmp__region r = fmp__region_begin(nprocs, cond, file, line);
