@@ -327,8 +327,22 @@ FMP_EXPORT const char *fmp_strerror(int err);
 FMP_EXPORT double fmp_get_wtime(void);
 /** Resolution of fmp_get_wtime() in seconds. */
 FMP_EXPORT double fmp_get_wtick(void);
-/** Text of the last failure report of a region in this process ("" if none). */
+/**
+ * Text of the last failure report of a region in this process: a member that failed,
+ * or a region or team that could not start.  "" once a later region succeeded.
+ */
 FMP_EXPORT const char *fmp_last_failure(void);
+/**
+ * The last region's result in the calling process: ::FMP_OK, or the error its join (or
+ * its start) met, as fmp_parallel() or fmp_team_run() would return it.  This is how the
+ * macro form FMP_PARALLEL tells its result in ::FMP_ERRORS_RETURN mode:
+ * @code
+ * FMP_PARALLEL(4) { ... }
+ * if (fmp_region_error() != FMP_OK) fprintf(stderr, "%s\n", fmp_last_failure());
+ * @endcode
+ * Regions of one member and runs of persistent teams count too.  Any process, any time.
+ */
+FMP_EXPORT int fmp_region_error(void);
 /**@}*/
 
 /* ================================================================================
@@ -342,6 +356,8 @@ typedef struct fmp__region {
     int err;
 } fmp__region;
 
+FMP_EXPORT fmp__region fmp__region_enter(fmp__region *self, int nprocs, int cond,
+                                         const char *file, int line);
 FMP_EXPORT fmp__region fmp__region_begin(int nprocs, int cond, const char *file, int line);
 FMP_EXPORT int fmp__region_step(fmp__region *r);
 FMP_EXPORT void fmp__region_cleanup(fmp__region *r);
@@ -358,15 +374,22 @@ typedef struct fmp__loop {
     void *team;
     const char *file;
     int line;
+    int chunk_done;       /* 1: the last chunk ran to its end (or none ran yet); 0: one
+                             is running, or was left by break; -1: not tracked */
 } fmp__loop;
 
+FMP_EXPORT fmp__loop fmp__loop_enter(long begin, long end, fmp_schedule s, int nowait,
+                                     const char *file, int line);
 FMP_EXPORT fmp__loop fmp__loop_begin(long begin, long end, fmp_schedule s, int nowait,
                                      const char *file, int line);
 FMP_EXPORT int fmp__loop_more(fmp__loop *l);
+FMP_EXPORT int fmp__loop_broke(fmp__loop *l);
 
 /* Next chunk of a loop: the static cases inline, the others in the library. */
 static inline int fmp__loop_next(fmp__loop *l)
 {
+    if (__builtin_expect(l->chunk_done == 0, 0))
+        return fmp__loop_broke(l); /* the last chunk's body was left by break */
     if (l->kind == FMP_SCHED_STATIC && l->chunk > 0) {
         /* chunk c of the loop goes to member c % n */
         unsigned long span = (unsigned long)l->end - (unsigned long)l->begin;
@@ -377,6 +400,7 @@ static inline int fmp__loop_next(fmp__loop *l)
             l->lo = (long)((unsigned long)l->begin + off);
             l->hi = (span - off > step) ? (long)((unsigned long)l->lo + step) : l->end;
             l->next = c + (unsigned long)l->n;
+            l->chunk_done = 0;
             return 1;
         }
     }
@@ -429,13 +453,16 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
  */
 #define FMP_PARALLEL_IF(nprocs, cond)                                                    \
     for (fmp__region FMP__UNIQ(rg) __attribute__((cleanup(fmp__region_cleanup))) =       \
-             fmp__region_begin((nprocs), (cond), __FILE__, __LINE__);                    \
+             fmp__region_enter(&FMP__UNIQ(rg), (nprocs), (cond), __FILE__, __LINE__);    \
          fmp__region_step(&FMP__UNIQ(rg));)
 
 /**
  * @def FMP_FOR(i, begin, end, sched)
  * Share the iterations [begin, end) of the block among the team; @p i is declared as a
  * @c long.  Implied barrier at the end.  Collective: every member meets it.
+ * As in OpenMP, the body may not be left by @c break (it would end only the current
+ * chunk, so what runs would depend on the schedule and the team size): a @c break is
+ * reported at run time, and in a team it is a failure of the team.  @c continue works.
  */
 #define FMP_FOR(i, begin, end, sched) FMP__FOR(i, begin, end, sched, 0, FMP__UNIQ(lp))
 /**
@@ -443,10 +470,12 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
  * FMP_FOR without the barrier at the end.
  */
 #define FMP_FOR_NOWAIT(i, begin, end, sched) FMP__FOR(i, begin, end, sched, 1, FMP__UNIQ(lp))
+/* The inner loop sets chunk_done as it ends normally: a chunk left by break leaves it
+   0, and the next call of fmp__loop_next reports it (break would end only that chunk). */
 #define FMP__FOR(i, b, e, s, nowait, L)                                                  \
-    for (fmp__loop L = fmp__loop_begin((b), (e), (s), (nowait), __FILE__, __LINE__);     \
+    for (fmp__loop L = fmp__loop_enter((b), (e), (s), (nowait), __FILE__, __LINE__);     \
          fmp__loop_next(&L);)                                                            \
-        for (long i = L.lo; i < L.hi; i++)
+        for (long i = L.lo; i < L.hi || (L.chunk_done = 1, 0); i++)
 
 /**
  * @def FMP_SINGLE

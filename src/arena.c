@@ -8,7 +8,17 @@
  * Invariant: the user part of every free block, and everything above top, is zero,
  * so an allocation never clears memory; large blocks are given back to the kernel
  * with MADV_REMOVE when freed.  The metadata lives in the arena, under a robust
- * process-shared mutex. */
+ * process-shared mutex; every check of a block a caller hands in is made under it.
+ *
+ * A member may die (SIGKILL, a crash) while it holds that mutex, in the middle of an
+ * edit.  The edits are ordered so that the tiling (heap to top, block by block through
+ * the sizes) is always whole: a new header is written before the size that makes it
+ * part of the tiling, a header that leaves the tiling is cleared after.  The next
+ * locker gets EOWNERDEAD and repairs: it walks the tiling, rebuilds the free list and
+ * the counters from it, merges neighbouring free blocks and zeroes what the dead edit
+ * may have left in free memory.  A tiling that does not add up (memory overwritten by
+ * the program) makes the arena unusable: every later allocation fails with a message,
+ * rather than handing out a block twice. */
 #include "internal.h"
 #include "messages.h"
 
@@ -40,6 +50,7 @@ typedef struct arena_hdr {
     blk *free_list;
     size_t last_size; /* size of the block that ends at top */
     size_t in_use;
+    int unusable;     /* the repair found the tiling broken: no more allocations */
     pthread_mutex_t output_lock;
     pthread_mutex_t crit[FMP__CRIT_LOCKS];
 } arena_hdr;
@@ -81,6 +92,27 @@ int fmp__robust_lock(pthread_mutex_t *m)
         return 1;
     }
     return rc == 0 ? 0 : -rc;
+}
+
+static int repair(void);
+
+/* Take the allocator's lock; repair after a holder that died.  0, or -1 when the
+   arena cannot be used (said once). */
+static int lock_arena(void)
+{
+    int rc = fmp__robust_lock(&g_hdr->lock);
+    if (rc < 0)
+        return -1;
+    if (rc == 1 && !g_hdr->unusable && repair() != 0)
+        g_hdr->unusable = 1;
+    if (g_hdr->unusable) {
+        static int said;
+        if (!said++)
+            FMP__SAY(arena_unusable);
+        pthread_mutex_unlock(&g_hdr->lock);
+        return -1;
+    }
+    return 0;
 }
 
 static size_t default_size(void)
@@ -212,10 +244,10 @@ static blk *carve(blk *b, size_t gap, size_t need)
 {
     list_remove(b);
     if (gap) {
-        size_t rest = b->size - gap;
+        /* the new header first, then the size that makes it part of the tiling */
+        blk *c = make_blk((char *)b + gap, b->size - gap, gap, 1);
         b->size = gap;
         list_push(b);
-        blk *c = make_blk((char *)b + gap, rest, gap, 1);
         fix_next_prev(c);
         b = c;
     }
@@ -262,8 +294,8 @@ void *fmp__arena_alloc(size_t bytes)
     if (need < MIN_BLOCK)
         need = MIN_BLOCK;
     size_t align = bytes >= 4096 ? 4096 : 64;
-    if (fmp__robust_lock(&g_hdr->lock) < 0) {
-        errno = EINVAL;
+    if (lock_arena() < 0) {
+        errno = ENOMEM;
         return NULL;
     }
     blk *got = NULL;
@@ -311,12 +343,15 @@ void fmp__arena_free(void *p)
         return;
     }
     blk *b = (blk *)((char *)p - BLK_HDR);
-    if (b->magic != BLK_MAGIC || b->free) {
+    if (lock_arena() < 0)
+        return;
+    /* checked under the lock: two members freeing one block at once find it freed */
+    if ((char *)p >= g_hdr->top || b->magic != BLK_MAGIC || b->free ||
+        b->size < MIN_BLOCK || (char *)b + b->size > g_hdr->top) {
+        pthread_mutex_unlock(&g_hdr->lock);
         FMP__SAY(free_bad, p);
         return;
     }
-    if (fmp__robust_lock(&g_hdr->lock) < 0)
-        return;
     g_hdr->in_use -= b->size;
     wipe((char *)b + BLK_HDR, b->size - BLK_HDR);
     b->free = 1;
@@ -345,6 +380,50 @@ void fmp__arena_free(void *p)
         list_push(b);
     }
     pthread_mutex_unlock(&g_hdr->lock);
+}
+
+/* After a holder of the lock died: rebuild the allocator's state from the tiling.
+   0, or -1 when the tiling does not add up. */
+static int repair(void)
+{
+    arena_hdr *h = g_hdr;
+    char *p = h->heap;
+    blk *last_free = NULL;
+    size_t prev = 0, in_use = 0;
+    h->free_list = NULL;
+    while (p < h->top) {
+        blk *b = (blk *)p;
+        if (b->magic != BLK_MAGIC || b->size < MIN_BLOCK || b->size % 64 != 0 ||
+            b->size > (size_t)(h->top - p))
+            return -1;
+        size_t size = b->size;
+        b->prev_size = prev;
+        if (b->free && last_free) { /* neighbours: merge */
+            last_free->size += size;
+            memset(b, 0, BLK_HDR);
+            b = last_free;
+        } else if (b->free) {
+            list_push(b);
+            last_free = b;
+        } else {
+            in_use += size;
+            last_free = NULL;
+        }
+        prev = b->size;
+        p += size;
+    }
+    if (p != h->top)
+        return -1;
+    h->last_size = prev;
+    h->in_use = in_use;
+    /* what a dead edit may have left: headers inside free blocks, above top */
+    for (blk *b = h->free_list; b; b = b->fnext) {
+        fix_next_prev(b);
+        wipe((char *)b + BLK_HDR, b->size - BLK_HDR);
+    }
+    size_t tail = (size_t)(h->end - h->top);
+    memset(h->top, 0, tail < 8192 ? tail : 8192);
+    return 0;
 }
 
 size_t fmp__arena_in_use(void)

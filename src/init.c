@@ -113,6 +113,10 @@ void fmp_set_num_threads(int n)
         FMP__SAY(set_num_threads, n);
         return;
     }
+    if (n > FMP__MAX_TEAM) {
+        FMP__SAY(set_num_threads_big, n, FMP__MAX_TEAM);
+        return;
+    }
     fmp__cur()->nthreads_var = n;
 }
 

@@ -82,7 +82,9 @@ int fmp__robust_lock(pthread_mutex_t *m);
 int fmp__robust_mutex_init(pthread_mutex_t *m);
 
 /* ------------------------------------------------------------------------------
- * Waiting (wait.c): spin, then futex.
+ * Waiting (wait.c): spin, then sleep on a futex word.  Inside a team the sleep also
+ * watches the team's broken word and the members' life words (futex_waitv), so that a
+ * failure wakes every waiter at once, with no lost wake-up and no polling.
  * ------------------------------------------------------------------------------ */
 void fmp__futex_wake(_Atomic uint32_t *addr, int n);
 /* Sleep while *addr == val, at most timeout_ms (<0: forever).  Returns after a wake,
@@ -98,22 +100,36 @@ static inline void fmp__cpu_relax(void)
 }
 
 /* ------------------------------------------------------------------------------
- * Teams (team.c)
+ * Teams: the shared control block (team.c for its life cycle)
  * ------------------------------------------------------------------------------ */
-enum fmp__slot_state { FMP__S_FREE = 0, FMP__S_RUNNING, FMP__S_DONE, FMP__S_ABANDONED,
-                       FMP__S_FAILED, FMP__S_REAPED };
-enum fmp__how { FMP__HOW_NONE = 0, FMP__HOW_SIGNAL, FMP__HOW_EXITED, FMP__HOW_EXIT_CALLED,
-                FMP__HOW_LEFT_BLOCK, FMP__HOW_MISMATCH, FMP__HOW_USAGE };
+/* A member's slot state.  STARTING: forked, not yet holding its life lock. */
+enum fmp__slot_state { FMP__S_FREE = 0, FMP__S_STARTING, FMP__S_RUNNING, FMP__S_DONE,
+                       FMP__S_ABANDONED, FMP__S_FAILED, FMP__S_REAPED };
+/* How a team failed (the failure record's how). */
+enum fmp__how { FMP__HOW_NONE = 0, FMP__HOW_DIED, FMP__HOW_EXIT_CALLED, FMP__HOW_LEFT_BLOCK,
+                FMP__HOW_LONGJMP, FMP__HOW_MISMATCH, FMP__HOW_USAGE };
 /* construct kinds, for signatures and messages */
 enum fmp__kind { FMP__K_NONE = 0, FMP__K_FOR, FMP__K_FOR_END, FMP__K_BARRIER, FMP__K_SINGLE,
                  FMP__K_SINGLE_END, FMP__K_REDUCE, FMP__K_GATHER, FMP__K_ITERATE,
                  FMP__K_REGION_END, FMP__K_MPI };
 
 typedef struct fmp__slot {
+    /* Liveness: a robust process-shared mutex the member locks as it starts and holds
+       for its whole life.  However the member ends, and whoever reaps it, the kernel
+       marks the word FUTEX_OWNER_DIED and wakes a waiter (robust futex list). */
+    pthread_mutex_t life;
     _Atomic int pid;
     _Atomic int state;           /* enum fmp__slot_state */
+    /* the master's view, written by the master alone */
+    int pidfd;                   /* the master's pidfd of this child, -1 none */
+    int reaped;                  /* the master reaped it (or learnt it was reaped) */
+    int end_code;                /* si_code of the master's waitid: CLD_*, 0 if unknown */
+    int end_status;              /* exit status or signal number */
+    int killed;                  /* the master SIGKILLed it after a failure */
     /* crash details recorded by the member's own fatal-signal handler */
     _Atomic int fault_sig;
+    int fault_code;              /* si_code */
+    int fault_sender;            /* si_pid, for a signal sent by kill() / raise() */
     uintptr_t fault_addr, fault_pc;
     /* what the member met before its latest barrier, checked by the last arriver */
     unsigned long bar_count;
@@ -146,14 +162,18 @@ typedef struct fmp__desc {
     _Atomic uint32_t done FMP__ALIGNED;        /* members finished with it */
 } fmp__desc;
 
+/* The first failure of a team.  The member that claims it (set 0 -> 1) fills it and
+   publishes it (set 2); anyone else only marks the team broken.  A record still at 1
+   after the join (its writer died while writing) is never read: the master composes
+   the report from what it reaped instead. */
 typedef struct fmp__failure {
     _Atomic int set;             /* 0 none, 1 being written, 2 written */
     int err;                     /* FMP_E* */
     int member;
     int pid;
     int how;                     /* enum fmp__how */
-    int code;                    /* signal number or exit status */
-    char msg[768];
+    int code;                    /* exit(code) */
+    char msg[768];               /* the text, except for HOW_DIED (composed at the join) */
 } fmp__failure;
 
 typedef struct fmp__shteam {
@@ -163,9 +183,11 @@ typedef struct fmp__shteam {
     pid_t master_pid;
     const char *file;            /* region site */
     int line;
+    int reported;                /* the master printed this team's failure */
     _Atomic uint32_t broken FMP__ALIGNED;   /* non-zero: failed, every wait returns */
     _Atomic uint32_t go;         /* set once every member was forked: bodies may start */
     _Atomic uint32_t go_sleepers;
+    _Atomic uint32_t life_watchers; /* waiters whose sleep watches life words */
     fmp__failure failure;
     _Atomic uint32_t bar_arrived FMP__ALIGNED;
     _Atomic uint32_t bar_gen FMP__ALIGNED;
@@ -192,6 +214,8 @@ typedef struct fmp__ctx {
     fmp__shteam *team;           /* NULL for a team of one */
     int me, n;
     int level, active_level;
+    uintptr_t frame;             /* stack frame of the region's entry: a member calling
+                                    forkmp from above it has left the region by longjmp */
     unsigned long count;         /* collective constructs met */
     uint64_t sig;                /* rolling signature of them */
     int last_kind;
@@ -206,16 +230,24 @@ typedef struct fmp__ctx {
     struct fmp__ctx *parent;
 } fmp__ctx;
 
+#define FMP__MAX_HELD_CRIT 16    /* criticals one process may hold at once (nesting) */
+
 typedef struct fmp__proc {
     fmp__ctx *cur;               /* innermost level of this process */
     fmp__ctx root;
     int is_child;                /* this process is a forked member */
     int initialised;
     pid_t pid;
-    _Atomic int in_wait;         /* inside a forkmp wait: the SIGCHLD path defers */
     int error_mode;
     int rank;                    /* MPI rank for messages, -1 without the hybrid layer */
     void (*child_hook)(void);    /* hybrid layer: run in every new child */
+    /* criticals this process holds (sync.c): a member that reaches a barrier holding
+       one would deadlock its team */
+    int crit_held;
+    const void *crit_ctx[FMP__MAX_HELD_CRIT]; /* the context it was entered in */
+    unsigned crit_idx[FMP__MAX_HELD_CRIT];
+    const char *crit_file[FMP__MAX_HELD_CRIT];
+    int crit_line[FMP__MAX_HELD_CRIT];
 } fmp__proc;
 
 extern fmp__proc fmp__g;
@@ -231,30 +263,126 @@ static inline fmp__ctx *fmp__cur(void)
     fmp__ensure_init();
     return fmp__g.cur;
 }
+/* The context of a collective entry point called by user code: a member that calls one
+   from a stack frame above its region's has left the region by longjmp (fmp__left_region
+   reports it and does not return in a child).  Must be expanded in the entry point
+   itself, the function the user's code calls. */
+#define FMP__CUR_ENTRY()                                                                 \
+    ({                                                                                   \
+        fmp__ctx *c_ = fmp__cur();                                                       \
+        uintptr_t f_ = (uintptr_t)__builtin_frame_address(0);                            \
+        if (FMP__UNLIKELY(c_->frame && f_ > c_->frame))                                  \
+            c_ = fmp__left_region(c_, f_);                                               \
+        c_;                                                                              \
+    })
 
-/* Record a failure of the current team (first one wins), mark it broken, wake all.
-   kind/how explain it; fmt is the message.  Returns err. */
+/* ------------------------------------------------------------------------------
+ * The failure room (failure.c): below sync and team, it touches only the team's
+ * shared control block and this process's list of the teams it masters.
+ * ------------------------------------------------------------------------------ */
+/* Record a failure of t (first one wins), mark it broken, wake every waiter.
+   Returns err.  fmt NULL (a member that died): the master composes the text. */
 int fmp__team_fail(fmp__shteam *t, int err, int member, int how, int code,
                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-/* A member found its team broken inside a construct that cannot return an error:
-   a child leaves (_exit), the master goes on with nothing left to share. */
+/* Member m's life lock was released by the kernel (or it died before taking it):
+   unless it had finished, record its death and break the team. */
+void fmp__member_lost(fmp__shteam *t, int m);
+/* Mark t broken and wake everyone (no record). */
+void fmp__team_break(fmp__shteam *t);
+/* The error a wait in a broken team returns. */
+int fmp__broken_err(const fmp__shteam *t);
+/* A member found its team broken inside a construct: a child leaves (_exit); the
+   master in abort mode ends the program with the report, in return mode goes on to the
+   end of the region, where the join reports. */
 void fmp__broken_in_construct(fmp__ctx *c);
-/* A usage error inside a construct (bad schedule, bad argument): report and break
-   the team (or, outside a region, report and go on). */
+/* A wait of c's team returned err: in abort mode the program ends now (master) or the
+   child leaves; in return mode err is returned. */
+int fmp__wait_failed(fmp__ctx *c, int err);
+/* A usage error inside a construct (bad schedule, bad argument): report and break the
+   team (or, outside a region, report and go on). */
 int fmp__usage_error(fmp__ctx *c, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void fmp__wake_all(fmp__shteam *t);
-/* Master: look at its children now (a wait timed out; SIGCHLD is the main path). */
-void fmp__poll_children(void);
+/* The calling member called forkmp from a frame above its region's (frame): it left
+   the region by longjmp.  A child reports it and leaves; the master reports it, ends
+   the team and returns the context it is really in. */
+fmp__ctx *fmp__left_region(fmp__ctx *c, uintptr_t frame);
+/* pteam.c: the master left a run of a persistent team (by longjmp): the run is over. */
+void fmp__pteam_run_left(fmp__ctx *c);
+/* Teams this process masters and whose children may be alive (the abort path kills
+   them).  0 or -EAGAIN (too many). */
+int fmp__team_register(fmp__shteam *t);
+void fmp__team_unregister(fmp__shteam *t);
+/* A child: forget the parent's teams.  Each registered team, in turn. */
+void fmp__failure_forget_teams(void);
+void fmp__for_each_team(void (*fn)(fmp__shteam *));
+/* Non-zero while this process is ending after a failure (abort mode). */
+int fmp__aborting(void);
+/* The master after the join: the report of a failed team (abort mode: end the process;
+   return mode: print it, keep it for fmp_last_failure) and the region's result. */
+int fmp__team_report(fmp__shteam *t, int err);
+/* A region or team that could not start: print the catalogue's message, keep it for
+   fmp_last_failure and fmp_region_error.  A lack of resources (fork, memory) ends the
+   process in abort mode; an invalid argument (FMP_EINVAL) is returned in both modes.
+   Returns err. */
+int fmp__start_failed(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The last region's result in this process (fmp_region_error); a success clears
+   fmp_last_failure. */
+void fmp__region_result(int err);
+
+/* ------------------------------------------------------------------------------
+ * Signal and exit hooks, the children's environment (hooks.c)
+ * ------------------------------------------------------------------------------ */
+/* Master, before it forks: install what children need (the fatal-signal recorder, once),
+   prepare their environment (thread counts 1) and find the OpenMP runtime. */
+void fmp__hooks_before_fork(void);
+/* A new child, right after fork: parent death, exit hook, environment, OpenMP runtime. */
+void fmp__hooks_child(pid_t parent, int creator_is_leader);
+/* Child: the team and member its crash records go to. */
+void fmp__set_my_slot(fmp__shteam *t, int me);
+
+/* ------------------------------------------------------------------------------
+ * Team life cycle (team.c)
+ * ------------------------------------------------------------------------------ */
+const char *fmp__kind_name(int kind);
+/* Resolve a requested team size for a team opened under parent; 0 or FMP_EINVAL
+   (reported, naming what and the call site). */
+int fmp__team_size(fmp__ctx *parent, int nprocs, int cond, const char *what,
+                   const char *file, int line, int *n);
+/* A zeroed control block for n members, or NULL (ENOMEM). */
+fmp__shteam *fmp__team_alloc(int n, fmp__ctx *parent, const char *file, int line);
+void fmp__team_free(fmp__shteam *t);
+/* Fork members 1..n-1.  Returns 0 in the master, the member number in a child, or a
+   negative error (every forked member killed and reaped, reported). */
+int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line);
+/* Set up ctx as member me of t under parent and make it current. */
+void fmp__ctx_enter(fmp__ctx *c, fmp__ctx *parent, fmp__shteam *t, int me, int n);
+/* Master: reap every child (after a failure: SIGKILL the living first), unregister.
+   Returns the team's error, 0 if none. */
+int fmp__team_reap(fmp__shteam *t);
+/* Master: look at members that have not started yet (a pidfd poll; a child dead before
+   it took its life lock shows only there). */
+void fmp__team_check_unstarted(fmp__shteam *t);
+/* Child: leave the process now (flush stdio, mark the slot, release the life lock,
+   _exit). */
+__attribute__((noreturn)) void fmp__child_exit(fmp__shteam *t, int me, int state, int status);
+/* The member's life word (the robust mutex's futex word). */
+static inline _Atomic uint32_t *fmp__life_word(fmp__slot *s)
+{
+    return (_Atomic uint32_t *)&s->life.__data.__lock;
+}
 
 /* Barrier (sync.c).  kind is an enum fmp__kind; flushes stdio; returns 0 or error. */
 int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line);
 /* Note a collective construct in the caller's signature. */
 void fmp__construct(fmp__ctx *c, int kind, const char *file, int line, long a, long b,
                     long d);
-/* Wait until *w != old, or the team breaks.  Returns 0 or FMP_EBROKEN. */
+/* Wait until *w != old, or the team breaks.  Returns 0 or the team's error.  Sleeps
+   watching the team's broken word and its members' life words. (wait.c) */
 int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
                      _Atomic uint32_t *sleepers);
+/* Scan the life words of the members this process watches; a dead one breaks the
+   team.  Returns non-zero when the team is broken. (wait.c) */
+int fmp__scan_lives(fmp__shteam *t);
 
 /* Descriptor ring (sync.c): claim the descriptor of the caller's next construct.  The
    first member to arrive runs init(d, data) and the others check(d, data) (a non-zero
@@ -265,31 +393,6 @@ fmp__desc *fmp__desc_claim(fmp__ctx *c, void (*init)(fmp__desc *, const void *),
                            const void *data);
 /* Leave a descriptor; the last member recycles it (cleanup runs first, once). */
 void fmp__desc_release(fmp__ctx *c, fmp__desc *d, void (*cleanup)(fmp__desc *));
-
-/* Team lifecycle shared by regions and persistent teams (team.c). */
-const char *fmp__kind_name(int kind);
-/* Resolve a requested team size for a team opened under parent; 0 or FMP_EINVAL
-   (reported, naming what and the call site). */
-int fmp__team_size(fmp__ctx *parent, int nprocs, int cond, const char *what,
-                   const char *file, int line, int *n);
-/* A zeroed control block for n members, or NULL (ENOMEM). */
-fmp__shteam *fmp__team_alloc(int n, fmp__ctx *parent, const char *file, int line);
-void fmp__team_free(fmp__shteam *t);
-/* Fork members 1..n-1.  Returns 0 in the master, the member number in a child, or a
-   negative error (all forked members killed and reaped, reported). */
-int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line);
-/* Set up ctx as member me of t under parent and make it current. */
-void fmp__ctx_enter(fmp__ctx *c, fmp__ctx *parent, fmp__shteam *t, int me, int n);
-/* Master: reap every child (after a broken team: SIGKILL them first), unregister.
-   Returns the team's recorded error, 0 if none. */
-int fmp__team_reap(fmp__shteam *t);
-/* Report a failure recorded in t: abort mode ends the process, return mode prints
-   and returns the error. */
-int fmp__team_report(fmp__shteam *t, int err);
-/* Child: leave the process now (flush stdio, mark the slot, _exit). */
-__attribute__((noreturn)) void fmp__child_exit(fmp__shteam *t, int me, int state, int status);
-/* Child: the member's slot for crash records. */
-void fmp__set_my_slot(fmp__shteam *t, int me);
 
 /* Output (output.c) */
 void fmp__flush_stdio(void);

@@ -6,6 +6,7 @@
  * end it early.  Waiting is on futex words that are bumped on every produce / release:
  * no polling sleeps.  A consumer that dies breaks the team, which wakes the producer. */
 #include "internal.h"
+#include "messages.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -83,14 +84,24 @@ static void bump(_Atomic uint32_t *w, _Atomic uint32_t *sleepers)
         fmp__futex_wake(w, INT_MAX);
 }
 
-/* Take one item if one is ready: 1 taken (copied to item), 0 none now. */
+/* Take one item if one is ready: 1 taken (copied to item), 0 none produced yet.
+   The slot at tail can be in three states: produced (seq == pos + 1: claim it), not
+   produced yet (seq == pos: nothing to take), or already taken by another consumer since
+   we read tail (seq beyond pos + 1: read tail again).  Answering "none" in the third
+   case would send this consumer to sleep on items that are ready, after the producer's
+   last wake-up. */
 static int try_take(iring *r, void *item)
 {
     unsigned long pos = atomic_load(&r->tail);
     for (;;) {
         unsigned long s = atomic_load(&r->seq[pos % r->cap]);
-        if (s != pos + 1)
+        long dif = (long)(s - (pos + 1));
+        if (dif < 0)
             return 0;
+        if (dif > 0) {
+            pos = atomic_load(&r->tail);
+            continue;
+        }
         if (atomic_compare_exchange_weak(&r->tail, &pos, pos + 1)) {
             memcpy(item, r->data + (pos % r->cap) * r->itemsize, r->itemsize);
             atomic_store(&r->seq[pos % r->cap], pos + r->cap);
@@ -100,14 +111,25 @@ static int try_take(iring *r, void *item)
     }
 }
 
+/* Busy members look at their siblings' lives now and then: a member that dies while
+   nobody sleeps must still stop the stream. */
+#define LIVES_EVERY 16
+
+static int stream_broken(fmp__ctx *c, long step)
+{
+    if ((step % LIVES_EVERY) == LIVES_EVERY - 1)
+        return fmp__scan_lives(c->team);
+    return atomic_load(&c->team->broken) != 0;
+}
+
 /* Consumers other than the master. */
 static long consume(fmp__ctx *c, iring *r, void *item, void (*body)(const void *, void *),
                     void *arg, int *err)
 {
     long got = 0;
-    for (;;) {
+    for (long step = 0;; step++) {
         uint32_t w = atomic_load(&r->filled);
-        if (atomic_load(&c->team->broken)) { /* a member failed: the stream stops */
+        if (stream_broken(c, step)) { /* a member failed: the stream stops */
             *err = FMP_EBROKEN;
             return got;
         }
@@ -129,9 +151,9 @@ static long produce(fmp__ctx *c, iring *r, int (*next)(void *, void *), void *st
 {
     long got = 0;
     unsigned long p = 0;
-    for (;;) {
+    for (long step = 0;; step++) {
         uint32_t w = atomic_load(&r->freed);
-        if (atomic_load(&c->team->broken)) { /* a member failed: the stream stops */
+        if (stream_broken(c, step)) { /* a member failed: the stream stops */
             *err = FMP_EBROKEN;
             return got;
         }
@@ -164,12 +186,17 @@ static long produce(fmp__ctx *c, iring *r, int (*next)(void *, void *), void *st
 long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t itemsize,
                      void (*body)(const void *, void *), void *arg, const char *file, int line)
 {
-    fmp__ctx *c = fmp__cur();
+    fmp__ctx *c = FMP__CUR_ENTRY();
+    /* an error of one member breaks its team: the others would wait for it */
     if (!body || (c->me == 0 && !next) || itemsize == 0 || itemsize > ((size_t)1 << 30))
-        return FMP_EINVAL;
+        return fmp__wait_failed(c, fmp__usage_error(c, FMP_EINVAL, FMP__MSG_iterate_args, file,
+                                                    line, c->me, body ? "" : " body is NULL;",
+                                                    c->me == 0 && !next ? " next is NULL;" : "",
+                                                    itemsize));
     void *item = malloc(itemsize);
     if (!item)
-        return FMP_ENOMEM;
+        return fmp__wait_failed(c, fmp__usage_error(c, FMP_ENOMEM, FMP__MSG_iterate_memory, file,
+                                                    line, c->me, itemsize));
     long got = 0;
     if (!c->team) {
         while (next(item, state)) {
@@ -184,14 +211,13 @@ long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t itemsize,
     fmp__desc *d = fmp__desc_claim(c, iter_init, iter_check, &ii);
     if (!d) {
         free(item);
-        return FMP_EBROKEN;
+        return fmp__wait_failed(c, fmp__broken_err(c->team));
     }
     iring *r = d->ptr;
     int err = 0;
     if (!r) {
         err = fmp__team_fail(c->team, FMP_ENOMEM, c->me, FMP__HOW_USAGE, 0,
-                             "fmp_iterate at %s:%d: no room for the item ring in the shared "
-                             "arena (raise FMP_SHARED_SIZE)", file, line);
+                             FMP__MSG_iterate_ring, file, line);
     } else if (c->me == 0) {
         got = produce(c, r, next, state, item, body, arg, &err);
     } else {
@@ -200,9 +226,9 @@ long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t itemsize,
     free(item);
     fmp__desc_release(c, d, iter_cleanup);
     int rc = fmp__barrier(c, FMP__K_ITERATE, file, line);
-    if (err)
-        return err;
-    return rc ? rc : got;
+    if (err || rc)
+        return fmp__wait_failed(c, err ? err : rc);
+    return got;
 }
 
 long(fmp_iterate)(int (*next)(void *, void *), void *state, size_t itemsize,

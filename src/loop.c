@@ -4,6 +4,7 @@
  * loops take chunks from the counter of a worksharing descriptor with one atomic
  * operation. */
 #include "internal.h"
+#include "messages.h"
 
 #include <limits.h>
 
@@ -84,10 +85,9 @@ static int loop_check(fmp__ctx *c, const fmp__desc *d, const void *data)
     return 1;
 }
 
-fmp__loop fmp__loop_begin(long begin, long end, fmp_schedule s, int nowait, const char *file,
-                          int line)
+static fmp__loop loop_begin(fmp__ctx *c, long begin, long end, fmp_schedule s, int nowait,
+                            const char *file, int line, int tracked)
 {
-    fmp__ctx *c = fmp__cur();
     fmp__loop l;
     l.lo = l.hi = 0;
     l.begin = begin;
@@ -102,6 +102,7 @@ fmp__loop fmp__loop_begin(long begin, long end, fmp_schedule s, int nowait, cons
     l.team = c->team;
     l.file = file;
     l.line = line;
+    l.chunk_done = tracked ? 1 : -1;
     if (s.kind == FMP_SCHED_RUNTIME)
         s = fmp__g_icv.run_sched;
     if (s.kind < FMP_SCHED_STATIC || s.kind > FMP_SCHED_GUIDED || s.chunk < 0) {
@@ -146,15 +147,88 @@ fmp__loop fmp__loop_begin(long begin, long end, fmp_schedule s, int nowait, cons
     return l;
 }
 
+/* The macro of programs built against this version: chunks left by break are seen. */
+fmp__loop fmp__loop_enter(long begin, long end, fmp_schedule s, int nowait, const char *file,
+                          int line)
+{
+    return loop_begin(FMP__CUR_ENTRY(), begin, end, s, nowait, file, line, 1);
+}
+
+/* The entry of programs built against forkmp 0.1 (their macro does not track chunks). */
+fmp__loop fmp__loop_begin(long begin, long end, fmp_schedule s, int nowait, const char *file,
+                          int line)
+{
+    return loop_begin(fmp__cur(), begin, end, s, nowait, file, line, 0);
+}
+
 static int set_chunk(fmp__loop *l, unsigned long start, unsigned long len, unsigned long span)
 {
     l->lo = (long)((unsigned long)l->begin + start);
     l->hi = (span - start > len) ? (long)((unsigned long)l->lo + len) : l->end;
+    if (l->chunk_done >= 0)
+        l->chunk_done = 0;
     return 1;
+}
+
+/* Call sites whose break was reported outside a team (once each). */
+#define MAX_BREAK_SITES 16
+static struct {
+    const char *file;
+    int line;
+} g_break_sites[MAX_BREAK_SITES];
+
+static int first_report(const char *file, int line)
+{
+    for (int i = 0; i < MAX_BREAK_SITES; i++) {
+        if (g_break_sites[i].file == file && g_break_sites[i].line == line)
+            return 0;
+        if (!g_break_sites[i].file) {
+            g_break_sites[i].file = file;
+            g_break_sites[i].line = line;
+            return 1;
+        }
+    }
+    return 0; /* a program with that many: it has been told */
+}
+
+int fmp__loop_broke(fmp__loop *l)
+{
+    l->chunk_done = 1;
+    fmp__ctx *c = fmp__g.cur;
+    if (c->team) {
+        fmp__usage_error(c, FMP_EINVAL, FMP__MSG_for_break, l->file, l->line);
+        l->kind = 0;
+        if (l->desc)
+            fmp__desc_release(c, l->desc, NULL);
+        fmp__broken_in_construct(c);
+        return 0;
+    }
+    /* one process: break ended the loop as in a serial loop, but would not in a team */
+    if (first_report(l->file, l->line))
+        fmp__usage_error(c, FMP_EINVAL, FMP__MSG_for_break, l->file, l->line);
+    l->kind = 0;
+    return 0;
+}
+
+/* A loop of a broken team hands out nothing more.  Members busy in a loop look at their
+   siblings' lives every LIVES_EVERY chunks (l->next counts the chunks of a dynamic or
+   guided loop): a member that dies while nobody sleeps still stops the loop. */
+#define LIVES_EVERY 64
+
+static int team_broken(fmp__loop *l)
+{
+    fmp__shteam *t = l->team;
+    if (!t)
+        return 0;
+    if ((++l->next % LIVES_EVERY) == 0)
+        return fmp__scan_lives(t);
+    return atomic_load_explicit(&t->broken, memory_order_relaxed) != 0;
 }
 
 static int grab_dynamic(fmp__loop *l, fmp__desc *d)
 {
+    if (team_broken(l))
+        return 0;
     unsigned long span = span_of(l->begin, l->end);
     unsigned long chunk = (unsigned long)l->chunk;
     if (span < ULONG_MAX / 2 - (unsigned long)l->n * chunk) {
@@ -175,6 +249,8 @@ static int grab_dynamic(fmp__loop *l, fmp__desc *d)
 
 static int grab_guided(fmp__loop *l, fmp__desc *d)
 {
+    if (team_broken(l))
+        return 0;
     unsigned long span = span_of(l->begin, l->end);
     unsigned long min = (unsigned long)l->chunk;
     unsigned long n = (unsigned long)l->n;

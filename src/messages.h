@@ -15,6 +15,10 @@
 #define FMP__MSG_arena_map                                                              \
     "cannot reserve the shared arena of %zu bytes: %s (lower FMP_SHARED_SIZE, or raise "  \
     "`ulimit -v`)"
+#define FMP__MSG_arena_unusable                                                         \
+    "the shared arena's blocks do not add up after a member died while allocating or "     \
+    "freeing (was shared memory written past the end of a block?): no more shared memory "   \
+    "can be allocated in this run"
 #define FMP__MSG_free_foreign "fmp_shared_free(%p): not a block of the shared arena; ignored"
 #define FMP__MSG_free_bad                                                               \
     "fmp_shared_free(%p): not an allocated block (freed twice?); ignored"
@@ -22,6 +26,8 @@
 /* ------------------------------------------------------------------ ICV setters */
 #define FMP__MSG_set_num_threads                                                        \
     "fmp_set_num_threads(%d): the team size must be at least 1; ignored"
+#define FMP__MSG_set_num_threads_big                                                    \
+    "fmp_set_num_threads(%d): larger than the largest team forkmp forks (%d); ignored"
 #define FMP__MSG_set_max_active_levels                                                  \
     "fmp_set_max_active_levels(%d): must be at least 1; ignored"
 
@@ -33,6 +39,68 @@
     "(FMP_SHARED_SIZE); %s"
 #define FMP__MSG_member_failed "%s"
 #define FMP__MSG_usage "%s"
+
+/* ------------------------------------------------------------------ failure reports */
+/* A member's failure, composed by the master at the join: member_of, then what
+   happened (killed_by / got_signal / exited_* / died_status_lost), with the details
+   its own fatal-signal recorder left (fault_addr / fault_pc / raised_self / sent_by). */
+#define FMP__MSG_rank_prefix "rank %d: "
+#define FMP__MSG_member_of "member %d (pid %d) of the team of %d %s at %s:%d"
+#define FMP__MSG_killed_by " was killed by signal %d (%s)"
+#define FMP__MSG_got_signal " got signal %d (%s)"
+#define FMP__MSG_fault_addr " at address 0x%lx, pc 0x%lx"
+#define FMP__MSG_fault_pc " at pc 0x%lx"
+#define FMP__MSG_raised_self ", raised by the member itself (abort() or raise())"
+#define FMP__MSG_sent_by ", sent by pid %d"
+#define FMP__MSG_core_dumped " (core dumped)"
+#define FMP__MSG_handler_exit                                                           \
+    ", then a handler of the program's for that signal ended the member with exit "      \
+    "status %d"
+#define FMP__MSG_exited_after_failure                                                   \
+    " exited with status %d after a failure of its own (see above)"
+#define FMP__MSG_exited_early                                                           \
+    " exited with status %d before the end of the region (_exit() called in the region?)"
+#define FMP__MSG_died " died"
+#define FMP__MSG_and_died ", and died"
+#define FMP__MSG_status_lost                                                            \
+    "; its exit status was collected by another wait() of the program, or discarded "    \
+    "because SIGCHLD is ignored (forkmp installs no SIGCHLD handler)"
+#define FMP__MSG_lost_before_start " died before it started (killed at its fork?)"
+/* failures a member records itself */
+#define FMP__MSG_exit_called                                                            \
+    "%s called exit(%d) inside the region (leave a region's block normally, or use "     \
+    "fmp_barrier's errors)"
+#define FMP__MSG_exit_after_jump                                                        \
+    "%s left the region by longjmp (or another jump past the region's end) and then "    \
+    "called exit(%d); a member must leave a region through its end"
+#define FMP__MSG_left_block "%s left the region's block by break, goto or return"
+#define FMP__MSG_left_by_jump                                                           \
+    "%s left the region by longjmp (or another jump past the region's end) and called "  \
+    "forkmp again from outside it; a member must leave a region through its end"
+#define FMP__MSG_barrier_in_critical                                                    \
+    "%s reached %s (%s:%d) while holding FMP_CRITICAL entered at %s:%d, which deadlocks "\
+    "its team: the critical section was left by longjmp, or contains a barrier"
+#define FMP__MSG_record_lost                                                            \
+    "the team of %d %s at %s:%d was broken by a failure whose record was lost (its "     \
+    "writer died while writing it)"
+#define FMP__MSG_broken_no_record "the team of %d %s at %s:%d was broken"
+#define FMP__MSG_region_left_open                                                       \
+    "the program ended inside the region opened at %s:%d (left by longjmp?): its "       \
+    "members were stopped"
+
+/* ------------------------------------------------------------------ worksharing */
+#define FMP__MSG_for_break                                                              \
+    "FMP_FOR at %s:%d: the loop's body was left by break.  forkmp (like OpenMP, which "  \
+    "refuses break in a loop construct) cannot end a shared loop that way: break would "  \
+    "end only the current chunk, and what runs would depend on the schedule and the "     \
+    "team size.  Use a flag that the body tests, or continue"
+
+#define FMP__MSG_iterate_args                                                           \
+    "fmp_iterate at %s:%d: member %d:%s%s itemsize %zu (items of 1 byte to 1 GiB)"
+#define FMP__MSG_iterate_ring                                                           \
+    "fmp_iterate at %s:%d: no room for the item ring in the shared arena (raise "         \
+    "FMP_SHARED_SIZE)"
+#define FMP__MSG_iterate_memory "fmp_iterate at %s:%d: member %d: no memory for an item of %zu bytes"
 
 /* ------------------------------------------------------------------ persistent teams */
 #define FMP__MSG_team_state "%s: %s"

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@ static __attribute__((noreturn)) void member_loop(fmp__shteam *t, int me, fmp__c
 {
     fmp__ctx c;
     fmp__ctx_enter(&c, parent, t, me, t->n);
+    c.frame = (uintptr_t)&c; /* every run's body is called from below this frame */
     fmp__g.cur = parent;
     fmp__bind_member(c.level, me, t->n);
     if (fmp__g_icv.display_affinity)
@@ -76,9 +78,8 @@ static __attribute__((noreturn)) void member_loop(fmp__shteam *t, int me, fmp__c
     }
 }
 
-static fmp_team *team_create(int nprocs, const char *file, int line)
+static fmp_team *team_create(int nprocs, const char *file, int line, fmp__ctx *parent)
 {
-    fmp__ctx *parent = fmp__cur();
     int n;
     if (fmp__team_size(parent, nprocs, 1, "fmp_team_create", file, line, &n)) {
         errno = EINVAL;
@@ -97,6 +98,8 @@ static fmp_team *team_create(int nprocs, const char *file, int line)
     fmp__shteam *t = fmp__team_alloc(n, parent, file, line);
     if (!t) {
         free(team);
+        fmp__start_failed(FMP_ENOMEM, FMP__MSG_team_memory, "fmp_team_create", file, line,
+                          "no team was created");
         errno = ENOMEM;
         return NULL;
     }
@@ -121,12 +124,12 @@ static fmp_team *team_create(int nprocs, const char *file, int line)
 
 fmp_team *fmp__team_create_at(int nprocs, const char *file, int line)
 {
-    return team_create(nprocs, file, line);
+    return team_create(nprocs, file, line, FMP__CUR_ENTRY());
 }
 
 fmp_team *(fmp_team_create)(int nprocs)
 {
-    return team_create(nprocs, "fmp_team_create()", 0);
+    return team_create(nprocs, "fmp_team_create()", 0, FMP__CUR_ENTRY());
 }
 
 int fmp_team_size(const fmp_team *t)
@@ -151,9 +154,18 @@ static int check_caller(fmp_team *team, const char *what)
     return 0;
 }
 
+/* The end of a run in the master: its result, reported once. */
+static int run_result(fmp__shteam *t, int err)
+{
+    if (err || atomic_load(&t->broken))
+        return fmp__team_report(t, fmp__team_reap(t));
+    fmp__region_result(0);
+    return 0;
+}
+
 int fmp_team_run(fmp_team *team, void (*body)(void *), const void *arg, size_t argsize)
 {
-    fmp__ensure_init();
+    fmp__ctx *saved = FMP__CUR_ENTRY();
     int rc = check_caller(team, "fmp_team_run");
     if (rc)
         return rc;
@@ -165,7 +177,6 @@ int fmp_team_run(fmp_team *team, void (*body)(void *), const void *arg, size_t a
     void *mine = private_copy(&team->argbuf, &team->argcap, arg, argsize);
     if (!mine && argsize)
         return FMP_ENOMEM;
-    fmp__ctx *saved = fmp__g.cur;
     fmp__shteam *t = team->t;
     if (!t) {
         fmp__ctx c;
@@ -174,10 +185,12 @@ int fmp_team_run(fmp_team *team, void (*body)(void *), const void *arg, size_t a
         body(mine);
         team->running = 0;
         fmp__g.cur = saved;
+        fmp__region_result(0);
         return 0;
     }
-    if (atomic_load(&t->broken))
-        return fmp__team_report(t, fmp__team_reap(t));
+    /* a member that died between runs is reported now */
+    if (fmp__scan_lives(t))
+        return run_result(t, FMP_EBROKEN);
     if (argsize > t->argcap) {
         void *p = fmp__arena_alloc(argsize);
         if (!p)
@@ -192,10 +205,11 @@ int fmp_team_run(fmp_team *team, void (*body)(void *), const void *arg, size_t a
     t->body = body;
     fmp__flush_stdio();
     atomic_fetch_add(&t->run_gen, 1);
-    if (atomic_load(&t->run_sleepers))
+    if (atomic_load(&t->run_sleepers) || atomic_load(&t->life_watchers))
         fmp__futex_wake(&t->run_gen, INT_MAX);
     team->running = 1;
     team->ctx.parent = saved;
+    team->ctx.frame = (uintptr_t)&saved; /* the body runs below this frame */
     fmp__g.cur = &team->ctx;
     body(mine);
     int err = 0;
@@ -203,9 +217,16 @@ int fmp_team_run(fmp_team *team, void (*body)(void *), const void *arg, size_t a
         err = fmp__barrier(&team->ctx, FMP__K_REGION_END, t->file, t->line);
     fmp__g.cur = saved;
     team->running = 0;
-    if (err || atomic_load(&t->broken))
-        return fmp__team_report(t, fmp__team_reap(t));
-    return 0;
+    return run_result(t, err);
+}
+
+void fmp__pteam_run_left(fmp__ctx *c)
+{
+    fmp_team *team = (fmp_team *)((char *)c - offsetof(fmp_team, ctx));
+    fmp__shteam *t = team->t;
+    team->running = 0;
+    fmp__g.cur = c->parent;
+    run_result(t, FMP_EEXITED);
 }
 
 int fmp_team_destroy(fmp_team *team)
@@ -221,9 +242,9 @@ int fmp_team_destroy(fmp_team *team)
         atomic_fetch_add(&t->run_gen, 1);
         fmp__futex_wake(&t->run_gen, INT_MAX);
         err = fmp__team_reap(t);
-        if (err && atomic_load(&t->failure.set) == 2) {
-            FMP__SAY(member_failed, t->failure.msg);
-        }
+        /* a failure not reported by a run yet (a member that died after the last one) */
+        if (err && !t->reported)
+            err = fmp__team_report(t, err);
         fmp__team_free(t);
     }
     free(team->argbuf);

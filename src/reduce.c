@@ -248,7 +248,7 @@ static void *stage(fmp__ctx *c, int parity, const void *in, size_t bytes, const 
 int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type, fmp_op op,
                    const char *file, int line)
 {
-    fmp__ctx *c = fmp__cur();
+    fmp__ctx *c = FMP__CUR_ENTRY();
     int rc = fmp__reduce_check(type, op);
     if (rc)
         return rc;
@@ -265,14 +265,14 @@ int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type, fmp_o
         return 0;
     }
     if (atomic_load(&t->broken))
-        return FMP_EBROKEN;
+        return fmp__wait_failed(c, fmp__broken_err(t));
     fmp__construct(c, FMP__K_REDUCE, file, line, (long)count, type, op);
     int parity = (int)(c->epoch++ & 1);
     if (stage(c, parity, in, bytes, "fmp_reduce", file, line) == NULL)
         return FMP_ENOMEM;
     rc = fmp__barrier(c, FMP__K_REDUCE, file, line);
     if (rc)
-        return rc;
+        return fmp__wait_failed(c, rc);
     combine_fn f = combiners[type];
     int n = c->n;
     if (bytes <= MEDIUM_BYTES) {
@@ -297,7 +297,7 @@ int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type, fmp_o
     }
     rc = fmp__barrier(c, FMP__K_REDUCE, file, line);
     if (rc)
-        return rc;
+        return fmp__wait_failed(c, rc);
     memcpy(out, t->slots[0].scratch[parity], bytes);
     return 0;
 }
@@ -309,7 +309,7 @@ int(fmp_reduce)(const void *in, void *out, size_t count, fmp_type type, fmp_op o
 
 int fmp__gather_at(const void *in, void *out, size_t bytes, const char *file, int line)
 {
-    fmp__ctx *c = fmp__cur();
+    fmp__ctx *c = FMP__CUR_ENTRY();
     if (bytes && !in)
         return FMP_EINVAL;
     if (bytes && c->me == 0 && !out)
@@ -323,14 +323,14 @@ int fmp__gather_at(const void *in, void *out, size_t bytes, const char *file, in
         return 0;
     }
     if (atomic_load(&t->broken))
-        return FMP_EBROKEN;
+        return fmp__wait_failed(c, fmp__broken_err(t));
     fmp__construct(c, FMP__K_GATHER, file, line, (long)bytes, 0, 0);
     int parity = (int)(c->epoch++ & 1);
     if (stage(c, parity, in, bytes, "fmp_gather", file, line) == NULL)
         return FMP_ENOMEM;
     int rc = fmp__barrier(c, FMP__K_GATHER, file, line);
     if (rc || c->me != 0)
-        return rc;
+        return fmp__wait_failed(c, rc);
     for (int m = 0; m < c->n; m++)
         memcpy((char *)out + (size_t)m * bytes, slot_buf(t, m, parity, bytes), bytes);
     return 0;
@@ -345,21 +345,21 @@ int fmp__collective(const void *in, void *out, size_t inbytes, size_t outbytes,
                     int (*master_fn)(void *const *, int, void *, void *), void *arg,
                     const char *what, const char *file, int line)
 {
-    fmp__ctx *c = fmp__cur();
+    fmp__ctx *c = FMP__CUR_ENTRY();
     fmp__shteam *t = c->team;
     if (!t) {
         void *const inputs[1] = { (void *)(uintptr_t)in };
         return master_fn(inputs, 1, out, arg);
     }
     if (atomic_load(&t->broken))
-        return FMP_EBROKEN;
+        return fmp__wait_failed(c, fmp__broken_err(t));
     fmp__construct(c, FMP__K_MPI, file, line, (long)inbytes, (long)outbytes, 0);
     int parity = (int)(c->epoch++ & 1);
     if (stage(c, parity, in, inbytes, what, file, line) == NULL)
         return FMP_ENOMEM;
     int rc = fmp__barrier(c, FMP__K_MPI, file, line);
     if (rc)
-        return rc;
+        return fmp__wait_failed(c, rc);
     if (c->me == 0) {
         int frc = 0;
         if (t->result_cap[parity] < outbytes) {
@@ -389,7 +389,7 @@ int fmp__collective(const void *in, void *out, size_t inbytes, size_t outbytes,
     }
     rc = fmp__barrier(c, FMP__K_MPI, file, line);
     if (rc)
-        return rc;
+        return fmp__wait_failed(c, rc);
     if (t->coll_rc[parity])
         return t->coll_rc[parity];
     if (outbytes && out)

@@ -7,50 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-
-#define SLEEP_SLICE_MS 200 /* safety net: a sleeper re-checks the team this often */
-
-/* ---------------------------------------------------------------- waiting */
-
-static int broken_err(fmp__shteam *t)
-{
-    return atomic_load(&t->failure.set) == 2 ? t->failure.err : FMP_EBROKEN;
-}
-
-int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
-                     _Atomic uint32_t *sleepers)
-{
-    if (atomic_load_explicit(w, memory_order_acquire) != old)
-        return 0;
-    /* while the master waits, its SIGCHLD handler leaves the reporting to this code */
-    atomic_fetch_add(&fmp__g.in_wait, 1);
-    int rc = 0;
-    long spins = t ? t->spin : fmp__g_icv.spin_count;
-    for (long i = 0; i < spins; i++) {
-        if (atomic_load_explicit(w, memory_order_acquire) != old)
-            goto out;
-        if ((i & 1023) == 1023 && t && atomic_load(&t->broken))
-            break;
-        fmp__cpu_relax();
-    }
-    for (;;) {
-        if (atomic_load(w) != old)
-            break;
-        if (t && atomic_load(&t->broken)) {
-            rc = broken_err(t);
-            break;
-        }
-        atomic_fetch_add(sleepers, 1);
-        if (atomic_load(w) == old && !(t && atomic_load(&t->broken)))
-            fmp__futex_wait(w, old, SLEEP_SLICE_MS);
-        atomic_fetch_sub(sleepers, 1);
-        if (t && atomic_load(w) == old)
-            fmp__poll_children(); /* the safety net behind SIGCHLD */
-    }
-out:
-    atomic_fetch_sub(&fmp__g.in_wait, 1);
-    return rc;
-}
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- signatures */
 
@@ -110,6 +67,44 @@ static int check_barrier(fmp__ctx *c, fmp__shteam *t)
     return 0;
 }
 
+/* Drop entry k of the criticals this process holds. */
+static void forget_held(int k)
+{
+    for (int j = k; j + 1 < fmp__g.crit_held; j++) {
+        fmp__g.crit_ctx[j] = fmp__g.crit_ctx[j + 1];
+        fmp__g.crit_idx[j] = fmp__g.crit_idx[j + 1];
+        fmp__g.crit_file[j] = fmp__g.crit_file[j + 1];
+        fmp__g.crit_line[j] = fmp__g.crit_line[j + 1];
+    }
+    fmp__g.crit_held--;
+}
+
+/* A member that waits in a barrier while it holds a critical section deadlocks its
+   team (the others queue for the critical): say so, break the team, release them. */
+static int held_critical(fmp__ctx *c, int kind, const char *file, int line)
+{
+    fmp__shteam *t = c->team;
+    int k = fmp__g.crit_held - 1;
+    while (k >= 0 && fmp__g.crit_ctx[k] != c)
+        k--;
+    if (k < 0)
+        return 0; /* held since before this region: the region's members never take it */
+    char who[256];
+    snprintf(who, sizeof who, FMP__MSG_member_of, c->me, (int)getpid(), t->n,
+             t->persistent ? "created" : "opened", t->file, t->line);
+    int err = fmp__team_fail(t, FMP_ESTATE, c->me, FMP__HOW_USAGE, 0,
+                             FMP__MSG_barrier_in_critical, who, fmp__kind_name(kind), file,
+                             line, fmp__g.crit_file[k], fmp__g.crit_line[k]);
+    /* release what was entered in this region, so that the members queued for it see
+       the broken team */
+    for (int j = fmp__g.crit_held - 1; j >= 0; j--)
+        if (fmp__g.crit_ctx[j] == c) {
+            pthread_mutex_unlock(fmp__arena_crit_lock(fmp__g.crit_idx[j]));
+            forget_held(j);
+        }
+    return err;
+}
+
 int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
 {
     fmp__flush_stdio();
@@ -117,7 +112,12 @@ int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
     if (!t)
         return 0;
     if (atomic_load(&t->broken))
-        return broken_err(t);
+        return fmp__broken_err(t);
+    if (FMP__UNLIKELY(fmp__g.crit_held > 0)) {
+        int err = held_critical(c, kind, file, line);
+        if (err)
+            return err;
+    }
     fmp__slot *s = &t->slots[c->me];
     s->bar_count = c->count;
     s->bar_sig = c->sig;
@@ -139,16 +139,16 @@ int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
     }
     int err = fmp__wait_change(t, &t->bar_gen, gen, &t->bar_sleepers);
     if (!err && atomic_load(&t->broken))
-        err = broken_err(t);
+        err = fmp__broken_err(t);
     return err;
 }
 
 int fmp__barrier_at(const char *file, int line)
 {
-    fmp__ctx *c = fmp__cur();
+    fmp__ctx *c = FMP__CUR_ENTRY();
     if (c->team)
         fmp__construct(c, FMP__K_BARRIER, file, line, 0, 0, 0);
-    return fmp__barrier(c, FMP__K_BARRIER, file, line);
+    return fmp__wait_failed(c, fmp__barrier(c, FMP__K_BARRIER, file, line));
 }
 
 int(fmp_barrier)(void)
@@ -236,7 +236,7 @@ static int single_claim(fmp__ctx *c, const char *file, int line)
 fmp__once fmp__single_begin(const char *file, int line)
 {
     fmp__once o = { 0, FMP__K_SINGLE, file, line };
-    o.run = single_claim(fmp__cur(), file, line);
+    o.run = single_claim(FMP__CUR_ENTRY(), file, line);
     return o;
 }
 
@@ -251,7 +251,7 @@ void fmp__single_end(fmp__once *o)
 
 int fmp__single_at(const char *file, int line)
 {
-    return single_claim(fmp__cur(), file, line);
+    return single_claim(FMP__CUR_ENTRY(), file, line);
 }
 
 int(fmp_single)(void)
@@ -288,9 +288,23 @@ fmp__once fmp__critical_enter(const char *name, const char *file, int line)
                          file, line);
         return o;
     }
-    if (rc >= 0) {
-        o.run = 1;
-        o.kind = (int)idx + 1; /* held: released by fmp__critical_leave */
+    if (rc < 0)
+        return o;
+    fmp__ctx *c = fmp__g.cur;
+    if (c->team && atomic_load(&c->team->broken)) {
+        /* the team failed while we queued: the block does not run */
+        pthread_mutex_unlock(m);
+        fmp__broken_in_construct(c);
+        return o;
+    }
+    o.run = 1;
+    o.kind = (int)idx + 1; /* held: released by fmp__critical_leave */
+    if (fmp__g.crit_held < FMP__MAX_HELD_CRIT) {
+        int k = fmp__g.crit_held++;
+        fmp__g.crit_ctx[k] = c;
+        fmp__g.crit_idx[k] = idx;
+        fmp__g.crit_file[k] = file;
+        fmp__g.crit_line[k] = line;
     }
     return o;
 }
@@ -298,7 +312,14 @@ fmp__once fmp__critical_enter(const char *name, const char *file, int line)
 void fmp__critical_leave(fmp__once *o)
 {
     if (o->kind > 0) {
-        pthread_mutex_unlock(fmp__arena_crit_lock((unsigned)o->kind - 1));
+        unsigned idx = (unsigned)o->kind - 1;
+        /* forget it (the innermost entry with this lock) */
+        for (int k = fmp__g.crit_held - 1; k >= 0; k--)
+            if (fmp__g.crit_idx[k] == idx) {
+                forget_held(k);
+                break;
+            }
+        pthread_mutex_unlock(fmp__arena_crit_lock(idx));
         o->kind = 0;
     }
 }

@@ -9,7 +9,9 @@
  *
  * MODE: segv kill9 abort exit3 _exit0 break goto return
  *       barrier  (the others wait in fmp_barrier when member 1 crashes)
- *       compute  (the master is computing, not waiting, when member 1 crashes)
+ *       compute  (the master is computing, not waiting, when member 1 crashes: it computes
+ *                 1.5 s more, printing "computed" with buffered stdio, then reaches the end
+ *                 of the region, where the program ends; the line must not be lost)
  *       nested   (member 1 of a nested team of member 1 crashes)
  */
 #define _GNU_SOURCE
@@ -114,12 +116,14 @@ int main(int argc, char **argv)
                 nap(0.2);
                 fail(mode);
             }
-            if (me == 0) { /* ~30 s of work unless the crash ends the program */
+            if (me == 0) { /* 1.7 s of work: the crash happens meanwhile */
+                setvbuf(stdout, NULL, _IOFBF, 0);
                 volatile double x = 0;
-                double end = now() + 30;
+                double end = now() + 1.7;
                 while (now() < end)
                     for (int k = 0; k < 100000; k++)
                         x += k * 0.5;
+                printf("computed\n"); /* buffered: must survive the end of the program */
             }
         } else if (strcmp(mode, "nested") == 0) {
             int outer = me;
