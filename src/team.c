@@ -336,9 +336,12 @@ int fmp__team_reap(fmp__shteam *t)
     if (atomic_load(&t->broken)) {
         for (int m = 1; m < t->n; m++) {
             fmp__slot *s = &t->slots[m];
-            int st = atomic_load(&s->state);
-            if (s->reaped || st == FMP__S_DONE)
+            if (s->reaped || atomic_load(&s->state) == FMP__S_DONE)
                 continue;
+            /* one that died on its own, unseen so far, is a casualty, not ours to kill */
+            if (atomic_load(fmp__life_word(s)) & FUTEX_OWNER_DIED)
+                fmp__member_lost(t, m);
+            int st = atomic_load(&s->state);
             if (st == FMP__S_RUNNING || st == FMP__S_STARTING)
                 s->killed = 1;
             kill_member(t, m);

@@ -25,14 +25,20 @@ fmp_test_suites = \
 	tests/test_mismatch \
 	tests/test_output \
 	tests/test_pteam \
-	tests/test_badinput
+	tests/test_badinput \
+	tests/test_hardening
 
 EXTRA_DIST += tests/harness.h tests/no_cunit.sh tests/harness_selftest.sh
 
 if HAVE_CUNIT
 check_LTLIBRARIES += tests/libharness.la
 check_PROGRAMS += $(fmp_test_suites) tests/fail_prog tests/output_prog \
-	tests/test_harness_demo
+	tests/test_harness_demo tests/hard_prog
+# an LD_PRELOAD helper of test_hardening (a module: tests/.libs/libslowfmt.so)
+check_LTLIBRARIES += tests/libslowfmt.la
+if HAVE_OPENMP
+check_PROGRAMS += tests/omp_member
+endif
 TESTS += tests/harness_selftest.sh $(fmp_test_suites)
 else
 TESTS += tests/no_cunit.sh
@@ -102,6 +108,11 @@ tests_test_badinput_CFLAGS = $(fmp_test_cflags)
 tests_test_badinput_LDADD = $(fmp_test_ldadd)
 tests_test_badinput_LDFLAGS = -no-install
 
+tests_test_hardening_SOURCES = tests/test_hardening.c
+tests_test_hardening_CFLAGS = $(fmp_test_cflags)
+tests_test_hardening_LDADD = $(fmp_test_ldadd)
+tests_test_hardening_LDFLAGS = -no-install
+
 tests_test_harness_demo_SOURCES = tests/harness_demo.c
 tests_test_harness_demo_CFLAGS = $(fmp_test_cflags)
 tests_test_harness_demo_LDADD = $(fmp_test_ldadd)
@@ -115,3 +126,17 @@ tests_fail_prog_LDFLAGS = -no-install
 tests_output_prog_SOURCES = tests/output_prog.c
 tests_output_prog_LDADD = libforkmp.la
 tests_output_prog_LDFLAGS = -no-install
+
+tests_hard_prog_SOURCES = tests/hard_prog.c
+tests_hard_prog_LDADD = libforkmp.la -lpthread
+tests_hard_prog_LDFLAGS = -no-install
+
+tests_omp_member_SOURCES = tests/omp_member.c
+tests_omp_member_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
+tests_omp_member_LDADD = libforkmp.la
+tests_omp_member_LDFLAGS = -no-install $(OPENMP_CFLAGS)
+
+# -rpath: libtool builds a shared module only for an installable-looking library
+tests_libslowfmt_la_SOURCES = tests/slowfmt.c
+tests_libslowfmt_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_libslowfmt_la_LIBADD = -ldl

@@ -1,0 +1,712 @@
+/* test_hardening: every fault found by the review of forkmp 0.1 (the reproducers of the
+ * hardening issue), each as a test that failed before its fix.
+ *
+ *  - liveness that no reaper can hide: a member's death is seen although the program
+ *    installed its own SIGCHLD reaper, ignores SIGCHLD or reaps with wait(); SIG_IGN keeps
+ *    its meaning; a persistent team outlives the thread that created it;
+ *  - nothing ends the master from a signal handler: its buffered stdout survives;
+ *  - failure records are published whole; the macro form's result is visible and a
+ *    success clears the last failure;
+ *  - a region that cannot start (fork, arena) is never skipped silently;
+ *  - fmp_iterate does not lose items or hang at the end of a stream;
+ *  - a concurrent double free, or a member killed inside the allocator, leaves the arena
+ *    consistent;
+ *  - longjmp out of a region or of FMP_CRITICAL, break in FMP_FOR, exit() with handlers
+ *    registered late, signals sent by kill(), a dynamic loop in a broken team, OpenMP in
+ *    a member, and a few bad arguments.
+ * The cases that need a process of their own run tests/hard_prog (see its comment). */
+#define _GNU_SOURCE
+#include <forkmp.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* ---------------------------------------------------------------- running hard_prog */
+
+typedef struct run {
+    ht_proc p;
+    int exited;   /* exited normally */
+    int status;   /* its exit status */
+    double secs;  /* from start to end */
+} run;
+
+static int run_env(run *r, const char *const env[], const char *out_file, const char *a0,
+                   const char *a1, const char *a2)
+{
+    char path[4096];
+    ht_helper_path("hard_prog", path, sizeof path);
+    char *argv[] = { path, (char *)a0, (char *)a1, (char *)a2, NULL };
+    memset(r, 0, sizeof *r);
+    int rc = ht_run(argv, env, out_file, 20, &r->p);
+    HT_REQUIRE_MSG(rc == 0, "cannot run %s: %s", path, strerror(-rc));
+    HT_CHECK_MSG(!r->p.timed_out, "hard_prog %s %s timed out (a hang). stderr: %.1500s", a0,
+                 a1 ? a1 : "", r->p.err);
+    r->exited = r->p.reaped && WIFEXITED(r->p.status);
+    r->status = r->exited ? WEXITSTATUS(r->p.status) : -1;
+    r->secs = r->p.t_end - r->p.t_start;
+    return r->exited;
+}
+
+static int run_case(run *r, const char *a0, const char *a1)
+{
+    return run_env(r, NULL, NULL, a0, a1, NULL);
+}
+
+/* The program ended with status, and left no process behind. */
+static void check_end(run *r, int status, const char *what)
+{
+    char st[128];
+    ht_status_str(&r->p, st, sizeof st);
+    HT_CHECK_MSG(r->exited && r->status == status,
+                 "%s: hard_prog %s; expected exit status %d. stdout: %.800s stderr: %.1500s",
+                 what, st, status, r->p.out, r->p.err);
+    HT_CHECK_MSG(ht_reap_children(HT_GRACE_SECONDS) == 0, "%s: processes were left behind",
+                 what);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *s = hay; s && (s = strstr(s, needle)) != NULL; s += strlen(needle))
+        n++;
+    return n;
+}
+
+/* ---------------------------------------------------------------- SIGCHLD and wait() */
+
+static void sigchld_case(const char *how)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "sigchld", how);
+    check_end(&r, 0, how);
+    HT_CHECK_MSG(strstr(r.p.out, "rc -1001\n") != NULL,
+                 "%s: the master's barrier did not return FMP_EMEMBER: %.500s", how, r.p.out);
+    HT_CHECK_MSG(strstr(r.p.out, "region -1001\n") != NULL,
+                 "%s: fmp_region_error() is not FMP_EMEMBER: %.500s", how, r.p.out);
+    HT_CHECK_MSG(r.secs < 5, "%s: the dead member was noticed after %.1f s", how, r.secs);
+    HT_CHECK_CONTAINS(r.p.err, "member 1");
+    ht_proc_free(&r.p);
+}
+
+static void test_program_sigchld_reaper_does_not_hide_a_death(void)
+{
+    sigchld_case("handler");
+}
+
+static void test_sigchld_ignored_does_not_hide_a_death(void)
+{
+    sigchld_case("ign");
+}
+
+static void test_wait_in_the_master_does_not_hide_a_death(void)
+{
+    sigchld_case("wait_any");
+}
+
+static void test_wait_with_sigchld_blocked_does_not_hide_a_death(void)
+{
+    sigchld_case("wait_any_blocked");
+}
+
+static void sigchld_abort_case(const char *how)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "sigchld_abort", how);
+    check_end(&r, FMP_EXIT_FAILURE, how);
+    HT_CHECK_CONTAINS(r.p.err, "member 1");
+    HT_CHECK_CONTAINS(r.p.err, "SIGSEGV");
+    HT_CHECK_NOT_CONTAINS(r.p.out, "AFTER REGION");
+    ht_proc_free(&r.p);
+}
+
+static void test_abort_mode_with_sigchld_ignored(void)
+{
+    sigchld_abort_case("ign");
+}
+
+static void test_abort_mode_with_a_reaper_installed_late(void)
+{
+    sigchld_abort_case("reaper");
+}
+
+static void test_sigchld_ignored_keeps_reaping_the_programs_children(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "sigign_zombies", NULL);
+    check_end(&r, 0, "SIG_IGN");
+    HT_CHECK_CONTAINS(r.p.out, "zombies 0\n");
+    ht_proc_free(&r.p);
+}
+
+/* forkmp installs nothing for SIGCHLD: the program's disposition stays its own */
+static void test_forkmp_leaves_sigchld_alone(void)
+{
+    struct sigaction before, after;
+    sigaction(SIGCHLD, NULL, &before);
+    FMP_PARALLEL(2) {
+        fmp_barrier();
+    }
+    fmp_team *t = fmp_team_create(2);
+    HT_REQUIRE(t != NULL);
+    fmp_team_destroy(t);
+    sigaction(SIGCHLD, NULL, &after);
+    HT_CHECK(before.sa_handler == after.sa_handler);
+    HT_CHECK_INT_EQ(before.sa_flags & SA_SIGINFO, after.sa_flags & SA_SIGINFO);
+}
+
+static void test_persistent_team_outlives_its_creating_thread(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "pdeath_thread", NULL);
+    check_end(&r, 0, "team made by a thread");
+    HT_CHECK_CONTAINS(r.p.out, "run 0\n");
+    HT_CHECK_CONTAINS(r.p.out, "destroy 0\n");
+    ht_proc_free(&r.p);
+}
+
+/* ---------------------------------------------------------------- output survives an abort */
+
+static void test_buffered_stdout_survives_an_abort(void)
+{
+    ht_become_subreaper();
+    char file[] = "/tmp/fmp-hard-out-XXXXXX";
+    int fd = mkstemp(file);
+    HT_REQUIRE(fd >= 0);
+    close(fd);
+    run r;
+    run_env(&r, NULL, file, "lost_stdout", NULL, NULL);
+    check_end(&r, FMP_EXIT_FAILURE, "lost_stdout");
+    HT_CHECK_CONTAINS(r.p.out, "result of phase 1: 42\n");
+    HT_CHECK_CONTAINS(r.p.out, "master computing\n");
+    HT_CHECK_CONTAINS(r.p.out, "master computed\n");
+    HT_CHECK_NOT_CONTAINS(r.p.out, "AFTER REGION");
+    HT_CHECK_CONTAINS(r.p.err, "SIGSEGV");
+    unlink(file);
+    ht_proc_free(&r.p);
+}
+
+static void test_members_stdout_survives_an_abort(void)
+{
+    ht_become_subreaper();
+    char file[] = "/tmp/fmp-hard-out-XXXXXX";
+    int fd = mkstemp(file);
+    HT_REQUIRE(fd >= 0);
+    close(fd);
+    run r;
+    run_env(&r, NULL, file, "stdio_crash", NULL, NULL);
+    check_end(&r, FMP_EXIT_FAILURE, "stdio_crash");
+    HT_CHECK_INT_EQ(count_of(r.p.out, "pre\n"), 1);
+    /* the master and the members that were waiting keep everything they printed; member
+       1 crashed with its second hundred unflushed */
+    const char *who[] = { "m0 A", "m0 B", "m1 A", "m2 A", "m2 B", "m3 A", "m3 B" };
+    for (size_t i = 0; i < sizeof who / sizeof who[0]; i++)
+        HT_CHECK_MSG(count_of(r.p.out, who[i]) == 100, "%d lines \"%s\" of 100 after the abort",
+                     count_of(r.p.out, who[i]), who[i]);
+    unlink(file);
+    ht_proc_free(&r.p);
+}
+
+/* ---------------------------------------------------------------- failure records */
+
+static void test_failure_record_is_published_whole(void)
+{
+    ht_become_subreaper();
+    char lib[4096];
+    ht_helper_path(".libs/libslowfmt.so", lib, sizeof lib);
+    if (access(lib, R_OK) != 0)
+        HT_SKIP("no %s (shared libraries disabled?)", lib);
+    char pre[4200];
+    snprintf(pre, sizeof pre, "LD_PRELOAD=%s", lib);
+    const char *env[] = { pre, NULL };
+    run r;
+    run_env(&r, env, NULL, "failure_publish", NULL, NULL);
+    check_end(&r, FMP_EXIT_FAILURE, "failure_publish");
+    /* the report names a member and what it did; never an empty "forkmp: " line */
+    HT_CHECK_MSG(strstr(r.p.err, "forkmp: \n") == NULL, "an empty report: %.1000s", r.p.err);
+    HT_CHECK_MSG(strstr(r.p.err, "member 1") && strstr(r.p.err, "called exit(3)"),
+                 "the report does not tell member 1's exit(3): %.1000s", r.p.err);
+    ht_proc_free(&r.p);
+}
+
+static void test_macro_form_result_and_last_failure_cleared(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "macro_error", NULL);
+    check_end(&r, 0, "macro_error");
+    HT_CHECK_CONTAINS(r.p.out, "after failing: -1001 [member 1");
+    HT_CHECK_CONTAINS(r.p.out, "after succeeding: 0 []\n");
+    ht_proc_free(&r.p);
+}
+
+/* ---------------------------------------------------------------- regions that cannot start */
+
+static void become_nobody_with_one_fork_left(void)
+{
+    if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
+        HT_SKIP("running as root and cannot drop to uid 65534: %s", strerror(errno));
+    /* processes of this user now: this one, and whatever else runs as nobody */
+    int mine = 0;
+    char line[64];
+    FILE *f = popen("ps -U 65534 -o pid= | wc -l", "r");
+    if (f && fgets(line, sizeof line, f))
+        mine = atoi(line);
+    if (f)
+        pclose(f);
+    HT_REQUIRE(mine >= 1);
+    struct rlimit lim;
+    HT_REQUIRE(getrlimit(RLIMIT_NPROC, &lim) == 0);
+    lim.rlim_cur = (rlim_t)mine + 1; /* the program itself, and not one member more */
+    HT_REQUIRE_MSG(setrlimit(RLIMIT_NPROC, &lim) == 0, "setrlimit: %s", strerror(errno));
+}
+
+static void nproc_case(const char *kind, const char *mode)
+{
+    ht_become_subreaper();
+    become_nobody_with_one_fork_left();
+    run r;
+    run_env(&r, NULL, NULL, "nproc", kind, mode);
+    if (mode) {
+        check_end(&r, 0, kind);
+        HT_CHECK_CONTAINS(r.p.out, "macro ran 0 region -11\n");
+    } else {
+        check_end(&r, FMP_EXIT_FAILURE, kind);
+        HT_CHECK_NOT_CONTAINS(r.p.out, "END");
+    }
+    HT_CHECK_CONTAINS(r.p.err, "fork of member");
+    ht_proc_free(&r.p);
+}
+
+static void test_region_that_cannot_fork_ends_the_program(void)
+{
+    nproc_case("macro", NULL);
+}
+
+static void test_fmp_parallel_that_cannot_fork_ends_the_program(void)
+{
+    nproc_case("func", NULL);
+}
+
+static void test_team_that_cannot_fork_ends_the_program(void)
+{
+    nproc_case("team", NULL);
+}
+
+static void test_region_that_cannot_fork_is_visible_in_return_mode(void)
+{
+    nproc_case("macro", "return");
+}
+
+static void test_region_without_an_arena_ends_the_program(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "arena_as", NULL);
+    check_end(&r, FMP_EXIT_FAILURE, "arena_as");
+    HT_CHECK_CONTAINS(r.p.err, "shared arena");
+    HT_CHECK_NOT_CONTAINS(r.p.out, "ran ");
+    ht_proc_free(&r.p);
+}
+
+/* ---------------------------------------------------------------- longjmp, break, exit */
+
+static void test_longjmp_out_of_critical_is_reported(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "ljcrit", NULL);
+    check_end(&r, FMP_EXIT_FAILURE, "ljcrit");
+    HT_CHECK_CONTAINS(r.p.err, "while holding FMP_CRITICAL");
+    HT_CHECK_CONTAINS(r.p.err, "member 1");
+    HT_CHECK_NOT_CONTAINS(r.p.out, "AFTER REGION");
+    ht_proc_free(&r.p);
+}
+
+static void test_break_in_for_fails_the_team(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "for_break", "abort");
+    check_end(&r, FMP_EXIT_FAILURE, "break, abort mode");
+    HT_CHECK_CONTAINS(r.p.err, "left by break");
+    ht_proc_free(&r.p);
+    run_case(&r, "for_break", "return");
+    check_end(&r, 0, "break, return mode");
+    HT_CHECK_CONTAINS(r.p.out, "region -22\n");
+    HT_CHECK_CONTAINS(r.p.err, "left by break");
+    ht_proc_free(&r.p);
+}
+
+static void test_break_in_serial_for_is_reported_once(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "for_break", "serial");
+    check_end(&r, 0, "break outside a region");
+    HT_CHECK_INT_EQ(count_of(r.p.out, "serial ran 5\n"), 3);
+    HT_CHECK_INT_EQ(count_of(r.p.err, "left by break"), 1);
+    ht_proc_free(&r.p);
+}
+
+static void test_atexit_handlers_never_run_in_a_member(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "atexit_child", NULL);
+    check_end(&r, 0, "atexit_child");
+    HT_CHECK_NOT_CONTAINS(r.p.err, "cleanup ran in member");
+    HT_CHECK_CONTAINS(r.p.err, "called exit(3)");
+    HT_CHECK_CONTAINS(r.p.out, "region -1009\n");
+    ht_proc_free(&r.p);
+}
+
+static void test_signal_sent_by_raise_has_no_fault_address(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "raise_segv", NULL);
+    check_end(&r, 0, "raise(SIGSEGV)");
+    HT_CHECK_CONTAINS(r.p.err, "SIGSEGV");
+    HT_CHECK_CONTAINS(r.p.err, "raised by the member itself");
+    HT_CHECK_NOT_CONTAINS(r.p.err, "at address");
+    ht_proc_free(&r.p);
+}
+
+static void test_signal_sent_by_kill_names_the_sender(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "kill_segv", NULL);
+    check_end(&r, 0, "kill(SIGSEGV)");
+    const char *m = strstr(r.p.out, "master ");
+    HT_REQUIRE_MSG(m != NULL, "no master pid: %.300s", r.p.out);
+    char sender[64];
+    snprintf(sender, sizeof sender, "sent by pid %d", atoi(m + 7));
+    HT_CHECK_CONTAINS(r.p.err, sender);
+    HT_CHECK_NOT_CONTAINS(r.p.err, "at address");
+    ht_proc_free(&r.p);
+}
+
+static void test_member_leaving_a_region_by_longjmp_is_stopped(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "longjmp_child", NULL);
+    check_end(&r, 0, "longjmp_child");
+    HT_CHECK_CONTAINS(r.p.err, "left the region by longjmp");
+    HT_CHECK_CONTAINS(r.p.out, "region returned -1009");
+    /* the member never runs the master's code after the jump */
+    HT_CHECK_NOT_CONTAINS(r.p.out, "after the jump");
+    ht_proc_free(&r.p);
+}
+
+static void test_member_leaving_by_longjmp_then_exiting_is_reported(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "longjmp_child_exit", NULL);
+    check_end(&r, 0, "longjmp_child_exit");
+    HT_CHECK_CONTAINS(r.p.err, "exit(0)");
+    HT_CHECK_CONTAINS(r.p.err, "longjmp");
+    HT_CHECK_CONTAINS(r.p.out, "region returned -1009");
+    ht_proc_free(&r.p);
+}
+
+static void test_master_leaving_a_region_by_longjmp_ends_its_team(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "longjmp_master", NULL);
+    check_end(&r, 0, "longjmp_master");
+    HT_CHECK_CONTAINS(r.p.err, "member 0");
+    HT_CHECK_CONTAINS(r.p.err, "left the region by longjmp");
+    HT_CHECK_CONTAINS(r.p.out, "after the jump");
+    HT_CHECK_CONTAINS(r.p.out, "region -1009");
+    ht_proc_free(&r.p);
+}
+
+static void test_team_failure_is_reported_once(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "destroy_after_failure", NULL);
+    check_end(&r, 0, "destroy_after_failure");
+    HT_CHECK_CONTAINS(r.p.out, "run -1001\n");
+    HT_CHECK_CONTAINS(r.p.out, "run again -1001\n");
+    HT_CHECK_CONTAINS(r.p.out, "destroy -1001\n");
+    HT_CHECK_INT_EQ(count_of(r.p.err, "forkmp: member 1"), 1);
+    ht_proc_free(&r.p);
+}
+
+static void test_set_num_threads_beyond_the_largest_team(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "set_num_threads_big", NULL);
+    check_end(&r, 0, "set_num_threads(100000)");
+    HT_CHECK_CONTAINS(r.p.err, "fmp_set_num_threads(100000)");
+    const char *m = strstr(r.p.out, "max threads ");
+    HT_REQUIRE(m != NULL);
+    int now = 0, before = 0;
+    HT_CHECK(sscanf(m, "max threads %d (before %d)", &now, &before) == 2);
+    HT_CHECK_INT_EQ(now, before);
+    ht_proc_free(&r.p);
+}
+
+/* ---------------------------------------------------------------- fmp_iterate's end */
+
+typedef struct stream {
+    int next, end;
+} stream;
+
+static int stream_next(void *item, void *state)
+{
+    stream *s = state;
+    if (s->next >= s->end)
+        return 0;
+    *(int *)item = s->next++;
+    return 1;
+}
+
+static void stream_item(const void *item, void *arg)
+{
+    __atomic_fetch_add((long *)arg, *(const int *)item, __ATOMIC_RELAXED);
+}
+
+typedef struct stream_arg {
+    long *sum;     /* shared */
+    long *taken;   /* shared, per member */
+    int items;
+} stream_arg;
+
+static void stream_body(void *p)
+{
+    const stream_arg *a = p;
+    stream s = { 0, a->items };
+    long got = fmp_iterate(stream_next, &s, sizeof(int), stream_item, a->sum);
+    if (got >= 0)
+        __atomic_fetch_add(&a->taken[fmp_thread_num()], got, __ATOMIC_RELAXED);
+    else
+        HT_FAIL("fmp_iterate returned %ld in member %d", got, fmp_thread_num());
+}
+
+/* Many short streams, more consumers than cores: an item taken by a neighbour between a
+   consumer's reads must not send it to sleep on items that are ready. */
+static void test_many_short_streams_neither_hang_nor_lose_items(void)
+{
+    stream_arg a = { ht_shared(sizeof(long)), ht_shared(8 * sizeof(long)), 7 };
+    fmp_team *t = fmp_team_create(5);
+    HT_REQUIRE(t != NULL);
+    int streams = 3000;
+    for (int i = 0; i < streams; i++)
+        HT_REQUIRE(fmp_team_run(t, stream_body, &a, sizeof a) == FMP_OK);
+    HT_CHECK_INT_EQ(fmp_team_destroy(t), FMP_OK);
+    for (int i = 0; i < 100; i++)
+        HT_REQUIRE(fmp_parallel(3, stream_body, &a) == FMP_OK);
+    long per = 7 * 6 / 2, taken = 0;
+    for (int m = 0; m < 8; m++)
+        taken += a.taken[m];
+    HT_CHECK_INT_EQ(taken, (long)(streams + 100) * 7);
+    HT_CHECK_INT_EQ(*a.sum, (long)(streams + 100) * per);
+}
+
+/* ---------------------------------------------------------------- the arena */
+
+static void test_concurrent_double_free_leaves_the_arena_whole(void)
+{
+    void **slot = fmp_shared_alloc(sizeof(void *));
+    ht_capture_stderr_begin();
+    for (int k = 0; k < 300; k++) {
+        slot[0] = fmp_shared_alloc(100);
+        FMP_PARALLEL(2) {
+            fmp_barrier();
+            fmp_shared_free(slot[0]);
+        }
+    }
+    char *err = ht_capture_stderr_end();
+    HT_CHECK_CONTAINS(err, "freed twice");
+    free(err);
+    void *a = fmp_shared_alloc(100), *b = fmp_shared_alloc(100);
+    HT_CHECK_MSG(a && b && a != b, "after racing double frees: two allocations gave %p and %p",
+                 a, b);
+}
+
+typedef struct churn {
+    int pid;
+    long rounds;
+} churn;
+
+/* Kill a member while it allocates and frees (most of its time is inside the
+   allocator's lock), many times: the next user of the arena repairs it, and blocks
+   stay distinct and zero-filled. */
+static void test_member_killed_inside_the_allocator(void)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    churn *c = fmp_shared_alloc(sizeof *c);
+    HT_REQUIRE(c != NULL);
+    unsigned seed = 12345;
+    for (int round = 0; round < 25; round++) {
+        c->pid = 0;
+        int rc = 0;
+        FMP_PARALLEL(2) {
+            if (fmp_thread_num() == 1) {
+                __atomic_store_n(&c->pid, getpid(), __ATOMIC_SEQ_CST);
+                void *held[16] = { 0 };
+                for (unsigned k = 0;; k++) {
+                    unsigned i = k % 16;
+                    fmp_shared_free(held[i]);
+                    size_t sz = (size_t)(k * 2654435761u % 400000u) + 1;
+                    held[i] = fmp_shared_alloc(sz);
+                    __atomic_fetch_add(&c->rounds, 1, __ATOMIC_RELAXED);
+                }
+            } else {
+                while (!__atomic_load_n(&c->pid, __ATOMIC_SEQ_CST))
+                    ht_sleep(0.0005);
+                ht_sleep(0.001 * (rand_r(&seed) % 20));
+                kill(c->pid, SIGKILL);
+                rc = fmp_barrier();
+            }
+        }
+        HT_CHECK_MSG(rc < 0 && fmp_region_error() == FMP_EMEMBER,
+                     "round %d: the killed member gave barrier %d, region %d", round, rc,
+                     fmp_region_error());
+        /* the arena after the kill: distinct, zero-filled blocks */
+        enum { NB = 64 };
+        unsigned char *b[NB];
+        size_t sz[NB];
+        for (int i = 0; i < NB; i++) {
+            sz[i] = (size_t)(rand_r(&seed) % 70000) + 1;
+            b[i] = fmp_shared_alloc(sz[i]);
+            HT_REQUIRE_MSG(b[i] != NULL, "round %d: allocation %d of %zu bytes failed", round, i,
+                           sz[i]);
+            for (size_t j = 0; j < sz[i]; j++)
+                if (b[i][j] != 0) {
+                    HT_FAIL("round %d: a new block of %zu bytes is not zero at %zu", round,
+                            sz[i], j);
+                    break;
+                }
+            memset(b[i], i + 1, sz[i]);
+        }
+        for (int i = 0; i < NB; i++) {
+            for (size_t j = 0; j < sz[i]; j += 97)
+                if (b[i][j] != (unsigned char)(i + 1)) {
+                    HT_FAIL("round %d: block %d was overwritten by another one", round, i);
+                    break;
+                }
+            fmp_shared_free(b[i]);
+        }
+    }
+    HT_CHECK_MSG(c->rounds > 100, "the member barely ran (%ld allocations)", c->rounds);
+}
+
+/* ---------------------------------------------------------------- loops of a broken team */
+
+typedef struct loop_count {
+    long after_death;
+    int died;
+} loop_count;
+
+static void test_dynamic_loop_stops_when_a_member_dies(void)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    loop_count *lc = ht_shared(sizeof *lc);
+    long n = 400000;
+    int rc = FMP_OK;
+    FMP_PARALLEL(3) {
+        long mine = 0;
+        FMP_FOR(i, 0, n, fmp_dynamic(1)) {
+            (void)i;
+            if (fmp_thread_num() == 1 && ++mine == 50) {
+                ht_atomic_store(&lc->died, 1);
+                raise(SIGKILL);
+            }
+            if (ht_atomic_load(&lc->died))
+                ht_atomic_addl(&lc->after_death, 1);
+            for (volatile int k = 0; k < 200; k++)
+                ;
+        }
+    }
+    rc = fmp_region_error();
+    HT_CHECK_INT_EQ(rc, FMP_EMEMBER);
+    HT_CHECK_MSG(lc->after_death < 5000, "%ld of %ld iterations ran after a member died",
+                 lc->after_death, n);
+}
+
+/* ---------------------------------------------------------------- OpenMP in a member */
+
+static void test_openmp_in_a_member_after_the_master_used_threads(void)
+{
+    ht_become_subreaper();
+    char path[4096];
+    ht_helper_path("omp_member", path, sizeof path);
+    if (access(path, X_OK) != 0)
+        HT_SKIP("no OpenMP compiler: %s was not built", path);
+    char *argv[] = { path, NULL };
+    const char *env[] = { "OMP_NUM_THREADS=4", NULL };
+    ht_proc p;
+    HT_REQUIRE(ht_run(argv, env, NULL, 20, &p) == 0);
+    HT_CHECK_MSG(!p.timed_out && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0,
+                 "omp_member hung or failed. stdout: %.500s stderr: %.800s", p.out, p.err);
+    HT_CHECK_CONTAINS(p.out, "master region: 4 threads\n");
+    HT_CHECK_CONTAINS(p.out, "member 1: max threads 1, region with 1 thread\n");
+    HT_CHECK_CONTAINS(p.out, "member 1: num_threads(3) region with 1 thread\n");
+    HT_CHECK_CONTAINS(p.out, "master after: 4 threads\n");
+    HT_CHECK_INT_EQ(ht_reap_children(HT_GRACE_SECONDS), 0);
+    ht_proc_free(&p);
+}
+
+static const ht_test tests[] = {
+    HT_TEST(test_program_sigchld_reaper_does_not_hide_a_death),
+    HT_TEST(test_sigchld_ignored_does_not_hide_a_death),
+    HT_TEST(test_wait_in_the_master_does_not_hide_a_death),
+    HT_TEST(test_wait_with_sigchld_blocked_does_not_hide_a_death),
+    HT_TEST(test_abort_mode_with_sigchld_ignored),
+    HT_TEST(test_abort_mode_with_a_reaper_installed_late),
+    HT_TEST(test_sigchld_ignored_keeps_reaping_the_programs_children),
+    HT_TEST(test_forkmp_leaves_sigchld_alone),
+    HT_TEST(test_persistent_team_outlives_its_creating_thread),
+    HT_TEST(test_buffered_stdout_survives_an_abort),
+    HT_TEST(test_members_stdout_survives_an_abort),
+    HT_TEST(test_failure_record_is_published_whole),
+    HT_TEST(test_macro_form_result_and_last_failure_cleared),
+    HT_TEST(test_region_that_cannot_fork_ends_the_program),
+    HT_TEST(test_fmp_parallel_that_cannot_fork_ends_the_program),
+    HT_TEST(test_team_that_cannot_fork_ends_the_program),
+    HT_TEST(test_region_that_cannot_fork_is_visible_in_return_mode),
+    HT_TEST(test_region_without_an_arena_ends_the_program),
+    HT_TEST(test_longjmp_out_of_critical_is_reported),
+    HT_TEST(test_break_in_for_fails_the_team),
+    HT_TEST(test_break_in_serial_for_is_reported_once),
+    HT_TEST(test_atexit_handlers_never_run_in_a_member),
+    HT_TEST(test_signal_sent_by_raise_has_no_fault_address),
+    HT_TEST(test_signal_sent_by_kill_names_the_sender),
+    HT_TEST(test_member_leaving_a_region_by_longjmp_is_stopped),
+    HT_TEST(test_member_leaving_by_longjmp_then_exiting_is_reported),
+    HT_TEST(test_master_leaving_a_region_by_longjmp_ends_its_team),
+    HT_TEST(test_team_failure_is_reported_once),
+    HT_TEST(test_set_num_threads_beyond_the_largest_team),
+    HT_TEST_TIMEOUT(test_many_short_streams_neither_hang_nor_lose_items, 60),
+    HT_TEST(test_concurrent_double_free_leaves_the_arena_whole),
+    HT_TEST_TIMEOUT(test_member_killed_inside_the_allocator, 60),
+    HT_TEST(test_dynamic_loop_stops_when_a_member_dies),
+    HT_TEST(test_openmp_in_a_member_after_the_master_used_threads),
+    HT_END
+};
+
+int main(int argc, char **argv)
+{
+    return ht_main(argc, argv, "hardening", tests);
+}
