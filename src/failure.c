@@ -115,16 +115,9 @@ static const char *verb(const fmp__shteam *t)
     return t->persistent ? "created" : "opened";
 }
 
-/* "rank R: member M (pid P) of the team of N opened at F:L" */
-static int member_desc(char *buf, size_t len, const fmp__shteam *t, int m, int pid)
+int fmp__member_desc(char *buf, size_t len, const fmp__shteam *t, int m, int pid)
 {
-    int k = 0;
-    if (fmp__g.rank >= 0)
-        k = snprintf(buf, len, FMP__MSG_rank_prefix, fmp__g.rank);
-    if (k < 0 || (size_t)k >= len)
-        return k;
-    return k + snprintf(buf + k, len - (size_t)k, FMP__MSG_member_of, m, pid, t->n, verb(t),
-                        t->file, t->line);
+    return snprintf(buf, len, FMP__MSG_member_of, m, pid, t->n, verb(t), t->file, t->line);
 }
 
 static int vrecord(fmp__shteam *t, int err, int member, int how, int code, const char *fmt,
@@ -232,9 +225,11 @@ static void compose_death(sbuf *b, const fmp__shteam *t, int m)
     int pid = atomic_load(&s->pid);
     char ab[32];
     int fsig = atomic_load(&s->fault_sig);
-    b->n += (size_t)member_desc(b->b + b->n, b->cap - b->n, t, m, pid);
-    if (b->n >= b->cap)
-        b->n = b->cap - 1;
+    if (fmp__g.rank >= 0)
+        put(b, FMP__MSG_rank_prefix, fmp__g.rank);
+    char who[256];
+    fmp__member_desc(who, sizeof who, t, m, pid);
+    put(b, "%s", who);
     switch (s->end_code) {
     case CLD_KILLED:
     case CLD_DUMPED:
@@ -431,7 +426,7 @@ fmp__ctx *fmp__left_region(fmp__ctx *c, uintptr_t frame)
         fmp__shteam *t = c->team;
         if (t && c->me != 0) {
             char who[256];
-            member_desc(who, sizeof who, t, c->me, (int)getpid());
+            fmp__member_desc(who, sizeof who, t, c->me, (int)getpid());
             fmp__team_fail(t, FMP_EEXITED, c->me, FMP__HOW_LONGJMP, 0, FMP__MSG_left_by_jump,
                            who);
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
@@ -439,7 +434,7 @@ fmp__ctx *fmp__left_region(fmp__ctx *c, uintptr_t frame)
         fmp__ctx *parent = c->parent;
         if (t && is_master_of(c)) {
             char who[256];
-            member_desc(who, sizeof who, t, 0, (int)getpid());
+            fmp__member_desc(who, sizeof who, t, 0, (int)getpid());
             fmp__team_fail(t, FMP_EEXITED, 0, FMP__HOW_LONGJMP, 0, FMP__MSG_left_by_jump, who);
             if (t->persistent) {
                 fmp__pteam_run_left(c);

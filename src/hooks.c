@@ -141,8 +141,7 @@ static void on_process_exit(int status, void *arg)
     if (st != FMP__S_RUNNING) /* leaving through forkmp already */
         fmp__child_exit(t, m, st, FMP_EXIT_FAILURE);
     char who[256];
-    snprintf(who, sizeof who, FMP__MSG_member_of, m, (int)getpid(), t->n,
-             t->persistent ? "created" : "opened", t->file, t->line);
+    fmp__member_desc(who, sizeof who, t, m, (int)getpid());
     uintptr_t rf = region_frame();
     if (rf && (uintptr_t)__builtin_frame_address(0) > rf)
         fmp__team_fail(t, FMP_EEXITED, m, FMP__HOW_EXIT_CALLED, status,

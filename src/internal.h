@@ -287,6 +287,8 @@ int fmp__team_fail(fmp__shteam *t, int err, int member, int how, int code,
 /* Member m's life lock was released by the kernel (or it died before taking it):
    unless it had finished, record its death and break the team. */
 void fmp__member_lost(fmp__shteam *t, int m);
+/* "member M (pid P) of the team of N opened at F:L" into buf (snprintf's result). */
+int fmp__member_desc(char *buf, size_t len, const fmp__shteam *t, int m, int pid);
 /* Mark t broken and wake everyone (no record). */
 void fmp__team_break(fmp__shteam *t);
 /* The error a wait in a broken team returns. */

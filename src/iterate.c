@@ -65,8 +65,7 @@ static int iter_check(fmp__ctx *c, const fmp__desc *d, const void *data)
     if (d->kind == FMP__K_ITERATE && d->itemsize == ii->itemsize)
         return 0;
     fmp__team_fail(c->team, FMP_EMISMATCH, c->me, FMP__HOW_MISMATCH, 0,
-                   "worksharing mismatch in the team of %d opened at %s:%d: member %d met "
-                   "fmp_iterate at %s:%d (items of %zu bytes) where member %d met %s at %s:%d",
+                   FMP__MSG_mismatch_iterate,
                    c->n, c->team->file, c->team->line, c->me, ii->file, ii->line, ii->itemsize,
                    d->member, fmp__kind_name(d->kind), d->file ? d->file : "?", d->line);
     return 1;

@@ -75,9 +75,7 @@ static int loop_check(fmp__ctx *c, const fmp__desc *d, const void *data)
         d->end == li->end && d->chunk == li->chunk && d->line == li->line)
         return 0;
     fmp__team_fail(c->team, FMP_EMISMATCH, c->me, FMP__HOW_MISMATCH, 0,
-                   "worksharing mismatch in the team of %d opened at %s:%d: member %d met "
-                   "FMP_FOR at %s:%d over [%ld, %ld) with %s(%ld) as its worksharing "
-                   "construct #%lu, where member %d met %s at %s:%d over [%ld, %ld) with %s(%ld)",
+                   FMP__MSG_mismatch_for,
                    c->n, c->team->file, c->team->line, c->me, li->file, li->line, li->begin,
                    li->end, sched_name(li->sched), li->chunk, c->ws_index - 1, d->member,
                    fmp__kind_name(d->kind), d->file ? d->file : "?", d->line, d->begin, d->end,
@@ -108,13 +106,11 @@ static fmp__loop loop_begin(fmp__ctx *c, long begin, long end, fmp_schedule s, i
     if (s.kind < FMP_SCHED_STATIC || s.kind > FMP_SCHED_GUIDED || s.chunk < 0) {
         if (s.kind < FMP_SCHED_STATIC || s.kind > FMP_SCHED_GUIDED)
             fmp__usage_error(c, FMP_EINVAL,
-                             "FMP_FOR at %s:%d: schedule kind %d is not one of fmp_static, "
-                             "fmp_dynamic, fmp_guided, fmp_runtime; the loop ran no iteration",
+                             FMP__MSG_for_bad_kind,
                              file, line, (int)s.kind);
         else
             fmp__usage_error(c, FMP_EINVAL,
-                             "FMP_FOR at %s:%d: %s(%ld): the chunk size must be 0 or more; "
-                             "the loop ran no iteration",
+                             FMP__MSG_for_bad_chunk,
                              file, line, sched_name(s.kind), s.chunk);
         if (c->team)
             fmp__broken_in_construct(c);

@@ -102,8 +102,42 @@
     "FMP_SHARED_SIZE)"
 #define FMP__MSG_iterate_memory "fmp_iterate at %s:%d: member %d: no memory for an item of %zu bytes"
 
+
+/* ------------------------------------------------------------------ worksharing mismatches */
+#define FMP__MSG_mismatch_barrier                                                       \
+    "worksharing mismatch in the team of %d opened at %s:%d: member 0 reached %s; "      \
+    "member %d reached %s"
+#define FMP__MSG_mismatch_point                                                         \
+    "%s (%s:%d) after %lu construct%s, the last %s (%s:%d) with arguments (%ld, %ld, %ld)"
+#define FMP__MSG_mismatch_for                                                           \
+    "worksharing mismatch in the team of %d opened at %s:%d: member %d met FMP_FOR at "  \
+    "%s:%d over [%ld, %ld) with %s(%ld) as its worksharing construct #%lu, where member " \
+    "%d met %s at %s:%d over [%ld, %ld) with %s(%ld)"
+#define FMP__MSG_mismatch_iterate                                                       \
+    "worksharing mismatch in the team of %d opened at %s:%d: member %d met fmp_iterate "  \
+    "at %s:%d (items of %zu bytes) where member %d met %s at %s:%d"
+#define FMP__MSG_for_bad_kind                                                           \
+    "FMP_FOR at %s:%d: schedule kind %d is not one of fmp_static, fmp_dynamic, "          \
+    "fmp_guided, fmp_runtime; the loop ran no iteration"
+#define FMP__MSG_for_bad_chunk                                                          \
+    "FMP_FOR at %s:%d: %s(%ld): the chunk size must be 0 or more; the loop ran no "       \
+    "iteration"
+#define FMP__MSG_scratch_memory                                                         \
+    "%s at %s:%d: member %d found no room for %zu bytes of scratch in the shared arena "  \
+    "(raise FMP_SHARED_SIZE)"
+#define FMP__MSG_critical_again                                                         \
+    "FMP_CRITICAL at %s:%d: entered again by the member that holds it (nested criticals " \
+    "of the same name deadlock); the block was skipped"
+
 /* ------------------------------------------------------------------ persistent teams */
-#define FMP__MSG_team_state "%s: %s"
+#define FMP__MSG_team_null "%s: the team is NULL"
+#define FMP__MSG_team_not_creator "%s: only the process that created the team may call it"
+#define FMP__MSG_team_in_run "%s: called from inside a run of the same team"
+#define FMP__MSG_team_run_args "fmp_team_run: %s"
+#define FMP__MSG_team_arg_memory                                                        \
+    "member %d of the team created at %s:%d: no memory for a copy of the %zu-byte "       \
+    "argument"
+#define FMP__MSG_parallel_null_body "fmp_parallel: body is NULL"
 
 /* ------------------------------------------------------------------ synchronisation */
 #define FMP__MSG_owner_dead                                                             \

@@ -65,8 +65,7 @@ static __attribute__((noreturn)) void member_loop(fmp__shteam *t, int me, fmp__c
         void *arg = private_copy(&buf, &cap, t->arg, t->argsize);
         if (!arg && t->argsize) {
             fmp__team_fail(t, FMP_ENOMEM, me, FMP__HOW_USAGE, 0,
-                           "member %d of the team created at %s:%d: no memory for a copy of "
-                           "the %zu-byte argument", me, t->file, t->line, t->argsize);
+                           FMP__MSG_team_arg_memory, me, t->file, t->line, t->argsize);
             fmp__child_exit(t, me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         }
         fmp__g.cur = &c;
@@ -140,15 +139,15 @@ int fmp_team_size(const fmp_team *t)
 static int check_caller(fmp_team *team, const char *what)
 {
     if (!team) {
-        FMP__SAY(team_state, what, "the team is NULL");
+        FMP__SAY(team_null, what);
         return FMP_EINVAL;
     }
     if (team->creator != getpid()) {
-        FMP__SAY(team_state, what, "only the process that created the team may call it");
+        FMP__SAY(team_not_creator, what);
         return FMP_ESTATE;
     }
     if (team->running) {
-        FMP__SAY(team_state, what, "called from inside a run of the same team");
+        FMP__SAY(team_in_run, what);
         return FMP_ESTATE;
     }
     return 0;
@@ -170,8 +169,7 @@ int fmp_team_run(fmp_team *team, void (*body)(void *), const void *arg, size_t a
     if (rc)
         return rc;
     if (!body || (argsize && !arg)) {
-        FMP__SAY(team_state, "fmp_team_run", body ? "arg is NULL with argsize > 0"
-                                                    : "body is NULL");
+        FMP__SAY(team_run_args, body ? "arg is NULL with argsize > 0" : "body is NULL");
         return FMP_EINVAL;
     }
     void *mine = private_copy(&team->argbuf, &team->argcap, arg, argsize);

@@ -11,6 +11,7 @@
  * The order of combination is always member 0, 1, 2, ..., so the result is the same
  * bit for bit from run to run, and in every member. */
 #include "internal.h"
+#include "messages.h"
 
 #include <complex.h>
 #include <stdbool.h>
@@ -236,8 +237,7 @@ static void *stage(fmp__ctx *c, int parity, const void *in, size_t bytes, const 
     void *buf = fmp__scratch(c, parity, bytes);
     if (!buf) {
         fmp__team_fail(c->team, FMP_ENOMEM, c->me, FMP__HOW_USAGE, 0,
-                       "%s at %s:%d: member %d found no room for %zu bytes of scratch in the "
-                       "shared arena (raise FMP_SHARED_SIZE)",
+                       FMP__MSG_scratch_memory,
                        what, file, line, c->me, bytes);
         return NULL;
     }

@@ -106,8 +106,7 @@ static void region_end(fmp__region *r, int normal)
         /* a child: never runs the code after the region */
         if (!normal) {
             char who[256];
-            snprintf(who, sizeof who, FMP__MSG_member_of, c->me, (int)getpid(), t->n, "opened",
-                     t->file, t->line);
+            fmp__member_desc(who, sizeof who, t, c->me, (int)getpid());
             fmp__team_fail(t, FMP_EEXITED, c->me, FMP__HOW_LEFT_BLOCK, 0, FMP__MSG_left_block,
                            who);
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
@@ -134,7 +133,7 @@ int fmp__parallel_at(int nprocs, int cond, void (*body)(void *), void *arg, cons
 {
     fmp__ctx *parent = FMP__CUR_ENTRY();
     if (!body) {
-        FMP__SAY(usage, "fmp_parallel: body is NULL");
+        FMP__SAY(parallel_null_body);
         fmp__region_result(FMP_EINVAL);
         return FMP_EINVAL;
     }

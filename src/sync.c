@@ -37,9 +37,7 @@ void fmp__construct(fmp__ctx *c, int kind, const char *file, int line, long a, l
 
 static void describe(char *buf, size_t len, const fmp__slot *s)
 {
-    snprintf(buf, len,
-             "%s (%s:%d) after %lu construct%s, the last %s (%s:%d) with arguments "
-             "(%ld, %ld, %ld)",
+    snprintf(buf, len, FMP__MSG_mismatch_point,
              fmp__kind_name(s->bar_kind), s->bar_file ? s->bar_file : "?", s->bar_line,
              s->bar_count, s->bar_count == 1 ? "" : "s", fmp__kind_name(s->last_kind),
              s->last_file ? s->last_file : "-", s->last_line, s->last_args[0], s->last_args[1],
@@ -59,8 +57,7 @@ static int check_barrier(fmp__ctx *c, fmp__shteam *t)
         describe(la, sizeof la, a);
         describe(lb, sizeof lb, b);
         return fmp__team_fail(t, FMP_EMISMATCH, m, FMP__HOW_MISMATCH, 0,
-                              "worksharing mismatch in the team of %d opened at %s:%d: "
-                              "member 0 reached %s; member %d reached %s",
+                              FMP__MSG_mismatch_barrier,
                               t->n, t->file, t->line, la, m, lb);
     }
     (void)c;
@@ -90,8 +87,7 @@ static int held_critical(fmp__ctx *c, int kind, const char *file, int line)
     if (k < 0)
         return 0; /* held since before this region: the region's members never take it */
     char who[256];
-    snprintf(who, sizeof who, FMP__MSG_member_of, c->me, (int)getpid(), t->n,
-             t->persistent ? "created" : "opened", t->file, t->line);
+    fmp__member_desc(who, sizeof who, t, c->me, (int)getpid());
     int err = fmp__team_fail(t, FMP_ESTATE, c->me, FMP__HOW_USAGE, 0,
                              FMP__MSG_barrier_in_critical, who, fmp__kind_name(kind), file,
                              line, fmp__g.crit_file[k], fmp__g.crit_line[k]);
@@ -283,8 +279,7 @@ fmp__once fmp__critical_enter(const char *name, const char *file, int line)
         FMP__SAY(owner_dead, "FMP_CRITICAL", file, line);
     if (rc == -EDEADLK) {
         fmp__usage_error(fmp__g.cur, FMP_ESTATE,
-                         "FMP_CRITICAL at %s:%d: entered again by the member that holds it "
-                         "(nested criticals of the same name deadlock); the block was skipped",
+                         FMP__MSG_critical_again,
                          file, line);
         return o;
     }
