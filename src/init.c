@@ -29,6 +29,7 @@ static void init_once(void)
     r->max_active_levels = fmp__g_icv.max_active_levels;
     fmp__g.cur = r;
     fmp__arena_init();
+    fmp__wait_init();
     fmp__g.initialised = 1;
     if (fmp__g_icv.display_env)
         fmp__env_display(fmp__g_icv.display_env > 1);

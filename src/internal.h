@@ -86,6 +86,8 @@ int fmp__robust_mutex_init(pthread_mutex_t *m);
  * watches the team's broken word and the members' life words (futex_waitv), so that a
  * failure wakes every waiter at once, with no lost wake-up and no polling.
  * ------------------------------------------------------------------------------ */
+/* Find out once what the kernel offers (futex_waitv): at initialisation. */
+void fmp__wait_init(void);
 void fmp__futex_wake(_Atomic uint32_t *addr, int n);
 /* Sleep while *addr == val, at most timeout_ms (<0: forever).  Returns after a wake,
    a signal or the timeout; callers re-check their condition. */

@@ -72,16 +72,25 @@ void fmp__futex_wait(_Atomic uint32_t *addr, uint32_t val, int timeout_ms)
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT, val, tp, NULL, 0);
 }
 
-/* 1 when this kernel has futex_waitv (asked once; children inherit the answer). */
-static int have_waitv(void)
+/* 1 when this kernel has futex_waitv: asked once, at initialisation, so that every
+   child inherits the answer (a tool that does not know the call, valgrind 3.19 for one,
+   says so once rather than in every member). */
+static int g_waitv = -1;
+
+void fmp__wait_init(void)
 {
-    static int known = -1;
-    if (known < 0) {
+    if (g_waitv < 0) {
         /* no futexes: EINVAL where the call exists, ENOSYS where it does not */
         long rc = syscall(SYS_futex_waitv, NULL, 0, 0, NULL, CLOCK_MONOTONIC);
-        known = !(rc < 0 && errno == ENOSYS);
+        g_waitv = !(rc < 0 && errno == ENOSYS);
     }
-    return known;
+}
+
+static int have_waitv(void)
+{
+    if (g_waitv < 0)
+        fmp__wait_init();
+    return g_waitv;
 }
 
 /* ---------------------------------------------------------------- life words */
