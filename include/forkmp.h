@@ -14,26 +14,57 @@
  * (for example @c -EAGAIN when fork() fails).  fmp_strerror() turns any of them into
  * a sentence.  Functions that return a pointer return NULL and set @c errno.
  *
- * When a member fails (crashes, is killed, calls exit(), leaves a region block by
- * @c return / @c break / @c goto) or the members disagree on the worksharing
- * constructs they meet, the team is @e broken: every wait in it returns an error
- * instead of hanging, loops and singles run nothing more, and the join reports
- * which member failed and how.  By default (::FMP_ERRORS_ABORT, or
- * @c FMP_ON_ERROR=abort) the program then ends with exit status ::FMP_EXIT_FAILURE
- * and that diagnostic on stderr; with ::FMP_ERRORS_RETURN (or @c FMP_ON_ERROR=return)
- * fmp_parallel() and fmp_team_run() return the error instead.
+ * When a member fails (crashes, is killed, calls exit() or _exit(), leaves a region's
+ * block by @c return / @c break / @c goto / @c longjmp) or the members disagree on the
+ * worksharing constructs they meet, the team is @e broken: every wait in it returns an
+ * error instead of hanging, loops, streams and singles hand out nothing more, and the
+ * join reports which member failed and how (signal and fault address, exit status,
+ * call site).  By default (::FMP_ERRORS_ABORT, or @c FMP_ON_ERROR=abort) the program
+ * then ends with exit status ::FMP_EXIT_FAILURE and that diagnostic on stderr, at the
+ * master's next forkmp call (a wait, a construct, the join): a master that is computing
+ * outside forkmp finishes that computation first, and what it printed survives, since
+ * nothing is ended from a signal handler.  With ::FMP_ERRORS_RETURN (or
+ * @c FMP_ON_ERROR=return) fmp_parallel() and fmp_team_run() return the error instead,
+ * and fmp_region_error() gives it for the macro form.  A region or team that cannot
+ * start (fork fails, no shared memory) is never skipped silently: abort mode ends the
+ * program with the message, return mode returns the error (an invalid argument, such as
+ * a negative team size, is returned in both modes).
+ *
+ * @section liveness How a failure is seen
+ * Each member holds a lock in the team's shared control block for its whole life; the
+ * kernel releases it however the member ends (crash, SIGKILL, _exit) and whoever
+ * reaps it, and that wakes the members waiting on the team.  No signal is involved:
+ * forkmp installs no SIGCHLD handler and never changes SIGCHLD's disposition.  So a
+ * program may install its own SIGCHLD handler, ignore SIGCHLD (its children, members
+ * included, are then reaped by the kernel), or call wait() / waitpid(-1) in the master:
+ * forkmp still sees a member's death; only the member's exit status may then be lost to
+ * the report.  forkmp reaps and signals only its own children, through pidfds, never a
+ * pid that may have been reused.
  *
  * @section fork What happens across fork
  * - stdio is flushed before every fork, so nothing buffered is printed twice; a child
  *   flushes its own stdio and leaves with _exit(); atexit() handlers never run in a
- *   child;
- * - children get SIGKILL when their parent dies (no orphans); the master reaps only
- *   its own children's pids, never @c waitpid(-1);
- * - a child starts with @c OMP_NUM_THREADS=1 and the common BLAS thread variables
- *   set to 1, so a threaded library called by a member does not oversubscribe;
+ *   child: forkmp's exit hook, registered in every child as it starts, runs first when
+ *   a member calls exit() and leaves with _exit();
+ * - children die with the master process: a parent-death signal, SIGKILL (SIGURG,
+ *   caught and checked against the parent process, when the team was created by a
+ *   thread other than the main one, so that the team outlives that thread);
+ * - forkmp notes in the member's slot where a fault happened (SIGSEGV, SIGBUS, SIGFPE,
+ *   SIGILL, SIGABRT, SIGTRAP, SIGSYS) and passes the signal on to the handler that was
+ *   there before (the program's, or a tool's such as AddressSanitizer's) or the default
+ *   action;
+ * - a child starts with @c OMP_NUM_THREADS=1 and the common BLAS thread variables set
+ *   to 1; an OpenMP runtime already loaded in the master is told directly, and a
+ *   member's OpenMP regions run with one thread (libgomp keeps its thread pool across
+ *   fork, without the threads);
  * - private memory written by a child is lost at the join (copy-on-write);
  * - in a child, call only what is safe after fork: no MPI, no library that keeps
  *   threads of its own.
+ *
+ * @section threads Threads
+ * forkmp is called by one thread of a process at a time (its state is the process's);
+ * which thread does not matter: a persistent team created by one thread may be run by
+ * another, after the first ended.
  *
  * This header is C11 and C++ clean.  The region and construct macros need GCC or
  * Clang (they use @c __attribute__((cleanup))).
