@@ -62,7 +62,9 @@
  *   threads of its own.
  *
  * @section threads Threads
- * forkmp is called by one thread of a process at a time (its state is the process's);
+ * forkmp is called by one thread of a process at a time (its state is the process's; a
+ * second thread that opens a region or calls a team while the first is inside one gets
+ * ::FMP_ESTATE and a message);
  * which thread does not matter: a persistent team created by one thread may be run by
  * another, after the first ended.
  *

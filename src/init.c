@@ -45,6 +45,35 @@ unsigned fmp_get_version(void)
     return FMP_VERSION;
 }
 
+/* ---------------------------------------------------------------- one thread at a time */
+
+/* The thread inside a region or a team call of this process, and how deep.  A member
+   forked by that thread is that thread in its own process (pthread_self() is kept
+   across fork), so it needs no reset. */
+static _Atomic uintptr_t g_owner;
+static int g_depth;
+
+int fmp__thread_enter(const char *what, const char *file, int line)
+{
+    uintptr_t me = (uintptr_t)pthread_self(), cur = atomic_load(&g_owner);
+    if (cur == me) {
+        g_depth++;
+        return 0;
+    }
+    if (cur == 0 && atomic_compare_exchange_strong(&g_owner, &cur, me)) {
+        g_depth = 1;
+        return 0;
+    }
+    FMP__SAY(two_threads, what, file, line);
+    return FMP_ESTATE;
+}
+
+void fmp__thread_leave(void)
+{
+    if (atomic_load(&g_owner) == (uintptr_t)pthread_self() && --g_depth == 0)
+        atomic_store(&g_owner, 0);
+}
+
 /* ---------------------------------------------------------------- ICV accessors */
 
 int fmp_thread_num(void)

@@ -254,6 +254,12 @@ typedef struct fmp__proc {
 
 extern fmp__proc fmp__g;
 
+/* One thread of a process inside forkmp's regions and teams at a time (init.c): enter
+   returns 0, or FMP_ESTATE (reported, naming what and where) when another thread of the
+   process is inside; every successful enter is paired with a leave. */
+int fmp__thread_enter(const char *what, const char *file, int line);
+void fmp__thread_leave(void);
+
 void fmp__init(void);            /* idempotent, first call of every entry point */
 static inline void fmp__ensure_init(void)
 {

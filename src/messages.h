@@ -32,6 +32,9 @@
     "fmp_set_max_active_levels(%d): must be at least 1; ignored"
 
 /* ------------------------------------------------------------------ regions */
+#define FMP__MSG_two_threads                                                            \
+    "%s at %s:%d: called while another thread of this process is inside a forkmp region "  \
+    "or team call; forkmp is called by one thread of a process at a time"
 #define FMP__MSG_region_size "%s at %s:%d: team size %d is %s; %s"
 #define FMP__MSG_fork_failed "%s at %s:%d: fork of member %d failed: %s%s; %s"
 #define FMP__MSG_team_memory                                                            \

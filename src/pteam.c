@@ -121,14 +121,25 @@ static fmp_team *team_create(int nprocs, const char *file, int line, fmp__ctx *p
     return team;
 }
 
+static fmp_team *create_guarded(int nprocs, const char *file, int line, fmp__ctx *parent)
+{
+    if (fmp__thread_enter("fmp_team_create", file, line)) {
+        errno = EBUSY;
+        return NULL;
+    }
+    fmp_team *team = team_create(nprocs, file, line, parent);
+    fmp__thread_leave();
+    return team;
+}
+
 fmp_team *fmp__team_create_at(int nprocs, const char *file, int line)
 {
-    return team_create(nprocs, file, line, FMP__CUR_ENTRY());
+    return create_guarded(nprocs, file, line, FMP__CUR_ENTRY());
 }
 
 fmp_team *(fmp_team_create)(int nprocs)
 {
-    return team_create(nprocs, "fmp_team_create()", 0, FMP__CUR_ENTRY());
+    return create_guarded(nprocs, "fmp_team_create()", 0, FMP__CUR_ENTRY());
 }
 
 int fmp_team_size(const fmp_team *t)
@@ -162,12 +173,27 @@ static int run_result(fmp__shteam *t, int err)
     return 0;
 }
 
+static int team_run(fmp_team *team, void (*body)(void *), const void *arg, size_t argsize,
+                    fmp__ctx *saved);
+
 int fmp_team_run(fmp_team *team, void (*body)(void *), const void *arg, size_t argsize)
 {
     fmp__ctx *saved = FMP__CUR_ENTRY();
     int rc = check_caller(team, "fmp_team_run");
     if (rc)
         return rc;
+    rc = fmp__thread_enter("fmp_team_run", team->t ? team->t->file : "?",
+                           team->t ? team->t->line : 0);
+    if (rc)
+        return rc;
+    rc = team_run(team, body, arg, argsize, saved);
+    fmp__thread_leave();
+    return rc;
+}
+
+static int team_run(fmp_team *team, void (*body)(void *), const void *arg, size_t argsize,
+                    fmp__ctx *saved)
+{
     if (!body || (argsize && !arg)) {
         FMP__SAY(team_run_args, body ? "arg is NULL with argsize > 0" : "body is NULL");
         return FMP_EINVAL;
@@ -224,6 +250,7 @@ void fmp__pteam_run_left(fmp__ctx *c)
     fmp__shteam *t = team->t;
     team->running = 0;
     fmp__g.cur = c->parent;
+    fmp__thread_leave();
     run_result(t, FMP_EEXITED);
 }
 
@@ -233,6 +260,9 @@ int fmp_team_destroy(fmp_team *team)
     int rc = check_caller(team, "fmp_team_destroy");
     if (rc)
         return rc;
+    if (fmp__thread_enter("fmp_team_destroy", team->t ? team->t->file : "?",
+                          team->t ? team->t->line : 0))
+        return FMP_ESTATE;
     fmp__shteam *t = team->t;
     int err = 0;
     if (t) {
@@ -247,5 +277,6 @@ int fmp_team_destroy(fmp_team *team)
     }
     free(team->argbuf);
     free(team);
+    fmp__thread_leave();
     return err;
 }

@@ -17,8 +17,8 @@ static void region_end(fmp__region *r, int normal);
    region's block (the macro's own variable, or a local of fmp_parallel's): every call
    the block makes runs below it; a member that calls forkmp from above it has left the
    region without passing its end.  0: not known. */
-static fmp__region region_begin(int nprocs, int cond, const char *file, int line,
-                                fmp__ctx *parent, uintptr_t frame)
+static fmp__region open_region(int nprocs, int cond, const char *file, int line,
+                               fmp__ctx *parent, uintptr_t frame)
 {
     fmp__region r = { NULL, 2, 0 };
     int n;
@@ -61,6 +61,21 @@ static fmp__region region_begin(int nprocs, int cond, const char *file, int line
     return r;
 }
 
+static fmp__region region_begin(int nprocs, int cond, const char *file, int line,
+                                fmp__ctx *parent, uintptr_t frame)
+{
+    fmp__region r = { NULL, 2, 0 };
+    r.err = fmp__thread_enter("FMP_PARALLEL", file, line);
+    if (r.err) {
+        fmp__region_result(r.err);
+        return r;
+    }
+    r = open_region(nprocs, cond, file, line, parent, frame);
+    if (!r.ctx)
+        fmp__thread_leave(); /* nothing was opened */
+    return r;
+}
+
 fmp__region fmp__region_enter(fmp__region *self, int nprocs, int cond, const char *file,
                               int line)
 {
@@ -99,6 +114,7 @@ static void region_end(fmp__region *r, int normal)
     if (!t) {
         fmp__g.cur = c->parent;
         free(c);
+        fmp__thread_leave();
         fmp__region_result(0);
         return;
     }
@@ -124,6 +140,7 @@ static void region_end(fmp__region *r, int normal)
     int err = fmp__team_reap(t);
     fmp__g.cur = c->parent;
     free(c);
+    fmp__thread_leave();
     r->err = fmp__team_report(t, err);
     fmp__team_free(t);
 }

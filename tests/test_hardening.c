@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -466,6 +467,42 @@ static void test_set_num_threads_beyond_the_largest_team(void)
     ht_proc_free(&r.p);
 }
 
+/* ---------------------------------------------------------------- two threads at once */
+
+static void slow_body(void *a)
+{
+    (void)a;
+    ht_sleep(0.5);
+}
+
+static void *other_thread(void *a)
+{
+    ht_sleep(0.1); /* the main thread is inside its region by now */
+    *(int *)a = fmp_parallel(2, slow_body, NULL);
+    return NULL;
+}
+
+static void test_two_threads_at_once_are_refused(void)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    int other = 12345;
+    pthread_t th;
+    ht_capture_stderr_begin();
+    HT_REQUIRE(pthread_create(&th, NULL, other_thread, &other) == 0);
+    int mine = fmp_parallel(2, slow_body, NULL);
+    pthread_join(th, NULL);
+    char *err = ht_capture_stderr_end();
+    HT_CHECK_INT_EQ(mine, FMP_OK);
+    HT_CHECK_INT_EQ(other, FMP_ESTATE);
+    HT_CHECK_CONTAINS(err, "one thread of a process at a time");
+    free(err);
+    /* one after the other is fine, whichever thread */
+    HT_REQUIRE(pthread_create(&th, NULL, other_thread, &other) == 0);
+    pthread_join(th, NULL);
+    HT_CHECK_INT_EQ(other, FMP_OK);
+    HT_CHECK_INT_EQ(fmp_parallel(2, slow_body, NULL), FMP_OK);
+}
+
 /* ---------------------------------------------------------------- fmp_iterate's end */
 
 typedef struct stream {
@@ -698,6 +735,7 @@ static const ht_test tests[] = {
     HT_TEST(test_master_leaving_a_region_by_longjmp_ends_its_team),
     HT_TEST(test_team_failure_is_reported_once),
     HT_TEST(test_set_num_threads_beyond_the_largest_team),
+    HT_TEST(test_two_threads_at_once_are_refused),
     HT_TEST_TIMEOUT(test_many_short_streams_neither_hang_nor_lose_items, 60),
     HT_TEST(test_concurrent_double_free_leaves_the_arena_whole),
     HT_TEST_TIMEOUT(test_member_killed_inside_the_allocator, 60),
