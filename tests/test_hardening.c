@@ -560,6 +560,33 @@ static void test_many_short_streams_neither_hang_nor_lose_items(void)
     HT_CHECK_INT_EQ(*a.sum, (long)(streams + 100) * per);
 }
 
+/* A member's own error in fmp_iterate (a NULL body) breaks the team: the others would
+   otherwise wait for it in the stream, or at the construct after. */
+static void bad_member_body(void *p)
+{
+    const stream_arg *a = p;
+    stream s = { 0, 1000 };
+    long got = fmp_iterate(stream_next, &s, sizeof(int),
+                           fmp_thread_num() == 2 ? NULL : stream_item, a->sum);
+    a->taken[fmp_thread_num()] = got;
+    FMP_FOR(i, 0, 100, fmp_dynamic(1)) {
+        (void)i;
+    }
+}
+
+static void test_one_members_iterate_error_breaks_the_team(void)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    stream_arg a = { ht_shared(sizeof(long)), ht_shared(8 * sizeof(long)), 0 };
+    ht_capture_stderr_begin();
+    int rc = fmp_parallel(3, bad_member_body, &a);
+    char *err = ht_capture_stderr_end();
+    HT_CHECK_INT_EQ(rc, FMP_EINVAL);
+    HT_CHECK_CONTAINS(err, "member 2: body is NULL");
+    HT_CHECK_INT_EQ(a.taken[0] < 0, 1);
+    free(err);
+}
+
 /* ---------------------------------------------------------------- the arena */
 
 static void test_concurrent_double_free_leaves_the_arena_whole(void)
@@ -737,6 +764,7 @@ static const ht_test tests[] = {
     HT_TEST(test_set_num_threads_beyond_the_largest_team),
     HT_TEST(test_two_threads_at_once_are_refused),
     HT_TEST_TIMEOUT(test_many_short_streams_neither_hang_nor_lose_items, 60),
+    HT_TEST(test_one_members_iterate_error_breaks_the_team),
     HT_TEST(test_concurrent_double_free_leaves_the_arena_whole),
     HT_TEST_TIMEOUT(test_member_killed_inside_the_allocator, 60),
     HT_TEST(test_dynamic_loop_stops_when_a_member_dies),
