@@ -26,6 +26,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,8 +235,23 @@ static void prepare_child_env(void)
 static void (*g_omp_set_num_threads)(int);
 static void (*g_omp_set_max_active_levels)(int);
 
+/* The count of objects ever loaded into the process (dl_iterate_phdr's dlpi_adds). */
+static int count_adds(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    *(unsigned long long *)data = info->dlpi_adds;
+    return 1; /* the first object tells it */
+}
+
 static void find_openmp(void)
 {
+    /* look again only when an object was loaded since (a miss costs microseconds) */
+    static unsigned long long seen = ~0ull;
+    unsigned long long adds = 0;
+    dl_iterate_phdr(count_adds, &adds);
+    if (adds == seen)
+        return;
+    seen = adds;
     if (!g_omp_set_num_threads)
         g_omp_set_num_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
     if (!g_omp_set_max_active_levels)
