@@ -59,6 +59,11 @@ static __attribute__((noreturn)) void member_loop(fmp__shteam *t, int me, fmp__c
     fmp__bind_member(c->level, me, t->n);
     if (fmp__g_icv.display_affinity)
         fmp__display_affinity(c->level, me, t->n);
+    /* the member's context stays current between runs too: a signal handler of the
+       program's that leaves the wait by longjmp lands above this frame, and the member's
+       next forkmp call must see that it left its team (fmp__left_region), rather than
+       go on as the process that created the team */
+    fmp__g.cur = c;
     void *buf = NULL;
     size_t cap = 0;
     uint32_t gen = 0;
@@ -75,10 +80,8 @@ static __attribute__((noreturn)) void member_loop(fmp__shteam *t, int me, fmp__c
                            "the %zu-byte argument", me, t->file, t->line, t->argsize);
             fmp__child_exit(t, me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         }
-        fmp__g.cur = c;
         t->body(arg);
         int err = fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
-        fmp__g.cur = parent;
         if (err)
             fmp__child_exit(t, me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
     }
