@@ -7,6 +7,8 @@
 #include "messages.h"
 
 #include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
 
 fmp_schedule fmp_static(long chunk)
 {
@@ -192,7 +194,14 @@ int fmp__loop_broke(fmp__loop *l)
     l->chunk_done = 1;
     fmp__ctx *c = fmp__g.cur;
     if (c->team) {
-        fmp__usage_error(c, FMP_EINVAL, FMP__MSG_for_break, l->file, l->line);
+        /* one member broke out: the report says which (member, pid), as for a member
+           that leaves the region's block */
+        fmp__shteam *t = c->team;
+        char who[256], what[512];
+        snprintf(who, sizeof who, FMP__MSG_member_of, c->me, (int)getpid(), t->n,
+                 t->persistent ? "created" : "opened", t->file, t->line);
+        snprintf(what, sizeof what, FMP__MSG_for_break, l->file, l->line);
+        fmp__usage_error(c, FMP_EINVAL, FMP__MSG_member_did, who, what);
         l->kind = 0;
         if (l->desc)
             fmp__desc_release(c, l->desc, NULL);

@@ -92,6 +92,8 @@
     "members were stopped"
 
 /* ------------------------------------------------------------------ worksharing */
+/* a construct's usage error made by one member of a team: member_of, then the error */
+#define FMP__MSG_member_did "%s: %s"
 #define FMP__MSG_for_break                                                              \
     "FMP_FOR at %s:%d: the loop's body was left by break.  forkmp (like OpenMP, which "  \
     "refuses break in a loop construct) cannot end a shared loop that way: break would "  \

@@ -27,6 +27,11 @@ struct fmp_team {
     fmp__ctx *parent;    /* the creator's context at creation */
     void *argbuf;        /* the master's private copy of the argument */
     size_t argcap;
+    /* A member's own context: each member uses its copy of this block (the master
+       allocated it before the fork), not a variable of member_loop's frame, which a
+       member that leaves a run's body by longjmp unwinds and overwrites while its
+       context must still say which team it left. */
+    fmp__ctx member_ctx;
 };
 
 static void *private_copy(void **buf, size_t *cap, const void *arg, size_t size)
@@ -44,15 +49,21 @@ static void *private_copy(void **buf, size_t *cap, const void *arg, size_t size)
 }
 
 /* A member's life: wait for a run, run it, repeat; leave on quit or a broken team. */
-static __attribute__((noreturn)) void member_loop(fmp__shteam *t, int me, fmp__ctx *parent)
+static __attribute__((noreturn)) void member_loop(fmp__shteam *t, int me, fmp__ctx *parent,
+                                                  fmp__ctx *c)
 {
-    fmp__ctx c;
-    fmp__ctx_enter(&c, parent, t, me, t->n);
-    c.frame = (uintptr_t)&c; /* every run's body is called from below this frame */
+    fmp__ctx_enter(c, parent, t, me, t->n);
+    /* every run's body is called from below this frame */
+    c->frame = (uintptr_t)__builtin_frame_address(0);
     fmp__g.cur = parent;
-    fmp__bind_member(c.level, me, t->n);
+    fmp__bind_member(c->level, me, t->n);
     if (fmp__g_icv.display_affinity)
-        fmp__display_affinity(c.level, me, t->n);
+        fmp__display_affinity(c->level, me, t->n);
+    /* the member's context stays current between runs too: a signal handler of the
+       program's that leaves the wait by longjmp lands above this frame, and the member's
+       next forkmp call must see that it left its team (fmp__left_region), rather than
+       go on as the process that created the team */
+    fmp__g.cur = c;
     void *buf = NULL;
     size_t cap = 0;
     uint32_t gen = 0;
@@ -68,10 +79,8 @@ static __attribute__((noreturn)) void member_loop(fmp__shteam *t, int me, fmp__c
                            FMP__MSG_team_arg_memory, me, t->file, t->line, t->argsize);
             fmp__child_exit(t, me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         }
-        fmp__g.cur = &c;
         t->body(arg);
-        int err = fmp__barrier(&c, FMP__K_REGION_END, t->file, t->line);
-        fmp__g.cur = parent;
+        int err = fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
         if (err)
             fmp__child_exit(t, me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
     }
@@ -105,7 +114,7 @@ static fmp_team *team_create(int nprocs, const char *file, int line, fmp__ctx *p
     t->persistent = 1;
     int m = fmp__team_fork(t, "fmp_team_create", file, line);
     if (m > 0)
-        member_loop(t, m, parent);
+        member_loop(t, m, parent, &team->member_ctx);
     if (m < 0) {
         fmp__team_free(t);
         free(team);

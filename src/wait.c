@@ -157,7 +157,7 @@ static int my_member(const fmp__shteam *t)
     for (fmp__ctx *c = fmp__g.cur; c; c = c->parent)
         if (c->team == t)
             return c->me;
-    /* a persistent team's member between runs keeps its context outside cur */
+    /* not found: a member waiting for the word go, before its context exists */
     for (int m = 1; m < t->n; m++)
         if (atomic_load(&t->slots[m].pid) == fmp__g.pid)
             return m;

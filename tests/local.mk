@@ -9,8 +9,10 @@
 #   tests/test_loops [--list] [NAME...]          the same by hand, or only the named tests
 #   tests/test_loops --inline NAME               one test without subprocess, for gdb
 #
-# The helper programs fail_prog (a failing member in the default abort mode) and
-# output_prog (stdout across fork) are run by test_failure and test_output;
+# The helper programs fail_prog (a failing member in the default abort mode), fault_prog
+# (the fault-injection matrix: a member failing in each way in each place, both error
+# modes) and output_prog (stdout across fork) are run by test_failure, test_faults and
+# test_output;
 # tests/harness_selftest.sh checks the harness itself with test_harness_demo (built from
 # tests/harness_demo.c), a suite whose tests misbehave on purpose.
 
@@ -26,13 +28,14 @@ fmp_test_suites = \
 	tests/test_output \
 	tests/test_pteam \
 	tests/test_badinput \
-	tests/test_hardening
+	tests/test_hardening \
+	tests/test_faults
 
 EXTRA_DIST += tests/harness.h tests/no_cunit.sh tests/harness_selftest.sh
 
 if HAVE_CUNIT
 check_LTLIBRARIES += tests/libharness.la
-check_PROGRAMS += $(fmp_test_suites) tests/fail_prog tests/output_prog \
+check_PROGRAMS += $(fmp_test_suites) tests/fail_prog tests/fault_prog tests/output_prog \
 	tests/test_harness_demo tests/hard_prog
 # an LD_PRELOAD helper of test_hardening (a module: tests/.libs/libslowfmt.so)
 check_LTLIBRARIES += tests/libslowfmt.la
@@ -113,6 +116,12 @@ tests_test_hardening_CFLAGS = $(fmp_test_cflags)
 tests_test_hardening_LDADD = $(fmp_test_ldadd)
 tests_test_hardening_LDFLAGS = -no-install
 
+tests_test_faults_SOURCES = tests/test_faults.c tests/fault_matrix.h
+tests_test_faults_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+tests_test_faults_CFLAGS = $(fmp_test_cflags)
+tests_test_faults_LDADD = $(fmp_test_ldadd)
+tests_test_faults_LDFLAGS = -no-install
+
 tests_test_harness_demo_SOURCES = tests/harness_demo.c
 tests_test_harness_demo_CFLAGS = $(fmp_test_cflags)
 tests_test_harness_demo_LDADD = $(fmp_test_ldadd)
@@ -122,6 +131,10 @@ tests_test_harness_demo_LDFLAGS = -no-install
 tests_fail_prog_SOURCES = tests/fail_prog.c
 tests_fail_prog_LDADD = libforkmp.la
 tests_fail_prog_LDFLAGS = -no-install
+
+tests_fault_prog_SOURCES = tests/fault_prog.c tests/fault_matrix.h
+tests_fault_prog_LDADD = libforkmp.la
+tests_fault_prog_LDFLAGS = -no-install
 
 tests_output_prog_SOURCES = tests/output_prog.c
 tests_output_prog_LDADD = libforkmp.la
