@@ -418,6 +418,39 @@ int fmp__usage_error(fmp__ctx *c, int err, const char *fmt, ...)
     return err;
 }
 
+/* Call sites whose misuse outside a team was reported (once each). */
+#define MAX_SITES 32
+static struct {
+    const char *file;
+    int line;
+} g_sites[MAX_SITES];
+
+int fmp__first_report(const char *file, int line)
+{
+    for (int i = 0; i < MAX_SITES; i++) {
+        if (g_sites[i].file == file && g_sites[i].line == line)
+            return 0;
+        if (!g_sites[i].file) {
+            g_sites[i].file = file;
+            g_sites[i].line = line;
+            return 1;
+        }
+    }
+    return 0; /* a program with that many: it has been told */
+}
+
+void fmp__block_left(const char *what, const char *file, int line)
+{
+    fmp__ctx *c = fmp__g.cur;
+    if (c->team) {
+        char who[256];
+        fmp__member_desc(who, sizeof who, c->team, c->me, (int)getpid());
+        fmp__usage_error(c, FMP_EINVAL, FMP__MSG_construct_left, who, what, file, line);
+    } else if (fmp__first_report(file, line)) {
+        FMP__SAY(construct_left_serial, what, file, line);
+    }
+}
+
 /* ---------------------------------------------------------------- longjmp out of a region */
 
 fmp__ctx *fmp__left_region(fmp__ctx *c, uintptr_t frame)

@@ -312,6 +312,11 @@ int fmp__wait_failed(fmp__ctx *c, int err);
    team (or, outside a region, report and go on). */
 int fmp__usage_error(fmp__ctx *c, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Non-zero the first time (file, line) asks: a misuse outside a team is said once. */
+int fmp__first_report(const char *file, int line);
+/* The block of FMP_CRITICAL or FMP_SINGLE (what) at file:line was left by break, goto
+   or return: in a team a usage error of the team, outside one a message (once). */
+void fmp__block_left(const char *what, const char *file, int line);
 /* The calling member called forkmp from a frame above its region's (frame): it left
    the region by longjmp.  A child reports it and leaves; the master reports it, ends
    the team and returns the context it is really in. */

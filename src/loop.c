@@ -168,27 +168,6 @@ static int set_chunk(fmp__loop *l, unsigned long start, unsigned long len, unsig
     return 1;
 }
 
-/* Call sites whose break was reported outside a team (once each). */
-#define MAX_BREAK_SITES 16
-static struct {
-    const char *file;
-    int line;
-} g_break_sites[MAX_BREAK_SITES];
-
-static int first_report(const char *file, int line)
-{
-    for (int i = 0; i < MAX_BREAK_SITES; i++) {
-        if (g_break_sites[i].file == file && g_break_sites[i].line == line)
-            return 0;
-        if (!g_break_sites[i].file) {
-            g_break_sites[i].file = file;
-            g_break_sites[i].line = line;
-            return 1;
-        }
-    }
-    return 0; /* a program with that many: it has been told */
-}
-
 int fmp__loop_broke(fmp__loop *l)
 {
     l->chunk_done = 1;
@@ -196,10 +175,8 @@ int fmp__loop_broke(fmp__loop *l)
     if (c->team) {
         /* one member broke out: the report says which (member, pid), as for a member
            that leaves the region's block */
-        fmp__shteam *t = c->team;
         char who[256], what[512];
-        snprintf(who, sizeof who, FMP__MSG_member_of, c->me, (int)getpid(), t->n,
-                 t->persistent ? "created" : "opened", t->file, t->line);
+        fmp__member_desc(who, sizeof who, c->team, c->me, (int)getpid());
         snprintf(what, sizeof what, FMP__MSG_for_break, l->file, l->line);
         fmp__usage_error(c, FMP_EINVAL, FMP__MSG_member_did, who, what);
         l->kind = 0;
@@ -209,7 +186,7 @@ int fmp__loop_broke(fmp__loop *l)
         return 0;
     }
     /* one process: break ended the loop as in a serial loop, but would not in a team */
-    if (first_report(l->file, l->line))
+    if (fmp__first_report(l->file, l->line))
         fmp__usage_error(c, FMP_EINVAL, FMP__MSG_for_break, l->file, l->line);
     l->kind = 0;
     return 0;

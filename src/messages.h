@@ -100,6 +100,14 @@
     "end only the current chunk, and what runs would depend on the schedule and the "     \
     "team size.  Use a flag that the body tests, or continue"
 
+#define FMP__MSG_construct_left                                                          \
+    "%s left the block of %s at %s:%d by break, goto or return: OpenMP refuses a jump "   \
+    "out of a structured block, and a break meant for an enclosing loop ends only that "   \
+    "block here"
+#define FMP__MSG_construct_left_serial                                                   \
+    "the block of %s at %s:%d was left by break, goto or return: OpenMP refuses a jump "  \
+    "out of a structured block, and a break meant for an enclosing loop ends only that "   \
+    "block here"
 #define FMP__MSG_iterate_args                                                           \
     "fmp_iterate at %s:%d: member %d:%s%s itemsize %zu (items of 1 byte to 1 GiB)"
 #define FMP__MSG_iterate_ring                                                           \

@@ -239,6 +239,8 @@ fmp__once fmp__single_begin(const char *file, int line)
 void fmp__single_end(fmp__once *o)
 {
     fmp__ctx *c = fmp__g.cur;
+    if (o->run) /* the block did not run to its end: left by break, goto or return */
+        fmp__block_left("FMP_SINGLE", o->file, o->line);
     if (!c->team)
         return;
     if (fmp__barrier(c, FMP__K_SINGLE_END, o->file, o->line))
@@ -306,6 +308,7 @@ fmp__once fmp__critical_enter(const char *name, const char *file, int line)
 
 void fmp__critical_leave(fmp__once *o)
 {
+    int jumped = o->run; /* the block did not run to its end: left by break, goto or return */
     if (o->kind > 0) {
         unsigned idx = (unsigned)o->kind - 1;
         /* forget it (the innermost entry with this lock) */
@@ -317,6 +320,8 @@ void fmp__critical_leave(fmp__once *o)
         pthread_mutex_unlock(fmp__arena_crit_lock(idx));
         o->kind = 0;
     }
+    if (jumped)
+        fmp__block_left("FMP_CRITICAL", o->file, o->line);
 }
 
 /* ---------------------------------------------------------------- locks */

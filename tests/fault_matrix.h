@@ -66,9 +66,6 @@ static inline const char *fm_excluded(int way, int place)
     if ((place == FM_BETWEEN || place == FM_LAST) && (way == FM_RETURN || way == FM_BREAK))
         return "a parked member runs no block of the program's (only a signal handler, whose "
                "return resumes the wait): nothing to return or break out of";
-    if (place == FM_CRITICAL && way == FM_BREAK)
-        return "break inside FMP_CRITICAL leaves the critical's block only (the macro is a "
-               "loop): the member stays in the region and nothing fails";
     return NULL;
 }
 

@@ -319,7 +319,11 @@ static NOINLINE void place_critical(void)
                     mark(getpid());
                     return;
                 }
-                fail_now(); /* break: see fault_matrix.h */
+                if (g_way == FM_BREAK) { /* out of the critical's block: its usage error */
+                    mark(getpid());
+                    break;
+                }
+                fail_now();
             }
         } else {
             while (!__atomic_load_n(inside, __ATOMIC_SEQ_CST))

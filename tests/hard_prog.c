@@ -33,6 +33,9 @@
  *       member 1 longjmps out of FMP_CRITICAL, then meets a barrier.
  *   for_break abort|return|serial
  *       break in an FMP_FOR body, in a team or outside a region.
+ *   block_break
+ *       break out of FMP_CRITICAL in a serial loop (three times: said once), then out of
+ *       FMP_SINGLE in a team (return mode): prints "region R".
  *   atexit_child
  *       atexit() registered after the first region; member 1 calls exit(3).
  *   raise_segv, kill_segv
@@ -424,6 +427,28 @@ static int case_for_break(const char *mode)
     return 0;
 }
 
+static int case_block_break(void)
+{
+    int rounds = 0;
+    for (int k = 0; k < 3; k++) {
+        FMP_CRITICAL {
+            rounds++;
+            break; /* meant for the for loop: ends only the critical section */
+        }
+    }
+    printf("rounds %d\n", rounds);
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    FMP_PARALLEL(2) {
+        for (int k = 0; k < 3; k++) {
+            FMP_SINGLE {
+                break;
+            }
+        }
+    }
+    printf("region %d\n", fmp_region_error());
+    return 0;
+}
+
 static pid_t g_master;
 static void cleanup(void)
 {
@@ -568,6 +593,8 @@ int main(int argc, char **argv)
         return case_ljcrit();
     if (strcmp(c, "for_break") == 0)
         return case_for_break(a);
+    if (strcmp(c, "block_break") == 0)
+        return case_block_break();
     if (strcmp(c, "atexit_child") == 0)
         return case_atexit_child();
     if (strcmp(c, "raise_segv") == 0)

@@ -136,11 +136,12 @@ static int expected_error(int way, int place)
 {
     switch (way) {
     case FM_EXIT3:
-    case FM_RETURN:
     case FM_LONGJMP:
         return FMP_EEXITED;
+    case FM_RETURN: /* out of FMP_CRITICAL: the critical's block, left first, is the error */
+        return place == FM_CRITICAL ? FMP_EINVAL : FMP_EEXITED;
     case FM_BREAK:
-        return place == FM_LOOP ? FMP_EINVAL : FMP_EEXITED;
+        return place == FM_LOOP || place == FM_CRITICAL ? FMP_EINVAL : FMP_EEXITED;
     default:
         return FMP_EMEMBER;
     }
@@ -167,7 +168,14 @@ static void expected_how(int way, int place, char *buf, size_t len)
         snprintf(buf, len, FMP__MSG_exited_early, 0);
         break;
     case FM_RETURN:
-        snprintf(buf, len, FMP__MSG_left_block, "");
+        if (place == FM_CRITICAL) {
+            char full[1024];
+            snprintf(full, sizeof full, FMP__MSG_construct_left, "", "FMP_CRITICAL", "", 0);
+            const char *s = strstr(full, " by break, goto or return");
+            snprintf(buf, len, "%s", s ? s : full);
+        } else {
+            snprintf(buf, len, FMP__MSG_left_block, "");
+        }
         break;
     case FM_BREAK:
         if (place == FM_LOOP) {
@@ -175,6 +183,12 @@ static void expected_how(int way, int place, char *buf, size_t len)
             char full[1024];
             snprintf(full, sizeof full, FMP__MSG_for_break, "", 0);
             const char *s = strstr(full, "the loop's body");
+            snprintf(buf, len, "%s", s ? s : full);
+        } else if (place == FM_CRITICAL) {
+            /* the critical's own message; its call site is fault_prog's */
+            char full[1024];
+            snprintf(full, sizeof full, FMP__MSG_construct_left, "", "FMP_CRITICAL", "", 0);
+            const char *s = strstr(full, " by break, goto or return");
             snprintf(buf, len, "%s", s ? s : full);
         } else {
             snprintf(buf, len, FMP__MSG_left_block, "");

@@ -362,6 +362,19 @@ static void test_break_in_serial_for_is_reported_once(void)
     ht_proc_free(&r.p);
 }
 
+static void test_break_out_of_critical_or_single_is_reported(void)
+{
+    ht_become_subreaper();
+    run r;
+    run_case(&r, "block_break", NULL);
+    check_end(&r, 0, "block_break");
+    HT_CHECK_CONTAINS(r.p.out, "rounds 3\n");
+    HT_CHECK_INT_EQ(count_of(r.p.err, "the block of FMP_CRITICAL"), 1);
+    HT_CHECK_CONTAINS(r.p.err, "left the block of FMP_SINGLE");
+    HT_CHECK_CONTAINS(r.p.out, "region -22\n");
+    ht_proc_free(&r.p);
+}
+
 static void test_atexit_handlers_never_run_in_a_member(void)
 {
     ht_become_subreaper();
@@ -754,6 +767,7 @@ static const ht_test tests[] = {
     HT_TEST(test_longjmp_out_of_critical_is_reported),
     HT_TEST(test_break_in_for_fails_the_team),
     HT_TEST(test_break_in_serial_for_is_reported_once),
+    HT_TEST(test_break_out_of_critical_or_single_is_reported),
     HT_TEST(test_atexit_handlers_never_run_in_a_member),
     HT_TEST(test_signal_sent_by_raise_has_no_fault_address),
     HT_TEST(test_signal_sent_by_kill_names_the_sender),
