@@ -512,7 +512,9 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
 
 /**
  * @def FMP_SINGLE
- * The block runs in exactly one member per encounter; implied barrier at the end.
+ * The block runs in exactly one member per encounter; implied barrier at the end.  As
+ * in OpenMP, the block is left through its end: @c break, @c goto or @c return out of it
+ * is reported (a failure of the team; outside a region a message, once per call site).
  */
 #define FMP_SINGLE                                                                       \
     for (fmp__once FMP__UNIQ(sg) __attribute__((cleanup(fmp__single_end))) =             \
@@ -528,7 +530,12 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
 /**
  * @def FMP_CRITICAL
  * One process at a time runs the block; as in OpenMP, all unnamed criticals share one
- * lock, across every team of the program (of this MPI rank).
+ * lock, across every team of the program (of this MPI rank).  As in OpenMP, the block is
+ * left through its end: @c break, @c goto or @c return out of it releases the lock and
+ * is reported (a failure of the team; outside a region a message, once per call site),
+ * since a @c break meant for an enclosing loop would end only the critical section.  A
+ * member that meets a barrier while it holds a critical section (left by @c longjmp, or
+ * a barrier inside the block) fails its team instead of deadlocking it.
  */
 #define FMP_CRITICAL FMP__CRITICAL(NULL)
 /**
