@@ -13,7 +13,8 @@ libforkmp_mpi_la_SOURCES = \
 libforkmp_mpi_la_CPPFLAGS = $(AM_CPPFLAGS) -DFMP_BUILDING_LIBRARY -I$(top_srcdir)/src
 libforkmp_mpi_la_CFLAGS = $(AM_CFLAGS) $(FMP_VISIBILITY_CFLAGS) $(MPI_CFLAGS) $(HWLOC_CFLAGS)
 libforkmp_mpi_la_LIBADD = libforkmp.la $(MPI_LIBS) $(HWLOC_LIBS)
-libforkmp_mpi_la_LDFLAGS = -version-info $(FMP_LT_VERSION)
+# -version-info: libforkmp_mpi_so_version in VERSION (libtool's rules, HACKING.md)
+libforkmp_mpi_la_LDFLAGS = -version-info $(FMP_MPI_LT_VERSION)
 # without MPI the sources still go into the tarball (automake distributes them: the
 # variables above are unconditional)
 EXTRA_DIST += include/forkmp_mpi.h
