@@ -97,37 +97,34 @@ static uint64_t handle_bits(const void *h, size_t n)
 
 /* ---------------------------------------------------------------- checks */
 
+/* Refuse a call with FMP_EINVAL, telling the catalogue's message key when tell is set. */
+#define REFUSE(tell, ...)                                                                          \
+    do {                                                                                           \
+        if (tell)                                                                                  \
+            FMP__MPI_SAY(__VA_ARGS__);                                                             \
+        return FMP_EINVAL;                                                                         \
+    } while (0)
+
 /* The arguments, in every member, without MPI.  Told by the caller when tell is set. */
 static int check_args(const call *c, int tell)
 {
-    const char *why = NULL;
-    char buf[160];
-    if (c->comm == MPI_COMM_NULL) {
-        if (tell)
-            fmp__mpi_msg("comm-null", c->what);
-        return FMP_EINVAL;
-    }
-    if (c->count < 0) {
-        snprintf(buf, sizeof buf, "count is negative (%d)", c->count);
-        why = buf;
-    } else if (c->type == MPI_DATATYPE_NULL) {
-        why = "the datatype is MPI_DATATYPE_NULL";
-    } else if (c->kind != K_BCAST && c->op == MPI_OP_NULL) {
-        why = "the op is MPI_OP_NULL";
-    } else if (c->count > 0 && c->kind == K_BCAST && !c->out) {
-        why = "buf is NULL";
-    } else if (c->count > 0 && c->kind != K_BCAST && !c->in) {
-        why = "in is NULL (to reduce in place, pass MPI_IN_PLACE and the data in out)";
-    } else if (c->count > 0 && c->kind == K_ALLREDUCE && !c->out) {
-        why = "out is NULL";
-    } else if (c->count > 0 && c->in == MPI_IN_PLACE && !c->out) {
-        why = "in is MPI_IN_PLACE but out is NULL";
-    }
-    if (!why)
-        return 0;
-    if (tell)
-        fmp__mpi_msg("bad-arg", c->what, why);
-    return FMP_EINVAL;
+    if (c->comm == MPI_COMM_NULL)
+        REFUSE(tell, mpi_comm_null, c->what);
+    if (c->count < 0)
+        REFUSE(tell, mpi_count_negative, c->what, c->count);
+    if (c->type == MPI_DATATYPE_NULL)
+        REFUSE(tell, mpi_type_null, c->what);
+    if (c->kind != K_BCAST && c->op == MPI_OP_NULL)
+        REFUSE(tell, mpi_op_null, c->what);
+    if (c->count > 0 && c->kind == K_BCAST && !c->out)
+        REFUSE(tell, mpi_buf_null, c->what);
+    if (c->count > 0 && c->kind != K_BCAST && !c->in)
+        REFUSE(tell, mpi_in_null, c->what);
+    if (c->count > 0 && c->kind == K_ALLREDUCE && !c->out)
+        REFUSE(tell, mpi_out_null, c->what);
+    if (c->count > 0 && c->in == MPI_IN_PLACE && !c->out)
+        REFUSE(tell, mpi_in_place_out_null, c->what);
+    return 0;
 }
 
 /* In the rank's process: an intracommunicator and a root inside it; *rank gets ours. */
@@ -136,29 +133,17 @@ static int check_comm(const call *c, int *rank)
     int inter = 0, size = 0, rc;
     if ((rc = fmp__mpi_rc(MPI_Comm_test_inter(c->comm, &inter), c->what, "MPI_Comm_test_inter")))
         return rc;
-    if (inter) {
-        fmp__mpi_msg("bad-arg", c->what,
-                     "intercommunicators are not supported: pass an intracommunicator");
-        return FMP_EINVAL;
-    }
+    if (inter)
+        REFUSE(1, mpi_coll_intercomm, c->what);
     if ((rc = fmp__mpi_rc(MPI_Comm_rank(c->comm, rank), c->what, "MPI_Comm_rank")) ||
         (rc = fmp__mpi_rc(MPI_Comm_size(c->comm, &size), c->what, "MPI_Comm_size")))
         return rc;
-    if (c->kind != K_ALLREDUCE && (c->root < 0 || c->root >= size)) {
-        char why[96];
-        snprintf(why, sizeof why, "root %d is not a rank of the communicator (size %d)",
-                 c->root, size);
-        fmp__mpi_msg("bad-arg", c->what, why);
-        return FMP_EINVAL;
-    }
-    if (c->kind == K_REDUCE && c->in == MPI_IN_PLACE && *rank != c->root) {
-        fmp__mpi_msg("bad-arg", c->what, "MPI_IN_PLACE is allowed on the root only");
-        return FMP_EINVAL;
-    }
-    if (c->kind == K_REDUCE && *rank == c->root && c->count > 0 && !c->out) {
-        fmp__mpi_msg("bad-arg", c->what, "out is NULL on the root");
-        return FMP_EINVAL;
-    }
+    if (c->kind != K_ALLREDUCE && (c->root < 0 || c->root >= size))
+        REFUSE(1, mpi_bad_root, c->what, c->root, size);
+    if (c->kind == K_REDUCE && c->in == MPI_IN_PLACE && *rank != c->root)
+        REFUSE(1, mpi_in_place_not_root, c->what);
+    if (c->kind == K_REDUCE && *rank == c->root && c->count > 0 && !c->out)
+        REFUSE(1, mpi_root_out_null, c->what);
     return 0;
 }
 
@@ -206,12 +191,8 @@ static int span_fn(void *const *inputs, int n, void *result, void *arg)
                           "MPI_Type_get_true_extent")) ||
         (rc = fmp__mpi_rc(MPI_Type_size(c->type, &size), c->what, "MPI_Type_size")))
         return rc;
-    if (lb < 0 || tlb < 0 || extent < 0) {
-        fmp__mpi_msg("bad-arg", c->what,
-                     "datatypes with a negative lower bound or extent are not supported "
-                     "inside a region");
-        return FMP_EINVAL;
-    }
+    if (lb < 0 || tlb < 0 || extent < 0)
+        REFUSE(1, mpi_type_bounds, c->what);
     spaninfo si = {0, 0};
     if (c->count > 0) {
         uint64_t span = (uint64_t)(c->count - 1) * (uint64_t)extent + (uint64_t)tlb +
@@ -293,10 +274,8 @@ static int team_call(call *c, const char *file, int line)
     rc = fmp__collective(stage, c->out, inbytes, c->span, coll_fn, c, c->what, file, line);
     if (rc == NOCOPY)
         return 0;
-    if (rc == 0 && c->kind == K_REDUCE && c->count > 0 && !c->out) {
-        fmp__mpi_msg("bad-arg", c->what, "out is NULL on the root");
-        return FMP_EINVAL;
-    }
+    if (rc == 0 && c->kind == K_REDUCE && c->count > 0 && !c->out)
+        REFUSE(1, mpi_root_out_null, c->what);
     return rc;
 }
 

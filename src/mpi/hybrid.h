@@ -17,6 +17,7 @@
 
 #include "forkmp_mpi.h"
 #include "internal.h"
+#include "messages.h"
 
 /* This process's view of the hybrid layer.  Private memory: members forked after
    fmp_mpi_init() inherit it; members of a persistent team created before MPI_Init do not
@@ -44,12 +45,17 @@ int fmp__mpi_check_live(const char *what);
 /* An MPI return code: 0 for MPI_SUCCESS, else FMP_EMPI after telling which call failed. */
 int fmp__mpi_rc(int mpirc, const char *what, const char *call);
 
-/* Messages (messages.c): a catalogue with stable keys, as the core's; every line starts
-   with "forkmp: " (and "rank R: " once the rank is known) and is written whole. */
-void fmp__mpi_msg(const char *key, ...);
-const char *fmp__mpi_msg_format(const char *key);
-/* The same without the rank prefix, for job-wide messages printed by one rank. */
-void fmp__mpi_msg_job(const char *key, ...);
+/* Messages: the texts are in the one catalogue, src/messages.h (keys FMP__MSG_mpi_*);
+   messages.c prints them.  FMP__MPI_SAY(key, args...) writes "forkmp: ", then
+   "rank R: " once fmp_mpi_init() knows the rank, the message and a newline, whole, in
+   one write(2); FMP__MPI_SAY_JOB does the same without the rank, for job-wide messages
+   that one rank prints for the job.  The format is the key's string literal, so the
+   compiler checks the arguments against it.  key is the message's key as a string, for
+   the debugger. */
+void fmp__mpi_say(int job, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define FMP__MPI_SAY(key, ...) fmp__mpi_say(0, #key, FMP__MSG_##key, ##__VA_ARGS__)
+#define FMP__MPI_SAY_JOB(key, ...) fmp__mpi_say(1, #key, FMP__MSG_##key, ##__VA_ARGS__)
 
 /* Fork safety (forksafe.c). */
 enum fmp__fork_problem {
