@@ -163,6 +163,17 @@
 #define FMP__MSG_mpi_in_region                                                                     \
     "fmp_mpi_init: called inside a region: call it once after MPI_Init, outside regions"
 
+/* libforkmp_mpi and libforkmp of different builds (the internal interface, src/ops.c):
+   the function, the forkmp release of libforkmp_mpi, then of libforkmp, then a reason */
+#define FMP__MSG_mpi_core_mismatch                                                                 \
+    "%s: libforkmp_mpi (forkmp %s) cannot work with the libforkmp it was loaded with "             \
+    "(forkmp %u.%u.%u): %s.  Install both libraries from the same build of forkmp"
+/* the reasons: libforkmp has no table of the version this libforkmp_mpi was built for */
+#define FMP__MSG_mpi_core_abi "it has no internal interface of version %u"
+/* its table of that version is shorter (an older libforkmp) */
+#define FMP__MSG_mpi_core_size                                                                     \
+    "its internal interface of version %u has %zu bytes, this libforkmp_mpi needs %zu"
+
 /* arguments */
 #define FMP__MSG_mpi_comm_null "%s: the communicator is MPI_COMM_NULL"
 #define FMP__MSG_mpi_intercomm                                                                     \

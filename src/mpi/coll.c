@@ -254,7 +254,7 @@ static int team_call(call *c, const char *file, int line)
         c->gaps = 0;
     } else {
         spaninfo si;
-        rc = fmp__collective(NULL, &si, 0, sizeof si, span_fn, c, c->what, file, line);
+        rc = fmp__core->collective(NULL, &si, 0, sizeof si, span_fn, c, c->what, file, line);
         if (rc)
             return rc;
         c->span = (size_t)si.span;
@@ -263,7 +263,7 @@ static int team_call(call *c, const char *file, int line)
     uint64_t a = (uint64_t)c->kind * 1000003u + (uint64_t)(unsigned)c->root;
     uint64_t b = HBITS(c->type) ^ ((uint64_t)(unsigned)c->count << 32);
     uint64_t d = HBITS(c->op) * 31u + HBITS(c->comm);
-    fmp__collective_note((long)a, (long)b, (long)d, file, line);
+    fmp__core->collective_note((long)a, (long)b, (long)d, file, line);
 
     const void *stage = NULL;
     size_t inbytes = 0;
@@ -271,7 +271,7 @@ static int team_call(call *c, const char *file, int line)
         stage = c->in == MPI_IN_PLACE ? c->out : c->in;
         inbytes = c->span;
     }
-    rc = fmp__collective(stage, c->out, inbytes, c->span, coll_fn, c, c->what, file, line);
+    rc = fmp__core->collective(stage, c->out, inbytes, c->span, coll_fn, c, c->what, file, line);
     if (rc == NOCOPY)
         return 0;
     if (rc == 0 && c->kind == K_REDUCE && c->count > 0 && !c->out)
@@ -281,6 +281,9 @@ static int team_call(call *c, const char *file, int line)
 
 static int run(call *c, const char *file, int line)
 {
+    int rc = fmp__mpi_bind_core(c->what);
+    if (rc)
+        return rc;
     if (fmp_num_threads() > 1)
         return team_call(c, file, line);
     return plain(c);

@@ -2,7 +2,7 @@
  * fork-safety check, rank for diagnostics, child hook) and the node queries.
  *
  * Who may call MPI: only the process that called fmp_mpi_init() (the rank).  Every
- * member forked by forkmp is marked by the child hook and by fmp__is_child(); the
+ * member forked by forkmp is marked by the child hook and by the core's is_child hook; the
  * members of a persistent team created before MPI_Init are forkmp children too.  The
  * collectives (coll.c) check this before any MPI call. */
 #include "hybrid.h"
@@ -17,6 +17,29 @@
 #include <hwloc.h>
 
 fmp__mpi_state fmp__mpi = { .world_rank = -1, .node_comm = MPI_COMM_NULL };
+const struct fmp__ops *fmp__core;
+
+/* ---------------------------------------------------------------- libforkmp's hooks */
+
+int fmp__mpi_bind_core(const char *what)
+{
+    static int told;
+    if (FMP__LIKELY(fmp__core != NULL))
+        return 0;
+    const struct fmp__ops *ops = fmp__internal_ops(FMP__OPS_ABI);
+    char why[200];
+    if (fmp__mpi_core_verdict(ops, why, sizeof why) == 0) {
+        fmp__core = ops;
+        return 0;
+    }
+    if (!told && fmp_thread_num() == 0) {
+        unsigned v = fmp_get_version();
+        FMP__MPI_SAY(mpi_core_mismatch, what, FMP_VERSION_STRING, v >> 16, (v >> 8) & 0xffu,
+                     v & 0xffu, why);
+        told = 1;
+    }
+    return FMP_ESTATE;
+}
 
 /* ---------------------------------------------------------------- who may call MPI */
 
@@ -27,7 +50,10 @@ static void child_hook(void)
 
 int fmp__mpi_check_caller(const char *what)
 {
-    if (fmp__is_child() || fmp__mpi.in_child || (fmp__mpi.pid && fmp__mpi.pid != getpid())) {
+    int rc = fmp__mpi_bind_core(what);
+    if (rc)
+        return rc;
+    if (fmp__core->is_child() || fmp__mpi.in_child || (fmp__mpi.pid && fmp__mpi.pid != getpid())) {
         FMP__MPI_SAY(mpi_in_child, what, (int)getpid());
         return FMP_ESTATE;
     }
@@ -397,7 +423,7 @@ int fmp_mpi_init(MPI_Comm comm)
             job_warnings(all, size);
     }
     if (any & (F_RANK_OVER | F_NODE_OVER))
-        fmp__oversubscription_checked(); /* told once for the job: not again per rank */
+        fmp__core->oversubscription_checked(); /* told once for the job: not again per rank */
 
     /* fork safety, said once: by the lowest rank that finds a problem */
     if (!fmp__mpi.warned) {
@@ -423,9 +449,9 @@ int fmp_mpi_init(MPI_Comm comm)
     fmp__mpi.warned = 1;
     fmp__mpi.pid = getpid();
     fmp__mpi.ready = 1;
-    fmp__set_rank(wrank);
-    fmp__set_child_hook(child_hook);
-    fmp__exit_handler_again(); /* before MPI's own exit handlers, for exit() in a member */
+    fmp__core->set_rank(wrank);
+    fmp__core->set_child_hook(child_hook);
+    fmp__core->exit_handler_again(); /* before MPI's own exit handlers, for exit() in a member */
     rc = 0;
 out:
     if (node != MPI_COMM_NULL)

@@ -1,8 +1,9 @@
 /* Declarations shared by the files of the hybrid layer (src/mpi/), never installed.
  *
- * The hybrid layer uses only the exported internal interface of libforkmp (the last
- * block of src/internal.h: fmp__collective, fmp__set_rank, ...): the rest of the core
- * is hidden from it. */
+ * The hybrid layer uses libforkmp's public API and, for the rest, only the core's hooks
+ * of its internal interface (the last block of src/internal.h), through the table
+ * fmp__core (fmp__core->collective(...), ...): the hooks themselves and the rest of the
+ * core are hidden from it. */
 #ifndef FMP_MPI_HYBRID_H
 #define FMP_MPI_HYBRID_H
 
@@ -35,6 +36,17 @@ typedef struct fmp__mpi_state {
 } fmp__mpi_state;
 
 extern fmp__mpi_state fmp__mpi;
+
+/* libforkmp's hooks, NULL until fmp__mpi_bind_core() checked them. */
+extern const struct fmp__ops *fmp__core;
+/* Bind fmp__core to the table of the libforkmp this process runs with, at the first call
+   of an entry point (what: its name): 0, or FMP_ESTATE when that libforkmp is of another
+   build (said once, by member 0 only).  Every entry point calls it (or
+   fmp__mpi_check_caller(), which does) before any hook. */
+int fmp__mpi_bind_core(const char *what);
+/* Pure: 0 when ops (fmp__internal_ops()'s answer, may be NULL) is a table this
+   libforkmp_mpi can use, else FMP_ESTATE and the reason in why (core.c). */
+int fmp__mpi_core_verdict(const struct fmp__ops *ops, char *why, size_t len);
 
 /* May this process call MPI?  Only the rank's own process: never a member forked by
    forkmp (also a nested team's master), never before / after MPI.  Returns 0 or a

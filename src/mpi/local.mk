@@ -9,6 +9,7 @@ libforkmp_mpi_la_SOURCES = \
 	src/mpi/hybrid.c \
 	src/mpi/coll.c \
 	src/mpi/forksafe.c \
+	src/mpi/core.c \
 	src/mpi/messages.c
 libforkmp_mpi_la_CPPFLAGS = $(AM_CPPFLAGS) -DFMP_BUILDING_LIBRARY -I$(top_srcdir)/src
 libforkmp_mpi_la_CFLAGS = $(AM_CFLAGS) $(FMP_VISIBILITY_CFLAGS) $(MPI_CFLAGS) $(HWLOC_CFLAGS)
