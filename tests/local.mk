@@ -146,3 +146,23 @@ tests_libslowfmt_la_LIBADD = -ldl
 # at their versions, and those are exactly the FMP_EXPORT declarations of its headers.
 TESTS += tests/abi.sh
 EXTRA_DIST += tests/abi.sh.in
+
+# make installcheck (so also make distcheck, after its install): tests/install/check.sh
+# builds tests/install/consumer.c against the installed forkmp with pkg-config (and
+# consumer_mpi.c with mpicc and forkmp-mpi), runs them on the installed libraries, and
+# checks the installed libraries' symbol versions.
+if HAVE_MPI
+fmp_installcheck_mpi = yes
+else
+fmp_installcheck_mpi = no
+endif
+dist_noinst_SCRIPTS += tests/install/check.sh
+EXTRA_DIST += tests/install/consumer.c tests/install/consumer_mpi.c
+FMP_INSTALLCHECK_LOCAL += fmp-installcheck
+.PHONY: fmp-installcheck
+fmp-installcheck:
+	@includedir='$(includedir)' libdir='$(libdir)' pkgconfigdir='$(pkgconfigdir)' \
+	version='$(PACKAGE_VERSION)' with_mpi=$(fmp_installcheck_mpi) \
+	versioned='$(FMP_LD_VERSION_SCRIPT)' CC='$(CC)' MPICC='$(MPICC)' READELF='$(READELF)' \
+	run_mpi='$(abs_top_builddir)/tests/run-mpi.sh' srcdir='$(srcdir)' \
+	$(SHELL) $(srcdir)/tests/install/check.sh
