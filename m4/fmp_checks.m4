@@ -147,13 +147,23 @@ AC_DEFUN([FMP_CHECK_DOXYGEN], [
 ])
 
 dnl FMP_CHECK_LD_VERSION_SCRIPT: does the linker take a symbol version script
-dnl (-Wl,--version-script, GNU ld, gold, lld)?  Then the libraries export exactly the
-dnl names of src/libforkmp.map and src/mpi/libforkmp_mpi.map, versioned.  A linker that
-dnl accepts a script with a syntax error is taken not to read it (as gnulib's check).
-dnl Also -Wl,--no-undefined, so that a library that calls what it does not link (a hidden
-dnl function of another library) fails at link time.
+dnl (-Wl,--version-script, GNU ld, gold, lld) for a shared library?  Then the libraries
+dnl export exactly the names of src/libforkmp.map and src/mpi/libforkmp_mpi.map,
+dnl versioned.  A linker that accepts a script with a syntax error is taken not to read
+dnl it (as gnulib's check).  Also -Wl,--no-undefined, so that a library that calls what
+dnl it does not link (a hidden function of another library) fails at link time.  Both
+dnl are tried on a shared library built with the user's flags.
 dnl Outputs: FMP_LD_NO_UNDEFINED, FMP_LD_VERSION_SCRIPT (yes|no), READELF (AC_SUBST),
 dnl conditional HAVE_LD_VERSION_SCRIPT.
+AC_DEFUN([_FMP_LINK_SHARED_IFELSE], [
+  fmp_save_CFLAGS="$CFLAGS"; fmp_save_LDFLAGS="$LDFLAGS"
+  CFLAGS="$CFLAGS -fPIC"; LDFLAGS="$LDFLAGS -shared $1"
+  AC_LINK_IFELSE([AC_LANG_SOURCE([[int fmp_conftest(int x);
+int fmp_conftest_private(void);
+int fmp_conftest(int x) { return x + 1; }
+int fmp_conftest_private(void) { return 0; }]])], [$2], [$3])
+  CFLAGS="$fmp_save_CFLAGS"; LDFLAGS="$fmp_save_LDFLAGS"
+])
 AC_DEFUN([FMP_CHECK_LD_VERSION_SCRIPT], [
   AC_REQUIRE([AC_PROG_CC])
   AC_ARG_ENABLE([version-script],
@@ -163,19 +173,16 @@ AC_DEFUN([FMP_CHECK_LD_VERSION_SCRIPT], [
   fmp_ld_version_script=no
   AS_IF([test "x$enable_version_script" != xno], [
     AC_MSG_CHECKING([whether the linker takes -Wl,--version-script])
-    fmp_save_LDFLAGS="$LDFLAGS"
-    LDFLAGS="$LDFLAGS -Wl,--version-script=conftest.map"
     echo 'not a version script {' > conftest.map
-    AC_LINK_IFELSE([AC_LANG_PROGRAM([], [])],
+    _FMP_LINK_SHARED_IFELSE([-Wl,--version-script=conftest.map],
       [fmp_ld_lax=yes], [fmp_ld_lax=no])
     AS_IF([test "x$fmp_ld_lax" = xno], [
       cat > conftest.map <<_FMP_EOF
-FMP_CONFTEST_1 { global: main; local: *; };
-FMP_CONFTEST_PRIVATE { global: fmp_conftest; };
+FMP_CONFTEST_1 { global: fmp_conftest; local: *; };
+FMP_CONFTEST_PRIVATE { global: fmp_conftest_private; };
 _FMP_EOF
-      AC_LINK_IFELSE([AC_LANG_PROGRAM([[int fmp_conftest(void); int fmp_conftest(void) { return 0; }]], [])],
+      _FMP_LINK_SHARED_IFELSE([-Wl,--version-script=conftest.map],
         [fmp_ld_version_script=yes])])
-    LDFLAGS="$fmp_save_LDFLAGS"
     rm -f conftest.map
     AC_MSG_RESULT([$fmp_ld_version_script])
     AS_IF([test "x$enable_version_script" = xyes && test "x$fmp_ld_version_script" = xno],
@@ -188,11 +195,8 @@ _FMP_EOF
   AC_CHECK_TOOL([READELF], [readelf])
 
   AC_MSG_CHECKING([whether the linker takes -Wl,--no-undefined])
-  fmp_save_LDFLAGS="$LDFLAGS"
-  LDFLAGS="$LDFLAGS -Wl,--no-undefined"
-  AC_LINK_IFELSE([AC_LANG_PROGRAM([], [])],
+  _FMP_LINK_SHARED_IFELSE([-Wl,--no-undefined],
     [FMP_LD_NO_UNDEFINED="-Wl,--no-undefined"; AC_MSG_RESULT([yes])],
     [FMP_LD_NO_UNDEFINED=""; AC_MSG_RESULT([no])])
-  LDFLAGS="$fmp_save_LDFLAGS"
   AC_SUBST([FMP_LD_NO_UNDEFINED])
 ])
