@@ -501,8 +501,8 @@ void fmp__oversubscription_checked(void);
 #define FMP__OPS_ABI 1u
 #endif
 
-/* The hooks, in a fixed order.  To add one: a member at the end here and its entry in
-   src/ops.c. */
+/* The hooks, in a fixed order, after abi and size, which stay the first two members in
+   every version.  To add one: a member at the end here and its entry in src/ops.c. */
 struct fmp__ops {
     unsigned abi; /* FMP__OPS_ABI of the libforkmp that filled it */
     size_t size;  /* sizeof(struct fmp__ops) in that libforkmp */

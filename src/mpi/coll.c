@@ -1,12 +1,12 @@
 /* The hybrid collectives: fmp_mpi_allreduce, fmp_mpi_reduce, fmp_mpi_bcast.
  *
- * Inside a region every member calls them, and they run as one team collective
- * (fmp__collective): each member stages its input in its shared-memory slot; the master
- * alone folds the inputs in member order with MPI_Reduce_local (any predefined or
- * user-defined op), makes the one MPI call of the rank, and leaves the result in shared
- * memory; every member copies it out.  A child never calls MPI: fmp__collective runs the
- * combining step in the master only, and the step itself refuses to run in any process
- * but the rank's (the master of a nested team is a child).
+ * Inside a region every member calls them, and they run as one team collective (the
+ * core's hook fmp__core->collective): each member stages its input in its shared-memory
+ * slot; the master alone folds the inputs in member order with MPI_Reduce_local (any
+ * predefined or user-defined op), makes the one MPI call of the rank, and leaves the
+ * result in shared memory; every member copies it out.  A child never calls MPI: the
+ * collective runs the combining step in the master only, and the step itself refuses to
+ * run in any process but the rank's (the master of a nested team is a child).
  *
  * Members that disagree (count, datatype, op, root, communicator, which function) are
  * caught by the core's signature check at the collective's first barrier: FMP_EMISMATCH,

@@ -3,7 +3,7 @@
  * first call through it, so that a libforkmp_mpi loaded with a libforkmp of another
  * build says so instead of calling into a table it does not know.  Binding and telling
  * are fmp__mpi_bind_core() (hybrid.c); the verdict, pure, is here, tested directly by
- * tests/mpi/t_core. */
+ * tests/mpi/t_ops (tests/mpi/ops.mpi). */
 #include "hybrid.h"
 
 #include <stdio.h>
