@@ -1,8 +1,10 @@
 dnl fmp_checks.m4: forkmp's own configure checks, one macro per concern.
 dnl
 dnl Outputs (AC_SUBST): FMP_DEBUG_CFLAGS FMP_WARN_CFLAGS FMP_VISIBILITY_CFLAGS
+dnl FMP_LD_NO_UNDEFINED FMP_LD_VERSION_SCRIPT READELF
 dnl OPENMP_CFLAGS MPI_CFLAGS MPI_LIBS MPIRUN DOXYGEN FMP_DOXYGEN_DOT
 dnl Conditionals: HAVE_DEBUG HAVE_OPENMP HAVE_CXX HAVE_MPI HAVE_MPIRUN HAVE_DOXYGEN
+dnl HAVE_LD_VERSION_SCRIPT
 dnl (HAVE_CUNIT is set in configure.ac.)
 
 dnl FMP_ARG_DEBUG: --enable-debug and --enable-werror.  Call it before AC_PROG_CC: a debug
@@ -142,4 +144,59 @@ AC_DEFUN([FMP_CHECK_DOXYGEN], [
   AC_PATH_PROG([DOXYGEN], [doxygen])
   AM_CONDITIONAL([HAVE_DOXYGEN], [test -n "$DOXYGEN"])
   AC_CHECK_PROG([FMP_DOXYGEN_DOT], [dot], [YES], [NO])
+])
+
+dnl FMP_CHECK_LD_VERSION_SCRIPT: does the linker take a symbol version script
+dnl (-Wl,--version-script, GNU ld, gold, lld) for a shared library?  Then the libraries
+dnl export exactly the names of src/libforkmp.map and src/mpi/libforkmp_mpi.map,
+dnl versioned.  A linker that accepts a script with a syntax error is taken not to read
+dnl it (as gnulib's check).  Also -Wl,--no-undefined, so that a library that calls what
+dnl it does not link (a hidden function of another library) fails at link time.  Both
+dnl are tried on a shared library built with the user's flags.
+dnl Outputs: FMP_LD_NO_UNDEFINED, FMP_LD_VERSION_SCRIPT (yes|no), READELF (AC_SUBST),
+dnl conditional HAVE_LD_VERSION_SCRIPT.
+AC_DEFUN([_FMP_LINK_SHARED_IFELSE], [
+  fmp_save_CFLAGS="$CFLAGS"; fmp_save_LDFLAGS="$LDFLAGS"
+  CFLAGS="$CFLAGS -fPIC"; LDFLAGS="$LDFLAGS -shared $1"
+  AC_LINK_IFELSE([AC_LANG_SOURCE([[int fmp_conftest(int x);
+int fmp_conftest_private(void);
+int fmp_conftest(int x) { return x + 1; }
+int fmp_conftest_private(void) { return 0; }]])], [$2], [$3])
+  CFLAGS="$fmp_save_CFLAGS"; LDFLAGS="$fmp_save_LDFLAGS"
+])
+AC_DEFUN([FMP_CHECK_LD_VERSION_SCRIPT], [
+  AC_REQUIRE([AC_PROG_CC])
+  AC_ARG_ENABLE([version-script],
+    [AS_HELP_STRING([--disable-version-script],
+      [do not give the linker the libraries' symbol version scripts])],
+    [], [enable_version_script=check])
+  fmp_ld_version_script=no
+  AS_IF([test "x$enable_version_script" != xno], [
+    AC_MSG_CHECKING([whether the linker takes -Wl,--version-script])
+    echo 'not a version script {' > conftest.map
+    _FMP_LINK_SHARED_IFELSE([-Wl,--version-script=conftest.map],
+      [fmp_ld_lax=yes], [fmp_ld_lax=no])
+    AS_IF([test "x$fmp_ld_lax" = xno], [
+      cat > conftest.map <<_FMP_EOF
+FMP_CONFTEST_1 { global: fmp_conftest; local: *; };
+FMP_CONFTEST_PRIVATE { global: fmp_conftest_private; };
+_FMP_EOF
+      _FMP_LINK_SHARED_IFELSE([-Wl,--version-script=conftest.map],
+        [fmp_ld_version_script=yes])])
+    rm -f conftest.map
+    AC_MSG_RESULT([$fmp_ld_version_script])
+    AS_IF([test "x$enable_version_script" = xyes && test "x$fmp_ld_version_script" = xno],
+      [AC_MSG_ERROR([--enable-version-script given, but the linker does not take -Wl,--version-script])])
+  ])
+  AM_CONDITIONAL([HAVE_LD_VERSION_SCRIPT], [test "x$fmp_ld_version_script" = xyes])
+  FMP_LD_VERSION_SCRIPT=$fmp_ld_version_script
+  AC_SUBST([FMP_LD_VERSION_SCRIPT])
+  dnl tests/abi.sh reads the libraries' dynamic symbols with it
+  AC_CHECK_TOOL([READELF], [readelf])
+
+  AC_MSG_CHECKING([whether the linker takes -Wl,--no-undefined])
+  _FMP_LINK_SHARED_IFELSE([-Wl,--no-undefined],
+    [FMP_LD_NO_UNDEFINED="-Wl,--no-undefined"; AC_MSG_RESULT([yes])],
+    [FMP_LD_NO_UNDEFINED=""; AC_MSG_RESULT([no])])
+  AC_SUBST([FMP_LD_NO_UNDEFINED])
 ])

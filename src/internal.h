@@ -477,32 +477,63 @@ void fmp__topo_prepare(int n);
    its own thread is bound to after its first region. */
 
 /* ------------------------------------------------------------------------------
- * The internal interface of libforkmp_mpi (exported from libforkmp, not public API).
+ * The internal interface of libforkmp_mpi (not public API).  libforkmp exports one
+ * symbol for it, fmp__internal_ops(): a const table of the core's hooks (src/ops.c).
+ * The hooks themselves are hidden; the hybrid layer calls them through the table only.
  * ------------------------------------------------------------------------------ */
 /* A team collective whose combining step runs in the master alone (it may call MPI):
    every member stages inbytes of in; the master calls master_fn with the members'
    inputs in member order and a result buffer of outbytes; every member gets the
    result in out (out may be NULL where outbytes is 0) and master_fn's return code.
    Outside a region (or in a team of one) master_fn runs at once on in and out. */
-FMP_EXPORT int fmp__collective(const void *in, void *out, size_t inbytes, size_t outbytes,
-                               int (*master_fn)(void *const *inputs, int n, void *result,
-                                                void *arg),
-                               void *arg, const char *what, const char *file, int line);
+int fmp__collective(const void *in, void *out, size_t inbytes, size_t outbytes,
+                    int (*master_fn)(void *const *inputs, int n, void *result, void *arg),
+                    void *arg, const char *what, const char *file, int line);
 /* The MPI rank for diagnostics (-1: none). */
-FMP_EXPORT void fmp__set_rank(int rank);
+void fmp__set_rank(int rank);
 /* A function every new child runs right after fork (NULL: none). */
-FMP_EXPORT void fmp__set_child_hook(void (*hook)(void));
+void fmp__set_child_hook(void (*hook)(void));
 /* Register forkmp's exit handler again, so it runs before handlers registered since
    (MPI_Init registers its own). */
-FMP_EXPORT void fmp__exit_handler_again(void);
+void fmp__exit_handler_again(void);
 /* Non-zero in a process forked by forkmp. */
-FMP_EXPORT int fmp__is_child(void);
+int fmp__is_child(void);
 /* Fold a, b, d (the datatype, op, root, communicator... of an fmp_mpi_* call) into the
    signature of the caller's next collective, so that members that disagree on them get
    FMP_EMISMATCH at its barrier, as for a count.  A no-op outside a team.  (reduce.c) */
-FMP_EXPORT void fmp__collective_note(long a, long b, long d, const char *file, int line);
+void fmp__collective_note(long a, long b, long d, const char *file, int line);
 /* The hybrid layer checked the whole job for oversubscription (and warned once, from one
    rank): fmp__check_oversubscription() says nothing more in this process.  (topo.c) */
-FMP_EXPORT void fmp__oversubscription_checked(void);
+void fmp__oversubscription_checked(void);
+
+/* The table's version.  Bump it when a hook of the table changes its signature or its
+   meaning, or is removed or moved; a hook added at the end of the struct needs no bump
+   (the table's size tells an older libforkmp from a newer one).  The compiler's command
+   line may set it, as the build of the mismatch test does. */
+#ifndef FMP__OPS_ABI
+#define FMP__OPS_ABI 1u
+#endif
+
+/* The hooks, in a fixed order, after abi and size, which stay the first two members in
+   every version.  To add one: a member at the end here and its entry in src/ops.c. */
+struct fmp__ops {
+    unsigned abi; /* FMP__OPS_ABI of the libforkmp that filled it */
+    size_t size;  /* sizeof(struct fmp__ops) in that libforkmp */
+    int (*collective)(const void *in, void *out, size_t inbytes, size_t outbytes,
+                      int (*master_fn)(void *const *inputs, int n, void *result, void *arg),
+                      void *arg, const char *what, const char *file, int line);
+    void (*set_rank)(int rank);
+    void (*set_child_hook)(void (*hook)(void));
+    void (*exit_handler_again)(void);
+    int (*is_child)(void);
+    void (*collective_note)(long a, long b, long d, const char *file, int line);
+    void (*oversubscription_checked)(void);
+};
+
+/* The table for a caller built with FMP__OPS_ABI == abi, or NULL when this libforkmp has
+   none of that version.  The caller checks that the table's size covers its own
+   sizeof(struct fmp__ops): a libforkmp older than the caller may lack hooks added at
+   the end.  Any process, any time; the table is constant. */
+FMP_EXPORT const struct fmp__ops *fmp__internal_ops(unsigned abi);
 
 #endif /* FMP_INTERNAL_H */

@@ -4,8 +4,10 @@
  *
  *     FMP__SAY(arena_map, size, strerror(e));        print "forkmp: ...\n", whole
  *     snprintf(buf, len, FMP__MSG_member_signal, ...) compose a part of a longer report
+ *     FMP__MPI_SAY(mpi_comm_null, what);             the hybrid layer (src/mpi/hybrid.h):
+ *                                                     "forkmp: rank R: ...\n"
  *
- * Both expand to a string literal at the call site, so the compiler checks every
+ * All expand to a string literal at the call site, so the compiler checks every
  * argument against its format (-Wformat).  Tests include this header and match the text
  * through the key, never through a copy of it. */
 #ifndef FMP_MESSAGES_H
@@ -156,6 +158,95 @@
 #define FMP__MSG_owner_dead                                                             \
     "%s at %s:%d: the lock's previous holder died while holding it; the data it "        \
     "protects may be half-updated"
+
+/* ------------------------------------------------------------------ hybrid layer */
+/* libforkmp_mpi (src/mpi/), printed by FMP__MPI_SAY (rank prefixed once fmp_mpi_init()
+   knows the rank) or FMP__MPI_SAY_JOB (job-wide, printed by one rank).  The first %s is
+   the name of the function called, unless said otherwise. */
+
+/* where a call may be made */
+#define FMP__MSG_mpi_before_init                                                                   \
+    "%s: called before MPI_Init: call MPI_Init or MPI_Init_thread first"
+#define FMP__MSG_mpi_after_finalize "%s: called after MPI_Finalize"
+#define FMP__MSG_mpi_in_child                                                                      \
+    "%s: called in process %d, a member forked by forkmp (or the master of a nested "              \
+    "team), which must never call MPI.  The fmp_mpi_* collectives called by every member "         \
+    "of the outermost team are carried out by the rank's master; call anything else from "         \
+    "the rank's own process"
+#define FMP__MSG_mpi_in_region                                                                     \
+    "fmp_mpi_init: called inside a region: call it once after MPI_Init, outside regions"
+
+/* libforkmp_mpi and libforkmp of different builds (the internal interface, src/ops.c):
+   the function, the forkmp release of libforkmp_mpi, then of libforkmp, then a reason */
+#define FMP__MSG_mpi_core_mismatch                                                                 \
+    "%s: libforkmp_mpi (forkmp %s) cannot work with the libforkmp it was loaded with "             \
+    "(forkmp %u.%u.%u): %s.  Install both libraries from the same build of forkmp"
+/* the reasons: libforkmp has no table of the version this libforkmp_mpi was built for */
+#define FMP__MSG_mpi_core_abi "it has no internal interface of version %u"
+/* its table of that version is shorter (an older libforkmp) */
+#define FMP__MSG_mpi_core_size                                                                     \
+    "its internal interface of version %u has %zu bytes, this libforkmp_mpi needs %zu"
+
+/* arguments */
+#define FMP__MSG_mpi_comm_null "%s: the communicator is MPI_COMM_NULL"
+#define FMP__MSG_mpi_intercomm                                                                     \
+    "%s: the communicator is an intercommunicator, which cannot be split by node: pass "           \
+    "an intracommunicator such as MPI_COMM_WORLD"
+#define FMP__MSG_mpi_coll_intercomm                                                                \
+    "%s: intercommunicators are not supported: pass an intracommunicator"
+#define FMP__MSG_mpi_count_negative "%s: count is negative (%d)"
+#define FMP__MSG_mpi_type_null "%s: the datatype is MPI_DATATYPE_NULL"
+#define FMP__MSG_mpi_op_null "%s: the op is MPI_OP_NULL"
+#define FMP__MSG_mpi_buf_null "%s: buf is NULL"
+#define FMP__MSG_mpi_in_null                                                                       \
+    "%s: in is NULL (to reduce in place, pass MPI_IN_PLACE and the data in out)"
+#define FMP__MSG_mpi_out_null "%s: out is NULL"
+#define FMP__MSG_mpi_in_place_out_null "%s: in is MPI_IN_PLACE but out is NULL"
+#define FMP__MSG_mpi_bad_root "%s: root %d is not a rank of the communicator (size %d)"
+#define FMP__MSG_mpi_in_place_not_root "%s: MPI_IN_PLACE is allowed on the root only"
+#define FMP__MSG_mpi_root_out_null "%s: out is NULL on the root"
+#define FMP__MSG_mpi_type_bounds                                                                   \
+    "%s: datatypes with a negative lower bound or extent are not supported inside a "              \
+    "region"
+/* the function, the variable, its value */
+#define FMP__MSG_mpi_env_count "%s: ignoring %s='%s': not a count of cpus"
+/* the function, the MPI call, MPI's error string */
+#define FMP__MSG_mpi_call_failed "%s: %s failed: %s"
+#define FMP__MSG_mpi_no_memory "%s: out of memory for the job-wide check"
+
+/* job-wide warnings of fmp_mpi_init (FMP__MPI_SAY_JOB: printed once, by one rank) */
+#define FMP__MSG_mpi_rank_oversub                                                                  \
+    "warning: on %d of the %d ranks the team is larger than the cpus the rank is bound "           \
+    "to (rank %d on host %s: a team of %d on %d cpu%s, %s): members share cores.  Give "           \
+    "each rank %d cpus: under mpirun `--map-by slot:PE=%d` (or `--map-by ppr:1:node:PE=%d` "       \
+    "for one rank a node) or `--bind-to none`; under Slurm `srun --cpus-per-task=%d` "             \
+    "(#SBATCH --cpus-per-task=%d); or set FMP_NUM_THREADS=%d"
+#define FMP__MSG_mpi_node_oversub                                                                  \
+    "warning: the teams of %d rank%s on node %s add up to %d processes on %d cpu%s: "              \
+    "members share cores.  Set FMP_NUM_THREADS=%d, or start fewer ranks a node "                   \
+    "(mpirun `--map-by ppr:1:node:PE=%d`, Slurm `--ntasks-per-node=1 "                             \
+    "--cpus-per-task=%d`)"
+#define FMP__MSG_mpi_idle                                                                          \
+    "note: the launcher bound each rank to %d cpu%s, so teams have %d member%s, while %d "         \
+    "of the %d cpus of node %s run no rank.  For bigger teams give each rank more cpus: "          \
+    "under mpirun `--map-by slot:PE=N` or `--bind-to none`, under Slurm "                          \
+    "`--cpus-per-task=N`"
+#define FMP__MSG_mpi_preinit_differs                                                               \
+    "note: rank %d created its team before MPI_Init with %d member%s "                             \
+    "(fmp_mpi_preinit_num_threads), but fmp_mpi_init finds %d for it"
+/* fork safety: the sentence (composed by fmp__mpi_fork_verdict(), src/mpi/forksafe.c):
+   the MPI library, what it uses, the harm (one of the two below), the variables to set,
+   mpirun's options for them; printed whole as mpi_fork_advice */
+#define FMP__MSG_mpi_fork_unsafe                                                                   \
+    "%s uses %s here without fork support: %s.  Set %s in the job's environment before "           \
+    "the program starts (mpirun %s; sbatch and srun pass the environment on), or create "          \
+    "the team with fmp_team_create() before MPI_Init, whose members hold no network "              \
+    "state"
+#define FMP__MSG_mpi_fork_harm_efa "it aborts the process at the first fork()"
+#define FMP__MSG_mpi_fork_harm_verbs                                                               \
+    "a region forked after MPI_Init can corrupt the memory MPI registered with the "               \
+    "network card"
+#define FMP__MSG_mpi_fork_advice "%s"
 
 /* ------------------------------------------------------------------ printing */
 /* "forkmp: " + the message + "\n", in one write under the output lock; key is the

@@ -1,12 +1,12 @@
 /* The hybrid collectives: fmp_mpi_allreduce, fmp_mpi_reduce, fmp_mpi_bcast.
  *
- * Inside a region every member calls them, and they run as one team collective
- * (fmp__collective): each member stages its input in its shared-memory slot; the master
- * alone folds the inputs in member order with MPI_Reduce_local (any predefined or
- * user-defined op), makes the one MPI call of the rank, and leaves the result in shared
- * memory; every member copies it out.  A child never calls MPI: fmp__collective runs the
- * combining step in the master only, and the step itself refuses to run in any process
- * but the rank's (the master of a nested team is a child).
+ * Inside a region every member calls them, and they run as one team collective (the
+ * core's hook fmp__core->collective): each member stages its input in its shared-memory
+ * slot; the master alone folds the inputs in member order with MPI_Reduce_local (any
+ * predefined or user-defined op), makes the one MPI call of the rank, and leaves the
+ * result in shared memory; every member copies it out.  A child never calls MPI: the
+ * collective runs the combining step in the master only, and the step itself refuses to
+ * run in any process but the rank's (the master of a nested team is a child).
  *
  * Members that disagree (count, datatype, op, root, communicator, which function) are
  * caught by the core's signature check at the collective's first barrier: FMP_EMISMATCH,
@@ -97,37 +97,34 @@ static uint64_t handle_bits(const void *h, size_t n)
 
 /* ---------------------------------------------------------------- checks */
 
+/* Refuse a call with FMP_EINVAL, telling the catalogue's message key when tell is set. */
+#define REFUSE(tell, ...)                                                                          \
+    do {                                                                                           \
+        if (tell)                                                                                  \
+            FMP__MPI_SAY(__VA_ARGS__);                                                             \
+        return FMP_EINVAL;                                                                         \
+    } while (0)
+
 /* The arguments, in every member, without MPI.  Told by the caller when tell is set. */
 static int check_args(const call *c, int tell)
 {
-    const char *why = NULL;
-    char buf[160];
-    if (c->comm == MPI_COMM_NULL) {
-        if (tell)
-            fmp__mpi_msg("comm-null", c->what);
-        return FMP_EINVAL;
-    }
-    if (c->count < 0) {
-        snprintf(buf, sizeof buf, "count is negative (%d)", c->count);
-        why = buf;
-    } else if (c->type == MPI_DATATYPE_NULL) {
-        why = "the datatype is MPI_DATATYPE_NULL";
-    } else if (c->kind != K_BCAST && c->op == MPI_OP_NULL) {
-        why = "the op is MPI_OP_NULL";
-    } else if (c->count > 0 && c->kind == K_BCAST && !c->out) {
-        why = "buf is NULL";
-    } else if (c->count > 0 && c->kind != K_BCAST && !c->in) {
-        why = "in is NULL (to reduce in place, pass MPI_IN_PLACE and the data in out)";
-    } else if (c->count > 0 && c->kind == K_ALLREDUCE && !c->out) {
-        why = "out is NULL";
-    } else if (c->count > 0 && c->in == MPI_IN_PLACE && !c->out) {
-        why = "in is MPI_IN_PLACE but out is NULL";
-    }
-    if (!why)
-        return 0;
-    if (tell)
-        fmp__mpi_msg("bad-arg", c->what, why);
-    return FMP_EINVAL;
+    if (c->comm == MPI_COMM_NULL)
+        REFUSE(tell, mpi_comm_null, c->what);
+    if (c->count < 0)
+        REFUSE(tell, mpi_count_negative, c->what, c->count);
+    if (c->type == MPI_DATATYPE_NULL)
+        REFUSE(tell, mpi_type_null, c->what);
+    if (c->kind != K_BCAST && c->op == MPI_OP_NULL)
+        REFUSE(tell, mpi_op_null, c->what);
+    if (c->count > 0 && c->kind == K_BCAST && !c->out)
+        REFUSE(tell, mpi_buf_null, c->what);
+    if (c->count > 0 && c->kind != K_BCAST && !c->in)
+        REFUSE(tell, mpi_in_null, c->what);
+    if (c->count > 0 && c->kind == K_ALLREDUCE && !c->out)
+        REFUSE(tell, mpi_out_null, c->what);
+    if (c->count > 0 && c->in == MPI_IN_PLACE && !c->out)
+        REFUSE(tell, mpi_in_place_out_null, c->what);
+    return 0;
 }
 
 /* In the rank's process: an intracommunicator and a root inside it; *rank gets ours. */
@@ -136,29 +133,17 @@ static int check_comm(const call *c, int *rank)
     int inter = 0, size = 0, rc;
     if ((rc = fmp__mpi_rc(MPI_Comm_test_inter(c->comm, &inter), c->what, "MPI_Comm_test_inter")))
         return rc;
-    if (inter) {
-        fmp__mpi_msg("bad-arg", c->what,
-                     "intercommunicators are not supported: pass an intracommunicator");
-        return FMP_EINVAL;
-    }
+    if (inter)
+        REFUSE(1, mpi_coll_intercomm, c->what);
     if ((rc = fmp__mpi_rc(MPI_Comm_rank(c->comm, rank), c->what, "MPI_Comm_rank")) ||
         (rc = fmp__mpi_rc(MPI_Comm_size(c->comm, &size), c->what, "MPI_Comm_size")))
         return rc;
-    if (c->kind != K_ALLREDUCE && (c->root < 0 || c->root >= size)) {
-        char why[96];
-        snprintf(why, sizeof why, "root %d is not a rank of the communicator (size %d)",
-                 c->root, size);
-        fmp__mpi_msg("bad-arg", c->what, why);
-        return FMP_EINVAL;
-    }
-    if (c->kind == K_REDUCE && c->in == MPI_IN_PLACE && *rank != c->root) {
-        fmp__mpi_msg("bad-arg", c->what, "MPI_IN_PLACE is allowed on the root only");
-        return FMP_EINVAL;
-    }
-    if (c->kind == K_REDUCE && *rank == c->root && c->count > 0 && !c->out) {
-        fmp__mpi_msg("bad-arg", c->what, "out is NULL on the root");
-        return FMP_EINVAL;
-    }
+    if (c->kind != K_ALLREDUCE && (c->root < 0 || c->root >= size))
+        REFUSE(1, mpi_bad_root, c->what, c->root, size);
+    if (c->kind == K_REDUCE && c->in == MPI_IN_PLACE && *rank != c->root)
+        REFUSE(1, mpi_in_place_not_root, c->what);
+    if (c->kind == K_REDUCE && *rank == c->root && c->count > 0 && !c->out)
+        REFUSE(1, mpi_root_out_null, c->what);
     return 0;
 }
 
@@ -206,12 +191,8 @@ static int span_fn(void *const *inputs, int n, void *result, void *arg)
                           "MPI_Type_get_true_extent")) ||
         (rc = fmp__mpi_rc(MPI_Type_size(c->type, &size), c->what, "MPI_Type_size")))
         return rc;
-    if (lb < 0 || tlb < 0 || extent < 0) {
-        fmp__mpi_msg("bad-arg", c->what,
-                     "datatypes with a negative lower bound or extent are not supported "
-                     "inside a region");
-        return FMP_EINVAL;
-    }
+    if (lb < 0 || tlb < 0 || extent < 0)
+        REFUSE(1, mpi_type_bounds, c->what);
     spaninfo si = {0, 0};
     if (c->count > 0) {
         uint64_t span = (uint64_t)(c->count - 1) * (uint64_t)extent + (uint64_t)tlb +
@@ -273,7 +254,7 @@ static int team_call(call *c, const char *file, int line)
         c->gaps = 0;
     } else {
         spaninfo si;
-        rc = fmp__collective(NULL, &si, 0, sizeof si, span_fn, c, c->what, file, line);
+        rc = fmp__core->collective(NULL, &si, 0, sizeof si, span_fn, c, c->what, file, line);
         if (rc)
             return rc;
         c->span = (size_t)si.span;
@@ -282,7 +263,7 @@ static int team_call(call *c, const char *file, int line)
     uint64_t a = (uint64_t)c->kind * 1000003u + (uint64_t)(unsigned)c->root;
     uint64_t b = HBITS(c->type) ^ ((uint64_t)(unsigned)c->count << 32);
     uint64_t d = HBITS(c->op) * 31u + HBITS(c->comm);
-    fmp__collective_note((long)a, (long)b, (long)d, file, line);
+    fmp__core->collective_note((long)a, (long)b, (long)d, file, line);
 
     const void *stage = NULL;
     size_t inbytes = 0;
@@ -290,18 +271,19 @@ static int team_call(call *c, const char *file, int line)
         stage = c->in == MPI_IN_PLACE ? c->out : c->in;
         inbytes = c->span;
     }
-    rc = fmp__collective(stage, c->out, inbytes, c->span, coll_fn, c, c->what, file, line);
+    rc = fmp__core->collective(stage, c->out, inbytes, c->span, coll_fn, c, c->what, file, line);
     if (rc == NOCOPY)
         return 0;
-    if (rc == 0 && c->kind == K_REDUCE && c->count > 0 && !c->out) {
-        fmp__mpi_msg("bad-arg", c->what, "out is NULL on the root");
-        return FMP_EINVAL;
-    }
+    if (rc == 0 && c->kind == K_REDUCE && c->count > 0 && !c->out)
+        REFUSE(1, mpi_root_out_null, c->what);
     return rc;
 }
 
 static int run(call *c, const char *file, int line)
 {
+    int rc = fmp__mpi_bind_core(c->what);
+    if (rc)
+        return rc;
     if (fmp_num_threads() > 1)
         return team_call(c, file, line);
     return plain(c);

@@ -95,18 +95,12 @@ int fmp__mpi_fork_verdict(const char *maps, const char *(*getenv_fn)(const char 
     const char *what, *harm;
     if (problems & FMP__FORK_EFA) {
         what = "libfabric's EFA provider";
-        harm = "it aborts the process at the first fork()";
+        harm = FMP__MSG_mpi_fork_harm_efa;
     } else {
         what = ucx ? "UCX over InfiniBand/RoCE verbs" : "InfiniBand/RoCE verbs";
-        harm = "a region forked after MPI_Init can corrupt the memory MPI registered with "
-               "the network card";
+        harm = FMP__MSG_mpi_fork_harm_verbs;
     }
-    snprintf(advice, len,
-             "%s uses %s here without fork support: %s.  Set %s in the job's environment "
-             "before the program starts (mpirun %s; sbatch and srun pass the environment "
-             "on), or create the team with fmp_team_create() before MPI_Init, whose members "
-             "hold no network state",
-             lib, what, harm, set, opts);
+    snprintf(advice, len, FMP__MSG_mpi_fork_unsafe, lib, what, harm, set, opts);
     return problems;
 }
 

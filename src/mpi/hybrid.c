@@ -2,7 +2,7 @@
  * fork-safety check, rank for diagnostics, child hook) and the node queries.
  *
  * Who may call MPI: only the process that called fmp_mpi_init() (the rank).  Every
- * member forked by forkmp is marked by the child hook and by fmp__is_child(); the
+ * member forked by forkmp is marked by the child hook and by the core's is_child hook; the
  * members of a persistent team created before MPI_Init are forkmp children too.  The
  * collectives (coll.c) check this before any MPI call. */
 #include "hybrid.h"
@@ -17,6 +17,29 @@
 #include <hwloc.h>
 
 fmp__mpi_state fmp__mpi = { .world_rank = -1, .node_comm = MPI_COMM_NULL };
+const struct fmp__ops *fmp__core;
+
+/* ---------------------------------------------------------------- libforkmp's hooks */
+
+int fmp__mpi_bind_core(const char *what)
+{
+    static int told;
+    if (FMP__LIKELY(fmp__core != NULL))
+        return 0;
+    const struct fmp__ops *ops = fmp__internal_ops(FMP__OPS_ABI);
+    char why[200];
+    if (fmp__mpi_core_verdict(ops, why, sizeof why) == 0) {
+        fmp__core = ops;
+        return 0;
+    }
+    if (!told && fmp_thread_num() == 0) {
+        unsigned v = fmp_get_version();
+        FMP__MPI_SAY(mpi_core_mismatch, what, FMP_VERSION_STRING, v >> 16, (v >> 8) & 0xffu,
+                     v & 0xffu, why);
+        told = 1;
+    }
+    return FMP_ESTATE;
+}
 
 /* ---------------------------------------------------------------- who may call MPI */
 
@@ -27,8 +50,11 @@ static void child_hook(void)
 
 int fmp__mpi_check_caller(const char *what)
 {
-    if (fmp__is_child() || fmp__mpi.in_child || (fmp__mpi.pid && fmp__mpi.pid != getpid())) {
-        fmp__mpi_msg("in-child", what, (int)getpid());
+    int rc = fmp__mpi_bind_core(what);
+    if (rc)
+        return rc;
+    if (fmp__core->is_child() || fmp__mpi.in_child || (fmp__mpi.pid && fmp__mpi.pid != getpid())) {
+        FMP__MPI_SAY(mpi_in_child, what, (int)getpid());
         return FMP_ESTATE;
     }
     return 0;
@@ -40,11 +66,11 @@ int fmp__mpi_check_live(const char *what)
     MPI_Initialized(&init);
     MPI_Finalized(&fin);
     if (fin) {
-        fmp__mpi_msg("after-finalize", what);
+        FMP__MPI_SAY(mpi_after_finalize, what);
         return FMP_ESTATE;
     }
     if (!init) {
-        fmp__mpi_msg("before-init", what);
+        FMP__MPI_SAY(mpi_before_init, what);
         return FMP_ESTATE;
     }
     return 0;
@@ -58,7 +84,7 @@ int fmp__mpi_rc(int mpirc, const char *what, const char *call)
     int len = 0;
     if (MPI_Error_string(mpirc, text, &len) != MPI_SUCCESS)
         snprintf(text, sizeof text, "MPI error %d", mpirc);
-    fmp__mpi_msg("mpi-failed", what, call, text);
+    FMP__MPI_SAY(mpi_call_failed, what, call, text);
     return FMP_EMPI;
 }
 
@@ -80,11 +106,8 @@ static int env_count(const char *name, int complain)
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno || end == v || *end || n < 1 || n > 4096) {
-        if (complain) {
-            char why[160];
-            snprintf(why, sizeof why, "ignoring %s='%s': not a count of cpus", name, v);
-            fmp__mpi_msg("bad-arg", "fmp_mpi_init", why);
-        }
+        if (complain)
+            FMP__MPI_SAY(mpi_env_count, "fmp_mpi_init", name, v);
         return 0;
     }
     return (int)n;
@@ -234,7 +257,7 @@ static void job_warnings(const report *all, int size)
         }
     if (over) {
         const report *p = &all[first];
-        fmp__mpi_msg_job("rank-oversub", over, size, p->rank, p->host, p->team, p->pus,
+        FMP__MPI_SAY_JOB(mpi_rank_oversub, over, size, p->rank, p->host, p->team, p->pus,
                          plural(p->pus), p->list, p->team, p->team, p->team, p->team, p->team,
                          p->pus);
         return;
@@ -245,22 +268,22 @@ static void job_warnings(const report *all, int size)
             int fit = p->node_union / (p->local_size > 0 ? p->local_size : 1);
             if (fit < 1)
                 fit = 1;
-            fmp__mpi_msg_job("node-oversub", p->local_size, plural(p->local_size), p->host,
-                             p->node_sum, p->node_union, plural(p->node_union), fit,
-                             p->node_union, p->node_union);
+            FMP__MPI_SAY_JOB(mpi_node_oversub, p->local_size, plural(p->local_size), p->host,
+                             p->node_sum, p->node_union, plural(p->node_union), fit, p->node_union,
+                             p->node_union);
             return;
         }
     for (int r = 0; r < size; r++)
         if (all[r].flags & F_IDLE) {
             const report *p = &all[r];
-            fmp__mpi_msg_job("idle", p->pus, plural(p->pus), p->team, plural(p->team),
+            FMP__MPI_SAY_JOB(mpi_idle, p->pus, plural(p->pus), p->team, plural(p->team),
                              p->node_pus - p->node_union, p->node_pus, p->host);
             break;
         }
     for (int r = 0; r < size; r++)
         if (all[r].flags & F_PREINIT) {
             const report *p = &all[r];
-            fmp__mpi_msg_job("preinit-differs", p->rank, p->preinit, plural(p->preinit),
+            FMP__MPI_SAY_JOB(mpi_preinit_differs, p->rank, p->preinit, plural(p->preinit),
                              p->computed);
             break;
         }
@@ -273,20 +296,20 @@ int fmp_mpi_init(MPI_Comm comm)
     if (rc)
         return rc;
     if (fmp_get_level() > 0) {
-        fmp__mpi_msg("in-region");
+        FMP__MPI_SAY(mpi_in_region);
         return FMP_ESTATE;
     }
     if ((rc = fmp__mpi_check_live(what)))
         return rc;
     if (comm == MPI_COMM_NULL) {
-        fmp__mpi_msg("comm-null", what);
+        FMP__MPI_SAY(mpi_comm_null, what);
         return FMP_EINVAL;
     }
     int inter = 0;
     if ((rc = fmp__mpi_rc(MPI_Comm_test_inter(comm, &inter), what, "MPI_Comm_test_inter")))
         return rc;
     if (inter) {
-        fmp__mpi_msg("intercomm", what);
+        FMP__MPI_SAY(mpi_intercomm, what);
         return FMP_EINVAL;
     }
 
@@ -391,7 +414,7 @@ int fmp_mpi_init(MPI_Comm comm)
     if (any && !fmp__mpi.warned) {
         if (rank == 0 && !(all = malloc((size_t)size * sizeof *all))) {
             /* the other ranks are already in the gather: nothing sane is left to do */
-            fmp__mpi_msg("bad-arg", what, "out of memory for the job-wide check");
+            FMP__MPI_SAY(mpi_no_memory, what);
             MPI_Abort(comm, FMP_EXIT_FAILURE);
         }
         CHECK(MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, comm),
@@ -400,7 +423,7 @@ int fmp_mpi_init(MPI_Comm comm)
             job_warnings(all, size);
     }
     if (any & (F_RANK_OVER | F_NODE_OVER))
-        fmp__oversubscription_checked(); /* told once for the job: not again per rank */
+        fmp__core->oversubscription_checked(); /* told once for the job: not again per rank */
 
     /* fork safety, said once: by the lowest rank that finds a problem */
     if (!fmp__mpi.warned) {
@@ -409,7 +432,7 @@ int fmp_mpi_init(MPI_Comm comm)
         int who = problems && bigteam > 1 ? rank : INT_MAX, first = INT_MAX;
         CHECK(MPI_Allreduce(&who, &first, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
         if (first == rank)
-            fmp__mpi_msg_job("fork-unsafe", advice);
+            FMP__MPI_SAY_JOB(mpi_fork_advice, advice);
     }
 
     /* from here on: diagnostics name the rank; members know they must not call MPI */
@@ -426,9 +449,9 @@ int fmp_mpi_init(MPI_Comm comm)
     fmp__mpi.warned = 1;
     fmp__mpi.pid = getpid();
     fmp__mpi.ready = 1;
-    fmp__set_rank(wrank);
-    fmp__set_child_hook(child_hook);
-    fmp__exit_handler_again(); /* before MPI's own exit handlers, for exit() in a member */
+    fmp__core->set_rank(wrank);
+    fmp__core->set_child_hook(child_hook);
+    fmp__core->exit_handler_again(); /* before MPI's own exit handlers, for exit() in a member */
     rc = 0;
 out:
     if (node != MPI_COMM_NULL)

@@ -1,8 +1,9 @@
 /* Declarations shared by the files of the hybrid layer (src/mpi/), never installed.
  *
- * The hybrid layer uses only the exported internal interface of libforkmp (the last
- * block of src/internal.h: fmp__collective, fmp__set_rank, ...): the rest of the core
- * is hidden from it. */
+ * The hybrid layer uses libforkmp's public API and, for the rest, only the core's hooks
+ * of its internal interface (the last block of src/internal.h), through the table
+ * fmp__core (fmp__core->collective(...), ...): the hooks themselves and the rest of the
+ * core are hidden from it. */
 #ifndef FMP_MPI_HYBRID_H
 #define FMP_MPI_HYBRID_H
 
@@ -17,6 +18,7 @@
 
 #include "forkmp_mpi.h"
 #include "internal.h"
+#include "messages.h"
 
 /* This process's view of the hybrid layer.  Private memory: members forked after
    fmp_mpi_init() inherit it; members of a persistent team created before MPI_Init do not
@@ -35,6 +37,17 @@ typedef struct fmp__mpi_state {
 
 extern fmp__mpi_state fmp__mpi;
 
+/* libforkmp's hooks, NULL until fmp__mpi_bind_core() checked them. */
+extern const struct fmp__ops *fmp__core;
+/* Bind fmp__core to the table of the libforkmp this process runs with, at the first call
+   of an entry point (what: its name): 0, or FMP_ESTATE when that libforkmp is of another
+   build (said once, by member 0 only).  Every entry point calls it (or
+   fmp__mpi_check_caller(), which does) before any hook. */
+int fmp__mpi_bind_core(const char *what);
+/* Pure: 0 when ops (fmp__internal_ops()'s answer, may be NULL) is a table this
+   libforkmp_mpi can use, else FMP_ESTATE and the reason in why (core.c). */
+int fmp__mpi_core_verdict(const struct fmp__ops *ops, char *why, size_t len);
+
 /* May this process call MPI?  Only the rank's own process: never a member forked by
    forkmp (also a nested team's master), never before / after MPI.  Returns 0 or a
    negative error, after telling the user once per call (what: the function's name). */
@@ -44,12 +57,17 @@ int fmp__mpi_check_live(const char *what);
 /* An MPI return code: 0 for MPI_SUCCESS, else FMP_EMPI after telling which call failed. */
 int fmp__mpi_rc(int mpirc, const char *what, const char *call);
 
-/* Messages (messages.c): a catalogue with stable keys, as the core's; every line starts
-   with "forkmp: " (and "rank R: " once the rank is known) and is written whole. */
-void fmp__mpi_msg(const char *key, ...);
-const char *fmp__mpi_msg_format(const char *key);
-/* The same without the rank prefix, for job-wide messages printed by one rank. */
-void fmp__mpi_msg_job(const char *key, ...);
+/* Messages: the texts are in the one catalogue, src/messages.h (keys FMP__MSG_mpi_*);
+   messages.c prints them.  FMP__MPI_SAY(key, args...) writes "forkmp: ", then
+   "rank R: " once fmp_mpi_init() knows the rank, the message and a newline, whole, in
+   one write(2); FMP__MPI_SAY_JOB does the same without the rank, for job-wide messages
+   that one rank prints for the job.  The format is the key's string literal, so the
+   compiler checks the arguments against it.  key is the message's key as a string, for
+   the debugger. */
+void fmp__mpi_say(int job, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define FMP__MPI_SAY(key, ...) fmp__mpi_say(0, #key, FMP__MSG_##key, ##__VA_ARGS__)
+#define FMP__MPI_SAY_JOB(key, ...) fmp__mpi_say(1, #key, FMP__MSG_##key, ##__VA_ARGS__)
 
 /* Fork safety (forksafe.c). */
 enum fmp__fork_problem {

@@ -9,13 +9,14 @@
 #   bad.mpi       bad input: clear error codes and one message each, no hang
 #   crash.mpi     a crashing / exiting member ends the job non-zero with the diagnostic
 #   forksafe.mpi  the fork-safety verdict for fabrics this machine does not have
+#   ops.mpi       libforkmp_mpi refuses, with one message, a libforkmp of another build
 #   examples.mpi  examples/mpi beside their MPI+OpenMP originals
 #   slurm.mpi     a one-machine Slurm cluster: sbatch --wait of examples/mpi/jacobi.sbatch
 
 mpi_tests = tests/mpi/coll.mpi tests/mpi/init.mpi tests/mpi/bad.mpi tests/mpi/crash.mpi \
-	tests/mpi/forksafe.mpi tests/mpi/examples.mpi tests/mpi/slurm.mpi
+	tests/mpi/forksafe.mpi tests/mpi/ops.mpi tests/mpi/examples.mpi tests/mpi/slurm.mpi
 mpi_test_programs = tests/mpi/t_coll tests/mpi/t_init tests/mpi/t_bad tests/mpi/t_crash \
-	tests/mpi/t_forksafe tests/mpi/t_linger
+	tests/mpi/t_forksafe tests/mpi/t_linger tests/mpi/t_ops
 
 TEST_EXTENSIONS += .mpi
 MPI_LOG_COMPILER = $(SHELL) $(top_builddir)/tests/run-mpi.sh
@@ -25,6 +26,7 @@ dist_noinst_SCRIPTS += tests/mpi/fake-rsh
 if HAVE_MPI
 TESTS += $(mpi_tests)
 check_PROGRAMS += $(mpi_test_programs)
+check_LTLIBRARIES += tests/mpi/skew/libforkmp.la
 endif
 
 # real binaries (-no-install), so that the leftover checks find the programs themselves
@@ -57,3 +59,20 @@ tests_mpi_t_forksafe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
 tests_mpi_t_forksafe_CFLAGS = $(mpi_test_cflags)
 tests_mpi_t_forksafe_LDADD = $(mpi_test_ldadd)
 tests_mpi_t_forksafe_LDFLAGS = -no-install
+# the hybrid layer's check of libforkmp's table of hooks, src/mpi/core.c compiled in (it
+# is hidden in the library)
+tests_mpi_t_ops_SOURCES = tests/mpi/t_ops.c src/mpi/core.c
+tests_mpi_t_ops_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+tests_mpi_t_ops_CFLAGS = $(mpi_test_cflags)
+tests_mpi_t_ops_LDADD = $(mpi_test_ldadd)
+tests_mpi_t_ops_LDFLAGS = -no-install
+# A libforkmp of another build, for ops.mpi: libforkmp's own objects, but src/ops.c with
+# another FMP__OPS_ABI; its soname is libforkmp's, so that LD_PRELOAD puts it in the place
+# of libforkmp.so.1.  -rpath: a shared library (never installed).
+tests_mpi_skew_libforkmp_la_SOURCES = src/ops.c
+tests_mpi_skew_libforkmp_la_CPPFLAGS = $(libforkmp_la_CPPFLAGS) -DFMP__OPS_ABI=1000u
+tests_mpi_skew_libforkmp_la_CFLAGS = $(libforkmp_la_CFLAGS)
+tests_mpi_skew_libforkmp_la_LIBADD = $(libforkmp_la_OBJECTS:src/libforkmp_la-ops.lo=) \
+	$(libforkmp_la_LIBADD)
+tests_mpi_skew_libforkmp_la_LDFLAGS = $(libforkmp_la_LDFLAGS) -shared \
+	-rpath $(abs_builddir)/tests/mpi/skew
