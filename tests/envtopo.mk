@@ -1,8 +1,8 @@
-# Environment and topology tests (src/env.c, src/topo.c); included from Makefile.am.
+# Environment and topology tests (src/env*.c, src/topo.c); included from Makefile.am.
 #
 # The CUnit suites test internal functions, which libforkmp hides (-fvisibility=hidden),
-# so they compile src/env.c and src/topo.c in instead of linking the library; env_bad.sh
-# drives a probe linked with libforkmp through the public API.
+# so they compile the environment and topology sources in instead of linking the library;
+# env_bad.sh drives a probe linked with libforkmp through the public API.
 
 ENVTOPO_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src \
 	-DFMP_TOP_SRCDIR='"$(abs_top_srcdir)"'
@@ -13,12 +13,15 @@ if HAVE_CUNIT
 check_PROGRAMS += tests/test_env tests/test_topo
 TESTS += tests/test_env tests/test_topo
 
-tests_test_env_SOURCES = tests/test_env.c src/env.c src/topo.c src/topo.h src/internal.h
+ENVTOPO_SOURCES = src/env.h src/env.c src/env_parse.c src/env_doc.c src/topo.c src/topo.h \
+	src/internal.h
+
+tests_test_env_SOURCES = tests/test_env.c $(ENVTOPO_SOURCES)
 tests_test_env_CPPFLAGS = $(ENVTOPO_TEST_CPPFLAGS)
 tests_test_env_CFLAGS = $(ENVTOPO_TEST_CFLAGS)
 tests_test_env_LDADD = $(ENVTOPO_TEST_LDADD)
 
-tests_test_topo_SOURCES = tests/test_topo.c src/env.c src/topo.c src/topo.h src/internal.h
+tests_test_topo_SOURCES = tests/test_topo.c $(ENVTOPO_SOURCES)
 tests_test_topo_CPPFLAGS = $(ENVTOPO_TEST_CPPFLAGS)
 tests_test_topo_CFLAGS = $(ENVTOPO_TEST_CFLAGS)
 tests_test_topo_LDADD = $(ENVTOPO_TEST_LDADD)

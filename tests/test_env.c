@@ -1,10 +1,11 @@
-/* CUnit suite of the environment module (src/env.c): every parse helper with good and bad
+/* CUnit suite of the environment module (src/env*.c): every parse helper with good and bad
  * values, FMP_ over OMP_ precedence, per-level lists, the rules that combine variables,
  * FMP_DISPLAY_ENV, and that doc/environment.md holds the table of the code.
  *
- * The program is built from src/env.c and src/topo.c directly: libforkmp hides its
- * internal symbols (-fvisibility=hidden), so a test of internals compiles them in. */
-#include "internal.h"
+ * The program is built from the environment and topology sources directly: libforkmp
+ * hides its internal symbols (-fvisibility=hidden), so a test of internals compiles them
+ * in. */
+#include "env.h"
 
 #include <CUnit/Basic.h>
 #include <fcntl.h>

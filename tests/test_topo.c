@@ -4,7 +4,7 @@
  * machine: a forked member binding itself, the oversubscription warning, the
  * FMP_DISPLAY_AFFINITY line.
  *
- * Built from src/topo.c and src/env.c directly (libforkmp hides its internal symbols). */
+ * Built from src/topo.c and src/env*.c directly (libforkmp hides its internal symbols). */
 #include "topo.h"
 
 #include <CUnit/Basic.h>

@@ -1,0 +1,38 @@
+/* The environment module's inner interface: what env.c (the table of variables,
+ * fmp__env_init, FMP_DISPLAY_ENV), env_parse.c (the lexers and value parsers) and env_doc.c
+ * (doc/environment.md's table) share, and what the tests and the fuzzer drive.  The
+ * runtime's entry points and the parsers of single values are in internal.h. */
+#ifndef FMP_ENV_H
+#define FMP_ENV_H
+
+#include "internal.h" /* first: it defines _GNU_SOURCE */
+
+#include <stddef.h>
+
+/* Explicit place lists: PU numbers below FMP__PLACE_ID_LIMIT, and at most
+   FMP__PLACE_IDS_MAX PU numbers expanded from one list (against absurd lists). */
+#define FMP__PLACE_ID_LIMIT (1 << 20)
+#define FMP__PLACE_IDS_MAX (1 << 20)
+
+/* ---------------------------------------------------------------- env_parse.c */
+/* More value parsers for the table: 0 or FMP_EINVAL, never exit, *out untouched on
+   failure.  A positive decimal int (at most INT_MAX). */
+int fmp__env_parse_positive(const char *s, int *out);
+/* One of words (NULL-terminated list), any case, spaces around it: its index. */
+int fmp__env_parse_word(const char *s, const char *const *words, int *index);
+/* s without the whitespace around it, into dst of cap bytes: FMP_EINVAL when empty or
+   when it does not fit. */
+int fmp__env_parse_trimmed(const char *s, char *dst, size_t cap);
+
+/* ---------------------------------------------------------------- env.c */
+/* The documented part of row i of the variables table (NULL past the last row). */
+typedef struct fmp__envvar_doc {
+    const char *name;   /* forkmp's name, read first */
+    const char *alias;  /* OpenMP's (or libgomp's) name, read when name is unset; or NULL */
+    const char *values; /* what is allowed: a bad value's message says "expected <values>" */
+    const char *dflt;
+    const char *doc;
+} fmp__envvar_doc;
+const fmp__envvar_doc *fmp__env_var_doc(size_t i);
+
+#endif /* FMP_ENV_H */
