@@ -6,9 +6,9 @@
  * existing job scripts keep working.  A malformed value is one line on stderr naming the
  * variable, the value and what is allowed, then exit(1): never a silent default. */
 #include "env.h"
+#include "messages.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,19 +396,12 @@ static __attribute__((noreturn)) void bad_value(const struct envvar *v, const ch
                                                 const char *value)
 {
     /* one line, whatever the value holds: control characters are shown as '?' */
-    char shown[256], line[1024];
+    char shown[256];
     snprintf(shown, sizeof shown, "%s", value);
     for (char *c = shown; *c; c++)
         if (iscntrl((unsigned char)*c))
             *c = '?';
-    int n = snprintf(line, sizeof line, "forkmp: %s='%s': expected %s\n", name, shown, v->d.values);
-    if (n < 0 || (size_t)n >= sizeof line) {
-        n = sizeof line - 1;
-        line[n - 1] = '\n';
-    }
-    fflush(stderr);
-    ssize_t w = write(2, line, (size_t)n);
-    (void)w;
+    FMP__SAY(env_bad_value, name, shown, v->d.values);
     exit(1);
 }
 
@@ -456,20 +449,36 @@ void fmp__env_init(void)
                                                              : DEFAULT_SPIN;
 }
 
-/* Append a line to a growing buffer; on ENOMEM the line is dropped. */
-static void append(char **buf, size_t *len, size_t *cap, const char *a, const char *b,
-                   const char *c)
+/* One write to stderr, under the output lock once the arena exists (fmp__vprint). */
+static __attribute__((format(printf, 1, 2))) void print_stderr(const char *fmt, ...)
 {
-    size_t need = strlen(a) + strlen(b) + strlen(c) + 1;
-    if (*len + need > *cap) {
-        size_t ncap = 2 * *cap + need;
+    va_list ap;
+    va_start(ap, fmt);
+    fmp__vprint(2, fmt, ap);
+    va_end(ap);
+}
+
+/* Append a formatted line to a growing buffer; on ENOMEM the line is dropped. */
+static __attribute__((format(printf, 4, 5))) void append(char **buf, size_t *len, size_t *cap,
+                                                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (need < 0)
+        return;
+    if (*len + (size_t)need + 1 > *cap) {
+        size_t ncap = 2 * *cap + (size_t)need + 1;
         char *nb = realloc(*buf, ncap);
         if (!nb)
             return;
         *buf = nb;
         *cap = ncap;
     }
-    *len += (size_t)snprintf(*buf + *len, *cap - *len, "%s%s%s", a, b, c);
+    va_start(ap, fmt);
+    *len += (size_t)vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+    va_end(ap);
 }
 
 void fmp__env_display(int verbose)
@@ -480,25 +489,15 @@ void fmp__env_display(int verbose)
     if (!out)
         return;
     out[0] = '\0';
-    append(&out, &len, &cap, "FORKMP DISPLAY ENVIRONMENT BEGIN\n  _FORKMP = '", FMP_VERSION_STRING,
-           "'\n");
+    append(&out, &len, &cap, FMP__MSG_env_display_begin, FMP_VERSION_STRING);
     for (size_t i = 0; i < NVARS; i++) {
         if (vars[i].forkmp_only && !verbose)
             continue;
         char val[512];
         vars[i].show(val, sizeof val);
-        append(&out, &len, &cap, "  [host] ", vars[i].d.name, " = '");
-        append(&out, &len, &cap, val, "'\n", "");
+        append(&out, &len, &cap, FMP__MSG_env_display_var, vars[i].d.name, val);
     }
-    append(&out, &len, &cap, "FORKMP DISPLAY ENVIRONMENT END\n", "", "");
-    fflush(stderr);
-    for (size_t done = 0; done < len;) {
-        ssize_t w = write(2, out + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
+    append(&out, &len, &cap, FMP__MSG_env_display_end);
+    print_stderr("%s", out);
     free(out);
 }

@@ -6,6 +6,8 @@
  * hides its internal symbols (-fvisibility=hidden), so a test of internals compiles them
  * in. */
 #include "env.h"
+#include "messages.h"
+#include "forkmp_version.h"
 
 #include <CUnit/Basic.h>
 #include <fcntl.h>
@@ -13,14 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef FMP_TOP_SRCDIR
 #define FMP_TOP_SRCDIR "."
 #endif
-
-/* the process state of init.c, which this program does not link */
-fmp__proc fmp__g = {.rank = -1};
 
 static const char *const all_vars[] = {"FMP_NUM_THREADS",
                                        "OMP_NUM_THREADS",
@@ -460,6 +460,72 @@ static void test_init_spin(void)
     CU_ASSERT_EQUAL(g->spin_count, 300000);
 }
 
+/* ---------------------------------------------------------------- malformed values */
+
+/* fmp__env_init() in a child with name=value: its exit status (-1: killed) and stderr. */
+static int init_in_child(const char *name, const char *value, char *err, size_t len)
+{
+    char path[] = "/tmp/fmp_test_env_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -2;
+    unlink(path);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(20);
+        dup2(fd, 2);
+        clear_env();
+        setenv(name, value, 1);
+        fmp__env_init();
+        _exit(0);
+    }
+    int st = -1;
+    waitpid(pid, &st, 0);
+    ssize_t n = pread(fd, err, len - 1, 0);
+    err[n > 0 ? n : 0] = '\0';
+    close(fd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The values text of the table's row for name (its FMP_ name or its alias). */
+static const char *expected_for(const char *name)
+{
+    const fmp__envvar_doc *d;
+    for (size_t i = 0; (d = fmp__env_var_doc(i)); i++)
+        if (strcmp(d->name, name) == 0 || (d->alias && strcmp(d->alias, name) == 0))
+            return d->values;
+    return "?";
+}
+
+/* exit status 1 and exactly the catalogue's line, naming the variable as it was read */
+static void check_refused(const char *name, const char *value, const char *shown)
+{
+    char err[4096], want[4096];
+    int rc = init_in_child(name, value, err, sizeof err);
+    snprintf(want, sizeof want, "forkmp: " FMP__MSG_env_bad_value "\n", name, shown,
+             expected_for(name));
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_STRING_EQUAL(err, want);
+    if (rc != 1 || strcmp(err, want) != 0)
+        fprintf(stderr, "\n  %s='%s': exit %d, stderr '%s', want '%s'\n", name, shown, rc, err,
+                want);
+}
+
+static void test_malformed(void)
+{
+    check_refused("FMP_NUM_THREADS", "4,x", "4,x");
+    check_refused("OMP_SCHEDULE", "dynamic,0", "dynamic,0");
+    check_refused("GOMP_SPINCOUNT", "lots", "lots");
+    check_refused("FMP_PLACES", "{0,1", "{0,1");
+    /* one line whatever the value holds: control characters are shown as '?' */
+    check_refused("FMP_WAIT_POLICY", "act\nive\t", "act?ive?");
+    /* a good value: no output, exit 0 */
+    char err[4096];
+    CU_ASSERT_EQUAL(init_in_child("OMP_NUM_THREADS", "3", err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(err, "");
+}
+
 /* ---------------------------------------------------------------- FMP_DISPLAY_ENV */
 
 /* What fmp__env_display(verbose) writes to stderr. */
@@ -486,6 +552,27 @@ static char *capture_display(int verbose)
     return buf;
 }
 
+/* The block holds the catalogue's line for name and value. */
+static int shows(const char *out, const char *name, const char *value)
+{
+    char line[1024];
+    snprintf(line, sizeof line, FMP__MSG_env_display_var, name, value);
+    if (strstr(out, line))
+        return 1;
+    fprintf(stderr, "\n  FMP_DISPLAY_ENV lacks %s", line);
+    return 0;
+}
+
+/* The block starts with the catalogue's first lines (this version) and ends with its last. */
+static int framed(const char *out)
+{
+    char begin[256], end[256];
+    snprintf(begin, sizeof begin, FMP__MSG_env_display_begin, FMP_VERSION_STRING);
+    snprintf(end, sizeof end, FMP__MSG_env_display_end);
+    size_t lo = strlen(out), lb = strlen(begin), le = strlen(end);
+    return lo > lb + le && strncmp(out, begin, lb) == 0 && strcmp(out + lo - le, end) == 0;
+}
+
 static void test_display(void)
 {
     clear_env();
@@ -496,38 +583,36 @@ static void test_display(void)
     fmp__env_init();
     char *out = capture_display(0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
-    CU_ASSERT_EQUAL(strncmp(out, "FORKMP DISPLAY ENVIRONMENT BEGIN\n  _FORKMP = '", 46), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_NUM_THREADS = '4,2'\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_SCHEDULE = 'DYNAMIC,3'\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_PROC_BIND = 'SPREAD,CLOSE'\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_NESTED = 'TRUE'\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_MAX_ACTIVE_LEVELS = '16'\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_WAIT_POLICY = 'ACTIVE'\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_PLACES = ''\n"));
+    CU_ASSERT(framed(out));
+    CU_ASSERT(shows(out, "FMP_NUM_THREADS", "4,2"));
+    CU_ASSERT(shows(out, "FMP_SCHEDULE", "DYNAMIC,3"));
+    CU_ASSERT(shows(out, "FMP_PROC_BIND", "SPREAD,CLOSE"));
+    CU_ASSERT(shows(out, "FMP_NESTED", "TRUE"));
+    CU_ASSERT(shows(out, "FMP_MAX_ACTIVE_LEVELS", "16"));
+    CU_ASSERT(shows(out, "FMP_WAIT_POLICY", "ACTIVE"));
+    CU_ASSERT(shows(out, "FMP_PLACES", ""));
     CU_ASSERT_PTR_NULL(strstr(out, "FMP_SHARED_SIZE"));
     CU_ASSERT_PTR_NULL(strstr(out, "FMP_SPIN_COUNT"));
-    size_t len = strlen(out);
-    CU_ASSERT(len > 32 && strcmp(out + len - 31, "FORKMP DISPLAY ENVIRONMENT END\n") == 0);
     free(out);
 
     setenv("FMP_SHARED_SIZE", "1M", 1);
     fmp__env_init();
     out = capture_display(1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_SHARED_SIZE = '1048576'\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_ON_ERROR = 'ABORT'\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_SPIN_COUNT = '1000000000'\n"));
+    CU_ASSERT(shows(out, "FMP_SHARED_SIZE", "1048576"));
+    CU_ASSERT(shows(out, "FMP_ON_ERROR", "ABORT"));
+    CU_ASSERT(shows(out, "FMP_SPIN_COUNT", "1000000000"));
     free(out);
 
     clear_env();
     fmp__env_init();
     out = capture_display(0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
-    char want[64];
-    snprintf(want, sizeof want, "\n  [host] FMP_NUM_THREADS = '%d'\n", fmp__affinity_count());
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_PROC_BIND = 'FALSE'\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  [host] FMP_SCHEDULE = 'STATIC'\n"));
+    char procs[16];
+    snprintf(procs, sizeof procs, "%d", fmp__affinity_count());
+    CU_ASSERT(shows(out, "FMP_NUM_THREADS", procs));
+    CU_ASSERT(shows(out, "FMP_PROC_BIND", "FALSE"));
+    CU_ASSERT(shows(out, "FMP_SCHEDULE", "STATIC"));
     free(out);
 }
 
@@ -578,6 +663,7 @@ int main(void)
     CU_add_test(s, "init: defaults", test_init_defaults);
     CU_add_test(s, "init: FMP_ over OMP_, combined rules", test_init_prefixes);
     CU_add_test(s, "init: wait policy and spin count", test_init_spin);
+    CU_add_test(s, "malformed values: message and exit status", test_malformed);
     CU_add_test(s, "FMP_DISPLAY_ENV", test_display);
     CU_add_test(s, "doc/environment.md matches the table", test_doc_in_sync);
     CU_basic_set_mode(CU_BRM_VERBOSE);
