@@ -21,6 +21,9 @@
 #define ACTIVE_SPIN 1000000000L /* OMP_WAIT_POLICY=active: spin (nearly) for ever */
 /* the limits the table's texts spell out */
 _Static_assert(FMP__MAX_TEAM == 4096 && FMP__MAX_LEVELS == 16, "update the texts of vars[]");
+_Static_assert(FMP__SHARED_SIZE_MIN == (size_t)1 << 20 &&
+                   (sizeof(size_t) < 8 || FMP__SHARED_SIZE_MAX == (size_t)65536 << 40),
+               "update the text of FMP_SHARED_SIZE in vars[]");
 
 fmp__icv fmp__g_icv = {
     .max_active_levels = 1,
@@ -358,8 +361,8 @@ static const struct envvar {
      show_wait_policy,
      0},
     {{"FMP_SHARED_SIZE", NULL,
-      "a positive number of bytes, optionally with K, M, G or T (or KB, KiB and so on: "
-      "powers of 1024)",
+      "a number of bytes from 1M to 65536T (64 PiB: no machine maps more), optionally "
+      "with K, M, G or T (or KB, KiB and so on: powers of 1024)",
       "the physical memory",
       "Size of the shared arena (fmp_shared_alloc). Address space only: memory is used when "
       "touched."},

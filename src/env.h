@@ -8,6 +8,20 @@
 #include "internal.h" /* first: it defines _GNU_SOURCE */
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* FMP_SHARED_SIZE's bounds (fmp__env_parse_size).  The floor: the arena must hold its
+   header (the allocator's lock, the output lock and the FMP__CRIT_LOCKS critical-section
+   locks: one page) and then the control blocks of the teams, about 3 KiB plus 0.7 KiB a
+   member each, with room left for what the program allocates: 1 MiB holds the header
+   and at least 16 teams of 64 members (tests/test_env.c checks this against the real
+   sizes).  The ceiling: the largest user address space of any 64-bit Linux machine,
+   2^56 bytes (x86-64 and RISC-V with 5-level page tables; arm64 and POWER have less), so
+   that no size is accepted that no machine could map, and neither the byte count nor its
+   rounding up to a page can overflow a size_t; half the address space on a 32-bit one. */
+#define FMP__SHARED_SIZE_MIN ((size_t)1 << 20)
+#define FMP__SHARED_SIZE_MAX                                                                       \
+    (sizeof(size_t) >= 8 ? (size_t)((unsigned long long)1 << 56) : (SIZE_MAX >> 1) + 1)
 
 /* Explicit place lists: PU numbers below FMP__PLACE_ID_LIMIT, and at most
    FMP__PLACE_IDS_MAX PU numbers expanded from one list (against absurd lists). */

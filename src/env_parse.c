@@ -187,11 +187,16 @@ int fmp__env_parse_size(const char *s, size_t *out)
         return FMP_EINVAL;
     const char *p = s;
     unsigned long v;
-    unsigned long long mult, bytes;
-    if (lex_ulong(&p, ULONG_MAX, &v) < 0 || size_suffix(p, &mult) < 0)
+    unsigned long long mult, bytes, rounded;
+    /* the byte count (lex_ulong refuses what overflows), the unit's multiplication, the
+       rounding up to a page of the largest size any machine uses (64 KiB), each checked:
+       none may wrap around to a small size that would then be accepted */
+    const unsigned long long page = 64 * 1024;
+    if (lex_ulong(&p, ULONG_MAX, &v) < 0 || size_suffix(p, &mult) < 0 ||
+        __builtin_mul_overflow((unsigned long long)v, mult, &bytes) ||
+        __builtin_add_overflow(bytes, page - 1, &rounded))
         return FMP_EINVAL;
-    if (__builtin_mul_overflow((unsigned long long)v, mult, &bytes) || bytes == 0 ||
-        bytes > SIZE_MAX)
+    if (bytes < FMP__SHARED_SIZE_MIN || rounded / page * page > FMP__SHARED_SIZE_MAX)
         return FMP_EINVAL;
     *out = (size_t)bytes;
     return 0;

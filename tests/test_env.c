@@ -170,29 +170,56 @@ static void check_size(const char *s, size_t want)
 
 static void test_size(void)
 {
-    check_size("1", 1);
-    check_size("4096", 4096);
-    check_size("4K", 4096);
-    check_size("4k", 4096);
-    check_size("4KiB", 4096);
-    check_size("4KB", 4096);
-    check_size("12B", 12);
+    check_size("1M", 1UL << 20); /* the floor */
+    check_size("1048576", 1UL << 20);
+    check_size("1024K", 1UL << 20);
+    check_size("1024k", 1UL << 20);
+    check_size("1024KiB", 1UL << 20);
+    check_size("1024KB", 1UL << 20);
+    check_size("1048577B", (1UL << 20) + 1);
     check_size("2M", 2UL << 20);
     check_size("2MiB", 2UL << 20);
     check_size("1G", 1UL << 30);
     check_size(" 1 GiB ", 1UL << 30);
     check_size("3T", 3UL << 40);
     check_size("16GB", 16UL << 30);
+    check_size("65536T", 1UL << 56); /* the ceiling */
+    check_size("72057594037927936", 1UL << 56);
+    check_size("72057594037927935", (1UL << 56) - 1);
 
     static const char *const bad[] = {
-        "",          "12Q",   "0",   "0G",  "-1", "1.5G", "4KiBx",
-        "G",         "4 K B", "4Ki", "4iB", "4P", "abc",  "99999999999999999999",
-        "16777216T", "4G4"};
+        "", "12Q", "0", "0G", "-1", "1.5G", "4KiBx", "G", "4 K B", "4Ki", "4iB", "4P", "abc",
+        "4G4",
+        /* below the floor: too small to hold the arena's header and a few teams */
+        "1", "4096", "4K", "12B", "1048575", "1023K", "1023KiB", "0.5M",
+        /* above the ceiling: no machine maps that much */
+        "65537T", "72057594037927937", "9223372036854775808", "1048576P",
+        /* the byte count, the multiplication by the unit, or the rounding up to a page
+           overflows */
+        "18446744073709551615", "18446744073709551616", "99999999999999999999",
+        "16777216T", "17179869184G", "18014398509481984K", "18446744073709486081"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t v = 77;
-        CU_ASSERT_EQUAL(fmp__env_parse_size(bad[i], &v), FMP_EINVAL);
+        int rc = fmp__env_parse_size(bad[i], &v);
+        CU_ASSERT_EQUAL(rc, FMP_EINVAL);
         CU_ASSERT_EQUAL(v, 77);
+        if (rc != FMP_EINVAL)
+            fprintf(stderr, "\n  size '%s' accepted as %zu\n", bad[i], v);
     }
+}
+
+/* The floor of FMP_SHARED_SIZE holds what env.h says: the arena's header (its locks, on
+   a page of their own) and at least 16 teams of 64 members, with their block headers. */
+static void test_size_floor(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t header = (FMP__CRIT_LOCKS + 2) * sizeof(pthread_mutex_t) + 64;
+    size_t team = sizeof(fmp__shteam) + 64 * sizeof(fmp__slot) + 64;
+    size_t need = (header + page - 1) / page * page + 16 * team;
+    CU_ASSERT(need <= FMP__SHARED_SIZE_MIN);
+    if (need > FMP__SHARED_SIZE_MIN)
+        fprintf(stderr, "\n  the floor of %zu bytes holds less than promised (%zu)\n",
+                FMP__SHARED_SIZE_MIN, need);
 }
 
 /* ---------------------------------------------------------------- proc-bind lists */
@@ -657,6 +684,7 @@ int main(void)
     CU_add_test(s, "integer lists", test_int_list);
     CU_add_test(s, "schedules", test_schedule);
     CU_add_test(s, "sizes", test_size);
+    CU_add_test(s, "FMP_SHARED_SIZE's floor", test_size_floor);
     CU_add_test(s, "proc-bind lists", test_bind_list);
     CU_add_test(s, "spin counts", test_spin);
     CU_add_test(s, "places", test_places);
