@@ -37,17 +37,21 @@ fmp__icv fmp__g_icv = {
 };
 
 /* ------------------------------------------------------------------------------------
- * The table of variables: parser (into fmp__g_icv), effective value, documentation.
+ * The table of variables: parser (into a load), effective value, documentation.
  * ------------------------------------------------------------------------------------ */
 
-/* what fmp__env_init saw, for the rules that combine variables */
-static struct {
-    int nested, nested_val, max_levels, spin, places;
-} seen;
+/* A load in progress: the ICVs being filled, and what was seen for the rules that combine
+   variables.  Written to the caller's fmp__icv only when every variable parsed. */
+typedef struct load {
+    fmp__icv icv;
+    struct {
+        int nested, nested_val, max_levels, spin, places;
+    } seen;
+} load;
 
-static int set_num_threads(const char *v)
+static int set_num_threads(load *l, const char *v)
 {
-    fmp__icv *g = &fmp__g_icv;
+    fmp__icv *g = &l->icv;
     if (fmp__env_parse_int_list(v, g->nthreads, FMP__MAX_LEVELS, &g->nthreads_len) < 0)
         return FMP_EINVAL;
     for (int i = 0; i < g->nthreads_len; i++)
@@ -59,35 +63,35 @@ static int set_num_threads(const char *v)
     return 0;
 }
 
-static int set_nested(const char *v)
+static int set_nested(load *l, const char *v)
 {
-    seen.nested = 1;
-    return fmp__env_parse_bool(v, &seen.nested_val);
+    l->seen.nested = 1;
+    return fmp__env_parse_bool(v, &l->seen.nested_val);
 }
 
-static int set_max_active_levels(const char *v)
+static int set_max_active_levels(load *l, const char *v)
 {
     int x;
     if (fmp__env_parse_positive(v, &x) < 0)
         return FMP_EINVAL;
-    seen.max_levels = 1;
-    fmp__g_icv.max_active_levels = x > FMP__MAX_LEVELS ? FMP__MAX_LEVELS : x;
+    l->seen.max_levels = 1;
+    l->icv.max_active_levels = x > FMP__MAX_LEVELS ? FMP__MAX_LEVELS : x;
     return 0;
 }
 
-static int set_thread_limit(const char *v)
+static int set_thread_limit(load *l, const char *v)
 {
-    return fmp__env_parse_positive(v, &fmp__g_icv.thread_limit);
+    return fmp__env_parse_positive(v, &l->icv.thread_limit);
 }
 
-static int set_schedule(const char *v)
+static int set_schedule(load *l, const char *v)
 {
-    return fmp__env_parse_schedule(v, &fmp__g_icv.run_sched);
+    return fmp__env_parse_schedule(v, &l->icv.run_sched);
 }
 
-static int set_proc_bind(const char *v)
+static int set_proc_bind(load *l, const char *v)
 {
-    fmp__icv *g = &fmp__g_icv;
+    fmp__icv *g = &l->icv;
     if (fmp__env_parse_bind_list(v, g->bind, FMP__MAX_LEVELS, &g->bind_len) < 0)
         return FMP_EINVAL;
     for (int i = g->bind_len; i < FMP__MAX_LEVELS; i++)
@@ -95,75 +99,74 @@ static int set_proc_bind(const char *v)
     return 0;
 }
 
-static int set_places(const char *v)
+static int set_places(load *l, const char *v)
 {
     if (fmp__env_parse_places(v, NULL) < 0)
         return FMP_EINVAL;
-    seen.places = 1;
-    return fmp__env_parse_trimmed(v, fmp__g_icv.places, sizeof fmp__g_icv.places);
+    l->seen.places = 1;
+    return fmp__env_parse_trimmed(v, l->icv.places, sizeof l->icv.places);
 }
 
-static int set_display_env(const char *v)
+static int set_display_env(load *l, const char *v)
 {
     static const char *const verbose[] = {"verbose", NULL};
     int i;
     if (fmp__env_parse_word(v, verbose, &i) == 0) {
-        fmp__g_icv.display_env = 2;
+        l->icv.display_env = 2;
         return 0;
     }
-    return fmp__env_parse_bool(v, &fmp__g_icv.display_env);
+    return fmp__env_parse_bool(v, &l->icv.display_env);
 }
 
-static int set_display_affinity(const char *v)
+static int set_display_affinity(load *l, const char *v)
 {
-    return fmp__env_parse_bool(v, &fmp__g_icv.display_affinity);
+    return fmp__env_parse_bool(v, &l->icv.display_affinity);
 }
 
-static int set_affinity_format(const char *v)
+static int set_affinity_format(load *l, const char *v)
 {
-    char tmp[sizeof fmp__g_icv.affinity_format];
+    char tmp[sizeof l->icv.affinity_format];
     if (fmp__env_parse_trimmed(v, tmp, sizeof tmp) < 0 || fmp__affinity_format_check(tmp) < 0)
         return FMP_EINVAL;
-    memcpy(fmp__g_icv.affinity_format, tmp, sizeof tmp);
+    memcpy(l->icv.affinity_format, tmp, sizeof tmp);
     return 0;
 }
 
-static int set_wait_policy(const char *v)
+static int set_wait_policy(load *l, const char *v)
 {
     static const char *const words[] = {"active", "passive", NULL};
     int i;
     if (fmp__env_parse_word(v, words, &i) < 0)
         return FMP_EINVAL;
-    fmp__g_icv.wait_policy = i == 0 ? FMP__WAIT_ACTIVE : FMP__WAIT_PASSIVE;
+    l->icv.wait_policy = i == 0 ? FMP__WAIT_ACTIVE : FMP__WAIT_PASSIVE;
     return 0;
 }
 
-static int set_shared_size(const char *v)
+static int set_shared_size(load *l, const char *v)
 {
-    return fmp__env_parse_size(v, &fmp__g_icv.shared_size);
+    return fmp__env_parse_size(v, &l->icv.shared_size);
 }
 
-static int set_on_error(const char *v)
+static int set_on_error(load *l, const char *v)
 {
     static const char *const words[] = {"abort", "return", NULL};
     int i;
     if (fmp__env_parse_word(v, words, &i) < 0)
         return FMP_EINVAL;
-    fmp__g_icv.on_error = i == 0 ? FMP_ERRORS_ABORT : FMP_ERRORS_RETURN;
+    l->icv.on_error = i == 0 ? FMP_ERRORS_ABORT : FMP_ERRORS_RETURN;
     return 0;
 }
 
-static int set_spin_count(const char *v)
+static int set_spin_count(load *l, const char *v)
 {
-    seen.spin = 1;
-    return fmp__env_parse_spin(v, &fmp__g_icv.spin_count);
+    l->seen.spin = 1;
+    return fmp__env_parse_spin(v, &l->icv.spin_count);
 }
 
 /* ---- effective values, in OpenMP's display style */
 
-static void show_num_threads(char *b, size_t n)
+static void show_num_threads(const fmp__icv *g, char *b, size_t n)
 {
-    const fmp__icv *g = &fmp__g_icv;
     if (g->nthreads_len == 0) {
         snprintf(b, n, "%d", g->num_procs);
         return;
@@ -173,24 +176,24 @@ static void show_num_threads(char *b, size_t n)
         o += (size_t)snprintf(b + o, n - o, "%s%d", i ? "," : "", g->nthreads[i]);
 }
 
-static void show_nested(char *b, size_t n)
+static void show_nested(const fmp__icv *g, char *b, size_t n)
 {
-    snprintf(b, n, "%s", fmp__g_icv.max_active_levels > 1 ? "TRUE" : "FALSE");
+    snprintf(b, n, "%s", g->max_active_levels > 1 ? "TRUE" : "FALSE");
 }
 
-static void show_max_active_levels(char *b, size_t n)
+static void show_max_active_levels(const fmp__icv *g, char *b, size_t n)
 {
-    snprintf(b, n, "%d", fmp__g_icv.max_active_levels);
+    snprintf(b, n, "%d", g->max_active_levels);
 }
 
-static void show_thread_limit(char *b, size_t n)
+static void show_thread_limit(const fmp__icv *g, char *b, size_t n)
 {
-    snprintf(b, n, "%d", fmp__g_icv.thread_limit);
+    snprintf(b, n, "%d", g->thread_limit);
 }
 
-static void show_schedule(char *b, size_t n)
+static void show_schedule(const fmp__icv *g, char *b, size_t n)
 {
-    const fmp_schedule *s = &fmp__g_icv.run_sched;
+    const fmp_schedule *s = &g->run_sched;
     const char *k = s->kind == FMP_SCHED_DYNAMIC  ? "DYNAMIC"
                     : s->kind == FMP_SCHED_GUIDED ? "GUIDED"
                                                   : "STATIC";
@@ -216,40 +219,39 @@ static const char *bind_name(int b)
     }
 }
 
-static void show_proc_bind(char *b, size_t n)
+static void show_proc_bind(const fmp__icv *g, char *b, size_t n)
 {
-    const fmp__icv *g = &fmp__g_icv;
     size_t o = 0;
     snprintf(b, n, "FALSE");
     for (int i = 0; i < g->bind_len && o < n; i++)
         o += (size_t)snprintf(b + o, n - o, "%s%s", i ? "," : "", bind_name(g->bind[i]));
 }
 
-static void show_places(char *b, size_t n)
+static void show_places(const fmp__icv *g, char *b, size_t n)
 {
-    snprintf(b, n, "%s", fmp__g_icv.places);
+    snprintf(b, n, "%s", g->places);
 }
 
-static void show_display_env(char *b, size_t n)
+static void show_display_env(const fmp__icv *g, char *b, size_t n)
 {
-    int d = fmp__g_icv.display_env;
+    int d = g->display_env;
     snprintf(b, n, "%s", d > 1 ? "VERBOSE" : d ? "TRUE" : "FALSE");
 }
 
-static void show_display_affinity(char *b, size_t n)
+static void show_display_affinity(const fmp__icv *g, char *b, size_t n)
 {
-    snprintf(b, n, "%s", fmp__g_icv.display_affinity ? "TRUE" : "FALSE");
+    snprintf(b, n, "%s", g->display_affinity ? "TRUE" : "FALSE");
 }
 
-static void show_affinity_format(char *b, size_t n)
+static void show_affinity_format(const fmp__icv *g, char *b, size_t n)
 {
-    const char *f = fmp__g_icv.affinity_format;
+    const char *f = g->affinity_format;
     snprintf(b, n, "%s", *f ? f : FMP__AFFINITY_FORMAT_DEFAULT);
 }
 
-static void show_wait_policy(char *b, size_t n)
+static void show_wait_policy(const fmp__icv *g, char *b, size_t n)
 {
-    snprintf(b, n, "%s", fmp__g_icv.wait_policy == FMP__WAIT_ACTIVE ? "ACTIVE" : "PASSIVE");
+    snprintf(b, n, "%s", g->wait_policy == FMP__WAIT_ACTIVE ? "ACTIVE" : "PASSIVE");
 }
 
 static size_t physical_memory(void)
@@ -258,29 +260,29 @@ static size_t physical_memory(void)
     return pages > 0 && psz > 0 ? (size_t)pages * (size_t)psz : 0;
 }
 
-static void show_shared_size(char *b, size_t n)
+static void show_shared_size(const fmp__icv *g, char *b, size_t n)
 {
-    size_t sz = fmp__g_icv.shared_size ? fmp__g_icv.shared_size : physical_memory();
+    size_t sz = g->shared_size ? g->shared_size : physical_memory();
     snprintf(b, n, "%zu", sz);
 }
 
-static void show_on_error(char *b, size_t n)
+static void show_on_error(const fmp__icv *g, char *b, size_t n)
 {
-    snprintf(b, n, "%s", fmp__g_icv.on_error == FMP_ERRORS_RETURN ? "RETURN" : "ABORT");
+    snprintf(b, n, "%s", g->on_error == FMP_ERRORS_RETURN ? "RETURN" : "ABORT");
 }
 
-static void show_spin_count(char *b, size_t n)
+static void show_spin_count(const fmp__icv *g, char *b, size_t n)
 {
-    snprintf(b, n, "%ld", fmp__g_icv.spin_count);
+    snprintf(b, n, "%ld", g->spin_count);
 }
 
 /* The one list.  doc/environment.md is this table, written out by fmp__env_doc_row()
    (env_doc.c); the test suite checks that every row there matches. */
 static const struct envvar {
-    fmp__envvar_doc d;                   /* name, alias, what is allowed, default, meaning */
-    int (*set)(const char *value);       /* into fmp__g_icv: 0 or FMP_EINVAL */
-    void (*show)(char *buf, size_t len); /* effective value, for FMP_DISPLAY_ENV */
-    int forkmp_only;                     /* shown by FMP_DISPLAY_ENV=verbose only */
+    fmp__envvar_doc d;                      /* name, alias, what is allowed, default, meaning */
+    int (*set)(load *l, const char *value); /* into l: 0 or FMP_EINVAL */
+    void (*show)(const fmp__icv *g, char *buf, size_t len); /* for FMP_DISPLAY_ENV */
+    int forkmp_only; /* shown by FMP_DISPLAY_ENV=verbose only */
 } vars[] = {
     {{"FMP_NUM_THREADS", "OMP_NUM_THREADS",
       "a comma list of positive integers (at most 4096 each, 16 entries)",
@@ -395,24 +397,24 @@ const fmp__envvar_doc *fmp__env_var_doc(size_t i)
  * Initialisation and display
  * ------------------------------------------------------------------------------------ */
 
-static __attribute__((noreturn)) void bad_value(const struct envvar *v, const char *name,
-                                                const char *value)
+static __attribute__((noreturn)) void bad_value(const fmp__env_error *e)
 {
     /* one line, whatever the value holds: control characters are shown as '?' */
     char shown[256];
-    snprintf(shown, sizeof shown, "%s", value);
+    snprintf(shown, sizeof shown, "%s", e->value);
     for (char *c = shown; *c; c++)
         if (iscntrl((unsigned char)*c))
             *c = '?';
-    FMP__SAY(env_bad_value, name, shown, v->d.values);
+    FMP__SAY(env_bad_value, e->name, shown, e->expected);
     exit(1);
 }
 
-void fmp__env_init(void)
+int fmp__env_load(fmp__icv *out, const char *(*get)(const char *name, void *ctx), void *ctx,
+                  fmp__env_error *err)
 {
-    fmp__icv *g = &fmp__g_icv;
-    memset(g, 0, sizeof *g);
-    memset(&seen, 0, sizeof seen);
+    load l;
+    fmp__icv *g = &l.icv;
+    memset(&l, 0, sizeof l);
     g->max_active_levels = 1;
     g->thread_limit = INT_MAX;
     g->run_sched = (fmp_schedule){FMP_SCHED_STATIC, 0};
@@ -424,32 +426,49 @@ void fmp__env_init(void)
 
     for (size_t i = 0; i < NVARS; i++) {
         const char *name = vars[i].d.name;
-        const char *value = getenv(name);
+        const char *value = get(name, ctx);
         if (!value && vars[i].d.alias) {
             name = vars[i].d.alias;
-            value = getenv(name);
+            value = get(name, ctx);
         }
-        if (value && vars[i].set(value) < 0)
-            bad_value(&vars[i], name, value);
+        if (value && vars[i].set(&l, value) < 0) {
+            *err = (fmp__env_error){name, value, vars[i].d.values};
+            return FMP_EINVAL;
+        }
     }
 
     /* the rules that combine variables, as OpenMP and libgomp have them */
-    if (!seen.max_levels) {
-        if (seen.nested)
-            g->max_active_levels = seen.nested_val ? FMP__MAX_LEVELS : 1;
+    if (!l.seen.max_levels) {
+        if (l.seen.nested)
+            g->max_active_levels = l.seen.nested_val ? FMP__MAX_LEVELS : 1;
         else if (g->nthreads_len > 1 || g->bind_len > 1)
             g->max_active_levels = FMP__MAX_LEVELS;
     }
-    g->nested_set = seen.nested || seen.max_levels;
-    if (g->bind_len == 0 && seen.places) {
+    g->nested_set = l.seen.nested || l.seen.max_levels;
+    if (g->bind_len == 0 && l.seen.places) {
         g->bind_len = 1;
         for (int i = 0; i < FMP__MAX_LEVELS; i++)
             g->bind[i] = FMP__BIND_TRUE;
     }
-    if (!seen.spin)
+    if (!l.seen.spin)
         g->spin_count = g->wait_policy == FMP__WAIT_PASSIVE  ? 0
                         : g->wait_policy == FMP__WAIT_ACTIVE ? ACTIVE_SPIN
                                                              : DEFAULT_SPIN;
+    *out = l.icv;
+    return 0;
+}
+
+static const char *from_environ(const char *name, void *ctx)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+void fmp__env_init(void)
+{
+    fmp__env_error e;
+    if (fmp__env_load(&fmp__g_icv, from_environ, NULL, &e) < 0)
+        bad_value(&e);
 }
 
 /* One write to stderr, under the output lock once the arena exists (fmp__vprint). */
@@ -484,23 +503,30 @@ static __attribute__((format(printf, 4, 5))) void append(char **buf, size_t *len
     va_end(ap);
 }
 
-void fmp__env_display(int verbose)
+char *fmp__env_display_text(const fmp__icv *icv, int verbose)
 {
-    /* built whole, then written at once, so that other output never cuts it */
     size_t cap = 4096, len = 0;
     char *out = malloc(cap);
     if (!out)
-        return;
+        return NULL;
     out[0] = '\0';
     append(&out, &len, &cap, FMP__MSG_env_display_begin, FMP_VERSION_STRING);
     for (size_t i = 0; i < NVARS; i++) {
         if (vars[i].forkmp_only && !verbose)
             continue;
         char val[512];
-        vars[i].show(val, sizeof val);
+        vars[i].show(icv, val, sizeof val);
         append(&out, &len, &cap, FMP__MSG_env_display_var, vars[i].d.name, val);
     }
     append(&out, &len, &cap, FMP__MSG_env_display_end);
-    print_stderr("%s", out);
+    return out;
+}
+
+void fmp__env_display(int verbose)
+{
+    /* built whole, then written at once, so that other output never cuts it */
+    char *out = fmp__env_display_text(&fmp__g_icv, verbose);
+    if (out)
+        print_stderr("%s", out);
     free(out);
 }

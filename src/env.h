@@ -49,4 +49,23 @@ typedef struct fmp__envvar_doc {
 } fmp__envvar_doc;
 const fmp__envvar_doc *fmp__env_var_doc(size_t i);
 
+/* The variable a whole environment was refused for: the name that was read (FMP_X or its
+   alias), its value as the getter gave it, and what is allowed. */
+typedef struct fmp__env_error {
+    const char *name;
+    const char *value;
+    const char *expected;
+} fmp__env_error;
+
+/* What fmp__env_init does, reporting instead of exiting: every variable of the table read
+   through get(name, ctx) (NULL: unset), parsed, and the rules that combine them applied.
+   0: *out holds the ICVs; FMP_EINVAL: *err names the first malformed variable and *out
+   is untouched.  fmp__env_init is this with getenv, then the message and exit(1). */
+int fmp__env_load(fmp__icv *out, const char *(*get)(const char *name, void *ctx), void *ctx,
+                  fmp__env_error *err);
+
+/* FMP_DISPLAY_ENV's block for icv, as fmp__env_display writes it: one line per variable
+   (verbose: the forkmp-only ones too) between BEGIN and END.  malloc'd; NULL on ENOMEM. */
+char *fmp__env_display_text(const fmp__icv *icv, int verbose);
+
 #endif /* FMP_ENV_H */

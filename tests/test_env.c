@@ -487,6 +487,47 @@ static void test_init_spin(void)
     CU_ASSERT_EQUAL(g->spin_count, 300000);
 }
 
+/* ---------------------------------------------------------------- fmp__env_load */
+
+/* an environment of its own: pairs name, value, ..., NULL */
+static const char *from_pairs(const char *name, void *ctx)
+{
+    for (const char *const *p = ctx; p[0]; p += 2)
+        if (strcmp(p[0], name) == 0)
+            return p[1];
+    return NULL;
+}
+
+static void test_load(void)
+{
+    fmp__icv icv, before;
+    fmp__env_error e = {0};
+    const char *good[] = {"OMP_NUM_THREADS", "4,2", "FMP_SCHEDULE", "guided,3", "FMP_PLACES",
+                          " {0:2} ", NULL};
+    memset(&icv, 0x5a, sizeof icv);
+    CU_ASSERT_EQUAL(fmp__env_load(&icv, from_pairs, good, &e), 0);
+    CU_ASSERT(icv.nthreads_len == 2 && icv.nthreads[0] == 4 && icv.nthreads[15] == 2);
+    CU_ASSERT(icv.run_sched.kind == FMP_SCHED_GUIDED && icv.run_sched.chunk == 3);
+    CU_ASSERT_STRING_EQUAL(icv.places, "{0:2}");
+    CU_ASSERT(icv.bind_len == 1 && icv.bind[0] == FMP__BIND_TRUE);
+
+    /* the first malformed variable in the table's order, under the name it was read;
+       the ICVs untouched, also those parsed before it */
+    const char *bad[] = {"OMP_NUM_THREADS", "8", "OMP_SCHEDULE", "dynamic,", "FMP_WAIT_POLICY",
+                         "lazy", NULL};
+    before = icv;
+    CU_ASSERT_EQUAL(fmp__env_load(&icv, from_pairs, bad, &e), FMP_EINVAL);
+    CU_ASSERT_STRING_EQUAL(e.name, "OMP_SCHEDULE");
+    CU_ASSERT_STRING_EQUAL(e.value, "dynamic,");
+    CU_ASSERT_PTR_NOT_NULL(e.expected);
+    CU_ASSERT_EQUAL(memcmp(&icv, &before, sizeof icv), 0);
+    /* a value that parses but lies outside what the table allows */
+    const char *big[] = {"FMP_NUM_THREADS", "2,4097", NULL};
+    CU_ASSERT_EQUAL(fmp__env_load(&icv, from_pairs, big, &e), FMP_EINVAL);
+    CU_ASSERT_STRING_EQUAL(e.name, "FMP_NUM_THREADS");
+    CU_ASSERT_EQUAL(memcmp(&icv, &before, sizeof icv), 0);
+}
+
 /* ---------------------------------------------------------------- malformed values */
 
 /* fmp__env_init() in a child with name=value: its exit status (-1: killed) and stderr. */
@@ -691,6 +732,7 @@ int main(void)
     CU_add_test(s, "init: defaults", test_init_defaults);
     CU_add_test(s, "init: FMP_ over OMP_, combined rules", test_init_prefixes);
     CU_add_test(s, "init: wait policy and spin count", test_init_spin);
+    CU_add_test(s, "fmp__env_load: reports, leaves the ICVs untouched", test_load);
     CU_add_test(s, "malformed values: message and exit status", test_malformed);
     CU_add_test(s, "FMP_DISPLAY_ENV", test_display);
     CU_add_test(s, "doc/environment.md matches the table", test_doc_in_sync);
