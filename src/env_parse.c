@@ -102,24 +102,33 @@ int fmp__env_parse_bool(const char *s, int *out)
     return FMP_EINVAL;
 }
 
-int fmp__env_parse_int_list(const char *s, int *out, int max, int *len)
+/* The comma list of positive ints at s, at most max of them: their number, or FMP_EINVAL.
+   Writes them to out when out is not NULL. */
+static int int_list(const char *s, int *out, int max)
 {
-    if (!s || max < 1)
-        return FMP_EINVAL;
     const char *p = s;
     int n = 0;
     for (;;) {
         unsigned long v;
         if (n == max || lex_ulong(&p, INT_MAX, &v) < 0 || v == 0)
             return FMP_EINVAL;
-        out[n++] = (int)v;
+        if (out)
+            out[n] = (int)v;
+        n++;
         if (*p == '\0')
-            break;
+            return n;
         if (*p != ',')
             return FMP_EINVAL;
         p++;
     }
-    *len = n;
+}
+
+int fmp__env_parse_int_list(const char *s, int *out, int max, int *len)
+{
+    /* checked whole before anything is written: a refused list leaves out untouched */
+    if (!s || max < 1 || int_list(s, NULL, max) < 0)
+        return FMP_EINVAL;
+    *len = int_list(s, out, max);
     return 0;
 }
 
@@ -202,7 +211,9 @@ int fmp__env_parse_size(const char *s, size_t *out)
     return 0;
 }
 
-int fmp__env_parse_bind_list(const char *s, int *out, int max, int *len)
+/* The proc-bind list at s, at most max entries: their number, or FMP_EINVAL.  Writes them
+   to out when out is not NULL. */
+static int bind_list(const char *s, int *out, int max)
 {
     static const struct {
         const char *w;
@@ -210,10 +221,8 @@ int fmp__env_parse_bind_list(const char *s, int *out, int max, int *len)
     } words[] = {{"close", FMP__BIND_CLOSE},     {"spread", FMP__BIND_SPREAD},
                  {"primary", FMP__BIND_PRIMARY}, {"master", FMP__BIND_PRIMARY},
                  {"true", FMP__BIND_TRUE},       {"false", FMP__BIND_FALSE}};
-    if (!s || max < 1)
-        return FMP_EINVAL;
     const char *p = s;
-    int n = 0;
+    int n = 0, alone = 0;
     for (;;) {
         int v = FMP__BIND_UNSET;
         for (size_t i = 0; i < sizeof words / sizeof words[0] && v == FMP__BIND_UNSET; i++)
@@ -221,7 +230,10 @@ int fmp__env_parse_bind_list(const char *s, int *out, int max, int *len)
                 v = words[i].v;
         if (v == FMP__BIND_UNSET || n == max)
             return FMP_EINVAL;
-        out[n++] = v;
+        alone += v == FMP__BIND_TRUE || v == FMP__BIND_FALSE;
+        if (out)
+            out[n] = v;
+        n++;
         if (*p == '\0')
             break;
         if (*p != ',')
@@ -229,10 +241,15 @@ int fmp__env_parse_bind_list(const char *s, int *out, int max, int *len)
         p++;
     }
     /* OpenMP: true and false stand alone; a list names policies */
-    for (int i = 0; i < n && n > 1; i++)
-        if (out[i] == FMP__BIND_TRUE || out[i] == FMP__BIND_FALSE)
-            return FMP_EINVAL;
-    *len = n;
+    return alone && n > 1 ? FMP_EINVAL : n;
+}
+
+int fmp__env_parse_bind_list(const char *s, int *out, int max, int *len)
+{
+    /* checked whole before anything is written: a refused list leaves out untouched */
+    if (!s || max < 1 || bind_list(s, NULL, max) < 0)
+        return FMP_EINVAL;
+    *len = bind_list(s, out, max);
     return 0;
 }
 

@@ -98,6 +98,14 @@ static void test_int_list(void)
     CU_ASSERT_EQUAL(fmp__env_parse_int_list("1,2,3", v, 3, &len), 0);
     CU_ASSERT_EQUAL(len, 3);
     CU_ASSERT_EQUAL(fmp__env_parse_int_list("1,2,3,4", v, 3, &len), FMP_EINVAL);
+    /* a refused list writes nothing (it used to write the entries before the fault) */
+    static const char *const late[] = {"7,8,9,10", "7,8,0", "7,8,x"};
+    for (size_t i = 0; i < sizeof late / sizeof late[0]; i++) {
+        int w[4] = {-9, -9, -9, -9};
+        len = -1;
+        CU_ASSERT_EQUAL(fmp__env_parse_int_list(late[i], w, 3, &len), FMP_EINVAL);
+        CU_ASSERT(w[0] == -9 && w[1] == -9 && w[2] == -9 && w[3] == -9 && len == -1);
+    }
 
     static const char *const bad[] = {"",    " ",  "abc", "4,,2",       "4,",
                                       ",4",  "0",  "4,0", "-1",         "+4",
@@ -240,6 +248,14 @@ static void test_bind_list(void)
     CU_ASSERT_EQUAL(fmp__env_parse_bind_list("false", v, FMP__MAX_LEVELS, &len), 0);
     CU_ASSERT(len == 1 && v[0] == FMP__BIND_FALSE);
     CU_ASSERT_EQUAL(fmp__env_parse_bind_list("close,close,close", v, 2, &len), FMP_EINVAL);
+    /* a refused list writes nothing */
+    static const char *const late[] = {"close,close,close", "spread,true", "close,x"};
+    for (size_t i = 0; i < sizeof late / sizeof late[0]; i++) {
+        int w[3] = {-9, -9, -9};
+        len = -1;
+        CU_ASSERT_EQUAL(fmp__env_parse_bind_list(late[i], w, 2, &len), FMP_EINVAL);
+        CU_ASSERT(w[0] == -9 && w[1] == -9 && w[2] == -9 && len == -1);
+    }
 
     static const char *const bad[] = {
         "",       "sideways",      "true,close", "close,false", "close,",
