@@ -650,8 +650,10 @@ int fmp__affinity_format(char *buf, size_t len, const char *fmt, const fmp__affi
             return FMP_EINVAL;
         int vl = (int)strlen(v), pad = width > vl ? width - vl : 0;
         const char *q = v;
-        if (right && zero && numeric && *q == '-')
-            PUT(*q++);
+        if (right && zero && numeric && *q == '-') { /* the sign before the zeros */
+            PUT('-');
+            q++;
+        }
         for (int i = 0; right && i < pad; i++)
             PUT(zero && numeric ? '0' : ' ');
         for (; *q; q++)

@@ -319,6 +319,14 @@ static void test_affinity_format(void)
     char small[6];
     CU_ASSERT_EQUAL(fmp__affinity_format(small, sizeof small, "%H-%H", &ai), 11);
     CU_ASSERT_STRING_EQUAL(small, "node7");
+    /* a zero-padded negative number: "-0000001" whatever the buffer (its sign was counted
+       twice when the buffer could not hold it) */
+    for (size_t len = 0; len <= 9; len++) {
+        char buf[10] = "";
+        CU_ASSERT_EQUAL(fmp__affinity_format(buf, len, "%08r", &ai), 8);
+        if (len > 0)
+            CU_ASSERT_EQUAL(strncmp(buf, "-0000001", len - 1), 0);
+    }
     hwloc_bitmap_t b = set_of("0-3,8");
     char list[32];
     fmp__cpulist(list, sizeof list, b);
