@@ -125,7 +125,7 @@ static int set_display_affinity(load *l, const char *v)
 
 static int set_affinity_format(load *l, const char *v)
 {
-    char tmp[sizeof l->icv.affinity_format];
+    char tmp[sizeof l->icv.affinity_format] = ""; /* copied whole: no stack garbage after the NUL */
     if (fmp__env_parse_trimmed(v, tmp, sizeof tmp) < 0 || fmp__affinity_format_check(tmp) < 0)
         return FMP_EINVAL;
     memcpy(l->icv.affinity_format, tmp, sizeof tmp);
@@ -516,6 +516,11 @@ char *fmp__env_display_text(const fmp__icv *icv, int verbose)
             continue;
         char val[512];
         vars[i].show(icv, val, sizeof val);
+        /* one line per variable, whatever a value holds (FMP_PLACES may hold a newline,
+           FMP_AFFINITY_FORMAT any byte): control characters are shown as '?' */
+        for (char *c = val; *c; c++)
+            if (iscntrl((unsigned char)*c))
+                *c = '?';
         append(&out, &len, &cap, FMP__MSG_env_display_var, vars[i].d.name, val);
     }
     append(&out, &len, &cap, FMP__MSG_env_display_end);

@@ -688,6 +688,17 @@ static void test_display(void)
     CU_ASSERT(shows(out, "FMP_SPIN_COUNT", "1000000000"));
     free(out);
 
+    /* one line per variable: control characters of a value are shown as '?' */
+    clear_env();
+    setenv("OMP_PLACES", "{0,\n1}", 1);
+    setenv("FMP_AFFINITY_FORMAT", "%n\t%N", 1);
+    fmp__env_init();
+    out = capture_display(0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT(shows(out, "FMP_PLACES", "{0,?1}"));
+    CU_ASSERT(shows(out, "FMP_AFFINITY_FORMAT", "%n?%N"));
+    free(out);
+
     clear_env();
     fmp__env_init();
     out = capture_display(0);
