@@ -101,10 +101,13 @@ static int set_proc_bind(load *l, const char *v)
 
 static int set_places(load *l, const char *v)
 {
-    if (fmp__env_parse_places(v, NULL) < 0)
+    /* the length first: a value too long to keep is refused before it is parsed */
+    char tmp[sizeof l->icv.places] = "";
+    if (fmp__env_parse_trimmed(v, tmp, sizeof tmp) < 0 || fmp__env_parse_places(tmp, NULL) < 0)
         return FMP_EINVAL;
     l->seen.places = 1;
-    return fmp__env_parse_trimmed(v, l->icv.places, sizeof l->icv.places);
+    memcpy(l->icv.places, tmp, sizeof tmp);
+    return 0;
 }
 
 static int set_display_env(load *l, const char *v)
@@ -330,7 +333,7 @@ static const struct envvar {
     {{"FMP_PLACES", "OMP_PLACES",
       "threads, cores, sockets, ll_caches or numa_domains, each optionally with (n); or "
       "an explicit list of places such as {0,1},{2,3} or {0:4}:4:4 (PU numbers as the OS "
-      "counts them)",
+      "counts them), at most 255 characters",
       "cores",
       "Where members may be bound, inside the cpuset of the process (an MPI rank's "
       "binding). Places outside it are dropped."},

@@ -391,17 +391,30 @@ static void ivec_normalise(ivec *a, int from)
     a->n = w;
 }
 
+/* Entries that exclusions ("!res", "!place") may scan over a whole list: each scans the
+   place or the list built so far, so that without a bound a short value ("0:1000000"
+   followed by thousands of ",!0") takes minutes.  4M scans take milliseconds. */
+#define PLACE_WORK_MAX (1L << 22)
+
 typedef struct plist {
     ivec ids;   /* every place's PUs, place after place */
     ivec first; /* place k is ids[first[k] .. first[k+1]) */
     long total; /* ids expanded so far, against absurd lists */
+    long work;  /* entries scanned by exclusions so far */
 } plist;
 
-static int add_id(ivec *v, long id, long *total)
+static int add_id(ivec *v, long id, plist *l)
 {
-    if (id < 0 || id >= FMP__PLACE_ID_LIMIT || ++*total > FMP__PLACE_IDS_MAX)
+    if (id < 0 || id >= FMP__PLACE_ID_LIMIT || ++l->total > FMP__PLACE_IDS_MAX)
         return FMP_EINVAL;
     return ivec_push(v, (int)id);
+}
+
+/* An exclusion about to scan n entries: FMP_EINVAL past the list's budget. */
+static int scan(plist *l, long n)
+{
+    l->work += n + 1;
+    return l->work > PLACE_WORK_MAX ? FMP_EINVAL : 0;
 }
 
 /* num and stride after a resource or a place: ":num[:stride]" (num >= 1). */
@@ -426,7 +439,7 @@ static int lex_interval(const char **p, long *num, long *stride)
 }
 
 /* One place ("{res-list}" or a lone resource) appended to cur, sorted and unique. */
-static int parse_place(const char **pp, ivec *cur, long *total)
+static int parse_place(const char **pp, ivec *cur, plist *l)
 {
     const char *p = skip_ws(*pp);
     int braced = *p == '{';
@@ -443,7 +456,7 @@ static int parse_place(const char **pp, ivec *cur, long *total)
         if (lex_ulong(&p, FMP__PLACE_ID_LIMIT - 1, &res) < 0)
             return FMP_EINVAL;
         if (excl) {
-            if (!braced)
+            if (!braced || scan(l, cur->n) < 0)
                 return FMP_EINVAL;
             int w = 0;
             for (int r = 0; r < cur->n; r++)
@@ -457,7 +470,7 @@ static int parse_place(const char **pp, ivec *cur, long *total)
             if (braced && lex_interval(&p, &num, &stride) < 0)
                 return FMP_EINVAL;
             for (long k = 0; k < num; k++)
-                if (add_id(cur, (long)res + k * stride, total) < 0)
+                if (add_id(cur, (long)res + k * stride, l) < 0)
                     return FMP_EINVAL;
         }
         if (!braced || *p != ',')
@@ -509,16 +522,18 @@ static int parse_explicit(const char *s, plist *l)
         if (excl)
             p++;
         long num = 1, stride = 1;
-        if ((rc = parse_place(&p, &cur, &l->total)) < 0)
+        if ((rc = parse_place(&p, &cur, l)) < 0)
             break;
         if (excl) {
+            if ((rc = scan(l, l->ids.n + l->first.n)) < 0)
+                break;
             remove_place(l, &cur);
         } else {
             if ((rc = lex_interval(&p, &num, &stride)) < 0)
                 break;
             for (long k = 0; k < num && rc == 0; k++) {
                 for (int r = 0; r < cur.n && rc == 0; r++)
-                    rc = add_id(&l->ids, (long)cur.v[r] + k * stride, &l->total);
+                    rc = add_id(&l->ids, (long)cur.v[r] + k * stride, l);
                 if (rc == 0)
                     rc = ivec_push(&l->first, l->ids.n);
             }

@@ -109,10 +109,15 @@ int fmp__topo_places(hwloc_topology_t topo, hwloc_const_cpuset_t allowed, const 
         hwloc_bitmap_t b = hwloc_bitmap_alloc();
         rc = b ? 0 : FMP_ENOMEM;
         for (int k = 0; k < ps.nplaces && rc == 0; k++) {
+            /* only the PUs inside allowed: b stays as small as the machine's PU numbers,
+               however large the list's (a bitmap grown to PU 10^6 costs 128 KiB to clear
+               at every place: seconds for "0:1000000"); places left empty are dropped */
             hwloc_bitmap_zero(b);
             for (int r = ps.first[k]; r < ps.first[k + 1]; r++)
-                hwloc_bitmap_set(b, (unsigned)ps.ids[r]);
-            rc = push_place(&v, &n, &cap, b, allowed);
+                if (hwloc_bitmap_isset(allowed, (unsigned)ps.ids[r]))
+                    hwloc_bitmap_set(b, (unsigned)ps.ids[r]);
+            if (!hwloc_bitmap_iszero(b))
+                rc = push_place(&v, &n, &cap, b, allowed);
         }
         hwloc_bitmap_free(b);
         fmp__env_places_free(&ps);

@@ -378,6 +378,21 @@ static void test_places(void)
                                       "{0:4}:99999999999",
                                       "{99999999999}",
                                       "threads(4),cores"};
+    /* exclusions scan the list built so far: a bounded number of scans, refused past
+       it, so that a short value cannot take minutes */
+    static char many[16 + 3 * 200];
+    strcpy(many, "0:60000,!0");
+    CU_ASSERT_EQUAL(fmp__env_parse_places(many, NULL), 0);
+    for (int i = 1; i < 200; i++)
+        strcat(many, ",!0");
+    CU_ASSERT_EQUAL(fmp__env_parse_places(many, NULL), FMP_EINVAL);
+    check_explicit("0:4,!1,!2,!1", "0|3");
+    /* at most FMP__PLACE_IDS_MAX PU numbers from one list */
+    CU_ASSERT_EQUAL(fmp__env_parse_places("0:65535", NULL), 0);
+    CU_ASSERT_EQUAL(fmp__env_parse_places("0:65536", NULL), FMP_EINVAL);
+    CU_ASSERT_EQUAL(fmp__env_parse_places("{0:256}:255", NULL), 0); /* 256 + 255 x 256 */
+    CU_ASSERT_EQUAL(fmp__env_parse_places("{0:256}:256", NULL), FMP_EINVAL);
+
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fmp__places p;
         int rc = fmp__env_parse_places(bad[i], &p);
@@ -602,6 +617,13 @@ static void test_malformed(void)
     check_refused("OMP_SCHEDULE", "dynamic,0", "dynamic,0");
     check_refused("GOMP_SPINCOUNT", "lots", "lots");
     check_refused("FMP_PLACES", "{0,1", "{0,1");
+    /* a list that parses but is too long to keep: refused, and the value shown cut */
+    char longlist[400] = "0", shown[256];
+    while (strlen(longlist) < 300)
+        strcat(longlist, ",0");
+    memcpy(shown, longlist, sizeof shown - 1);
+    shown[sizeof shown - 1] = '\0';
+    check_refused("OMP_PLACES", longlist, shown);
     /* one line whatever the value holds: control characters are shown as '?' */
     check_refused("FMP_WAIT_POLICY", "act\nive\t", "act?ive?");
     /* a good value: no output, exit 0 */
