@@ -531,11 +531,10 @@ void fmp__check_oversubscription(int n)
             cores += hwloc_bitmap_intersects(o->cpuset, mine);
     }
     if (cores > 0 && cores != pus)
-        snprintf(what, sizeof what, FMP__MSG_oversubscribed_smt, cores, cores > 1 ? "s" : "",
-                 pus, cpus);
-    else
-        snprintf(what, sizeof what, FMP__MSG_oversubscribed_cores, pus, pus > 1 ? "s" : "",
+        snprintf(what, sizeof what, FMP__MSG_oversubscribed_smt, cores, cores > 1 ? "s" : "", pus,
                  cpus);
+    else
+        snprintf(what, sizeof what, FMP__MSG_oversubscribed_cores, pus, pus > 1 ? "s" : "", cpus);
     FMP__SAY(oversubscribed, n, what, pus, n, n, n);
     hwloc_bitmap_free(mine);
 }

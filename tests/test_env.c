@@ -196,16 +196,15 @@ static void test_size(void)
     check_size("72057594037927935", (1UL << 56) - 1);
 
     static const char *const bad[] = {
-        "", "12Q", "0", "0G", "-1", "1.5G", "4KiBx", "G", "4 K B", "4Ki", "4iB", "4P", "abc",
-        "4G4",
+        "", "12Q", "0", "0G", "-1", "1.5G", "4KiBx", "G", "4 K B", "4Ki", "4iB", "4P", "abc", "4G4",
         /* below the floor: too small to hold the arena's header and a few teams */
         "1", "4096", "4K", "12B", "1048575", "1023K", "1023KiB", "0.5M",
         /* above the ceiling: no machine maps that much */
         "65537T", "72057594037927937", "9223372036854775808", "1048576P",
         /* the byte count, the multiplication by the unit, or the rounding up to a page
            overflows */
-        "18446744073709551615", "18446744073709551616", "99999999999999999999",
-        "16777216T", "17179869184G", "18014398509481984K", "18446744073709486081"};
+        "18446744073709551615", "18446744073709551616", "99999999999999999999", "16777216T",
+        "17179869184G", "18014398509481984K", "18446744073709486081"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t v = 77;
         int rc = fmp__env_parse_size(bad[i], &v);
@@ -534,7 +533,7 @@ static void test_load(void)
     fmp__icv icv, before;
     fmp__env_error e = {0};
     const char *good[] = {"OMP_NUM_THREADS", "4,2", "FMP_SCHEDULE", "guided,3", "FMP_PLACES",
-                          " {0:2} ", NULL};
+                          " {0:2} ",         NULL};
     memset(&icv, 0x5a, sizeof icv);
     CU_ASSERT_EQUAL(fmp__env_load(&icv, from_pairs, good, &e), 0);
     CU_ASSERT(icv.nthreads_len == 2 && icv.nthreads[0] == 4 && icv.nthreads[15] == 2);
@@ -544,8 +543,8 @@ static void test_load(void)
 
     /* the first malformed variable in the table's order, under the name it was read;
        the ICVs untouched, also those parsed before it */
-    const char *bad[] = {"OMP_NUM_THREADS", "8", "OMP_SCHEDULE", "dynamic,", "FMP_WAIT_POLICY",
-                         "lazy", NULL};
+    const char *bad[] = {
+        "OMP_NUM_THREADS", "8", "OMP_SCHEDULE", "dynamic,", "FMP_WAIT_POLICY", "lazy", NULL};
     before = icv;
     CU_ASSERT_EQUAL(fmp__env_load(&icv, from_pairs, bad, &e), FMP_EINVAL);
     CU_ASSERT_STRING_EQUAL(e.name, "OMP_SCHEDULE");

@@ -538,12 +538,11 @@ static void child_no_oversub(void)
    line): the numbers filled in, where the team runs left open (either of its shapes). */
 static int is_oversub_warning(const char *err, int n, int pus)
 {
-    static const char *const where[] = {FMP__MSG_oversubscribed_cores,
-                                        FMP__MSG_oversubscribed_smt};
+    static const char *const where[] = {FMP__MSG_oversubscribed_cores, FMP__MSG_oversubscribed_smt};
     char pattern[1024];
     for (size_t k = 0; k < sizeof where / sizeof where[0]; k++) {
-        snprintf(pattern, sizeof pattern, "forkmp: " FMP__MSG_oversubscribed "\n", n, where[k],
-                 pus, n, n, n);
+        snprintf(pattern, sizeof pattern, "forkmp: " FMP__MSG_oversubscribed "\n", n, where[k], pus,
+                 n, n, n);
         if (msg_match(pattern, err))
             return 1;
     }
