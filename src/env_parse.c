@@ -403,7 +403,9 @@ typedef struct plist {
     long work;  /* entries scanned by exclusions so far */
 } plist;
 
-static int add_id(ivec *v, long id, plist *l)
+/* id: a resource plus k strides, up to 2^16 x 2^20 away: long long, also where long has
+   32 bits */
+static int add_id(ivec *v, long long id, plist *l)
 {
     if (id < 0 || id >= FMP__PLACE_ID_LIMIT || ++l->total > FMP__PLACE_IDS_MAX)
         return FMP_EINVAL;
@@ -470,7 +472,7 @@ static int parse_place(const char **pp, ivec *cur, plist *l)
             if (braced && lex_interval(&p, &num, &stride) < 0)
                 return FMP_EINVAL;
             for (long k = 0; k < num; k++)
-                if (add_id(cur, (long)res + k * stride, l) < 0)
+                if (add_id(cur, (long long)res + (long long)k * stride, l) < 0)
                     return FMP_EINVAL;
         }
         if (!braced || *p != ',')
@@ -533,7 +535,7 @@ static int parse_explicit(const char *s, plist *l)
                 break;
             for (long k = 0; k < num && rc == 0; k++) {
                 for (int r = 0; r < cur.n && rc == 0; r++)
-                    rc = add_id(&l->ids, (long)cur.v[r] + k * stride, l);
+                    rc = add_id(&l->ids, (long long)cur.v[r] + (long long)k * stride, l);
                 if (rc == 0)
                     rc = ivec_push(&l->first, l->ids.n);
             }
