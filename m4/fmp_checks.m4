@@ -2,9 +2,9 @@ dnl fmp_checks.m4: forkmp's own configure checks, one macro per concern.
 dnl
 dnl Outputs (AC_SUBST): FMP_DEBUG_CFLAGS FMP_WARN_CFLAGS FMP_VISIBILITY_CFLAGS
 dnl FMP_LD_NO_UNDEFINED FMP_LD_VERSION_SCRIPT READELF
-dnl OPENMP_CFLAGS MPI_CFLAGS MPI_LIBS MPIRUN DOXYGEN FMP_DOXYGEN_DOT
+dnl OPENMP_CFLAGS MPI_CFLAGS MPI_LIBS MPIRUN DOXYGEN FMP_DOXYGEN_DOT FUZZ_CC
 dnl Conditionals: HAVE_DEBUG HAVE_OPENMP HAVE_CXX HAVE_MPI HAVE_MPIRUN HAVE_DOXYGEN
-dnl HAVE_LD_VERSION_SCRIPT
+dnl HAVE_LD_VERSION_SCRIPT HAVE_FUZZ
 dnl (HAVE_CUNIT is set in configure.ac.)
 
 dnl FMP_ARG_DEBUG: --enable-debug and --enable-werror.  Call it before AC_PROG_CC: a debug
@@ -199,4 +199,33 @@ _FMP_EOF
     [FMP_LD_NO_UNDEFINED="-Wl,--no-undefined"; AC_MSG_RESULT([yes])],
     [FMP_LD_NO_UNDEFINED=""; AC_MSG_RESULT([no])])
   AC_SUBST([FMP_LD_NO_UNDEFINED])
+])
+
+dnl FMP_CHECK_FUZZ: make fuzz builds the fuzz target with clang's libFuzzer, ASan and UBSan
+dnl when a clang (FUZZ_CC) links such a program; otherwise configure says "fuzz: no clang"
+dnl and make fuzz explains.  make check's fuzz test needs only the ordinary compiler.
+AC_DEFUN([FMP_CHECK_FUZZ], [
+  AC_ARG_VAR([FUZZ_CC], [clang for make fuzz (libFuzzer with ASan and UBSan)])
+  AS_IF([test -z "$FUZZ_CC"],
+    [AC_PATH_PROGS([FUZZ_CC], [clang clang-19 clang-18 clang-17 clang-16 clang-15 clang-14])])
+  fmp_have_fuzz=no
+  AS_IF([test -n "$FUZZ_CC"], [
+    AC_MSG_CHECKING([whether $FUZZ_CC links libFuzzer targets with ASan and UBSan])
+    cat > conftest_fuzz.c <<_FMP_EOF
+#include <stddef.h>
+#include <stdint.h>
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return size > 0 && data[[0]] == 1; }
+_FMP_EOF
+    AS_IF([$FUZZ_CC -fsanitize=fuzzer,address,undefined conftest_fuzz.c -o conftest_fuzz$EXEEXT \
+             >&AS_MESSAGE_LOG_FD 2>&1],
+      [fmp_have_fuzz=yes])
+    rm -f conftest_fuzz.c conftest_fuzz$EXEEXT
+    AC_MSG_RESULT([$fmp_have_fuzz])])
+  AS_IF([test "x$fmp_have_fuzz" = xyes], [fmp_fuzz_summary="$FUZZ_CC"],
+    [test -n "$FUZZ_CC"], [fmp_fuzz_summary="no ($FUZZ_CC does not link libFuzzer)"
+                           AC_MSG_NOTICE([fuzz: $FUZZ_CC does not link libFuzzer: install libclang-rt-dev])],
+    [fmp_fuzz_summary="no clang"
+     AC_MSG_NOTICE([fuzz: no clang])])
+  AM_CONDITIONAL([HAVE_FUZZ], [test "x$fmp_have_fuzz" = xyes])
 ])

@@ -159,6 +159,29 @@
     "%s at %s:%d: the lock's previous holder died while holding it; the data it "        \
     "protects may be half-updated"
 
+/* ------------------------------------------------------------------ environment */
+/* A malformed variable (then exit status 1): its name as read, its value (control
+   characters shown as '?'), and what is allowed (the values column of env.c's table). */
+#define FMP__MSG_env_bad_value "%s='%s': expected %s"
+/* FMP_DISPLAY_ENV's block, composed line by line: the version, then one line per
+   variable with its effective value. */
+#define FMP__MSG_env_display_begin "FORKMP DISPLAY ENVIRONMENT BEGIN\n  _FORKMP = '%s'\n"
+#define FMP__MSG_env_display_var "  [host] %s = '%s'\n"
+#define FMP__MSG_env_display_end "FORKMP DISPLAY ENVIRONMENT END\n"
+
+/* ------------------------------------------------------------------ topology and binding */
+#define FMP__MSG_places_outside                                                         \
+    "warning: FMP_PLACES='%s' has no place inside this process's cpus (%s): members are "  \
+    "not bound"
+/* a team larger than the cpus of its process: the team size, where it runs (one of the
+   two below), then the fixes, spelled with the number of cpus and the team size */
+#define FMP__MSG_oversubscribed                                                         \
+    "warning: a team of %d processes runs on %s, the cpus this process may use: members "  \
+    "share cores. Lower FMP_NUM_THREADS to %d, or give each rank %d cores: under mpirun "  \
+    "`--bind-to none` or `--map-by slot:PE=%d`, under Slurm `srun --cpus-per-task=%d`"
+#define FMP__MSG_oversubscribed_cores "%d core%s (%s)"
+#define FMP__MSG_oversubscribed_smt "%d core%s (%d PUs: %s)"
+
 /* ------------------------------------------------------------------ hybrid layer */
 /* libforkmp_mpi (src/mpi/), printed by FMP__MPI_SAY (rank prefixed once fmp_mpi_init()
    knows the rank) or FMP__MPI_SAY_JOB (job-wide, printed by one rank).  The first %s is

@@ -12,6 +12,7 @@
  * team is placed inside the partition of the member that opens it (spread: its
  * sub-partition; close, primary: the parent's partition), the way OpenMP places threads. */
 #include "topo.h"
+#include "messages.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -108,10 +109,15 @@ int fmp__topo_places(hwloc_topology_t topo, hwloc_const_cpuset_t allowed, const 
         hwloc_bitmap_t b = hwloc_bitmap_alloc();
         rc = b ? 0 : FMP_ENOMEM;
         for (int k = 0; k < ps.nplaces && rc == 0; k++) {
+            /* only the PUs inside allowed: b stays as small as the machine's PU numbers,
+               however large the list's (a bitmap grown to PU 10^6 costs 128 KiB to clear
+               at every place: seconds for "0:1000000"); places left empty are dropped */
             hwloc_bitmap_zero(b);
             for (int r = ps.first[k]; r < ps.first[k + 1]; r++)
-                hwloc_bitmap_set(b, (unsigned)ps.ids[r]);
-            rc = push_place(&v, &n, &cap, b, allowed);
+                if (hwloc_bitmap_isset(allowed, (unsigned)ps.ids[r]))
+                    hwloc_bitmap_set(b, (unsigned)ps.ids[r]);
+            if (!hwloc_bitmap_iszero(b))
+                rc = push_place(&v, &n, &cap, b, allowed);
         }
         hwloc_bitmap_free(b);
         fmp__env_places_free(&ps);
@@ -304,13 +310,9 @@ static int ensure_places(void)
     if (fmp__topo_places(st.topo, st.initial, fmp__g_icv.places, &st.places, &st.nplaces) < 0)
         return -1;
     if (st.nplaces == 0) {
-        char set[256], line[512];
+        char set[256];
         fmp__cpulist(set, sizeof set, st.initial);
-        snprintf(line, sizeof line,
-                 "forkmp: warning: FMP_PLACES='%s' has no place inside this process's "
-                 "cpus (%s): members are not bound\n",
-                 fmp__g_icv.places, set);
-        write_line(line);
+        FMP__SAY(places_outside, fmp__g_icv.places, set);
         return -1;
     }
     st.places_state = 1;
@@ -518,7 +520,7 @@ void fmp__check_oversubscription(int n)
         hwloc_bitmap_free(mine);
         return;
     }
-    char cpus[128], what[96], line[1024];
+    char cpus[128], what[192];
     fmp__cpulist(cpus, sizeof cpus, mine);
     int cores = -1;
     if (ensure_topology() == 0) {
@@ -529,17 +531,11 @@ void fmp__check_oversubscription(int n)
             cores += hwloc_bitmap_intersects(o->cpuset, mine);
     }
     if (cores > 0 && cores != pus)
-        snprintf(what, sizeof what, "%d core%s (%d PUs: %s)", cores, cores > 1 ? "s" : "", pus,
+        snprintf(what, sizeof what, FMP__MSG_oversubscribed_smt, cores, cores > 1 ? "s" : "", pus,
                  cpus);
     else
-        snprintf(what, sizeof what, "%d core%s (%s)", pus, pus > 1 ? "s" : "", cpus);
-    snprintf(line, sizeof line,
-             "forkmp: warning: a team of %d processes runs on %s, the cpus this process may "
-             "use: members share cores. Lower FMP_NUM_THREADS to %d, or give each rank %d "
-             "cores: under mpirun `--bind-to none` or `--map-by slot:PE=%d`, under Slurm "
-             "`srun --cpus-per-task=%d`\n",
-             n, what, pus, n, n, n);
-    write_line(line);
+        snprintf(what, sizeof what, FMP__MSG_oversubscribed_cores, pus, pus > 1 ? "s" : "", cpus);
+    FMP__SAY(oversubscribed, n, what, pus, n, n, n);
     hwloc_bitmap_free(mine);
 }
 
@@ -658,8 +654,10 @@ int fmp__affinity_format(char *buf, size_t len, const char *fmt, const fmp__affi
             return FMP_EINVAL;
         int vl = (int)strlen(v), pad = width > vl ? width - vl : 0;
         const char *q = v;
-        if (right && zero && numeric && *q == '-')
-            PUT(*q++);
+        if (right && zero && numeric && *q == '-') { /* the sign before the zeros */
+            PUT('-');
+            q++;
+        }
         for (int i = 0; right && i < pad; i++)
             PUT(zero && numeric ? '0' : ' ');
         for (; *q; q++)

@@ -1,13 +1,17 @@
 #!/bin/sh
 # A malformed environment variable stops the program with exit status 1 and one line on
-# stderr that names the variable and its value; FMP_DISPLAY_ENV prints its block.
+# stderr that names the variable and its value and says what is allowed (the values
+# column of doc/environment.md's row); FMP_DISPLAY_ENV prints its block; the smallest
+# FMP_SHARED_SIZE accepted runs a team.
 # Exit: 0 pass, 1 fail, 77 skip (no probe).
 probe=${ENV_PROBE:-./tests/env_probe}
+doc=${srcdir:-.}/doc/environment.md
 test -x "$probe" || { echo "SKIP: $probe not built"; exit 77; }
 command -v timeout >/dev/null 2>&1 && tmo="timeout 20" || tmo=
 
 err=$(mktemp "${TMPDIR:-/tmp}/fmp_env_bad.XXXXXX") || exit 1
-trap 'rm -f "$err"' EXIT
+out=$(mktemp "${TMPDIR:-/tmp}/fmp_env_bad.XXXXXX") || exit 1
+trap 'rm -f "$err" "$out"' EXIT
 fail=0
 unset=
 for v in NUM_THREADS NESTED MAX_ACTIVE_LEVELS THREAD_LIMIT SCHEDULE PROC_BIND PLACES \
@@ -16,9 +20,20 @@ for v in NUM_THREADS NESTED MAX_ACTIVE_LEVELS THREAD_LIMIT SCHEDULE PROC_BIND PL
 done
 unset="$unset -u FMP_SHARED_SIZE -u FMP_ON_ERROR -u FMP_SPIN_COUNT -u GOMP_SPINCOUNT"
 
-# run VAR VALUE: the probe alone with VAR=VALUE among forkmp's variables
+# run VAR VALUE [ARG]: the probe alone with VAR=VALUE among forkmp's variables
 run() {
-    env $unset "$1=$2" $tmo "$probe" >/dev/null 2>"$err"
+    env $unset "$1=$2" $tmo "$probe" ${3:+"$3"} >"$out" 2>"$err"
+}
+
+# allowed VAR: what the documentation's table says VAR (or the variable it is the alias
+# of) allows, unescaped
+allowed() {
+    case $1 in
+    GOMP_SPINCOUNT) v=FMP_SPIN_COUNT ;;
+    OMP_*) v=FMP_${1#OMP_} ;;
+    *) v=$1 ;;
+    esac
+    grep "^| \`$v\` |" "$doc" | cut -d'|' -f4 | sed 's/^ //; s/ $//; s/\\\([%|]\)/\1/g'
 }
 
 bad() {
@@ -31,6 +46,9 @@ bad() {
     elif ! grep -F -q -- "$1='$2'" "$err"; then
         echo "FAIL: $1='$2': stderr does not name the variable and the value:"; cat "$err"
         fail=1
+    elif [ -z "$(allowed "$1")" ] || ! grep -F -q -- "expected $(allowed "$1")" "$err"; then
+        echo "FAIL: $1='$2': stderr does not say what is allowed ($(allowed "$1")):"
+        cat "$err"; fail=1
     else
         echo "ok: $1='$2': $(cat "$err")"
     fi
@@ -43,6 +61,15 @@ bad FMP_SCHEDULE weird
 bad FMP_SCHEDULE dynamic,-3
 bad OMP_SCHEDULE static,
 bad FMP_SHARED_SIZE 12Q
+# too small for the arena's header and a few teams; past any address space; overflows of
+# the byte count, of the multiplication by the unit, of the rounding up to a page
+bad FMP_SHARED_SIZE 1
+bad FMP_SHARED_SIZE 1048575
+bad FMP_SHARED_SIZE 1023K
+bad FMP_SHARED_SIZE 65537T
+bad FMP_SHARED_SIZE 99999999999999999999
+bad FMP_SHARED_SIZE 16777216T
+bad FMP_SHARED_SIZE 18446744073709551615
 bad FMP_PROC_BIND sideways
 bad FMP_WAIT_POLICY lazy
 bad OMP_PLACES '{0,1'
@@ -55,6 +82,14 @@ if run FMP_NUM_THREADS 3 && [ ! -s "$err" ]; then
     echo "ok: FMP_NUM_THREADS=3 runs"
 else
     echo "FAIL: FMP_NUM_THREADS=3 did not run cleanly:"; cat "$err"; fail=1
+fi
+
+# the smallest arena accepted holds a team of 4, its reduction and allocations (stderr
+# may hold the oversubscription warning on a machine of fewer cores)
+if run FMP_SHARED_SIZE 1M region && grep -q "^region ok$" "$out"; then
+    echo "ok: FMP_SHARED_SIZE=1M runs a team of 4"
+else
+    echo "FAIL: FMP_SHARED_SIZE=1M did not run a team of 4:"; cat "$out" "$err"; fail=1
 fi
 
 # FMP_DISPLAY_ENV=true prints the block, once, between BEGIN and END
