@@ -189,7 +189,6 @@ typedef struct fmp__shteam {
     _Atomic uint32_t broken FMP__ALIGNED;   /* non-zero: failed, every wait returns */
     _Atomic uint32_t go;         /* set once every member was forked: bodies may start */
     _Atomic uint32_t go_sleepers;
-    _Atomic uint32_t life_watchers; /* waiters whose sleep watches life words */
     fmp__failure failure;
     _Atomic uint32_t bar_arrived FMP__ALIGNED;
     _Atomic uint32_t bar_gen FMP__ALIGNED;

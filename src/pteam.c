@@ -238,7 +238,7 @@ static int team_run(fmp_team *team, void (*body)(void *), const void *arg, size_
     t->body = body;
     fmp__flush_stdio();
     atomic_fetch_add(&t->run_gen, 1);
-    if (atomic_load(&t->run_sleepers) || atomic_load(&t->life_watchers))
+    if (atomic_load(&t->run_sleepers))
         fmp__futex_wake(&t->run_gen, INT_MAX);
     team->running = 1;
     team->ctx.parent = saved;

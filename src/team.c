@@ -267,8 +267,8 @@ static void child_start(fmp__shteam *t, int m, pid_t parent, int leader)
     pthread_mutex_lock(&s->life);
     atomic_store(&s->pid, (int)getpid());
     atomic_store(&s->state, FMP__S_RUNNING);
-    if (atomic_load(&t->life_watchers))
-        fmp__futex_wake(fmp__life_word(s), INT_MAX);
+    /* those watching for it to start (their sleep compares this word with 0) */
+    fmp__futex_wake(fmp__life_word(s), INT_MAX);
     fmp__set_my_slot(t, m);
     if (fmp__g.child_hook)
         fmp__g.child_hook();
@@ -324,7 +324,7 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
         fmp__bind_child(pid, t->level, m, n);
     }
     atomic_store(&t->go, 1);
-    if (atomic_load(&t->go_sleepers) || atomic_load(&t->life_watchers))
+    if (atomic_load(&t->go_sleepers))
         fmp__futex_wake(&t->go, INT_MAX);
     return 0;
 }

@@ -18,8 +18,8 @@
  *
  * A member holds no life lock between its fork and its first instructions: for members
  * still STARTING the sleeper watches their word for the change to "locked" (the child
- * wakes watchers when it takes it), and the master, which alone has their pidfds, also
- * looks at them every few milliseconds until they have started.
+ * wakes the word's sleepers when it takes it), and the master, which alone has their
+ * pidfds, also looks at them every few milliseconds until they have started.
  *
  * futex_waitv takes at most 128 words: with more than 126 members to watch, a member
  * watches the 126 that follow it (cyclically).  Every member is then watched by the
@@ -216,9 +216,7 @@ static void sleep_in_team(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
             }
             tp = &ts;
         }
-        atomic_fetch_add(&t->life_watchers, 1);
         syscall(SYS_futex_waitv, v, (unsigned)nv, 0, tp, CLOCK_MONOTONIC);
-        atomic_fetch_sub(&t->life_watchers, 1);
     }
     if (starting && me == 0)
         fmp__team_check_unstarted(t);
