@@ -167,11 +167,14 @@ static int my_member(const fmp__shteam *t)
 int fmp__scan_lives(fmp__shteam *t)
 {
     int me = my_member(t);
-    int k = watch_count(t, me);
+    int k = watch_count(t, me), starting = 0;
     for (int i = 0; i < k; i++) {
         uint32_t v;
-        look(t, watch_member(t, me, i), &v);
+        starting |= look(t, watch_member(t, me, i), &v) == 2;
     }
+    /* a member dead before it took its life lock shows only to the master's pidfds */
+    if (starting && me == 0)
+        fmp__team_check_unstarted(t);
     return atomic_load(&t->broken) != 0;
 }
 
@@ -218,8 +221,6 @@ static void sleep_in_team(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
         }
         syscall(SYS_futex_waitv, v, (unsigned)nv, 0, tp, CLOCK_MONOTONIC);
     }
-    if (starting && me == 0)
-        fmp__team_check_unstarted(t);
 }
 
 int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
