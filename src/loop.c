@@ -192,19 +192,18 @@ int fmp__loop_broke(fmp__loop *l)
     return 0;
 }
 
-/* A loop of a broken team hands out nothing more.  Members busy in a loop look at their
-   siblings' lives every LIVES_EVERY chunks (l->next counts the chunks of a dynamic or
-   guided loop): a member that dies while nobody sleeps still stops the loop. */
+/* A loop of a broken team hands out nothing more: every LIVES_EVERY chunks (l->next counts
+   the chunks of a dynamic or guided loop) a member looks at the team's state and at its
+   siblings' lives, so that a member that dies while nobody sleeps still stops the loop
+   within that many chunks, at no cost to the chunks between. */
 #define LIVES_EVERY 64
 
 static int team_broken(fmp__loop *l)
 {
     fmp__shteam *t = l->team;
-    if (!t)
+    if (!t || (++l->next % LIVES_EVERY) != 0)
         return 0;
-    if ((++l->next % LIVES_EVERY) == 0)
-        return fmp__scan_lives(t);
-    return atomic_load_explicit(&t->broken, memory_order_relaxed) != 0;
+    return fmp__scan_lives(t);
 }
 
 static int grab_dynamic(fmp__loop *l, fmp__desc *d)
