@@ -146,8 +146,7 @@ static int vrecord(fmp__shteam *t, int err, int member, int how, int code, const
     return err;
 }
 
-int fmp__team_fail(fmp__shteam *t, int err, int member, int how, int code, const char *fmt,
-                   ...)
+int fmp__team_fail(fmp__shteam *t, int err, int member, int how, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -279,7 +278,7 @@ static int first_casualty(const fmp__shteam *t)
 /* The report of a broken team into buf (the master, after reaping). */
 static void compose(const fmp__shteam *t, char *buf, size_t len)
 {
-    sbuf b = { buf, 0, len };
+    sbuf b = {buf, 0, len};
     buf[0] = 0;
     const fmp__failure *f = &t->failure;
     if (atomic_load(&f->set) == 2) {
@@ -361,8 +360,7 @@ int fmp__start_failed(int err, const char *fmt, ...)
     va_start(ap, fmt);
     int off = 0;
     if (fmp__g.rank >= 0)
-        off = snprintf(g_last_failure, sizeof g_last_failure, FMP__MSG_rank_prefix,
-                       fmp__g.rank);
+        off = snprintf(g_last_failure, sizeof g_last_failure, FMP__MSG_rank_prefix, fmp__g.rank);
     vsnprintf(g_last_failure + off, sizeof g_last_failure - (size_t)off, fmt, ap);
     va_end(ap);
     g_region_err = err;
@@ -460,8 +458,7 @@ fmp__ctx *fmp__left_region(fmp__ctx *c, uintptr_t frame)
         if (t && c->me != 0) {
             char who[256];
             fmp__member_desc(who, sizeof who, t, c->me, (int)getpid());
-            fmp__team_fail(t, FMP_EEXITED, c->me, FMP__HOW_LONGJMP, 0, FMP__MSG_left_by_jump,
-                           who);
+            fmp__team_fail(t, FMP_EEXITED, c->me, FMP__HOW_LONGJMP, 0, FMP__MSG_left_by_jump, who);
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         }
         fmp__ctx *parent = c->parent;

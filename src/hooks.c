@@ -49,7 +49,7 @@ void fmp__set_my_slot(fmp__shteam *t, int me)
 
 /* ---------------------------------------------------------------- fatal signals */
 
-static const int g_fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS };
+static const int g_fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
 #define N_FATAL (sizeof g_fatal / sizeof g_fatal[0])
 static struct sigaction g_prev[N_FATAL]; /* what was there before the recorder */
 
@@ -88,8 +88,7 @@ static void on_fatal(int sig, siginfo_t *si, void *ucv)
         p->sa_sigaction(sig, si, ucv);
         return;
     }
-    if (p && !(p->sa_flags & SA_SIGINFO) && p->sa_handler != SIG_DFL &&
-        p->sa_handler != SIG_IGN) {
+    if (p && !(p->sa_flags & SA_SIGINFO) && p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN) {
         p->sa_handler(sig);
         return;
     }
@@ -145,11 +144,11 @@ static void on_process_exit(int status, void *arg)
     fmp__member_desc(who, sizeof who, t, m, (int)getpid());
     uintptr_t rf = region_frame();
     if (rf && (uintptr_t)__builtin_frame_address(0) > rf)
-        fmp__team_fail(t, FMP_EEXITED, m, FMP__HOW_EXIT_CALLED, status,
-                       FMP__MSG_exit_after_jump, who, status);
-    else
-        fmp__team_fail(t, FMP_EEXITED, m, FMP__HOW_EXIT_CALLED, status, FMP__MSG_exit_called,
+        fmp__team_fail(t, FMP_EEXITED, m, FMP__HOW_EXIT_CALLED, status, FMP__MSG_exit_after_jump,
                        who, status);
+    else
+        fmp__team_fail(t, FMP_EEXITED, m, FMP__HOW_EXIT_CALLED, status, FMP__MSG_exit_called, who,
+                       status);
     fmp__child_exit(t, m, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
 }
 
@@ -162,8 +161,7 @@ static void on_master_exit(int status, void *arg)
     if (fmp__g.is_child || fmp__aborting())
         return;
     for (fmp__ctx *c = fmp__g.cur; c && c->parent; c = c->parent)
-        if (c->team && c->me == 0 && !c->team->persistent &&
-            c->team->master_pid == getpid()) {
+        if (c->team && c->me == 0 && !c->team->persistent && c->team->master_pid == getpid()) {
             FMP__SAY(region_left_open, c->team->file, c->team->line);
             fmp__team_fail(c->team, FMP_EEXITED, 0, FMP__HOW_LONGJMP, 0, NULL);
             fmp__team_reap(c->team);
@@ -185,8 +183,9 @@ static void on_pdeath(int sig)
 /* ---------------------------------------------------------------- children's environment */
 
 static const char *const g_thread_vars[] = {
-    "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1", "MKL_NUM_THREADS=1", "BLIS_NUM_THREADS=1",
-    "VECLIB_MAXIMUM_THREADS=1", "NUMEXPR_NUM_THREADS=1", "GOTO_NUM_THREADS=1",
+    "OMP_NUM_THREADS=1",  "OPENBLAS_NUM_THREADS=1",   "MKL_NUM_THREADS=1",
+    "BLIS_NUM_THREADS=1", "VECLIB_MAXIMUM_THREADS=1", "NUMEXPR_NUM_THREADS=1",
+    "GOTO_NUM_THREADS=1",
 };
 #define N_THREAD_VARS (sizeof g_thread_vars / sizeof g_thread_vars[0])
 

@@ -17,10 +17,10 @@ static void region_end(fmp__region *r, int normal);
    region's block (the macro's own variable, or a local of fmp_parallel's): every call
    the block makes runs below it; a member that calls forkmp from above it has left the
    region without passing its end.  0: not known. */
-static fmp__region open_region(int nprocs, int cond, const char *file, int line,
-                               fmp__ctx *parent, uintptr_t frame)
+static fmp__region open_region(int nprocs, int cond, const char *file, int line, fmp__ctx *parent,
+                               uintptr_t frame)
 {
-    fmp__region r = { NULL, 2, 0 };
+    fmp__region r = {NULL, 2, 0};
     int n;
     r.err = fmp__team_size(parent, nprocs, cond, "FMP_PARALLEL", file, line, &n);
     if (r.err)
@@ -36,8 +36,8 @@ static fmp__region open_region(int nprocs, int cond, const char *file, int line,
         t = fmp__team_alloc(n, parent, file, line);
         if (!t) {
             free(c);
-            r.err = fmp__start_failed(FMP_ENOMEM, FMP__MSG_team_memory, "FMP_PARALLEL", file,
-                                      line, "the region was not run");
+            r.err = fmp__start_failed(FMP_ENOMEM, FMP__MSG_team_memory, "FMP_PARALLEL", file, line,
+                                      "the region was not run");
             return r;
         }
         int m = fmp__team_fork(t, "FMP_PARALLEL", file, line);
@@ -61,10 +61,10 @@ static fmp__region open_region(int nprocs, int cond, const char *file, int line,
     return r;
 }
 
-static fmp__region region_begin(int nprocs, int cond, const char *file, int line,
-                                fmp__ctx *parent, uintptr_t frame)
+static fmp__region region_begin(int nprocs, int cond, const char *file, int line, fmp__ctx *parent,
+                                uintptr_t frame)
 {
-    fmp__region r = { NULL, 2, 0 };
+    fmp__region r = {NULL, 2, 0};
     r.err = fmp__thread_enter("FMP_PARALLEL", file, line);
     if (r.err) {
         fmp__region_result(r.err);
@@ -76,8 +76,7 @@ static fmp__region region_begin(int nprocs, int cond, const char *file, int line
     return r;
 }
 
-fmp__region fmp__region_enter(fmp__region *self, int nprocs, int cond, const char *file,
-                              int line)
+fmp__region fmp__region_enter(fmp__region *self, int nprocs, int cond, const char *file, int line)
 {
     fmp__ctx *parent = FMP__CUR_ENTRY();
     return region_begin(nprocs, cond, file, line, parent, (uintptr_t)self);
@@ -123,8 +122,7 @@ static void region_end(fmp__region *r, int normal)
         if (!normal) {
             char who[256];
             fmp__member_desc(who, sizeof who, t, c->me, (int)getpid());
-            fmp__team_fail(t, FMP_EEXITED, c->me, FMP__HOW_LEFT_BLOCK, 0, FMP__MSG_left_block,
-                           who);
+            fmp__team_fail(t, FMP_EEXITED, c->me, FMP__HOW_LEFT_BLOCK, 0, FMP__MSG_left_block, who);
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         }
         int err = fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);

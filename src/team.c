@@ -62,8 +62,8 @@ static void kill_member(fmp__shteam *t, int m)
     uint32_t v = atomic_load(fmp__life_word(s));
     int st = atomic_load(&s->state);
     int pid = atomic_load(&s->pid);
-    if (pid > 0 && (((v & FUTEX_TID_MASK) != 0 && !(v & FUTEX_OWNER_DIED)) ||
-                    st == FMP__S_STARTING))
+    if (pid > 0 &&
+        (((v & FUTEX_TID_MASK) != 0 && !(v & FUTEX_OWNER_DIED)) || st == FMP__S_STARTING))
         kill(pid, SIGKILL);
 }
 
@@ -105,7 +105,7 @@ void fmp__team_check_unstarted(fmp__shteam *t)
             continue;
         int dead;
         if (s->pidfd >= 0) {
-            struct pollfd p = { s->pidfd, POLLIN, 0 };
+            struct pollfd p = {s->pidfd, POLLIN, 0};
             dead = poll(&p, 1, 0) > 0;
         } else {
             siginfo_t si;
@@ -124,17 +124,28 @@ void fmp__team_check_unstarted(fmp__shteam *t)
 const char *fmp__kind_name(int kind)
 {
     switch (kind) {
-    case FMP__K_FOR: return "FMP_FOR";
-    case FMP__K_FOR_END: return "the end of FMP_FOR";
-    case FMP__K_BARRIER: return "fmp_barrier";
-    case FMP__K_SINGLE: return "FMP_SINGLE/fmp_single";
-    case FMP__K_SINGLE_END: return "the end of FMP_SINGLE";
-    case FMP__K_REDUCE: return "fmp_reduce";
-    case FMP__K_GATHER: return "fmp_gather";
-    case FMP__K_ITERATE: return "fmp_iterate";
-    case FMP__K_REGION_END: return "the end of the region";
-    case FMP__K_MPI: return "an fmp_mpi_* call";
-    default: return "no construct";
+    case FMP__K_FOR:
+        return "FMP_FOR";
+    case FMP__K_FOR_END:
+        return "the end of FMP_FOR";
+    case FMP__K_BARRIER:
+        return "fmp_barrier";
+    case FMP__K_SINGLE:
+        return "FMP_SINGLE/fmp_single";
+    case FMP__K_SINGLE_END:
+        return "the end of FMP_SINGLE";
+    case FMP__K_REDUCE:
+        return "fmp_reduce";
+    case FMP__K_GATHER:
+        return "fmp_gather";
+    case FMP__K_ITERATE:
+        return "fmp_iterate";
+    case FMP__K_REGION_END:
+        return "the end of the region";
+    case FMP__K_MPI:
+        return "an fmp_mpi_* call";
+    default:
+        return "no construct";
     }
 }
 
@@ -313,11 +324,10 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
             int e = errno;
             atomic_store(&t->slots[m].state, FMP__S_FREE);
             unfork(t, m);
-            return fmp__start_failed(-e, FMP__MSG_fork_failed, what, file, line, m, strerror(e),
-                                     e == EAGAIN
-                                         ? " (the process limit, `ulimit -u` / RLIMIT_NPROC?)"
-                                         : "",
-                                     outcome(what));
+            return fmp__start_failed(
+                -e, FMP__MSG_fork_failed, what, file, line, m, strerror(e),
+                e == EAGAIN ? " (the process limit, `ulimit -u` / RLIMIT_NPROC?)" : "",
+                outcome(what));
         }
         atomic_store(&t->slots[m].pid, (int)pid);
         t->slots[m].pidfd = pidfd_open(pid);

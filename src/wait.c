@@ -43,12 +43,12 @@
 #define FUTEX_32 2 /* FUTEX2_SIZE_U32 */
 #endif
 
-#define WAITV_MAX 128          /* the kernel's limit */
+#define WAITV_MAX 128 /* the kernel's limit */
 #define WATCH_MAX (WAITV_MAX - 2)
-#define FALLBACK_SLICE_MS 50   /* no futex_waitv: how often a sleeper looks */
-#define STARTING_SLICE_MS 5    /* the master, while members have not started */
+#define FALLBACK_SLICE_MS 50 /* no futex_waitv: how often a sleeper looks */
+#define STARTING_SLICE_MS 5  /* the master, while members have not started */
 
-struct waitv {                 /* struct futex_waitv of linux/futex.h (5.16) */
+struct waitv { /* struct futex_waitv of linux/futex.h (5.16) */
     uint64_t val;
     uint64_t uaddr;
     uint32_t flags;
@@ -188,8 +188,8 @@ static void sleep_in_team(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
     int k = watch_count(t, me);
     struct waitv v[WAITV_MAX];
     int nv = 0, starting = 0;
-    v[nv++] = (struct waitv){ old, (uint64_t)(uintptr_t)w, FUTEX_32, 0 };
-    v[nv++] = (struct waitv){ 0, (uint64_t)(uintptr_t)&t->broken, FUTEX_32, 0 };
+    v[nv++] = (struct waitv){old, (uint64_t)(uintptr_t)w, FUTEX_32, 0};
+    v[nv++] = (struct waitv){0, (uint64_t)(uintptr_t)&t->broken, FUTEX_32, 0};
     for (int i = 0; i < k; i++) {
         int m = watch_member(t, me, i);
         uint32_t val;
@@ -197,8 +197,8 @@ static void sleep_in_team(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
         if (st == 0)
             continue;
         starting |= st == 2;
-        v[nv++] = (struct waitv){ val, (uint64_t)(uintptr_t)fmp__life_word(&t->slots[m]),
-                                  FUTEX_32, 0 };
+        v[nv++] =
+            (struct waitv){val, (uint64_t)(uintptr_t)fmp__life_word(&t->slots[m]), FUTEX_32, 0};
     }
     if (atomic_load(&t->broken))
         return;
@@ -223,8 +223,7 @@ static void sleep_in_team(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
     }
 }
 
-int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
-                     _Atomic uint32_t *sleepers)
+int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old, _Atomic uint32_t *sleepers)
 {
     if (atomic_load_explicit(w, memory_order_acquire) != old)
         return 0;

@@ -72,7 +72,7 @@ static double now(void)
 
 static void nap(double s)
 {
-    struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&ts, &ts) != 0)
         ;
 }
@@ -193,8 +193,7 @@ static int count_zombies(void)
             char *r = strrchr(buf, ')');
             char st;
             int ppid;
-            if (r && sscanf(r + 1, " %c %d", &st, &ppid) == 2 && ppid == (int)getpid() &&
-                st == 'Z')
+            if (r && sscanf(r + 1, " %c %d", &st, &ppid) == 2 && ppid == (int)getpid() && st == 'Z')
                 n++;
         }
         fclose(f);
@@ -361,7 +360,7 @@ static int case_arena_as(void)
     if (f)
         fclose(f);
     /* room for the program to go on, not for the smallest arena forkmp tries (64 MiB) */
-    struct rlimit lim = { (rlim_t)kib * 1024 + (16 << 20), (rlim_t)kib * 1024 + (16 << 20) };
+    struct rlimit lim = {(rlim_t)kib * 1024 + (16 << 20), (rlim_t)kib * 1024 + (16 << 20)};
     if (setrlimit(RLIMIT_AS, &lim) != 0) {
         perror("setrlimit");
         return 2;
@@ -383,13 +382,15 @@ static int case_ljcrit(void)
         int me = fmp_thread_num();
         if (me == 1) {
             if (!setjmp(jb)) {
-                FMP_CRITICAL {
+                FMP_CRITICAL
+                {
                     longjmp(jb, 1);
                 }
             }
         } else {
             nap(0.2);
-            FMP_CRITICAL {
+            FMP_CRITICAL
+            {
                 fmp_printf("member %d in critical\n", me);
             }
         }
@@ -431,7 +432,8 @@ static int case_block_break(void)
 {
     int rounds = 0;
     for (int k = 0; k < 3; k++) {
-        FMP_CRITICAL {
+        FMP_CRITICAL
+        {
             rounds++;
             break; /* meant for the for loop: ends only the critical section */
         }
@@ -440,7 +442,8 @@ static int case_block_break(void)
     fmp_set_error_mode(FMP_ERRORS_RETURN);
     FMP_PARALLEL(2) {
         for (int k = 0; k < 3; k++) {
-            FMP_SINGLE {
+            FMP_SINGLE
+            {
                 break;
             }
         }

@@ -35,9 +35,9 @@
 
 typedef struct run {
     ht_proc p;
-    int exited;   /* exited normally */
-    int status;   /* its exit status */
-    double secs;  /* from start to end */
+    int exited;  /* exited normally */
+    int status;  /* its exit status */
+    double secs; /* from start to end */
 } run;
 
 static int run_env(run *r, const char *const env[], const char *out_file, const char *a0,
@@ -45,7 +45,7 @@ static int run_env(run *r, const char *const env[], const char *out_file, const 
 {
     char path[4096];
     ht_helper_path("hard_prog", path, sizeof path);
-    char *argv[] = { path, (char *)a0, (char *)a1, (char *)a2, NULL };
+    char *argv[] = {path, (char *)a0, (char *)a1, (char *)a2, NULL};
     memset(r, 0, sizeof *r);
     int rc = ht_run(argv, env, out_file, 20, &r->p);
     HT_REQUIRE_MSG(rc == 0, "cannot run %s: %s", path, strerror(-rc));
@@ -57,21 +57,15 @@ static int run_env(run *r, const char *const env[], const char *out_file, const 
     return r->exited;
 }
 
-static int run_case(run *r, const char *a0, const char *a1)
-{
-    return run_env(r, NULL, NULL, a0, a1, NULL);
-}
-
 /* The program ended with status, and left no process behind. */
 static void check_end(run *r, int status, const char *what)
 {
     char st[128];
     ht_status_str(&r->p, st, sizeof st);
     HT_CHECK_MSG(r->exited && r->status == status,
-                 "%s: hard_prog %s; expected exit status %d. stdout: %.800s stderr: %.1500s",
-                 what, st, status, r->p.out, r->p.err);
-    HT_CHECK_MSG(ht_reap_children(HT_GRACE_SECONDS) == 0, "%s: processes were left behind",
-                 what);
+                 "%s: hard_prog %s; expected exit status %d. stdout: %.800s stderr: %.1500s", what,
+                 st, status, r->p.out, r->p.err);
+    HT_CHECK_MSG(ht_reap_children(HT_GRACE_SECONDS) == 0, "%s: processes were left behind", what);
 }
 
 static int count_of(const char *hay, const char *needle)
@@ -82,21 +76,55 @@ static int count_of(const char *hay, const char *needle)
     return n;
 }
 
-/* ---------------------------------------------------------------- SIGCHLD and wait() */
+/* What a run of hard_prog must show: its exit status, texts its stdout and stderr must
+   hold (and must not), and whether it must end quickly. */
+typedef struct expect {
+    const char *args[3];
+    int status;
+    const char *out[4], *err[4];
+    const char *no_out[2], *no_err[2];
+    double within; /* seconds from start to end, 0: no bound */
+} expect;
 
-static void sigchld_case(const char *how)
+static void expect_run(const expect *e, run *r)
 {
     ht_become_subreaper();
+    run_env(r, NULL, NULL, e->args[0], e->args[1], e->args[2]);
+    check_end(r, e->status, e->args[0]);
+    for (int i = 0; i < 4; i++) {
+        if (e->out[i])
+            HT_CHECK_CONTAINS(r->p.out, e->out[i]);
+        if (e->err[i])
+            HT_CHECK_CONTAINS(r->p.err, e->err[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (e->no_out[i])
+            HT_CHECK_NOT_CONTAINS(r->p.out, e->no_out[i]);
+        if (e->no_err[i])
+            HT_CHECK_NOT_CONTAINS(r->p.err, e->no_err[i]);
+    }
+    if (e->within > 0)
+        HT_CHECK_MSG(r->secs < e->within, "%s %s: ended after %.1f s (at most %.1f)", e->args[0],
+                     e->args[1] ? e->args[1] : "", r->secs, e->within);
+}
+
+static void expect_case(const expect *e)
+{
     run r;
-    run_case(&r, "sigchld", how);
-    check_end(&r, 0, how);
-    HT_CHECK_MSG(strstr(r.p.out, "rc -1001\n") != NULL,
-                 "%s: the master's barrier did not return FMP_EMEMBER: %.500s", how, r.p.out);
-    HT_CHECK_MSG(strstr(r.p.out, "region -1001\n") != NULL,
-                 "%s: fmp_region_error() is not FMP_EMEMBER: %.500s", how, r.p.out);
-    HT_CHECK_MSG(r.secs < 5, "%s: the dead member was noticed after %.1f s", how, r.secs);
-    HT_CHECK_CONTAINS(r.p.err, "member 1");
+    expect_run(e, &r);
     ht_proc_free(&r.p);
+}
+
+/* ---------------------------------------------------------------- SIGCHLD and wait() */
+
+/* the master's barrier and the region return FMP_EMEMBER, soon */
+static void sigchld_case(const char *how)
+{
+    expect_case(&(expect){.args = {"sigchld", how},
+                          .status = 0,
+                          .within = 5,
+                          .out = {"rc -1001\n", "region -1001\n"},
+                          .err = {"member 1"}});
 }
 
 static void test_program_sigchld_reaper_does_not_hide_a_death(void)
@@ -121,14 +149,10 @@ static void test_wait_with_sigchld_blocked_does_not_hide_a_death(void)
 
 static void sigchld_abort_case(const char *how)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "sigchld_abort", how);
-    check_end(&r, FMP_EXIT_FAILURE, how);
-    HT_CHECK_CONTAINS(r.p.err, "member 1");
-    HT_CHECK_CONTAINS(r.p.err, "SIGSEGV");
-    HT_CHECK_NOT_CONTAINS(r.p.out, "AFTER REGION");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){.args = {"sigchld_abort", how},
+                          .status = FMP_EXIT_FAILURE,
+                          .err = {"member 1", "SIGSEGV"},
+                          .no_out = {"AFTER REGION"}});
 }
 
 static void test_abort_mode_with_sigchld_ignored(void)
@@ -143,12 +167,7 @@ static void test_abort_mode_with_a_reaper_installed_late(void)
 
 static void test_sigchld_ignored_keeps_reaping_the_programs_children(void)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "sigign_zombies", NULL);
-    check_end(&r, 0, "SIG_IGN");
-    HT_CHECK_CONTAINS(r.p.out, "zombies 0\n");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){.args = {"sigign_zombies"}, .out = {"zombies 0\n"}});
 }
 
 /* forkmp installs nothing for SIGCHLD: the program's disposition stays its own */
@@ -169,13 +188,7 @@ static void test_forkmp_leaves_sigchld_alone(void)
 
 static void test_persistent_team_outlives_its_creating_thread(void)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "pdeath_thread", NULL);
-    check_end(&r, 0, "team made by a thread");
-    HT_CHECK_CONTAINS(r.p.out, "run 0\n");
-    HT_CHECK_CONTAINS(r.p.out, "destroy 0\n");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){.args = {"pdeath_thread"}, .out = {"run 0\n", "destroy 0\n"}});
 }
 
 /* ---------------------------------------------------------------- output survives an abort */
@@ -212,7 +225,7 @@ static void test_members_stdout_survives_an_abort(void)
     HT_CHECK_INT_EQ(count_of(r.p.out, "pre\n"), 1);
     /* the master and the members that were waiting keep everything they printed; member
        1 crashed with its second hundred unflushed */
-    const char *who[] = { "m0 A", "m0 B", "m1 A", "m2 A", "m2 B", "m3 A", "m3 B" };
+    const char *who[] = {"m0 A", "m0 B", "m1 A", "m2 A", "m2 B", "m3 A", "m3 B"};
     for (size_t i = 0; i < sizeof who / sizeof who[0]; i++)
         HT_CHECK_MSG(count_of(r.p.out, who[i]) == 100, "%d lines \"%s\" of 100 after the abort",
                      count_of(r.p.out, who[i]), who[i]);
@@ -231,7 +244,7 @@ static void test_failure_record_is_published_whole(void)
         HT_SKIP("no %s (shared libraries disabled?)", lib);
     char pre[4200];
     snprintf(pre, sizeof pre, "LD_PRELOAD=%s", lib);
-    const char *env[] = { pre, NULL };
+    const char *env[] = {pre, NULL};
     run r;
     run_env(&r, env, NULL, "failure_publish", NULL, NULL);
     check_end(&r, FMP_EXIT_FAILURE, "failure_publish");
@@ -244,13 +257,8 @@ static void test_failure_record_is_published_whole(void)
 
 static void test_macro_form_result_and_last_failure_cleared(void)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "macro_error", NULL);
-    check_end(&r, 0, "macro_error");
-    HT_CHECK_CONTAINS(r.p.out, "after failing: -1001 [member 1");
-    HT_CHECK_CONTAINS(r.p.out, "after succeeding: 0 []\n");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){.args = {"macro_error"},
+                          .out = {"after failing: -1001 [member 1", "after succeeding: 0 []\n"}});
 }
 
 /* ---------------------------------------------------------------- regions that cannot start */
@@ -276,19 +284,16 @@ static void become_nobody_with_one_fork_left(void)
 
 static void nproc_case(const char *kind, const char *mode)
 {
-    ht_become_subreaper();
     become_nobody_with_one_fork_left();
-    run r;
-    run_env(&r, NULL, NULL, "nproc", kind, mode);
-    if (mode) {
-        check_end(&r, 0, kind);
-        HT_CHECK_CONTAINS(r.p.out, "macro ran 0 region -11\n");
-    } else {
-        check_end(&r, FMP_EXIT_FAILURE, kind);
-        HT_CHECK_NOT_CONTAINS(r.p.out, "END");
-    }
-    HT_CHECK_CONTAINS(r.p.err, "fork of member");
-    ht_proc_free(&r.p);
+    if (mode)
+        expect_case(&(expect){.args = {"nproc", kind, mode},
+                              .out = {"macro ran 0 region -11\n"},
+                              .err = {"fork of member"}});
+    else
+        expect_case(&(expect){.args = {"nproc", kind},
+                              .status = FMP_EXIT_FAILURE,
+                              .err = {"fork of member"},
+                              .no_out = {"END"}});
 }
 
 static void test_region_that_cannot_fork_ends_the_program(void)
@@ -313,50 +318,35 @@ static void test_region_that_cannot_fork_is_visible_in_return_mode(void)
 
 static void test_region_without_an_arena_ends_the_program(void)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "arena_as", NULL);
-    check_end(&r, FMP_EXIT_FAILURE, "arena_as");
-    HT_CHECK_CONTAINS(r.p.err, "shared arena");
-    HT_CHECK_NOT_CONTAINS(r.p.out, "ran ");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){.args = {"arena_as"},
+                          .status = FMP_EXIT_FAILURE,
+                          .err = {"shared arena"},
+                          .no_out = {"ran "}});
 }
 
 /* ---------------------------------------------------------------- longjmp, break, exit */
 
 static void test_longjmp_out_of_critical_is_reported(void)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "ljcrit", NULL);
-    check_end(&r, FMP_EXIT_FAILURE, "ljcrit");
-    HT_CHECK_CONTAINS(r.p.err, "while holding FMP_CRITICAL");
-    HT_CHECK_CONTAINS(r.p.err, "member 1");
-    HT_CHECK_NOT_CONTAINS(r.p.out, "AFTER REGION");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){.args = {"ljcrit"},
+                          .status = FMP_EXIT_FAILURE,
+                          .within = 10,
+                          .err = {"while holding FMP_CRITICAL", "member 1"},
+                          .no_out = {"AFTER REGION"}});
 }
 
 static void test_break_in_for_fails_the_team(void)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "for_break", "abort");
-    check_end(&r, FMP_EXIT_FAILURE, "break, abort mode");
-    HT_CHECK_CONTAINS(r.p.err, "left by break");
-    ht_proc_free(&r.p);
-    run_case(&r, "for_break", "return");
-    check_end(&r, 0, "break, return mode");
-    HT_CHECK_CONTAINS(r.p.out, "region -22\n");
-    HT_CHECK_CONTAINS(r.p.err, "left by break");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){
+        .args = {"for_break", "abort"}, .status = FMP_EXIT_FAILURE, .err = {"left by break"}});
+    expect_case(&(expect){
+        .args = {"for_break", "return"}, .out = {"region -22\n"}, .err = {"left by break"}});
 }
 
 static void test_break_in_serial_for_is_reported_once(void)
 {
-    ht_become_subreaper();
     run r;
-    run_case(&r, "for_break", "serial");
-    check_end(&r, 0, "break outside a region");
+    expect_run(&(expect){.args = {"for_break", "serial"}}, &r);
     HT_CHECK_INT_EQ(count_of(r.p.out, "serial ran 5\n"), 3);
     HT_CHECK_INT_EQ(count_of(r.p.err, "left by break"), 1);
     ht_proc_free(&r.p);
@@ -364,114 +354,80 @@ static void test_break_in_serial_for_is_reported_once(void)
 
 static void test_break_out_of_critical_or_single_is_reported(void)
 {
-    ht_become_subreaper();
     run r;
-    run_case(&r, "block_break", NULL);
-    check_end(&r, 0, "block_break");
-    HT_CHECK_CONTAINS(r.p.out, "rounds 3\n");
+    expect_run(&(expect){.args = {"block_break"},
+                         .out = {"rounds 3\n", "region -22\n"},
+                         .err = {"left the block of FMP_SINGLE"}},
+               &r);
     HT_CHECK_INT_EQ(count_of(r.p.err, "the block of FMP_CRITICAL"), 1);
-    HT_CHECK_CONTAINS(r.p.err, "left the block of FMP_SINGLE");
-    HT_CHECK_CONTAINS(r.p.out, "region -22\n");
     ht_proc_free(&r.p);
 }
 
 static void test_atexit_handlers_never_run_in_a_member(void)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "atexit_child", NULL);
-    check_end(&r, 0, "atexit_child");
-    HT_CHECK_NOT_CONTAINS(r.p.err, "cleanup ran in member");
-    HT_CHECK_CONTAINS(r.p.err, "called exit(3)");
-    HT_CHECK_CONTAINS(r.p.out, "region -1009\n");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){.args = {"atexit_child"},
+                          .out = {"region -1009\n"},
+                          .err = {"called exit(3)"},
+                          .no_err = {"cleanup ran in member"}});
 }
 
 static void test_signal_sent_by_raise_has_no_fault_address(void)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "raise_segv", NULL);
-    check_end(&r, 0, "raise(SIGSEGV)");
-    HT_CHECK_CONTAINS(r.p.err, "SIGSEGV");
-    HT_CHECK_CONTAINS(r.p.err, "raised by the member itself");
-    HT_CHECK_NOT_CONTAINS(r.p.err, "at address");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){.args = {"raise_segv"},
+                          .err = {"SIGSEGV", "raised by the member itself"},
+                          .no_err = {"at address"}});
 }
 
 static void test_signal_sent_by_kill_names_the_sender(void)
 {
-    ht_become_subreaper();
     run r;
-    run_case(&r, "kill_segv", NULL);
-    check_end(&r, 0, "kill(SIGSEGV)");
+    expect_run(&(expect){.args = {"kill_segv"}, .no_err = {"at address"}}, &r);
     const char *m = strstr(r.p.out, "master ");
     HT_REQUIRE_MSG(m != NULL, "no master pid: %.300s", r.p.out);
     char sender[64];
     snprintf(sender, sizeof sender, "sent by pid %d", atoi(m + 7));
     HT_CHECK_CONTAINS(r.p.err, sender);
-    HT_CHECK_NOT_CONTAINS(r.p.err, "at address");
     ht_proc_free(&r.p);
 }
 
 static void test_member_leaving_a_region_by_longjmp_is_stopped(void)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "longjmp_child", NULL);
-    check_end(&r, 0, "longjmp_child");
-    HT_CHECK_CONTAINS(r.p.err, "left the region by longjmp");
-    HT_CHECK_CONTAINS(r.p.out, "region returned -1009");
     /* the member never runs the master's code after the jump */
-    HT_CHECK_NOT_CONTAINS(r.p.out, "after the jump");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){.args = {"longjmp_child"},
+                          .out = {"region returned -1009"},
+                          .err = {"left the region by longjmp"},
+                          .no_out = {"after the jump"}});
 }
 
 static void test_member_leaving_by_longjmp_then_exiting_is_reported(void)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "longjmp_child_exit", NULL);
-    check_end(&r, 0, "longjmp_child_exit");
-    HT_CHECK_CONTAINS(r.p.err, "exit(0)");
-    HT_CHECK_CONTAINS(r.p.err, "longjmp");
-    HT_CHECK_CONTAINS(r.p.out, "region returned -1009");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){.args = {"longjmp_child_exit"},
+                          .out = {"region returned -1009"},
+                          .err = {"exit(0)", "longjmp"}});
 }
 
 static void test_master_leaving_a_region_by_longjmp_ends_its_team(void)
 {
-    ht_become_subreaper();
-    run r;
-    run_case(&r, "longjmp_master", NULL);
-    check_end(&r, 0, "longjmp_master");
-    HT_CHECK_CONTAINS(r.p.err, "member 0");
-    HT_CHECK_CONTAINS(r.p.err, "left the region by longjmp");
-    HT_CHECK_CONTAINS(r.p.out, "after the jump");
-    HT_CHECK_CONTAINS(r.p.out, "region -1009");
-    ht_proc_free(&r.p);
+    expect_case(&(expect){.args = {"longjmp_master"},
+                          .out = {"after the jump", "region -1009"},
+                          .err = {"member 0", "left the region by longjmp"}});
 }
 
 static void test_team_failure_is_reported_once(void)
 {
-    ht_become_subreaper();
     run r;
-    run_case(&r, "destroy_after_failure", NULL);
-    check_end(&r, 0, "destroy_after_failure");
-    HT_CHECK_CONTAINS(r.p.out, "run -1001\n");
-    HT_CHECK_CONTAINS(r.p.out, "run again -1001\n");
-    HT_CHECK_CONTAINS(r.p.out, "destroy -1001\n");
+    expect_run(&(expect){.args = {"destroy_after_failure"},
+                         .out = {"run -1001\n", "run again -1001\n", "destroy -1001\n"}},
+               &r);
     HT_CHECK_INT_EQ(count_of(r.p.err, "forkmp: member 1"), 1);
     ht_proc_free(&r.p);
 }
 
 static void test_set_num_threads_beyond_the_largest_team(void)
 {
-    ht_become_subreaper();
     run r;
-    run_case(&r, "set_num_threads_big", NULL);
-    check_end(&r, 0, "set_num_threads(100000)");
-    HT_CHECK_CONTAINS(r.p.err, "fmp_set_num_threads(100000)");
+    expect_run(&(expect){.args = {"set_num_threads_big"}, .err = {"fmp_set_num_threads(100000)"}},
+               &r);
     const char *m = strstr(r.p.out, "max threads ");
     HT_REQUIRE(m != NULL);
     int now = 0, before = 0;
@@ -537,15 +493,15 @@ static void stream_item(const void *item, void *arg)
 }
 
 typedef struct stream_arg {
-    long *sum;     /* shared */
-    long *taken;   /* shared, per member */
+    long *sum;   /* shared */
+    long *taken; /* shared, per member */
     int items;
 } stream_arg;
 
 static void stream_body(void *p)
 {
     const stream_arg *a = p;
-    stream s = { 0, a->items };
+    stream s = {0, a->items};
     long got = fmp_iterate(stream_next, &s, sizeof(int), stream_item, a->sum);
     if (got >= 0)
         __atomic_fetch_add(&a->taken[fmp_thread_num()], got, __ATOMIC_RELAXED);
@@ -557,7 +513,7 @@ static void stream_body(void *p)
    consumer's reads must not send it to sleep on items that are ready. */
 static void test_many_short_streams_neither_hang_nor_lose_items(void)
 {
-    stream_arg a = { ht_shared(sizeof(long)), ht_shared(8 * sizeof(long)), 7 };
+    stream_arg a = {ht_shared(sizeof(long)), ht_shared(8 * sizeof(long)), 7};
     fmp_team *t = fmp_team_create(5);
     HT_REQUIRE(t != NULL);
     int streams = 3000;
@@ -578,9 +534,9 @@ static void test_many_short_streams_neither_hang_nor_lose_items(void)
 static void bad_member_body(void *p)
 {
     const stream_arg *a = p;
-    stream s = { 0, 1000 };
-    long got = fmp_iterate(stream_next, &s, sizeof(int),
-                           fmp_thread_num() == 2 ? NULL : stream_item, a->sum);
+    stream s = {0, 1000};
+    long got = fmp_iterate(stream_next, &s, sizeof(int), fmp_thread_num() == 2 ? NULL : stream_item,
+                           a->sum);
     a->taken[fmp_thread_num()] = got;
     FMP_FOR(i, 0, 100, fmp_dynamic(1)) {
         (void)i;
@@ -590,7 +546,7 @@ static void bad_member_body(void *p)
 static void test_one_members_iterate_error_breaks_the_team(void)
 {
     fmp_set_error_mode(FMP_ERRORS_RETURN);
-    stream_arg a = { ht_shared(sizeof(long)), ht_shared(8 * sizeof(long)), 0 };
+    stream_arg a = {ht_shared(sizeof(long)), ht_shared(8 * sizeof(long)), 0};
     ht_capture_stderr_begin();
     int rc = fmp_parallel(3, bad_member_body, &a);
     char *err = ht_capture_stderr_end();
@@ -617,8 +573,8 @@ static void test_concurrent_double_free_leaves_the_arena_whole(void)
     HT_CHECK_CONTAINS(err, "freed twice");
     free(err);
     void *a = fmp_shared_alloc(100), *b = fmp_shared_alloc(100);
-    HT_CHECK_MSG(a && b && a != b, "after racing double frees: two allocations gave %p and %p",
-                 a, b);
+    HT_CHECK_MSG(a && b && a != b, "after racing double frees: two allocations gave %p and %p", a,
+                 b);
 }
 
 typedef struct churn {
@@ -641,7 +597,7 @@ static void test_member_killed_inside_the_allocator(void)
         FMP_PARALLEL(2) {
             if (fmp_thread_num() == 1) {
                 __atomic_store_n(&c->pid, getpid(), __ATOMIC_SEQ_CST);
-                void *held[16] = { 0 };
+                void *held[16] = {0};
                 for (unsigned k = 0;; k++) {
                     unsigned i = k % 16;
                     fmp_shared_free(held[i]);
@@ -671,8 +627,8 @@ static void test_member_killed_inside_the_allocator(void)
                            sz[i]);
             for (size_t j = 0; j < sz[i]; j++)
                 if (b[i][j] != 0) {
-                    HT_FAIL("round %d: a new block of %zu bytes is not zero at %zu", round,
-                            sz[i], j);
+                    HT_FAIL("round %d: a new block of %zu bytes is not zero at %zu", round, sz[i],
+                            j);
                     break;
                 }
             memset(b[i], i + 1, sz[i]);
@@ -731,8 +687,8 @@ static void test_openmp_in_a_member_after_the_master_used_threads(void)
     ht_helper_path("omp_member", path, sizeof path);
     if (access(path, X_OK) != 0)
         HT_SKIP("no OpenMP compiler: %s was not built", path);
-    char *argv[] = { path, NULL };
-    const char *env[] = { "OMP_NUM_THREADS=4", NULL };
+    char *argv[] = {path, NULL};
+    const char *env[] = {"OMP_NUM_THREADS=4", NULL};
     ht_proc p;
     HT_REQUIRE(ht_run(argv, env, NULL, 20, &p) == 0);
     HT_CHECK_MSG(!p.timed_out && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0,
@@ -783,8 +739,7 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_member_killed_inside_the_allocator, 60),
     HT_TEST(test_dynamic_loop_stops_when_a_member_dies),
     HT_TEST(test_openmp_in_a_member_after_the_master_used_threads),
-    HT_END
-};
+    HT_END};
 
 int main(int argc, char **argv)
 {
