@@ -441,9 +441,13 @@ static void test_errors_inside_region(void)
         double x = fmp_thread_num() + 1, y = 0;
         int rc = fmp_reduce(&x, &y, 1, FMP_DOUBLE, FMP_SUM);
         ok[fmp_thread_num()] = rc == FMP_OK && y == 6;
+        /* a count of 0 takes no buffers: NULL is fine (nothing is copied from or to it) */
+        ok[4 + fmp_thread_num()] = fmp_reduce(NULL, NULL, 0, FMP_DOUBLE, FMP_SUM) == FMP_OK;
     }
-    for (int m = 0; m < 3; m++)
+    for (int m = 0; m < 3; m++) {
         HT_CHECK_MSG(ok[m], "member %d: a reduction after the errors failed", m);
+        HT_CHECK_MSG(ok[4 + m], "member %d: fmp_reduce(NULL, NULL, 0) in a team failed", m);
+    }
 }
 
 /* ============================================================== sizes, repeatability */
