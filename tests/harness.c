@@ -822,8 +822,8 @@ static void run_isolated(const ht_test *t)
         size_t o = 0;
         int nadded = 0;
         for (int i = 0; i < shm_after.n; i++) {
-            if (bsearch(&shm_after.v[i], shm_before.v, (size_t)shm_before.n, sizeof(char *),
-                        cmp_str))
+            if (shm_before.n && bsearch(&shm_after.v[i], shm_before.v, (size_t)shm_before.n,
+                                        sizeof(char *), cmp_str))
                 continue;
             nadded++;
             int w = snprintf(added + o, sizeof added - o, "%s/dev/shm/%s", o ? ", " : "",
