@@ -537,8 +537,8 @@ static int foreign_shm(const char *name)
     if (strncmp(name, demo, sizeof demo - 1) == 0)
         return atoi(name + sizeof demo - 1) != (int)g_runner_pid;
     static const char *const prefixes[] = { "vader_segment", "sm_segment", "ompi",
-                                            "openmpi", "pmix", "psm", "ucx", "mpich",
-                                            "shm-col" };
+                                            "openmpi", "open_mpi", "pmix", "psm", "ucx",
+                                            "mpich", "shm-col" };
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
             return 1;
