@@ -29,6 +29,8 @@
 #   LSAN_OPTIONS
 #     suppressions=tests/lsan.supp   Open MPI's own leaks only, each entry explained
 #     print_suppressions=0       no list of what was suppressed in every log
+#   FORKMP_TEST_SANITIZERS=yes   tells the tests that check how a faulting member ended
+#                                (tests/mpi/crash.mpi) that ASan's handler ends it
 
 EXTRA_DIST += tests/lsan.supp
 
@@ -40,5 +42,6 @@ AM_TESTS_ENVIRONMENT = \
 	ASAN_OPTIONS="$(fmp_asan_options)$${ASAN_OPTIONS:+:$$ASAN_OPTIONS}"; \
 	UBSAN_OPTIONS="$(fmp_ubsan_options)$${UBSAN_OPTIONS:+:$$UBSAN_OPTIONS}"; \
 	LSAN_OPTIONS="$(fmp_lsan_options)$${LSAN_OPTIONS:+:$$LSAN_OPTIONS}"; \
-	export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS;
+	FORKMP_TEST_SANITIZERS=yes; \
+	export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS FORKMP_TEST_SANITIZERS;
 endif
