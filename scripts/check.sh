@@ -151,7 +151,7 @@ san_rc=0 san_ran=no
 if [ "$sanitizers" = yes ]; then
     say "sanitizer build (ASan + UBSan) in $san/build, from the tarball (output in $san/check.log)"
     t0=$(date +%s)
-    tarball=forkmp-$(cat VERSION).tar.gz
+    tarball=forkmp-$(sed -n 's/^VERSION = //p' Makefile).tar.gz
     if [ ! -f "$tarball" ] || [ ! "$tarball" -nt "$stamp" ]; then
         echo "make dist"
         make dist </dev/null >/dev/null 2>&1 || san_rc=$?
