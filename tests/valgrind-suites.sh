@@ -97,7 +97,7 @@ for suite in "$@"; do
     rc=$?
     secs=$(($(now) - t0))
     # memcheck's count, over every process of the suite
-    errs=0 procs=0 bad=""
+    errs=0 procs=0 bad="" nbad=0
     for f in "$logs/$name"/vg.*.log; do
         [ -f "$f" ] || continue
         procs=$((procs + 1))
@@ -105,6 +105,7 @@ for suite in "$@"; do
         if [ -n "$e" ] && [ "$e" -gt 0 ]; then
             errs=$((errs + e))
             bad="$bad $f"
+            nbad=$((nbad + 1))
         fi
     done
     nsuites=$((nsuites + 1))
@@ -122,9 +123,15 @@ for suite in "$@"; do
          on && (/Elapsed time/ || n >= 8) { on = 0 }' "$logs/$name.out"
     if [ "$result" = FAIL ]; then
         grep -E '\.\.\.FAILED|^ +[0-9]+\. ' "$logs/$name.out" | head -n 40
+        shown=0
         for f in $bad; do
+            if [ "$shown" -eq 3 ]; then
+                echo "---- ... and $((nbad - 3)) more logs with errors in $logs/$name"
+                break
+            fi
             echo "---- memcheck's report in $f:"
             grep -v -e '^--' "$f" | head -n 60
+            shown=$((shown + 1))
         done
         [ -n "$bad" ] || tail -n 30 "$logs/$name.out"
     fi
