@@ -1,10 +1,10 @@
 dnl fmp_checks.m4: forkmp's own configure checks, one macro per concern.
 dnl
 dnl Outputs (AC_SUBST): FMP_DEBUG_CFLAGS FMP_WARN_CFLAGS FMP_VISIBILITY_CFLAGS
-dnl FMP_LD_NO_UNDEFINED FMP_LD_VERSION_SCRIPT READELF
+dnl FMP_SANITIZER_FLAGS FMP_LD_NO_UNDEFINED FMP_LD_VERSION_SCRIPT READELF
 dnl OPENMP_CFLAGS MPI_CFLAGS MPI_LIBS MPIRUN DOXYGEN FMP_DOXYGEN_DOT FUZZ_CC
-dnl Conditionals: HAVE_DEBUG HAVE_OPENMP HAVE_CXX HAVE_MPI HAVE_MPIRUN HAVE_DOXYGEN
-dnl HAVE_LD_VERSION_SCRIPT HAVE_FUZZ
+dnl Conditionals: HAVE_DEBUG HAVE_SANITIZERS HAVE_OPENMP HAVE_CXX HAVE_MPI HAVE_MPIRUN
+dnl HAVE_DOXYGEN HAVE_LD_VERSION_SCRIPT HAVE_FUZZ
 dnl (HAVE_CUNIT is set in configure.ac.)
 
 dnl FMP_ARG_DEBUG: --enable-debug and --enable-werror.  Call it before AC_PROG_CC: a debug
@@ -44,6 +44,44 @@ AC_DEFUN([FMP_CHECK_WARNINGS], [
   done
   AS_IF([test "x$enable_werror" = xyes], [FMP_WARN_CFLAGS="$FMP_WARN_CFLAGS -Werror"])
   AC_SUBST([FMP_WARN_CFLAGS])
+])
+
+dnl FMP_ARG_SANITIZERS: --enable-sanitizers builds everything (the libraries, the tests, their
+dnl helper programs and modules, the examples, C and C++) with AddressSanitizer and
+dnl UndefinedBehaviorSanitizer.  -fno-sanitize-recover=undefined makes every UBSan report
+dnl fatal, as ASan's are, so that an error fails its test instead of scrolling by in a log.
+dnl The flags go into CFLAGS, CXXFLAGS and LDFLAGS (after the user's own), because every
+dnl target compiles and links with those, whatever its per-target variables say; libtool
+dnl passes -fsanitize=* on to its links.  The run-time options the tests use are set by
+dnl make check (tests/sanitizers.mk).
+AC_DEFUN([FMP_ARG_SANITIZERS], [
+  AC_REQUIRE([AC_PROG_CC])
+  AC_REQUIRE([AC_PROG_CXX])
+  AC_ARG_ENABLE([sanitizers],
+    [AS_HELP_STRING([--enable-sanitizers],
+      [build libraries, tests and examples with AddressSanitizer and
+       UndefinedBehaviorSanitizer (errors fatal), for make check])],
+    [], [enable_sanitizers=no])
+  FMP_SANITIZER_FLAGS=""
+  AS_IF([test "x$enable_sanitizers" = xyes], [
+    fmp_san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+    AC_MSG_CHECKING([whether $CC builds and links with $fmp_san])
+    fmp_save_CFLAGS="$CFLAGS"; fmp_save_LDFLAGS="$LDFLAGS"
+    CFLAGS="$CFLAGS $fmp_san"; LDFLAGS="$LDFLAGS $fmp_san"
+    AC_LINK_IFELSE([AC_LANG_PROGRAM([[#include <stdlib.h>]],
+                                    [[char *p = malloc(4); free(p); return p == 0;]])],
+      [fmp_san_ok=yes], [fmp_san_ok=no])
+    CFLAGS="$fmp_save_CFLAGS"; LDFLAGS="$fmp_save_LDFLAGS"
+    AC_MSG_RESULT([$fmp_san_ok])
+    AS_IF([test "x$fmp_san_ok" = xno],
+      [AC_MSG_ERROR([--enable-sanitizers: $CC cannot build with $fmp_san (gcc needs libasan and libubsan: apt-get install gcc)])])
+    FMP_SANITIZER_FLAGS="$fmp_san"
+    CFLAGS="$CFLAGS $fmp_san"
+    CXXFLAGS="$CXXFLAGS $fmp_san"
+    LDFLAGS="$LDFLAGS $fmp_san"
+  ])
+  AC_SUBST([FMP_SANITIZER_FLAGS])
+  AM_CONDITIONAL([HAVE_SANITIZERS], [test "x$enable_sanitizers" = xyes])
 ])
 
 dnl FMP_CHECK_VISIBILITY: hide everything but what carries FMP_EXPORT

@@ -34,7 +34,7 @@ say() { printf '== setup: %s\n' "$*"; }
 
 # --------------------------------------------------------------------------- packages
 packages=(autoconf automake libtool pkg-config libhwloc-dev hwloc libcunit1-dev
-          libopenmpi-dev openmpi-bin gcc g++ make doxygen gnuplot-nox)
+          libopenmpi-dev openmpi-bin gcc g++ make doxygen gnuplot-nox valgrind)
 
 install_packages() {
     if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

@@ -18,7 +18,13 @@
  * the counters from it, merges neighbouring free blocks and zeroes what the dead edit
  * may have left in free memory.  A tiling that does not add up (memory overwritten by
  * the program) makes the arena unusable: every later allocation fails with a message,
- * rather than handing out a block twice. */
+ * rather than handing out a block twice.
+ *
+ * Its default size is the machine's memory, except under valgrind: memcheck's leak
+ * check (on by default) reads every page of every writable mapping when a process ends,
+ * each member included, and reading a page of a shared anonymous mapping makes the
+ * kernel allocate it, MAP_NORESERVE or not.  The whole arena would become resident and
+ * valgrind be OOM-killed; there the default is VALGRIND_ARENA, said once on stderr. */
 #include "internal.h"
 #include "messages.h"
 
@@ -28,12 +34,19 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h> /* RUNNING_ON_VALGRIND: a few no-op instructions natively */
+#define FMP_HAVE_VALGRIND_H 1
+#endif
+#endif
 
 #define BLK_HDR 64u
 #define MIN_BLOCK 128u
 #define BLK_MAGIC 0x666d7062u /* "fmpb" */
 #define RELEASE_BYTES (256u * 1024u) /* freed blocks from this size go back to the kernel */
 #define MIN_ARENA ((size_t)64 << 20)
+#define VALGRIND_ARENA ((size_t)256 << 20) /* the default under valgrind */
 
 typedef struct blk {
     size_t size;      /* whole block, header included, multiple of 64 */
@@ -115,8 +128,24 @@ static int lock_arena(void)
     return 0;
 }
 
+/* valgrind says so to a client request; without its header, its preloaded libraries
+   (vgpreload_core-*.so) tell. */
+static int under_valgrind(void)
+{
+#ifdef FMP_HAVE_VALGRIND_H
+    if (RUNNING_ON_VALGRIND)
+        return 1;
+#endif
+    const char *pre = getenv("LD_PRELOAD");
+    return pre && strstr(pre, "/vgpreload_") != NULL;
+}
+
 static size_t default_size(void)
 {
+    if (under_valgrind()) {
+        FMP__SAY(arena_valgrind, VALGRIND_ARENA >> 20);
+        return VALGRIND_ARENA;
+    }
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || psz <= 0)
         return (size_t)4 << 30;

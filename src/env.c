@@ -370,7 +370,8 @@ static const struct envvar {
       "with K, M, G or T (or KB, KiB and so on: powers of 1024)",
       "the physical memory",
       "Size of the shared arena (fmp_shared_alloc). Address space only: memory is used when "
-      "touched."},
+      "touched. Under valgrind the default is 256 MiB, said on stderr: memcheck's leak check "
+      "reads every page of the arena at each process's end, which makes it resident."},
      set_shared_size,
      show_shared_size,
      1},

@@ -17,6 +17,10 @@
 #define FMP__MSG_arena_map                                                              \
     "cannot reserve the shared arena of %zu bytes: %s (lower FMP_SHARED_SIZE, or raise "  \
     "`ulimit -v`)"
+#define FMP__MSG_arena_valgrind                                                         \
+    "note: running under valgrind: the shared arena defaults to %zu MiB instead of the "    \
+    "machine's memory (valgrind's leak check reads every page of it at each process's "     \
+    "end, which would make all of it resident); set FMP_SHARED_SIZE for another size"
 #define FMP__MSG_arena_unusable                                                         \
     "the shared arena's blocks do not add up after a member died while allocating or "     \
     "freeing (was shared memory written past the end of a block?): no more shared memory "   \

@@ -241,7 +241,8 @@ static void *stage(fmp__ctx *c, int parity, const void *in, size_t bytes, const 
                        what, file, line, c->me, bytes);
         return NULL;
     }
-    memcpy(buf, in, bytes);
+    if (bytes) /* in may be NULL for a count of 0 */
+        memcpy(buf, in, bytes);
     return buf;
 }
 
@@ -277,7 +278,9 @@ int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type, fmp_o
     int n = c->n;
     if (bytes <= MEDIUM_BYTES) {
         /* every member combines everything, in member order; in was staged, so out
-           may alias it */
+           may alias it (and be NULL for a count of 0) */
+        if (bytes == 0)
+            return 0;
         memcpy(out, slot_buf(t, 0, parity, bytes), bytes);
         for (int m = 1; m < n; m++)
             f(out, slot_buf(t, m, parity, bytes), count, op);

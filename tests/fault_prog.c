@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -145,16 +146,23 @@ static void send_to_killer(pid_t pid)
         dprintf(2, "fault_prog: cannot reach the killer: %s\n", strerror(errno));
 }
 
+/* SIGSEGV from a real fault: a write to a page that may not be touched.  Not through NULL:
+   that is undefined behaviour, which UBSan (the sanitizer build) stops with a report of
+   its own before any fault happens. */
+static void write_to_guard_page(void)
+{
+    int *volatile p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    *p = 1;
+}
+
 /* Every way but return and break, which must be written in the region's block. */
 static void fail_now(void)
 {
     mark(getpid());
     switch (g_way) {
-    case FM_SEGV: {
-        volatile int *p = NULL;
-        *p = 1;
+    case FM_SEGV:
+        write_to_guard_page();
         break;
-    }
     case FM_ABORT:
         abort();
     case FM_RAISE9:

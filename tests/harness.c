@@ -537,8 +537,8 @@ static int foreign_shm(const char *name)
     if (strncmp(name, demo, sizeof demo - 1) == 0)
         return atoi(name + sizeof demo - 1) != (int)g_runner_pid;
     static const char *const prefixes[] = { "vader_segment", "sm_segment", "ompi",
-                                            "openmpi", "pmix", "psm", "ucx", "mpich",
-                                            "shm-col" };
+                                            "openmpi", "open_mpi", "pmix", "psm", "ucx",
+                                            "mpich", "shm-col" };
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
             return 1;
@@ -822,8 +822,8 @@ static void run_isolated(const ht_test *t)
         size_t o = 0;
         int nadded = 0;
         for (int i = 0; i < shm_after.n; i++) {
-            if (bsearch(&shm_after.v[i], shm_before.v, (size_t)shm_before.n, sizeof(char *),
-                        cmp_str))
+            if (shm_before.n && bsearch(&shm_after.v[i], shm_before.v, (size_t)shm_before.n,
+                                        sizeof(char *), cmp_str))
                 continue;
             nadded++;
             int w = snprintf(added + o, sizeof added - o, "%s/dev/shm/%s", o ? ", " : "",

@@ -14,7 +14,8 @@
 # modes) and output_prog (stdout across fork) are run by test_failure, test_faults and
 # test_output;
 # tests/harness_selftest.sh checks the harness itself with test_harness_demo (built from
-# tests/harness_demo.c), a suite whose tests misbehave on purpose.
+# tests/harness_demo.c), a suite whose tests misbehave on purpose.  tests/valgrind_arena.sh
+# runs arena_probe under valgrind with the default arena size.
 
 fmp_test_suites = \
 	tests/test_regions \
@@ -126,6 +127,14 @@ tests_test_harness_demo_SOURCES = tests/harness_demo.c
 tests_test_harness_demo_CFLAGS = $(fmp_test_cflags)
 tests_test_harness_demo_LDADD = $(fmp_test_ldadd)
 tests_test_harness_demo_LDFLAGS = -no-install
+
+# the default arena under valgrind (skipped without valgrind and in a sanitizer build)
+check_PROGRAMS += tests/arena_probe
+TESTS += tests/valgrind_arena.sh
+dist_noinst_SCRIPTS += tests/valgrind_arena.sh
+tests_arena_probe_SOURCES = tests/arena_probe.c
+tests_arena_probe_LDADD = libforkmp.la
+tests_arena_probe_LDFLAGS = -no-install
 
 # helpers: plain forkmp programs, no CUnit
 tests_fail_prog_SOURCES = tests/fail_prog.c

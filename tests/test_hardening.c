@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <forkmp.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
@@ -242,8 +243,15 @@ static void test_failure_record_is_published_whole(void)
     ht_helper_path(".libs/libslowfmt.so", lib, sizeof lib);
     if (access(lib, R_OK) != 0)
         HT_SKIP("no %s (shared libraries disabled?)", lib);
-    char pre[4200];
-    snprintf(pre, sizeof pre, "LD_PRELOAD=%s", lib);
+    /* In a sanitizer build ASan's run-time must come first in the initial library list:
+       it is preloaded before the helper (its vsnprintf interceptor calls the helper's) */
+    char asan[4096] = "";
+    Dl_info di;
+    void *asan_sym = dlsym(RTLD_DEFAULT, "__asan_init");
+    if (asan_sym && dladdr(asan_sym, &di) && di.dli_fname)
+        snprintf(asan, sizeof asan, "%s ", di.dli_fname);
+    char pre[8300];
+    snprintf(pre, sizeof pre, "LD_PRELOAD=%s%s", asan, lib);
     const char *env[] = {pre, NULL};
     run r;
     run_env(&r, env, NULL, "failure_publish", NULL, NULL);
