@@ -274,7 +274,7 @@ void fmp__hooks_child(pid_t parent, int creator_is_leader)
 {
     g_parent = parent;
     if (creator_is_leader) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        prctl(PR_SET_PDEATHSIG, (unsigned long)SIGKILL, 0UL, 0UL, 0UL);
     } else {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
@@ -286,7 +286,7 @@ void fmp__hooks_child(pid_t parent, int creator_is_leader)
         sigemptyset(&s);
         sigaddset(&s, PDEATH_SIG);
         pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-        prctl(PR_SET_PDEATHSIG, PDEATH_SIG);
+        prctl(PR_SET_PDEATHSIG, (unsigned long)PDEATH_SIG, 0UL, 0UL, 0UL);
     }
     if (getppid() != parent) /* the parent died before the signal was armed */
         _exit(FMP_EXIT_FAILURE);

@@ -197,7 +197,7 @@ int ht_children_of(pid_t ppid, pid_t *out, int max)
 
 void ht_become_subreaper(void)
 {
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL) != 0)
         HT_FAIL("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
 }
 
@@ -488,7 +488,7 @@ static __attribute__((noreturn)) void subprocess_main(const ht_test *t, int wfd,
                                                       pid_t runner, unsigned cu_before)
 {
     setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    prctl(PR_SET_PDEATHSIG, (unsigned long)SIGKILL, 0UL, 0UL, 0UL);
     if (getppid() != runner)
         _exit(125);
     reset_signals();
@@ -925,7 +925,7 @@ int ht_main(int argc, char **argv, const char *suite, const ht_test *tests)
     /* orphans of every test come back here; SIGCHLD must not be ignored for waitpid */
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL) != 0)
         fprintf(stderr, "harness: PR_SET_CHILD_SUBREAPER: %s (orphans will not be checked)\n",
                 strerror(errno));
     if (!g_inline) {

@@ -40,11 +40,7 @@ set -u
 #    blocked after a fork() that fails (EAGAIN under RLIMIT_NPROC), so the next fault it
 #    relies on (growing the stack) kills valgrind itself with SIGSEGV: a valgrind bug,
 #    reproduced without forkmp by a fork that fails followed by a deep call.
-#  - test_hardening:test_dynamic_loop_stops_when_a_member_dies: asserts a latency (at most
-#    5000 loop iterations after a member's death) that memcheck's slowdown breaks (40000
-#    measured); the loop still stops.
-excluded="test_badinput:test_fork_fails_under_rlimit_nproc
-test_hardening:test_dynamic_loop_stops_when_a_member_dies"
+excluded="test_badinput:test_fork_fails_under_rlimit_nproc"
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 VALGRIND=${VALGRIND:-valgrind}
