@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- state of this process */
@@ -107,7 +108,7 @@ void fmp__team_break(fmp__shteam *t)
 
 int fmp__broken_err(const fmp__shteam *t)
 {
-    return atomic_load(&t->failure.set) == 2 ? t->failure.err : FMP_EBROKEN;
+    return atomic_load(&t->failure.set) == FMP__FAIL_WRITTEN ? t->failure.err : FMP_EBROKEN;
 }
 
 static const char *verb(const fmp__shteam *t)
@@ -125,8 +126,9 @@ static int vrecord(fmp__shteam *t, int err, int member, int how, int code, const
 {
     if (!t)
         return err;
-    int z = 0;
-    if (atomic_compare_exchange_strong(&t->failure.set, &z, 1)) {
+    int z = FMP__FAIL_NONE;
+    if (atomic_compare_exchange_strong(&t->failure.set, &z,
+                                       FMP__FAIL_WRITING + fmp__my_member(t))) {
         fmp__failure *f = &t->failure;
         f->err = err;
         f->member = member;
@@ -140,7 +142,7 @@ static int vrecord(fmp__shteam *t, int err, int member, int how, int code, const
                 off = snprintf(f->msg, sizeof f->msg, FMP__MSG_rank_prefix, fmp__g.rank);
             vsnprintf(f->msg + off, sizeof f->msg - (size_t)off, fmt, ap);
         }
-        atomic_store(&f->set, 2); /* only the writer publishes */
+        atomic_store(&f->set, FMP__FAIL_WRITTEN); /* only the writer publishes */
     }
     fmp__team_break(t);
     return err;
@@ -159,6 +161,24 @@ int fmp__team_fail(fmp__shteam *t, int err, int member, int how, int code, const
 static void record_death(fmp__shteam *t, int m)
 {
     fmp__team_fail(t, FMP_EMEMBER, m, FMP__HOW_DIED, 0, NULL);
+}
+
+void fmp__await_record(fmp__shteam *t)
+{
+    /* A writer takes microseconds; one that waits for a CPU, is stopped, or formats
+       slowly is waited for while it lives, up to RECORD_WAIT_MS: after that its record is
+       reported lost rather than hang the join. */
+    enum { RECORD_WAIT_MS = 2000, POLL_US = 100 };
+    for (long waited_us = 0; waited_us < RECORD_WAIT_MS * 1000L; waited_us += POLL_US) {
+        int set = atomic_load(&t->failure.set);
+        if (set < FMP__FAIL_WRITING)
+            return;
+        int w = set - FMP__FAIL_WRITING;
+        if (w == fmp__my_member(t) || w >= t->n || !fmp__member_alive(t, w))
+            return;
+        struct timespec ts = {0, POLL_US * 1000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 void fmp__member_lost(fmp__shteam *t, int m)
@@ -281,7 +301,7 @@ static void compose(const fmp__shteam *t, char *buf, size_t len)
     sbuf b = {buf, 0, len};
     buf[0] = 0;
     const fmp__failure *f = &t->failure;
-    if (atomic_load(&f->set) == 2) {
+    if (atomic_load(&f->set) == FMP__FAIL_WRITTEN) {
         if (f->how != FMP__HOW_DIED) {
             if (fmp__g.rank >= 0 && strncmp(f->msg, "rank ", 5) != 0)
                 put(&b, FMP__MSG_rank_prefix, fmp__g.rank);
@@ -298,7 +318,7 @@ static void compose(const fmp__shteam *t, char *buf, size_t len)
     }
     if (fmp__g.rank >= 0)
         put(&b, FMP__MSG_rank_prefix, fmp__g.rank);
-    if (atomic_load(&f->set) == 1)
+    if (atomic_load(&f->set) >= FMP__FAIL_WRITING)
         put(&b, FMP__MSG_record_lost, t->n, verb(t), t->file, t->line);
     else
         put(&b, FMP__MSG_broken_no_record, t->n, verb(t), t->file, t->line);
@@ -306,7 +326,7 @@ static void compose(const fmp__shteam *t, char *buf, size_t len)
 
 static int team_error(const fmp__shteam *t)
 {
-    if (atomic_load(&t->failure.set) == 2)
+    if (atomic_load(&t->failure.set) == FMP__FAIL_WRITTEN)
         return t->failure.err;
     return first_casualty(t) > 0 ? FMP_EMEMBER : FMP_EBROKEN;
 }

@@ -168,8 +168,15 @@ typedef struct fmp__desc {
    publishes it (set 2); anyone else only marks the team broken.  A record still at 1
    after the join (its writer died while writing) is never read: the master composes
    the report from what it reaped instead. */
+/* The failure record's states (fmp__failure.set): the writer is in the claim, so that the
+   master waits for a live writer rather than kill it mid-record. */
+#define FMP__FAIL_NONE 0
+#define FMP__FAIL_WRITTEN 2
+#define FMP__FAIL_WRITING 3 /* + the writer's member number */
+
 typedef struct fmp__failure {
-    _Atomic int set;             /* 0 none, 1 being written, 2 written */
+    _Atomic int set;             /* 0 none, 2 written, FMP__FAIL_WRITING + m: being written
+                                    by member m */
     int err;                     /* FMP_E* */
     int member;
     int pid;
@@ -296,6 +303,9 @@ int fmp__team_fail(fmp__shteam *t, int err, int member, int how, int code,
 void fmp__member_lost(fmp__shteam *t, int m);
 /* "member M (pid P) of the team of N opened at F:L" into buf (snprintf's result). */
 int fmp__member_desc(char *buf, size_t len, const fmp__shteam *t, int m, int pid);
+/* A broken team's failure record still being written by a live member: wait for it to
+   be published (bounded), so that the master never kills its writer mid-record. */
+void fmp__await_record(fmp__shteam *t);
 /* Mark t broken and wake everyone (no record). */
 void fmp__team_break(fmp__shteam *t);
 /* The error a wait in a broken team returns. */
@@ -397,6 +407,10 @@ int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
 /* Scan the life words of the members this process watches; a dead one breaks the
    team.  Returns non-zero when the team is broken. (wait.c) */
 int fmp__scan_lives(fmp__shteam *t);
+/* The calling process's member number in t (0 for its master). (wait.c) */
+int fmp__my_member(const fmp__shteam *t);
+/* Member m of t holds its life lock: alive, and started. (wait.c) */
+int fmp__member_alive(fmp__shteam *t, int m);
 
 /* Descriptor ring (sync.c): claim the descriptor of the caller's next construct.  The
    first member to arrive runs init(d, data) and the others check(d, data) (a non-zero

@@ -344,6 +344,7 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
 int fmp__team_reap(fmp__shteam *t)
 {
     if (atomic_load(&t->broken)) {
+        fmp__await_record(t);
         for (int m = 1; m < t->n; m++) {
             fmp__slot *s = &t->slots[m];
             if (s->reaped || atomic_load(&s->state) == FMP__S_DONE)

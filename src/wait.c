@@ -149,7 +149,7 @@ static int look(fmp__shteam *t, int m, uint32_t *val)
     }
 }
 
-static int my_member(const fmp__shteam *t)
+int fmp__my_member(const fmp__shteam *t)
 {
     /* the calling process's member number in t: 0 for its master, else its slot */
     if (t->master_pid == fmp__g.pid)
@@ -164,9 +164,15 @@ static int my_member(const fmp__shteam *t)
     return 0;
 }
 
+int fmp__member_alive(fmp__shteam *t, int m)
+{
+    uint32_t v = atomic_load(fmp__life_word(&t->slots[m]));
+    return (v & FUTEX_TID_MASK) != 0 && !(v & FUTEX_OWNER_DIED);
+}
+
 int fmp__scan_lives(fmp__shteam *t)
 {
-    int me = my_member(t);
+    int me = fmp__my_member(t);
     int k = watch_count(t, me), starting = 0;
     for (int i = 0; i < k; i++) {
         uint32_t v;
@@ -184,7 +190,7 @@ int fmp__scan_lives(fmp__shteam *t)
    or the slice. */
 static void sleep_in_team(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
 {
-    int me = my_member(t);
+    int me = fmp__my_member(t);
     int k = watch_count(t, me);
     struct waitv v[WAITV_MAX];
     int nv = 0, starting = 0;

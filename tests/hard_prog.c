@@ -19,9 +19,10 @@
  *   stdio_crash (abort)
  *       4 members print 100 lines, barrier, 100 more each; member 1 segfaults while the
  *       master computes.
- *   failure_publish (abort)
+ *   failure_publish [early] (abort)
  *       member 1 calls exit(3) (slowly, under LD_PRELOAD of slow_vsnprintf) while member
- *       2 is killed: the report must be whole.
+ *       2 is killed: the report must be whole.  "early": the master reaches the region's
+ *       end while member 1 still writes its record (it must not be killed mid-write).
  *   macro_error
  *       a failing FMP_PARALLEL, then a good one: prints fmp_region_error() and
  *       fmp_last_failure() after each.
@@ -297,8 +298,10 @@ static int case_stdio_crash(void)
     return 0;
 }
 
-static int case_failure_publish(void)
+static int case_failure_publish(const char *when)
 {
+    /* the slowed record takes 0.5 s from member 1's exit(3) */
+    double master_spin = strcmp(when, "early") == 0 ? 0.2 : 1.0;
     FMP_PARALLEL(3) {
         int me = fmp_thread_num();
         if (me == 1) {
@@ -310,7 +313,7 @@ static int case_failure_publish(void)
             raise(SIGKILL);
         }
         if (me == 0)
-            spin_for(1.0);
+            spin_for(master_spin);
     }
     printf("AFTER REGION\n");
     return 0;
@@ -594,7 +597,7 @@ int main(int argc, char **argv)
     if (strcmp(c, "stdio_crash") == 0)
         return case_stdio_crash();
     if (strcmp(c, "failure_publish") == 0)
-        return case_failure_publish();
+        return case_failure_publish(a);
     if (strcmp(c, "macro_error") == 0)
         return case_macro_error();
     if (strcmp(c, "nproc") == 0)

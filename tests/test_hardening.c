@@ -253,14 +253,21 @@ static void test_failure_record_is_published_whole(void)
     char pre[8300];
     snprintf(pre, sizeof pre, "LD_PRELOAD=%s%s", asan, lib);
     const char *env[] = {pre, NULL};
-    run r;
-    run_env(&r, env, NULL, "failure_publish", NULL, NULL);
-    check_end(&r, FMP_EXIT_FAILURE, "failure_publish");
-    /* the report names a member and what it did; never an empty "forkmp: " line */
-    HT_CHECK_MSG(strstr(r.p.err, "forkmp: \n") == NULL, "an empty report: %.1000s", r.p.err);
-    HT_CHECK_MSG(strstr(r.p.err, "member 1") && strstr(r.p.err, "called exit(3)"),
-                 "the report does not tell member 1's exit(3): %.1000s", r.p.err);
-    ht_proc_free(&r.p);
+    /* late: member 2 dies and the master arrives after member 1 published; early: the
+       master arrives while member 1 still writes */
+    const char *when[] = {"late", "early"};
+    for (int k = 0; k < 2; k++) {
+        run r;
+        run_env(&r, env, NULL, "failure_publish", when[k], NULL);
+        check_end(&r, FMP_EXIT_FAILURE, "failure_publish");
+        /* the report names a member and what it did; never an empty "forkmp: " line */
+        HT_CHECK_MSG(strstr(r.p.err, "forkmp: \n") == NULL, "%s: an empty report: %.1000s",
+                     when[k], r.p.err);
+        HT_CHECK_MSG(strstr(r.p.err, "member 1") && strstr(r.p.err, "called exit(3)"),
+                     "%s: the report does not tell member 1's exit(3): %.1000s", when[k],
+                     r.p.err);
+        ht_proc_free(&r.p);
+    }
 }
 
 static void test_macro_form_result_and_last_failure_cleared(void)
