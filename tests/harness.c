@@ -195,6 +195,11 @@ int ht_children_of(pid_t ppid, pid_t *out, int max)
     return n;
 }
 
+double ht_timeout_scale(void)
+{
+    return g_timeout_scale;
+}
+
 void ht_become_subreaper(void)
 {
     if (prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL) != 0)

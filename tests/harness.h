@@ -175,6 +175,9 @@ char ht_pid_state(pid_t pid);
 int ht_children_of(pid_t ppid, pid_t *out, int max);
 /* Make the caller a child subreaper, so that orphaned descendants come back to it. */
 void ht_become_subreaper(void);
+/* FORKMP_TEST_TIMEOUT_SCALE (1 when unset): tests multiply their own deadlines and
+   latency limits by it, as the watchdogs are. */
+double ht_timeout_scale(void);
 /* Reap the caller's children (every one, waitpid(-1)) until it has none or grace_s
    passed; returns how many are still there, alive or zombie, at the end. */
 int ht_reap_children(double grace_s);

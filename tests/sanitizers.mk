@@ -31,6 +31,10 @@
 #     print_suppressions=0       no list of what was suppressed in every log
 #   FORKMP_TEST_SANITIZERS=yes   tells the tests that check how a faulting member ended
 #                                (tests/mpi/crash.mpi) that ASan's handler ends it
+#   FORKMP_TEST_TIMEOUT_SCALE=5  (unless set) the watchdogs and the limits on the time
+#                                from a member's failure to the program's end: a faulting
+#                                member first writes ASan's symbolized report, which took
+#                                up to 4 s on a loaded 2-core machine (tests/harness.h)
 
 EXTRA_DIST += tests/lsan.supp
 
@@ -43,5 +47,6 @@ AM_TESTS_ENVIRONMENT = \
 	UBSAN_OPTIONS="$(fmp_ubsan_options)$${UBSAN_OPTIONS:+:$$UBSAN_OPTIONS}"; \
 	LSAN_OPTIONS="$(fmp_lsan_options)$${LSAN_OPTIONS:+:$$LSAN_OPTIONS}"; \
 	FORKMP_TEST_SANITIZERS=yes; \
-	export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS FORKMP_TEST_SANITIZERS;
+	FORKMP_TEST_TIMEOUT_SCALE="$${FORKMP_TEST_TIMEOUT_SCALE:-5}"; \
+	export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS FORKMP_TEST_SANITIZERS FORKMP_TEST_TIMEOUT_SCALE;
 endif

@@ -398,9 +398,10 @@ static void abort_mode_late(const char *mode, const char *const expect[], double
     if (HT_CHECK_MSG(mark != NULL, "fail_prog %s: no crash-at mark on stderr: %.1000s", mode,
                      p.err)) {
         double t = atof(mark + 9);
-        HT_CHECK_MSG(p.t_end - t <= late + 2.0,
+        double limit = late + 2.0 * ht_timeout_scale();
+        HT_CHECK_MSG(p.t_end - t <= limit,
                      "fail_prog %s: ended %.2f s after the failure (at most %.1f s)", mode,
-                     p.t_end - t, late + 2.0);
+                     p.t_end - t, limit);
     }
     HT_CHECK_CONTAINS(p.err, "forkmp: ");
     for (int i = 0; expect && expect[i]; i++)

@@ -41,7 +41,6 @@
 #define END_LIMIT 2.0     /* s from the failure to the program's end */
 #define MAX_PIDS 16
 
-static double g_scale = 1.0; /* FORKMP_TEST_TIMEOUT_SCALE */
 
 typedef struct who_pid {
     char who[16];
@@ -274,7 +273,7 @@ static void check_run(int way, int place, int ret_mode)
     char *argv[] = {path, (char *)wn, (char *)pn, (char *)mn, NULL};
     outcome o;
     memset(&o, 0, sizeof o);
-    int rc = ht_run(argv, NULL, NULL, RUN_DEADLINE * g_scale, &o.p);
+    int rc = ht_run(argv, NULL, NULL, RUN_DEADLINE * ht_timeout_scale(), &o.p);
     HT_REQUIRE_MSG(rc == 0, "cannot run %s: %s", path, strerror(-rc));
     const char *out = o.p.out, *err = o.p.err;
     char st[128];
@@ -319,11 +318,11 @@ static void check_run(int way, int place, int ret_mode)
     double took = o.p.t_end - t_from;
     if (t_fail > 0) {
         printf("time %s %s %s: %.3f s\n", wn, pn, mn, took);
-        HT_CHECK_MSG(took >= -0.01 && took <= END_LIMIT * g_scale,
+        HT_CHECK_MSG(took >= -0.01 && took <= END_LIMIT * ht_timeout_scale(),
                      "%s %s %s: the program ended %.3f s after the failure%s (at most %.1f s)", wn,
                      pn, mn, took,
                      place == FM_COMPUTE ? " (or the end of the master's computation)" : "",
-                     END_LIMIT * g_scale);
+                     END_LIMIT * ht_timeout_scale());
     }
     HT_CHECK_MSG(strstr(err, "survived its failure") == NULL,
                  "%s %s %s: the failing member did not end: %.1000s", wn, pn, mn, err);
@@ -419,9 +418,6 @@ static void check_run(int way, int place, int ret_mode)
 static void run_cell(int way, int place)
 {
     ht_become_subreaper(); /* members left behind come back to this process */
-    const char *scale = getenv("FORKMP_TEST_TIMEOUT_SCALE");
-    if (scale && atof(scale) > 0)
-        g_scale = atof(scale);
     check_run(way, place, 0);
     check_run(way, place, 1);
 }
