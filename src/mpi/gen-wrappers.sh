@@ -207,7 +207,7 @@ awk -F '\t' -v absent="$tmp/absent" '
 
 awk -F '\t' '{ print "MPI_" $2 }' "$tmp/kept" | sort >"$tmp/out.list"
 {
-    awk -F '\t' '{ print "MPI_" $2, "no PMPI_" $2 " in the library" }' "$tmp/absent"
+    awk '{ print "MPI_" $1, "no PMPI_" $1 " in the library" }' "$tmp/absent"
     awk -F '\t' '{ print $2 }' "$tmp/decls" | sort >"$tmp/has_pmpi"
     comm -23 "$tmp/mpi_called" "$tmp/has_pmpi" | sed 's/.*/MPI_& a macro or no PMPI_& declared/'
 } | sort >"$tmp/out.skipped"

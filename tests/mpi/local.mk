@@ -14,16 +14,19 @@
 #   slurm.mpi     a one-machine Slurm cluster: sbatch --wait of examples/mpi/jacobi.sbatch
 #   member.mpi    a member that calls MPI fails the job (status 70, naming the call);
 #                 the master's calls work; every MPI function of mpi.h is wrapped
+#   wrappers.mpi  src/mpi/gen-wrappers.sh on an mpi.h and a library of our own
+#                 (tests/mpi/fake_mpi.h, fake_mpi.c, fake_main.c: built by the test)
 
 mpi_tests = tests/mpi/coll.mpi tests/mpi/init.mpi tests/mpi/bad.mpi tests/mpi/crash.mpi \
 	tests/mpi/forksafe.mpi tests/mpi/ops.mpi tests/mpi/examples.mpi tests/mpi/slurm.mpi \
-	tests/mpi/member.mpi
+	tests/mpi/member.mpi tests/mpi/wrappers.mpi
 mpi_test_programs = tests/mpi/t_coll tests/mpi/t_init tests/mpi/t_bad tests/mpi/t_crash \
 	tests/mpi/t_forksafe tests/mpi/t_linger tests/mpi/t_ops tests/mpi/t_member
 
 TEST_EXTENSIONS += .mpi
 MPI_LOG_COMPILER = $(SHELL) $(top_builddir)/tests/run-mpi.sh
-EXTRA_DIST += $(mpi_tests) tests/mpi/lib.sh tests/mpi/slurm-cluster.sh tests/run-mpi.sh.in
+EXTRA_DIST += $(mpi_tests) tests/mpi/fake_mpi.h tests/mpi/fake_mpi.c tests/mpi/fake_main.c \
+	tests/mpi/lib.sh tests/mpi/slurm-cluster.sh tests/run-mpi.sh.in
 dist_noinst_SCRIPTS += tests/mpi/fake-rsh
 
 if HAVE_MPI
