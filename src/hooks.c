@@ -325,3 +325,24 @@ int fmp__is_child(void)
 {
     return fmp__g.is_child;
 }
+
+void fmp__set_member_flag(int *flag)
+{
+    /* no initialisation: a constructor of libforkmp_mpi calls it before main */
+    fmp__g.member_flag = flag;
+}
+
+void fmp__member_fail(int err,
+                      void (*text)(char *buf, size_t len, const char *who, const void *arg),
+                      const void *arg)
+{
+    if (!fmp__g.is_child || !g_my_team || fmp__g.pid != getpid())
+        return;
+    fmp__shteam *t = g_my_team;
+    int m = g_my_member;
+    char who[256], msg[768];
+    fmp__member_desc(who, sizeof who, t, m, (int)getpid());
+    text(msg, sizeof msg, who, arg);
+    fmp__team_fail(t, err, m, FMP__HOW_USAGE, 0, "%s", msg);
+    fmp__child_exit(t, m, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
+}

@@ -249,6 +249,7 @@ typedef struct fmp__proc {
     int error_mode;
     int rank;                    /* MPI rank for messages, -1 without the hybrid layer */
     void (*child_hook)(void);    /* hybrid layer: run in every new child */
+    int *member_flag;            /* hybrid layer: set to 1 in every new child, first */
     /* criticals this process holds (sync.c): a member that reaches a barrier holding
        one would deadlock its team */
     int crit_held;
@@ -511,6 +512,11 @@ void fmp__set_child_hook(void (*hook)(void));
 void fmp__exit_handler_again(void);
 /* Non-zero in a process forked by forkmp. */
 int fmp__is_child(void);
+/* The hooks set_member_flag and member_fail of struct fmp__ops (hooks.c). */
+void fmp__set_member_flag(int *flag);
+void fmp__member_fail(int err,
+                      void (*text)(char *buf, size_t len, const char *who, const void *arg),
+                      const void *arg);
 /* Fold a, b, d (the datatype, op, root, communicator... of an fmp_mpi_* call) into the
    signature of the caller's next collective, so that members that disagree on them get
    FMP_EMISMATCH at its barrier, as for a count.  A no-op outside a team.  (reduce.c) */
@@ -541,6 +547,17 @@ struct fmp__ops {
     int (*is_child)(void);
     void (*collective_note)(long a, long b, long d, const char *file, int line);
     void (*oversubscription_checked)(void);
+    /* The MPI wrappers' (src/mpi/mpicheck.c): *flag is set to 1 in every member forked
+       from then on, first thing as it starts; any process, any time, before
+       initialisation too (a constructor registers it). */
+    void (*set_member_flag)(int *flag);
+    /* In a member forked by forkmp (this process's own team slot): fails the team it was
+       forked for with the text text() writes (who: the member, its team and the team's
+       call site, FMP__MSG_member_of), recorded as a usage error of err, and leaves with
+       FMP_EXIT_FAILURE.  Returns only in a process that is not such a member. */
+    void (*member_fail)(int err,
+                        void (*text)(char *buf, size_t len, const char *who, const void *arg),
+                        const void *arg);
 };
 
 /* The table for a caller built with FMP__OPS_ABI == abi, or NULL when this libforkmp has

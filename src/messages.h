@@ -202,6 +202,18 @@
     "the rank's own process"
 #define FMP__MSG_mpi_in_region                                                                     \
     "fmp_mpi_init: called inside a region: call it once after MPI_Init, outside regions"
+/* an MPI function called by a member (libforkmp_mpi's MPI wrappers, src/mpi/mpicheck.c):
+   the member (member_of: member, pid, team, its call site), then the MPI function; the
+   record of the team's failure, which the master prints with "rank R: " before it */
+#define FMP__MSG_mpi_member_call                                                                   \
+    "%s called %s, but a member forked by forkmp must never call MPI: only the rank's own "        \
+    "process (member 0 of the outermost team) may.  Make the call outside the region, or in "      \
+    "FMP_MASTER, or use the fmp_mpi_* collectives, which every member calls and the master "       \
+    "carries out"
+/* the same in a process that a member forked itself (not a member of a team): the MPI
+   function, the pid */
+#define FMP__MSG_mpi_member_child_call                                                             \
+    "%s: called in process %d, forked by a member of a forkmp team, which must never call MPI"
 
 /* libforkmp_mpi and libforkmp of different builds (the internal interface, src/ops.c):
    the function, the forkmp release of libforkmp_mpi, then of libforkmp, then a reason */

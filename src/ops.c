@@ -15,6 +15,8 @@ static const struct fmp__ops ops = {
     .is_child = fmp__is_child,
     .collective_note = fmp__collective_note,
     .oversubscription_checked = fmp__oversubscription_checked,
+    .set_member_flag = fmp__set_member_flag,
+    .member_fail = fmp__member_fail,
 };
 
 const struct fmp__ops *fmp__internal_ops(unsigned abi)

@@ -263,6 +263,8 @@ static void close_team_pidfds(fmp__shteam *t)
 static void child_start(fmp__shteam *t, int m, pid_t parent, int leader)
 {
     fmp__g.is_child = 1;
+    if (fmp__g.member_flag) /* the MPI wrappers of libforkmp_mpi: a member from here on */
+        *fmp__g.member_flag = 1;
     fmp__g.pid = getpid();
     fmp__g.crit_held = 0; /* the parent's critical sections are not held by this process */
     fmp__slot *s = &t->slots[m];

@@ -12,21 +12,27 @@
 #   ops.mpi       libforkmp_mpi refuses, with one message, a libforkmp of another build
 #   examples.mpi  examples/mpi beside their MPI+OpenMP originals
 #   slurm.mpi     a one-machine Slurm cluster: sbatch --wait of examples/mpi/jacobi.sbatch
+#   member.mpi    a member that calls MPI fails the job (status 70, naming the call);
+#                 the master's calls work; every MPI function of mpi.h is wrapped
+#   wrappers.mpi  src/mpi/gen-wrappers.sh on an mpi.h and a library of our own
+#                 (tests/mpi/fake_mpi.h, fake_mpi.c, fake_main.c: built by the test)
 
 mpi_tests = tests/mpi/coll.mpi tests/mpi/init.mpi tests/mpi/bad.mpi tests/mpi/crash.mpi \
-	tests/mpi/forksafe.mpi tests/mpi/ops.mpi tests/mpi/examples.mpi tests/mpi/slurm.mpi
+	tests/mpi/forksafe.mpi tests/mpi/ops.mpi tests/mpi/examples.mpi tests/mpi/slurm.mpi \
+	tests/mpi/member.mpi tests/mpi/wrappers.mpi
 mpi_test_programs = tests/mpi/t_coll tests/mpi/t_init tests/mpi/t_bad tests/mpi/t_crash \
-	tests/mpi/t_forksafe tests/mpi/t_linger tests/mpi/t_ops
+	tests/mpi/t_forksafe tests/mpi/t_linger tests/mpi/t_ops tests/mpi/t_member
 
 TEST_EXTENSIONS += .mpi
 MPI_LOG_COMPILER = $(SHELL) $(top_builddir)/tests/run-mpi.sh
-EXTRA_DIST += $(mpi_tests) tests/mpi/lib.sh tests/mpi/slurm-cluster.sh tests/run-mpi.sh.in
+EXTRA_DIST += $(mpi_tests) tests/mpi/fake_mpi.h tests/mpi/fake_mpi.c tests/mpi/fake_main.c \
+	tests/mpi/lib.sh tests/mpi/slurm-cluster.sh tests/run-mpi.sh.in
 dist_noinst_SCRIPTS += tests/mpi/fake-rsh
 
 if HAVE_MPI
 TESTS += $(mpi_tests)
 check_PROGRAMS += $(mpi_test_programs)
-check_LTLIBRARIES += tests/mpi/skew/libforkmp.la
+check_LTLIBRARIES += tests/mpi/skew/libforkmp.la tests/mpi/libtmember.la
 endif
 
 # real binaries (-no-install), so that the leftover checks find the programs themselves
@@ -76,3 +82,15 @@ tests_mpi_skew_libforkmp_la_LIBADD = $(libforkmp_la_OBJECTS:src/libforkmp_la-ops
 	$(libforkmp_la_LIBADD)
 tests_mpi_skew_libforkmp_la_LDFLAGS = $(libforkmp_la_LDFLAGS) -shared \
 	-rpath $(abs_builddir)/tests/mpi/skew
+
+# MPI called by a member (member.mpi): t_member, and a library of its own that calls MPI,
+# linked with MPI only; the program links libforkmp_mpi before it and before MPI
+tests_mpi_t_member_SOURCES = tests/mpi/t_member.c tests/mpi/t_member_lib.h
+tests_mpi_t_member_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+tests_mpi_t_member_CFLAGS = $(mpi_test_cflags)
+tests_mpi_t_member_LDADD = libforkmp_mpi.la libforkmp.la tests/mpi/libtmember.la $(MPI_LIBS)
+tests_mpi_t_member_LDFLAGS = -no-install
+tests_mpi_libtmember_la_SOURCES = tests/mpi/t_member_lib.c tests/mpi/t_member_lib.h
+tests_mpi_libtmember_la_CFLAGS = $(AM_CFLAGS) $(MPI_CFLAGS)
+tests_mpi_libtmember_la_LIBADD = $(MPI_LIBS)
+tests_mpi_libtmember_la_LDFLAGS = -shared -rpath $(abs_builddir)/tests/mpi
