@@ -689,7 +689,9 @@ static void test_ordered_member_dies(void)
 static void test_ordered_member_dies_abort_mode(void)
 {
     /* the default mode: the program ends with status 70 and the diagnostic */
-    char path[] = "/tmp/fmp-loopx-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/fmp-loopx-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     int fd = mkstemp(path);
     HT_REQUIRE(fd >= 0);
     fflush(NULL);
