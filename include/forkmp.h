@@ -450,7 +450,8 @@ typedef struct fmp__loopx {
     long first;           /* step: the first index; collapse: the outer begin */
     unsigned long step;   /* step: the step (two's complement) */
     long ibegin, iend;    /* collapse: the inner bounds */
-    unsigned long inner;  /* collapse: the inner count */
+    unsigned long inner;  /* collapse: the inner count; ordered: the end of the chunk
+                             running (offset from the loop's begin) */
     long cur;             /* ordered: the iteration running */
     unsigned long passed; /* ordered: this member's first iteration (offset) whose turn
                              it has not passed yet */
