@@ -74,6 +74,7 @@
 #ifndef FORKMP_H
 #define FORKMP_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -440,6 +441,53 @@ static inline int fmp__loop_next(fmp__loop *l)
     return fmp__loop_more(l);
 }
 
+/* The loops with a step, collapsed loops and ordered loops: chunks of a space of logical
+   iterations handed out by the machinery of FMP_FOR (l), and what maps them back to the
+   program's indices.  Step and collapsed loops number their iterations from LONG_MIN, so
+   that every count up to ULONG_MAX fits. */
+typedef struct fmp__loopx {
+    fmp__loop l;
+    long first;           /* step: the first index; collapse: the outer begin */
+    unsigned long step;   /* step: the step (two's complement) */
+    long ibegin, iend;    /* collapse: the inner bounds */
+    unsigned long inner;  /* collapse: the inner count; ordered: the end of the chunk
+                             running (offset from the loop's begin) */
+    long cur;             /* ordered: the iteration running */
+    unsigned long passed; /* ordered: this member's first iteration (offset) whose turn
+                             it has not passed yet */
+    void *prev;           /* ordered: the enclosing ordered loop of this level */
+    int state;            /* ordered: 1 inside the loop, 0 after its end */
+} fmp__loopx;
+
+FMP_EXPORT fmp__loopx fmp__loop_step_enter(long begin, long end, long step, fmp_schedule s,
+                                           int nowait, const char *file, int line);
+FMP_EXPORT fmp__loopx fmp__loop_collapse_enter(long a, long b, long c, long d, fmp_schedule s,
+                                               int nowait, const char *file, int line);
+FMP_EXPORT fmp__loopx fmp__loop_ordered_enter(fmp__loopx *self, long begin, long end,
+                                              fmp_schedule s, int nowait, const char *file,
+                                              int line);
+FMP_EXPORT int fmp__loop_ordered_next(fmp__loopx *l);
+FMP_EXPORT void fmp__loop_ordered_cleanup(fmp__loopx *l);
+
+/* The first index of a chunk of a step loop, and of a collapsed loop's two. */
+static inline long fmp__loop_step_first(const fmp__loopx *x)
+{
+    unsigned long off = (unsigned long)x->l.lo - (unsigned long)LONG_MIN;
+    return (long)((unsigned long)x->first + off * x->step);
+}
+
+static inline long fmp__loop_outer_first(const fmp__loopx *x)
+{
+    unsigned long off = (unsigned long)x->l.lo - (unsigned long)LONG_MIN;
+    return (long)((unsigned long)x->first + off / x->inner);
+}
+
+static inline long fmp__loop_inner_first(const fmp__loopx *x)
+{
+    unsigned long off = (unsigned long)x->l.lo - (unsigned long)LONG_MIN;
+    return (long)((unsigned long)x->ibegin + off % x->inner);
+}
+
 typedef struct fmp__once {
     int run;
     int kind;
@@ -449,6 +497,8 @@ typedef struct fmp__once {
 
 FMP_EXPORT fmp__once fmp__single_begin(const char *file, int line);
 FMP_EXPORT void fmp__single_end(fmp__once *o);
+FMP_EXPORT fmp__once fmp__ordered_enter(const char *file, int line);
+FMP_EXPORT void fmp__ordered_leave(fmp__once *o);
 FMP_EXPORT fmp__once fmp__critical_enter(const char *name, const char *file, int line);
 FMP_EXPORT void fmp__critical_leave(fmp__once *o);
 FMP_EXPORT int fmp__barrier_at(const char *file, int line);
@@ -509,6 +559,95 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
     for (fmp__loop L = fmp__loop_enter((b), (e), (s), (nowait), __FILE__, __LINE__);     \
          fmp__loop_next(&L);)                                                            \
         for (long i = L.lo; i < L.hi || (L.chunk_done = 1, 0); i++)
+
+/**
+ * @def FMP_FOR_STEP(i, begin, end, step, sched)
+ * OpenMP's canonical loop `for (i = begin; i < end; i += step)` when @p step > 0, and
+ * `for (i = begin; i > end; i += step)` when @p step < 0, shared among the team as
+ * FMP_FOR shares [begin, end): the schedule deals out the loop's iterations (the k-th
+ * has index begin + k * step), whatever the sign of the step.  @p i is declared as a
+ * @c long; no index ever overflows, even near LONG_MIN and LONG_MAX.  A step of 0 is
+ * refused (a message naming the call site; in a team a failure of the team), as are the
+ * schedules FMP_FOR refuses.  Implied barrier at the end; @c break is reported as in
+ * FMP_FOR.  Collective: every member meets it.
+ */
+#define FMP_FOR_STEP(i, begin, end, step, sched)                                         \
+    FMP__FOR_STEP(i, begin, end, step, sched, 0, FMP__UNIQ(lp))
+/**
+ * @def FMP_FOR_STEP_NOWAIT(i, begin, end, step, sched)
+ * FMP_FOR_STEP without the barrier at the end.
+ */
+#define FMP_FOR_STEP_NOWAIT(i, begin, end, step, sched)                                  \
+    FMP__FOR_STEP(i, begin, end, step, sched, 1, FMP__UNIQ(lp))
+#define FMP__FOR_STEP(i, b, e, st, s, nowait, L)                                         \
+    for (fmp__loopx L =                                                                  \
+             fmp__loop_step_enter((b), (e), (st), (s), (nowait), __FILE__, __LINE__);    \
+         fmp__loop_next(&L.l);)                                                          \
+        for (long i = fmp__loop_step_first(&L), FMP__CAT(L, k) = L.l.lo;                 \
+             FMP__CAT(L, k) < L.l.hi || (L.l.chunk_done = 1, 0);                         \
+             FMP__CAT(L, k)++, i = (long)((unsigned long)i + L.step))
+
+/**
+ * @def FMP_FOR_COLLAPSE(i, a, b, j, c, d, sched)
+ * OpenMP's collapse(2) over `for (i = a; i < b; i++) for (j = c; j < d; j++)`: the
+ * (b - a) * (d - c) iterations of both levels are one space that the schedule deals
+ * out, in the serial loops' order (@p i outer).  @p i and @p j are declared as
+ * @c long.  A space of more than ULONG_MAX iterations is refused with ::FMP_EOVERFLOW
+ * (a message naming the call site).  Implied barrier at the end; @c break is reported
+ * as in FMP_FOR.  Collective: every member meets it.
+ */
+#define FMP_FOR_COLLAPSE(i, a, b, j, c, d, sched)                                        \
+    FMP__FOR_COLLAPSE(i, a, b, j, c, d, sched, 0, FMP__UNIQ(lp))
+/**
+ * @def FMP_FOR_COLLAPSE_NOWAIT(i, a, b, j, c, d, sched)
+ * FMP_FOR_COLLAPSE without the barrier at the end.
+ */
+#define FMP_FOR_COLLAPSE_NOWAIT(i, a, b, j, c, d, sched)                                 \
+    FMP__FOR_COLLAPSE(i, a, b, j, c, d, sched, 1, FMP__UNIQ(lp))
+#define FMP__FOR_COLLAPSE(i, a, b, j, c, d, s, nowait, L)                                \
+    for (fmp__loopx L = fmp__loop_collapse_enter((a), (b), (c), (d), (s), (nowait),      \
+                                                 __FILE__, __LINE__);                    \
+         fmp__loop_next(&L.l);)                                                          \
+        for (long i = fmp__loop_outer_first(&L), j = fmp__loop_inner_first(&L),          \
+                  FMP__CAT(L, k) = L.l.lo;                                               \
+             FMP__CAT(L, k) < L.l.hi || (L.l.chunk_done = 1, 0);                         \
+             FMP__CAT(L, k)++, (++j == L.iend ? (void)(j = L.ibegin, i++) : (void)0))
+
+/**
+ * @def FMP_FOR_ORDERED(i, begin, end, sched)
+ * FMP_FOR with OpenMP's ordered clause: inside its body, the blocks of FMP_ORDERED run
+ * one at a time in the order of the iterations, whatever the schedule, while the rest
+ * of the body runs in parallel.  As in OpenMP an iteration runs at most one ordered
+ * block; one that runs none does not hold up the others (its turn passes at the end of
+ * its chunk).  A member that dies, leaves the loop (@c break, @c goto, @c return) or
+ * skips it while others wait for their turn fails the team: the waits end, never hang.
+ * Implied barrier at the end.  Collective: every member meets it.
+ */
+#define FMP_FOR_ORDERED(i, begin, end, sched)                                            \
+    FMP__FOR_ORDERED(i, begin, end, sched, 0, FMP__UNIQ(lp))
+/**
+ * @def FMP_FOR_ORDERED_NOWAIT(i, begin, end, sched)
+ * FMP_FOR_ORDERED without the barrier at the end.
+ */
+#define FMP_FOR_ORDERED_NOWAIT(i, begin, end, sched)                                     \
+    FMP__FOR_ORDERED(i, begin, end, sched, 1, FMP__UNIQ(lp))
+#define FMP__FOR_ORDERED(i, b, e, s, nowait, L)                                          \
+    for (fmp__loopx L __attribute__((cleanup(fmp__loop_ordered_cleanup))) =              \
+             fmp__loop_ordered_enter(&L, (b), (e), (s), (nowait), __FILE__, __LINE__);   \
+         fmp__loop_ordered_next(&L);)                                                    \
+        for (long i = L.l.lo; (L.cur = i) < L.l.hi || (L.l.chunk_done = 1, 0); i++)
+
+/**
+ * @def FMP_ORDERED
+ * Inside the body of FMP_FOR_ORDERED (or a function it calls): the block runs after the
+ * ordered blocks of every earlier iteration, and before those of later ones.  An
+ * iteration may run one ordered block.  Elsewhere it is reported (in a team a failure
+ * of the team; outside a region the block runs, with a message once per call site).
+ */
+#define FMP_ORDERED                                                                      \
+    for (fmp__once FMP__UNIQ(od) __attribute__((cleanup(fmp__ordered_leave))) =          \
+             fmp__ordered_enter(__FILE__, __LINE__);                                     \
+         FMP__UNIQ(od).run; FMP__UNIQ(od).run = 0)
 
 /**
  * @def FMP_SINGLE

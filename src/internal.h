@@ -113,7 +113,8 @@ enum fmp__how { FMP__HOW_NONE = 0, FMP__HOW_DIED, FMP__HOW_EXIT_CALLED, FMP__HOW
 /* construct kinds, for signatures and messages */
 enum fmp__kind { FMP__K_NONE = 0, FMP__K_FOR, FMP__K_FOR_END, FMP__K_BARRIER, FMP__K_SINGLE,
                  FMP__K_SINGLE_END, FMP__K_REDUCE, FMP__K_GATHER, FMP__K_ITERATE,
-                 FMP__K_REGION_END, FMP__K_MPI };
+                 FMP__K_REGION_END, FMP__K_MPI, FMP__K_FOR_STEP, FMP__K_FOR_COLLAPSE,
+                 FMP__K_FOR_ORDERED };
 
 typedef struct fmp__slot {
     /* Liveness: a robust process-shared mutex the member locks as it starts and holds
@@ -143,6 +144,11 @@ typedef struct fmp__slot {
     const char *last_file;
     int last_line;
     long last_args[3];
+    /* waiting in a barrier: its generation | 1 << 32 (a stale generation: not waiting),
+       and the descriptors the member had claimed; an ordered loop that it has not met
+       cannot go on (loop.c) */
+    _Atomic uint64_t bar_wait;
+    unsigned long bar_ws;
     /* reduction / gather scratch, double-buffered by epoch parity */
     void *scratch[2];
     size_t scratch_cap[2];
@@ -159,9 +165,15 @@ typedef struct fmp__desc {
     const char *file;
     int line;
     int member;                  /* who filled it */
-    void *ptr;                   /* iterate: the ring */
+    void *ptr;                   /* iterate: the ring; ordered loop: the team */
+    long arg2, arg3;             /* step loop: the step; collapsed loop: the inner bounds */
     _Atomic unsigned long next FMP__ALIGNED;  /* dynamic / guided: next iteration */
     _Atomic uint32_t done FMP__ALIGNED;        /* members finished with it */
+    /* ordered loop: the iteration (offset) whose ordered block runs next; ord_wake
+       changes with it */
+    _Atomic unsigned long ord_next FMP__ALIGNED;
+    _Atomic uint32_t ord_wake;
+    _Atomic uint32_t ord_sleepers;
 } fmp__desc;
 
 /* The first failure of a team.  The member that claims it (set 0 -> 1) fills it and
@@ -202,6 +214,7 @@ typedef struct fmp__shteam {
     _Atomic uint32_t bar_sleepers;
     _Atomic unsigned long single_count FMP__ALIGNED;
     _Atomic uint32_t ring_sleepers;
+    _Atomic uint32_t ordered_loops; /* ordered loops whose descriptor is in the ring */
     long spin;                   /* spins before sleeping, for this team's size */
     /* persistent team: the next run */
     _Atomic uint32_t run_gen FMP__ALIGNED;
@@ -233,6 +246,7 @@ typedef struct fmp__ctx {
     unsigned long ws_index;      /* descriptors claimed */
     unsigned long single_local;  /* singles met */
     unsigned long epoch;         /* scratch uses */
+    void *ordered;               /* the innermost FMP_FOR_ORDERED running (fmp__loopx) */
     int nthreads_var;            /* fmp_set_num_threads() for regions opened here */
     int max_active_levels;
     struct fmp__ctx *parent;
@@ -401,6 +415,11 @@ int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line);
 /* Note a collective construct in the caller's signature. */
 void fmp__construct(fmp__ctx *c, int kind, const char *file, int line, long a, long b,
                     long d);
+/* Mix one more value into the signature of the construct just noted. */
+void fmp__construct_mix(fmp__ctx *c, long v);
+/* A member about to wait in a barrier: non-zero (the team failed, reported) when an
+   ordered loop that it has not met is running in the team. (loop.c) */
+int fmp__ordered_skipped(fmp__ctx *c);
 /* Wait until *w != old, or the team breaks.  Returns 0 or the team's error.  Sleeps
    watching the team's broken word and its members' life words. (wait.c) */
 int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,

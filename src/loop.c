@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 fmp_schedule fmp_static(long chunk)
@@ -50,43 +51,87 @@ static unsigned long span_of(long begin, long end)
     return end > begin ? (unsigned long)end - (unsigned long)begin : 0;
 }
 
+/* What a loop is, as every member of the team must agree: its kind, the program's bounds
+   (arg2, arg3: a step loop's step, a collapsed loop's inner bounds) and schedule; and the
+   space [sbegin, send) of logical iterations its chunks are taken from. */
 typedef struct loop_info {
+    int kind;
     long begin, end, chunk;
+    long arg2, arg3;
+    long sbegin, send;
     int sched;
     const char *file;
     int line;
+    fmp__shteam *team;
 } loop_info;
 
 static void loop_init(fmp__desc *d, const void *data)
 {
     const loop_info *li = data;
-    d->kind = FMP__K_FOR;
+    d->kind = li->kind;
     d->sched = li->sched;
     d->begin = li->begin;
     d->end = li->end;
     d->chunk = li->chunk;
+    d->arg2 = li->arg2;
+    d->arg3 = li->arg3;
     d->file = li->file;
     d->line = li->line;
     atomic_store(&d->next, 0);
+    if (li->kind == FMP__K_FOR_ORDERED) {
+        atomic_store(&d->ord_next, 0);
+        d->ptr = li->team;
+        atomic_fetch_add(&li->team->ordered_loops, 1);
+    }
+}
+
+/* The last member leaves an ordered loop's descriptor. */
+static void ordered_release(fmp__desc *d)
+{
+    fmp__shteam *t = d->ptr;
+    atomic_fetch_sub(&t->ordered_loops, 1);
+}
+
+/* A loop's bounds in the words of the mismatch_loop message. */
+static void describe_range(char *buf, size_t len, int kind, long begin, long end, long arg2,
+                           long arg3)
+{
+    if (kind == FMP__K_FOR_STEP)
+        snprintf(buf, len, FMP__MSG_loop_range_step, begin, end, arg2);
+    else if (kind == FMP__K_FOR_COLLAPSE)
+        snprintf(buf, len, FMP__MSG_loop_range_collapse, begin, end, arg2, arg3);
+    else
+        snprintf(buf, len, FMP__MSG_loop_range, begin, end);
 }
 
 static int loop_check(fmp__ctx *c, const fmp__desc *d, const void *data)
 {
     const loop_info *li = data;
-    if (d->kind == FMP__K_FOR && d->sched == li->sched && d->begin == li->begin &&
-        d->end == li->end && d->chunk == li->chunk && d->line == li->line)
+    if (d->kind == li->kind && d->sched == li->sched && d->begin == li->begin &&
+        d->end == li->end && d->chunk == li->chunk && d->arg2 == li->arg2 && d->arg3 == li->arg3 &&
+        d->line == li->line)
         return 0;
-    fmp__team_fail(c->team, FMP_EMISMATCH, c->me, FMP__HOW_MISMATCH, 0,
-                   FMP__MSG_mismatch_for,
-                   c->n, c->team->file, c->team->line, c->me, li->file, li->line, li->begin,
-                   li->end, sched_name(li->sched), li->chunk, c->ws_index - 1, d->member,
-                   fmp__kind_name(d->kind), d->file ? d->file : "?", d->line, d->begin, d->end,
+    if (li->kind == FMP__K_FOR) {
+        fmp__team_fail(c->team, FMP_EMISMATCH, c->me, FMP__HOW_MISMATCH, 0, FMP__MSG_mismatch_for,
+                       c->n, c->team->file, c->team->line, c->me, li->file, li->line, li->begin,
+                       li->end, sched_name(li->sched), li->chunk, c->ws_index - 1, d->member,
+                       fmp__kind_name(d->kind), d->file ? d->file : "?", d->line, d->begin, d->end,
+                       sched_name(d->sched), d->chunk);
+        return 1;
+    }
+    char mine[128], theirs[128];
+    describe_range(mine, sizeof mine, li->kind, li->begin, li->end, li->arg2, li->arg3);
+    describe_range(theirs, sizeof theirs, d->kind, d->begin, d->end, d->arg2, d->arg3);
+    fmp__team_fail(c->team, FMP_EMISMATCH, c->me, FMP__HOW_MISMATCH, 0, FMP__MSG_mismatch_loop,
+                   c->n, c->team->file, c->team->line, c->me, fmp__kind_name(li->kind), li->file,
+                   li->line, mine, sched_name(li->sched), li->chunk, c->ws_index - 1, d->member,
+                   fmp__kind_name(d->kind), d->file ? d->file : "?", d->line, theirs,
                    sched_name(d->sched), d->chunk);
     return 1;
 }
 
-static fmp__loop loop_begin(fmp__ctx *c, long begin, long end, fmp_schedule s, int nowait,
-                            const char *file, int line, int tracked)
+static fmp__loop loop_none(fmp__ctx *c, long begin, long end, int nowait, const char *file,
+                           int line, int tracked)
 {
     fmp__loop l;
     l.lo = l.hi = 0;
@@ -103,21 +148,34 @@ static fmp__loop loop_begin(fmp__ctx *c, long begin, long end, fmp_schedule s, i
     l.file = file;
     l.line = line;
     l.chunk_done = tracked ? 1 : -1;
+    return l;
+}
+
+/* A usage error of a loop (bad schedule, step 0, too many iterations): reported, and in a
+   team a failure of the team; the loop runs no iteration. */
+#define loop_refused(c, l, err, ...)                                                               \
+    ({                                                                                             \
+        fmp__usage_error((c), (err), __VA_ARGS__);                                                 \
+        if ((c)->team)                                                                             \
+            fmp__broken_in_construct(c);                                                           \
+        (l);                                                                                       \
+    })
+
+static int ordered_check_members(fmp__ctx *c, const fmp__desc *d, unsigned long k);
+
+static fmp__loop loop_begin(fmp__ctx *c, loop_info *li, fmp_schedule s, int nowait, int tracked)
+{
+    const char *file = li->file;
+    int line = li->line;
+    fmp__loop l = loop_none(c, li->sbegin, li->send, nowait, file, line, tracked);
     if (s.kind == FMP_SCHED_RUNTIME)
         s = fmp__g_icv.run_sched;
-    if (s.kind < FMP_SCHED_STATIC || s.kind > FMP_SCHED_GUIDED || s.chunk < 0) {
-        if (s.kind < FMP_SCHED_STATIC || s.kind > FMP_SCHED_GUIDED)
-            fmp__usage_error(c, FMP_EINVAL,
-                             FMP__MSG_for_bad_kind,
-                             file, line, (int)s.kind);
-        else
-            fmp__usage_error(c, FMP_EINVAL,
-                             FMP__MSG_for_bad_chunk,
-                             file, line, sched_name(s.kind), s.chunk);
-        if (c->team)
-            fmp__broken_in_construct(c);
-        return l;
-    }
+    if (s.kind < FMP_SCHED_STATIC || s.kind > FMP_SCHED_GUIDED)
+        return loop_refused(c, l, FMP_EINVAL, FMP__MSG_for_bad_kind, fmp__kind_name(li->kind), file,
+                            line, (int)s.kind);
+    if (s.chunk < 0)
+        return loop_refused(c, l, FMP_EINVAL, FMP__MSG_for_bad_chunk, fmp__kind_name(li->kind),
+                            file, line, sched_name(s.kind), s.chunk);
     if (!c->team) {
         /* a team of one: the whole range at once */
         l.kind = FMP_SCHED_STATIC;
@@ -127,36 +185,121 @@ static fmp__loop loop_begin(fmp__ctx *c, long begin, long end, fmp_schedule s, i
         fmp__broken_in_construct(c);
         return l;
     }
-    fmp__construct(c, FMP__K_FOR, file, line, begin, end, ((long)s.kind << 56) ^ s.chunk);
-    if (s.kind == FMP_SCHED_STATIC) {
+    fmp__construct(c, li->kind, file, line, li->begin, li->end, ((long)s.kind << 56) ^ s.chunk);
+    if (li->kind != FMP__K_FOR) {
+        fmp__construct_mix(c, li->arg2);
+        fmp__construct_mix(c, li->arg3);
+    }
+    int ordered = li->kind == FMP__K_FOR_ORDERED;
+    if (s.kind == FMP_SCHED_STATIC && !ordered) {
         l.kind = FMP_SCHED_STATIC;
         l.chunk = s.chunk;
         l.next = s.chunk > 0 ? (unsigned long)c->me : 0;
         return l;
     }
-    loop_info li = { begin, end, s.chunk > 0 ? s.chunk : 1, s.kind, file, line };
-    l.chunk = li.chunk;
-    l.desc = fmp__desc_claim(c, loop_init, loop_check, &li);
-    if (!l.desc) {
+    /* dynamic and guided loops take chunks from a descriptor; an ordered loop keeps its
+       turn there, whatever its schedule */
+    li->sched = s.kind;
+    li->chunk = s.kind == FMP_SCHED_STATIC ? s.chunk : s.chunk > 0 ? s.chunk : 1;
+    li->team = c->team;
+    l.chunk = li->chunk;
+    fmp__desc *d = fmp__desc_claim(c, loop_init, loop_check, li);
+    if (!d) {
         fmp__broken_in_construct(c);
         return l;
     }
+    if (ordered && ordered_check_members(c, d, c->ws_index - 1)) {
+        fmp__desc_release(c, d, ordered_release);
+        fmp__broken_in_construct(c);
+        return l;
+    }
+    l.desc = d;
     l.kind = s.kind;
+    if (s.kind == FMP_SCHED_STATIC)
+        l.next = s.chunk > 0 ? (unsigned long)c->me : 0;
     return l;
+}
+
+static fmp__loop for_begin(fmp__ctx *c, long begin, long end, fmp_schedule s, int nowait,
+                           const char *file, int line, int tracked)
+{
+    loop_info li = {FMP__K_FOR, begin, end, 0, 0, 0, begin, end, 0, file, line, NULL};
+    return loop_begin(c, &li, s, nowait, tracked);
 }
 
 /* The macro of programs built against this version: chunks left by break are seen. */
 fmp__loop fmp__loop_enter(long begin, long end, fmp_schedule s, int nowait, const char *file,
                           int line)
 {
-    return loop_begin(FMP__CUR_ENTRY(), begin, end, s, nowait, file, line, 1);
+    return for_begin(FMP__CUR_ENTRY(), begin, end, s, nowait, file, line, 1);
 }
 
 /* The entry of programs built against forkmp 0.1 (their macro does not track chunks). */
 fmp__loop fmp__loop_begin(long begin, long end, fmp_schedule s, int nowait, const char *file,
                           int line)
 {
-    return loop_begin(fmp__cur(), begin, end, s, nowait, file, line, 0);
+    return for_begin(fmp__cur(), begin, end, s, nowait, file, line, 0);
+}
+
+static fmp__loopx loopx_none(fmp__loop l)
+{
+    fmp__loopx x;
+    memset(&x, 0, sizeof x);
+    x.l = l;
+    x.step = 1;
+    x.inner = 1;
+    return x;
+}
+
+/* Logical iterations [LONG_MIN, LONG_MIN + count): every count up to ULONG_MAX fits. */
+static long space_end(unsigned long count)
+{
+    return (long)((unsigned long)LONG_MIN + count);
+}
+
+fmp__loopx fmp__loop_step_enter(long begin, long end, long step, fmp_schedule s, int nowait,
+                                const char *file, int line)
+{
+    fmp__ctx *c = FMP__CUR_ENTRY();
+    unsigned long count = 0;
+    if (step > 0 && end > begin)
+        count = ((unsigned long)end - (unsigned long)begin - 1) / (unsigned long)step + 1;
+    else if (step < 0 && begin > end)
+        count = ((unsigned long)begin - (unsigned long)end - 1) / (0UL - (unsigned long)step) + 1;
+    loop_info li = {FMP__K_FOR_STEP,  begin, end,  0,    step, 0, LONG_MIN,
+                    space_end(count), 0,     file, line, NULL};
+    fmp__loopx x = loopx_none(loop_none(c, li.sbegin, li.send, nowait, file, line, 1));
+    x.first = begin;
+    x.step = (unsigned long)step;
+    if (step == 0) {
+        x.l = loop_refused(c, x.l, FMP_EINVAL, FMP__MSG_for_step_zero, file, line, begin, end);
+        return x;
+    }
+    x.l = loop_begin(c, &li, s, nowait, 1);
+    return x;
+}
+
+fmp__loopx fmp__loop_collapse_enter(long a, long b, long ilo, long ihi, fmp_schedule s, int nowait,
+                                    const char *file, int line)
+{
+    fmp__ctx *c = FMP__CUR_ENTRY();
+    unsigned long outer = span_of(a, b), inner = span_of(ilo, ihi);
+    int over = inner && outer > ULONG_MAX / inner;
+    unsigned long count = over ? 0 : outer * inner;
+    loop_info li = {FMP__K_FOR_COLLAPSE, a, b,    0,    ilo, ihi, LONG_MIN,
+                    space_end(count),    0, file, line, NULL};
+    fmp__loopx x = loopx_none(loop_none(c, li.sbegin, li.send, nowait, file, line, 1));
+    x.first = a;
+    x.ibegin = ilo;
+    x.iend = ihi;
+    x.inner = inner ? inner : 1;
+    if (over) {
+        x.l = loop_refused(c, x.l, FMP_EOVERFLOW, FMP__MSG_for_collapse_overflow, file, line, a, b,
+                           ilo, ihi, outer, inner);
+        return x;
+    }
+    x.l = loop_begin(c, &li, s, nowait, 1);
+    return x;
 }
 
 static int set_chunk(fmp__loop *l, unsigned long start, unsigned long len, unsigned long span)
@@ -166,6 +309,12 @@ static int set_chunk(fmp__loop *l, unsigned long start, unsigned long len, unsig
     if (l->chunk_done >= 0)
         l->chunk_done = 0;
     return 1;
+}
+
+/* Leave a loop's descriptor (an ordered loop's is counted in its team). */
+static void loop_release(fmp__ctx *c, fmp__desc *d)
+{
+    fmp__desc_release(c, d, d->kind == FMP__K_FOR_ORDERED ? ordered_release : NULL);
 }
 
 int fmp__loop_broke(fmp__loop *l)
@@ -181,7 +330,7 @@ int fmp__loop_broke(fmp__loop *l)
         fmp__usage_error(c, FMP_EINVAL, FMP__MSG_member_did, who, what);
         l->kind = 0;
         if (l->desc)
-            fmp__desc_release(c, l->desc, NULL);
+            loop_release(c, l->desc);
         fmp__broken_in_construct(c);
         return 0;
     }
@@ -281,8 +430,222 @@ int fmp__loop_more(fmp__loop *l)
     if (!c->team)
         return 0;
     if (l->desc)
-        fmp__desc_release(c, l->desc, NULL);
+        loop_release(c, l->desc);
     if (!l->nowait && fmp__barrier(c, FMP__K_FOR_END, l->file, l->line))
         fmp__broken_in_construct(c);
     return 0;
+}
+
+/* ---------------------------------------------------------------- ordered loops */
+
+/* An ordered loop hands out its chunks as FMP_FOR does; its descriptor holds the turn:
+ * ord_next, the offset of the iteration whose ordered block runs next.  A member passes
+ * the turn on when its iteration's block ends, and for the iterations of its chunk that
+ * ran no block when the chunk ends (x->passed is its first iteration whose turn it has
+ * not passed, x->inner the end of its chunk, both as offsets from the loop's begin).
+ * Every wait for a turn is a wait of the team (fmp__wait_change): a member's death
+ * breaks the team and ends it.  A member that skips the loop and waits in a barrier
+ * instead would leave the others waiting for its turns: whichever of the two comes
+ * second sees the other (ordered_check_members, fmp__ordered_skipped) and fails the
+ * team. */
+
+static unsigned long ord_offset(const fmp__loopx *x, long i)
+{
+    return (unsigned long)i - (unsigned long)x->l.begin;
+}
+
+/* Member m waits in the team's current barrier, having claimed no descriptor from k on. */
+static int waits_elsewhere(fmp__shteam *t, int m, unsigned long k)
+{
+    const fmp__slot *s = &t->slots[m];
+    uint64_t w = atomic_load(&s->bar_wait);
+    return w == ((uint64_t)atomic_load(&t->bar_gen) | (1ULL << 32)) && s->bar_ws <= k;
+}
+
+static int skipped(fmp__shteam *t, int m, const fmp__desc *d, unsigned long k)
+{
+    const fmp__slot *s = &t->slots[m];
+    return fmp__team_fail(t, FMP_EMISMATCH, m, FMP__HOW_MISMATCH, 0, FMP__MSG_mismatch_ordered,
+                          t->n, t->file, t->line, m, fmp__kind_name(s->bar_kind),
+                          s->bar_file ? s->bar_file : "?", s->bar_line, d->file ? d->file : "?",
+                          d->line, k, d->member);
+}
+
+/* A member that entered ordered loop k (descriptor d): does a member wait in a barrier
+   without having met it? */
+static int ordered_check_members(fmp__ctx *c, const fmp__desc *d, unsigned long k)
+{
+    fmp__shteam *t = c->team;
+    for (int m = 0; m < t->n; m++)
+        if (m != c->me && waits_elsewhere(t, m, k))
+            return skipped(t, m, d, k);
+    return 0;
+}
+
+int fmp__ordered_skipped(fmp__ctx *c)
+{
+    fmp__shteam *t = c->team;
+    for (int r = 0; r < FMP__RING; r++) {
+        const fmp__desc *d = &t->ring[r];
+        uint64_t tk = atomic_load(&d->ticket);
+        if (tk % 3 != 2 || d->kind != FMP__K_FOR_ORDERED)
+            continue;
+        unsigned long k = (unsigned long)(tk / 3);
+        if (k >= c->ws_index)
+            return skipped(t, c->me, d, k) != 0;
+    }
+    return 0;
+}
+
+/* Wait until the turn is offset `turn`. */
+static int ordered_wait(fmp__shteam *t, fmp__desc *d, unsigned long turn)
+{
+    for (;;) {
+        uint32_t w = atomic_load(&d->ord_wake);
+        if (atomic_load(&d->ord_next) == turn)
+            return 0;
+        if (atomic_load(&t->broken))
+            return fmp__broken_err(t);
+        int err = fmp__wait_change(t, &d->ord_wake, w, &d->ord_sleepers);
+        if (err)
+            return err;
+    }
+}
+
+static void ordered_pass(fmp__desc *d, unsigned long to)
+{
+    atomic_store(&d->ord_next, to);
+    atomic_fetch_add(&d->ord_wake, 1);
+    if (atomic_load(&d->ord_sleepers))
+        fmp__futex_wake(&d->ord_wake, INT_MAX);
+}
+
+/* The team broke while this member waited for its turn: the loop ends here. */
+static void ordered_abandon(fmp__ctx *c, fmp__loopx *x)
+{
+    x->l.kind = 0;
+    if (x->l.desc)
+        loop_release(c, x->l.desc);
+    x->l.desc = NULL;
+    fmp__broken_in_construct(c);
+}
+
+/* The loop is over (or was left): the enclosing ordered loop is the current one again. */
+static void ordered_done(fmp__ctx *c, fmp__loopx *x)
+{
+    if (x->state) {
+        x->state = 0;
+        c->ordered = x->prev;
+    }
+}
+
+fmp__loopx fmp__loop_ordered_enter(fmp__loopx *self, long begin, long end, fmp_schedule s,
+                                   int nowait, const char *file, int line)
+{
+    fmp__ctx *c = FMP__CUR_ENTRY();
+    loop_info li = {FMP__K_FOR_ORDERED, begin, end, 0, 0, 0, begin, end, 0, file, line, NULL};
+    fmp__loopx x = loopx_none(loop_begin(c, &li, s, nowait, 1));
+    x.cur = begin;
+    x.inner = 0; /* no chunk yet: no turn to pass */
+    x.prev = c->ordered;
+    x.state = 1;
+    c->ordered = self;
+    return x;
+}
+
+int fmp__loop_ordered_next(fmp__loopx *x)
+{
+    fmp__ctx *c = fmp__g.cur;
+    fmp__desc *d = x->l.desc;
+    if (x->l.chunk_done == 0) { /* left by break */
+        ordered_done(c, x);
+        return fmp__loop_broke(&x->l);
+    }
+    if (d && x->passed < x->inner) {
+        /* the iterations of the last chunk that ran no ordered block */
+        int err = ordered_wait(c->team, d, x->passed);
+        if (err) {
+            ordered_abandon(c, x);
+        } else {
+            ordered_pass(d, x->inner);
+            x->passed = x->inner;
+        }
+    }
+    if (fmp__loop_next(&x->l)) {
+        if (x->l.desc) {
+            x->passed = ord_offset(x, x->l.lo);
+            x->inner = ord_offset(x, x->l.hi);
+        }
+        return 1;
+    }
+    ordered_done(c, x);
+    return 0;
+}
+
+void fmp__loop_ordered_cleanup(fmp__loopx *x)
+{
+    if (!x->state)
+        return;
+    /* the body was left by goto or return: the loop's other members would wait for
+       this member's turns */
+    fmp__ctx *c = fmp__g.cur;
+    ordered_done(c, x);
+    if (x->l.desc) {
+        loop_release(c, x->l.desc);
+        x->l.desc = NULL;
+    }
+    fmp__block_left("FMP_FOR_ORDERED", x->l.file, x->l.line);
+}
+
+fmp__once fmp__ordered_enter(const char *file, int line)
+{
+    fmp__ctx *c = FMP__CUR_ENTRY();
+    fmp__once o = {0, 0, file, line};
+    fmp__loopx *x = c->ordered;
+    if (!x) {
+        if (c->team) {
+            fmp__usage_error(c, FMP_EINVAL, FMP__MSG_ordered_outside, file, line);
+            fmp__broken_in_construct(c);
+            return o;
+        }
+        if (fmp__first_report(file, line))
+            fmp__usage_error(c, FMP_EINVAL, FMP__MSG_ordered_outside, file, line);
+        o.run = 1;
+        return o;
+    }
+    fmp__desc *d = x->l.desc;
+    if (!c->team) {
+        o.run = 1;
+        return o;
+    }
+    if (!d || x->l.kind == 0)
+        return o; /* the loop was abandoned: the team is broken */
+    unsigned long off = ord_offset(x, x->cur);
+    if (off < x->passed) {
+        fmp__usage_error(c, FMP_EINVAL, FMP__MSG_ordered_twice, file, line, x->cur, x->l.file,
+                         x->l.line);
+        ordered_abandon(c, x);
+        return o;
+    }
+    if (ordered_wait(c->team, d, x->passed)) {
+        ordered_abandon(c, x);
+        return o;
+    }
+    o.run = 1;
+    o.kind = 1; /* this member holds the turn */
+    return o;
+}
+
+void fmp__ordered_leave(fmp__once *o)
+{
+    fmp__ctx *c = fmp__g.cur;
+    fmp__loopx *x = c->ordered;
+    if (o->kind == 1 && x && x->l.desc) {
+        unsigned long next = ord_offset(x, x->cur) + 1;
+        ordered_pass(x->l.desc, next);
+        x->passed = next;
+        o->kind = 0;
+    }
+    if (o->run) /* the block did not run to its end: left by break, goto or return */
+        fmp__block_left("FMP_ORDERED", o->file, o->line);
 }

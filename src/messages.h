@@ -136,11 +136,36 @@
     "worksharing mismatch in the team of %d opened at %s:%d: member %d met fmp_iterate "  \
     "at %s:%d (items of %zu bytes) where member %d met %s at %s:%d"
 #define FMP__MSG_for_bad_kind                                                           \
-    "FMP_FOR at %s:%d: schedule kind %d is not one of fmp_static, fmp_dynamic, "          \
+    "%s at %s:%d: schedule kind %d is not one of fmp_static, fmp_dynamic, "               \
     "fmp_guided, fmp_runtime; the loop ran no iteration"
 #define FMP__MSG_for_bad_chunk                                                          \
-    "FMP_FOR at %s:%d: %s(%ld): the chunk size must be 0 or more; the loop ran no "       \
+    "%s at %s:%d: %s(%ld): the chunk size must be 0 or more; the loop ran no "            \
     "iteration"
+#define FMP__MSG_for_step_zero                                                          \
+    "FMP_FOR_STEP at %s:%d: the step is 0 (from %ld to %ld the loop would never end); "   \
+    "the loop ran no iteration"
+#define FMP__MSG_for_collapse_overflow                                                  \
+    "FMP_FOR_COLLAPSE at %s:%d: [%ld, %ld) x [%ld, %ld) is %lu x %lu iterations, more "    \
+    "than an unsigned long counts; the loop ran no iteration"
+#define FMP__MSG_mismatch_loop                                                          \
+    "worksharing mismatch in the team of %d opened at %s:%d: member %d met %s at %s:%d "  \
+    "%s with %s(%ld) as its worksharing construct #%lu, where member %d met %s at %s:%d " \
+    "%s with %s(%ld)"
+/* the bounds of a loop in mismatch_loop: FMP_FOR, FMP_FOR_ORDERED; FMP_FOR_STEP;
+   FMP_FOR_COLLAPSE */
+#define FMP__MSG_loop_range "over [%ld, %ld)"
+#define FMP__MSG_loop_range_step "from %ld to %ld by %ld"
+#define FMP__MSG_loop_range_collapse "over [%ld, %ld) x [%ld, %ld)"
+#define FMP__MSG_mismatch_ordered                                                       \
+    "worksharing mismatch in the team of %d opened at %s:%d: member %d reached %s at "    \
+    "%s:%d without meeting FMP_FOR_ORDERED at %s:%d (its worksharing construct #%lu), "   \
+    "which member %d met and whose ordered blocks wait for its iterations"
+#define FMP__MSG_ordered_outside                                                        \
+    "FMP_ORDERED at %s:%d is not inside the body of an FMP_FOR_ORDERED loop of this "      \
+    "team: there is no order to follow"
+#define FMP__MSG_ordered_twice                                                          \
+    "FMP_ORDERED at %s:%d: iteration %ld of FMP_FOR_ORDERED at %s:%d already ran an "      \
+    "ordered block (as in OpenMP, an iteration runs at most one)"
 #define FMP__MSG_scratch_memory                                                         \
     "%s at %s:%d: member %d found no room for %zu bytes of scratch in the shared arena "  \
     "(raise FMP_SHARED_SIZE)"

@@ -24,7 +24,8 @@ void fmp__construct(fmp__ctx *c, int kind, const char *file, int line, long a, l
     h = mix(h, (uint64_t)a);
     h = mix(h, (uint64_t)b);
     h = mix(h, (uint64_t)d);
-    if (kind == FMP__K_FOR || kind == FMP__K_SINGLE)
+    if (kind == FMP__K_FOR || kind == FMP__K_SINGLE || kind == FMP__K_FOR_STEP ||
+        kind == FMP__K_FOR_COLLAPSE || kind == FMP__K_FOR_ORDERED)
         h = mix(mix(h, (uint64_t)(uintptr_t)file), (uint64_t)line);
     c->sig = h;
     c->last_kind = kind;
@@ -33,6 +34,11 @@ void fmp__construct(fmp__ctx *c, int kind, const char *file, int line, long a, l
     c->last_args[0] = a;
     c->last_args[1] = b;
     c->last_args[2] = d;
+}
+
+void fmp__construct_mix(fmp__ctx *c, long v)
+{
+    c->sig = mix(c->sig, (uint64_t)v);
 }
 
 static void describe(char *buf, size_t len, const fmp__slot *s)
@@ -125,6 +131,10 @@ int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
     s->last_line = c->last_line;
     memcpy(s->last_args, c->last_args, sizeof s->last_args);
     uint32_t gen = atomic_load(&t->bar_gen);
+    s->bar_ws = c->ws_index;
+    atomic_store(&s->bar_wait, (uint64_t)gen | (1ULL << 32));
+    if (atomic_load(&t->ordered_loops) && fmp__ordered_skipped(c))
+        return fmp__broken_err(t);
     if (atomic_fetch_add(&t->bar_arrived, 1) == (uint32_t)t->n - 1) {
         int err = check_barrier(c, t);
         atomic_store(&t->bar_arrived, 0);
@@ -201,6 +211,7 @@ void fmp__desc_release(fmp__ctx *c, fmp__desc *d, void (*cleanup)(fmp__desc *))
             cleanup(d);
         atomic_store(&d->done, 0);
         atomic_store(&d->next, 0);
+        atomic_store(&d->ord_next, 0);
         d->ptr = NULL;
         uint64_t tk = atomic_load(&d->ticket);
         atomic_store(&d->ticket, tk - 2 + 3 * (uint64_t)FMP__RING);

@@ -140,6 +140,12 @@ const char *fmp__kind_name(int kind)
         return "fmp_gather";
     case FMP__K_ITERATE:
         return "fmp_iterate";
+    case FMP__K_FOR_STEP:
+        return "FMP_FOR_STEP";
+    case FMP__K_FOR_COLLAPSE:
+        return "FMP_FOR_COLLAPSE";
+    case FMP__K_FOR_ORDERED:
+        return "FMP_FOR_ORDERED";
     case FMP__K_REGION_END:
         return "the end of the region";
     case FMP__K_MPI:

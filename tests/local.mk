@@ -20,6 +20,7 @@
 fmp_test_suites = \
 	tests/test_regions \
 	tests/test_loops \
+	tests/test_loopx \
 	tests/test_shared \
 	tests/test_sync \
 	tests/test_reduce \
@@ -62,10 +63,16 @@ tests_test_regions_CFLAGS = $(fmp_test_cflags)
 tests_test_regions_LDADD = $(fmp_test_ldadd)
 tests_test_regions_LDFLAGS = -no-install
 
-tests_test_loops_SOURCES = tests/test_loops.c
+tests_test_loops_SOURCES = tests/test_loops.c tests/loop_scheds.h
 tests_test_loops_CFLAGS = $(fmp_test_cflags)
 tests_test_loops_LDADD = $(fmp_test_ldadd)
 tests_test_loops_LDFLAGS = -no-install
+
+tests_test_loopx_SOURCES = tests/test_loopx.c tests/loop_scheds.h
+tests_test_loopx_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+tests_test_loopx_CFLAGS = $(fmp_test_cflags)
+tests_test_loopx_LDADD = $(fmp_test_ldadd)
+tests_test_loopx_LDFLAGS = -no-install
 
 tests_test_shared_SOURCES = tests/test_shared.c
 tests_test_shared_CFLAGS = $(fmp_test_cflags)

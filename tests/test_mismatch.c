@@ -245,11 +245,166 @@ static void test_loop_against_single(void)
                   (const char *const[]){ "FMP_FOR|SINGLE", NULL });
 }
 
+/* ---------------------------------------------------------------- the porting kit's loops */
+
+static void step_different_steps(void *arg)
+{
+    (void)arg;
+    long step = fmp_thread_num() == 1 ? 3 : 2;
+    FMP_FOR_STEP(i, 0, 100, step, fmp_static(0))
+    {
+        (void)i;
+    }
+}
+
+static void test_step_loops_with_different_steps(void)
+{
+    mismatch_case("static FMP_FOR_STEP, member 1 has another step", step_different_steps,
+                  (const char *const[]){"FMP_FOR_STEP", "test_mismatch.c", NULL});
+}
+
+static void skip_step_for(void *arg)
+{
+    (void)arg;
+    if (fmp_thread_num() != 2) {
+        FMP_FOR_STEP(i, 100, 0, -5, fmp_guided(2))
+        {
+            (void)i;
+        }
+    }
+    fmp_barrier();
+}
+
+static void test_member_skips_a_step_for(void)
+{
+    mismatch_case("member 2 skips a guided FMP_FOR_STEP", skip_step_for,
+                  (const char *const[]){"FMP_FOR_STEP|fmp_barrier", NULL});
+}
+
+static void collapse_different_inner(void *arg)
+{
+    (void)arg;
+    long d = fmp_thread_num() == 3 ? 9 : 10;
+    FMP_FOR_COLLAPSE(i, 0, 10, j, 0, d, fmp_dynamic(4))
+    {
+        (void)i;
+        (void)j;
+    }
+}
+
+static void test_collapse_loops_with_different_inner_bounds(void)
+{
+    mismatch_case(
+        "dynamic FMP_FOR_COLLAPSE, member 3 has other inner bounds", collapse_different_inner,
+        (const char *const[]){"FMP_FOR_COLLAPSE", "[0, 10) x [0, 9)|[0, 10) x [0, 10)", NULL});
+}
+
+/* member 1 skips an ordered loop: the others wait for its turns */
+static void skip_ordered(void *arg)
+{
+    double delay = *(const double *)arg;
+    if (fmp_thread_num() != 1) {
+        FMP_FOR_ORDERED(i, 0, 40, fmp_static(1))
+        {
+            FMP_ORDERED
+            {
+                (void)i;
+            }
+        }
+    } else {
+        ht_sleep(delay);
+    }
+    fmp_barrier();
+}
+
+static void skip_ordered_after(double delay, const char *what)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    int rc = fmp_parallel(4, skip_ordered, &delay);
+    HT_CHECK_MSG(rc == FMP_EMISMATCH, "%s: fmp_parallel returned %d (%s)", what, rc,
+                 fmp_strerror(rc));
+    HT_CHECK_CONTAINS(fmp_last_failure(), "member 1 reached fmp_barrier");
+    HT_CHECK_CONTAINS(fmp_last_failure(), "without meeting FMP_FOR_ORDERED at");
+    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+}
+
+static void test_member_skips_an_ordered_loop_first(void)
+{
+    /* member 1 waits in the barrier before the others enter the loop */
+    skip_ordered_after(0, "member 1 in the barrier first");
+}
+
+static void test_member_skips_an_ordered_loop_late(void)
+{
+    /* the others wait for member 1's turn before it reaches the barrier */
+    skip_ordered_after(0.3, "member 1 in the barrier last");
+}
+
+static void skip_ordered_to_region_end(void *arg)
+{
+    (void)arg;
+    if (fmp_thread_num() != 2) {
+        FMP_FOR_ORDERED_NOWAIT(i, 0, 40, fmp_dynamic(1))
+        {
+            FMP_ORDERED
+            {
+                (void)i;
+            }
+        }
+    }
+}
+
+static void test_member_skips_an_ordered_loop_to_the_region_end(void)
+{
+    mismatch_case("member 2 skips a dynamic FMP_FOR_ORDERED_NOWAIT", skip_ordered_to_region_end,
+                  (const char *const[]){"FMP_FOR_ORDERED", "the end of the region", NULL});
+}
+
+static void ordered_against_for(void *arg)
+{
+    (void)arg;
+    if (fmp_thread_num() == 3) {
+        FMP_FOR(i, 0, 40, fmp_dynamic(1)) {
+            (void)i;
+        }
+    } else {
+        FMP_FOR_ORDERED(i, 0, 40, fmp_dynamic(1))
+        {
+            FMP_ORDERED
+            {
+                (void)i;
+            }
+        }
+    }
+}
+
+static void test_ordered_loop_against_for(void)
+{
+    mismatch_case("FMP_FOR_ORDERED in 3 members, FMP_FOR in member 3", ordered_against_for,
+                  (const char *const[]){"FMP_FOR_ORDERED", "FMP_FOR at", NULL});
+}
+
 static void matched(void *arg)
 {
     (void)arg;
     double x = 1, y = 0;
     for (int k = 0; k < 3; k++) {
+        FMP_FOR_STEP(i, 50, 0, -3, fmp_static(0))
+        {
+            (void)i;
+        }
+        FMP_FOR_COLLAPSE(i, 0, 5, j, 0, 5, fmp_guided(1))
+        {
+            (void)i;
+            (void)j;
+        }
+        FMP_FOR_ORDERED(i, 0, 20, fmp_static(1))
+        {
+            FMP_ORDERED
+            {
+                (void)i;
+            }
+        }
         FMP_FOR(i, 0, 50, fmp_dynamic(1)) {
             (void)i;
         }
@@ -280,6 +435,13 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_reduce_against_barrier, 15),
     HT_TEST_TIMEOUT(test_iterates_of_different_item_sizes, 15),
     HT_TEST_TIMEOUT(test_loop_against_single, 15),
+    HT_TEST_TIMEOUT(test_step_loops_with_different_steps, 15),
+    HT_TEST_TIMEOUT(test_member_skips_a_step_for, 15),
+    HT_TEST_TIMEOUT(test_collapse_loops_with_different_inner_bounds, 15),
+    HT_TEST_TIMEOUT(test_member_skips_an_ordered_loop_first, 15),
+    HT_TEST_TIMEOUT(test_member_skips_an_ordered_loop_late, 15),
+    HT_TEST_TIMEOUT(test_member_skips_an_ordered_loop_to_the_region_end, 15),
+    HT_TEST_TIMEOUT(test_ordered_loop_against_for, 15),
     HT_TEST_TIMEOUT(test_matching_constructs_are_no_mismatch, 15),
     HT_END
 };
