@@ -15,6 +15,8 @@ static const struct fmp__ops ops = {
     .is_child = fmp__is_child,
     .collective_note = fmp__collective_note,
     .oversubscription_checked = fmp__oversubscription_checked,
+    .set_mpi_decision = fmp__set_mpi_decision,
+    .info = fmp__info_get,
 };
 
 const struct fmp__ops *fmp__internal_ops(unsigned abi)
