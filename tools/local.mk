@@ -17,3 +17,12 @@ tools_forkmp_info_LDADD = libforkmp_mpi.la libforkmp.la $(MPI_LIBS)
 else
 tools_forkmp_info_LDADD = libforkmp.la
 endif
+
+# tests/info.sh: forkmp-info run plainly, each field against what tests/info_probe (a
+# program using the public API) gets; --env, --help, bad options
+check_PROGRAMS += tests/info_probe
+tests_info_probe_SOURCES = tests/info_probe.c
+tests_info_probe_LDADD = libforkmp.la
+tests_info_probe_LDFLAGS = -no-install
+TESTS += tests/info.sh
+dist_noinst_SCRIPTS += tests/info.sh
