@@ -12,9 +12,11 @@
 #   ops.mpi       libforkmp_mpi refuses, with one message, a libforkmp of another build
 #   examples.mpi  examples/mpi beside their MPI+OpenMP originals
 #   slurm.mpi     a one-machine Slurm cluster: sbatch --wait of examples/mpi/jacobi.sbatch
+#   info.mpi      forkmp-info under mpirun: a line per rank, the team fmp_mpi_init gives
 
 mpi_tests = tests/mpi/coll.mpi tests/mpi/init.mpi tests/mpi/bad.mpi tests/mpi/crash.mpi \
-	tests/mpi/forksafe.mpi tests/mpi/ops.mpi tests/mpi/examples.mpi tests/mpi/slurm.mpi
+	tests/mpi/forksafe.mpi tests/mpi/ops.mpi tests/mpi/examples.mpi tests/mpi/slurm.mpi \
+	tests/mpi/info.mpi
 mpi_test_programs = tests/mpi/t_coll tests/mpi/t_init tests/mpi/t_bad tests/mpi/t_crash \
 	tests/mpi/t_forksafe tests/mpi/t_linger tests/mpi/t_ops
 
