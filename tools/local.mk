@@ -10,9 +10,10 @@
 bin_PROGRAMS = tools/forkmp-info
 tools_forkmp_info_SOURCES = tools/forkmp-info.c
 tools_forkmp_info_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+tools_forkmp_info_CFLAGS = $(AM_CFLAGS)
 if HAVE_MPI
 tools_forkmp_info_CPPFLAGS += -DFMP_INFO_MPI
-tools_forkmp_info_CFLAGS = $(AM_CFLAGS) $(MPI_CFLAGS)
+tools_forkmp_info_CFLAGS += $(MPI_CFLAGS)
 tools_forkmp_info_LDADD = libforkmp_mpi.la libforkmp.la $(MPI_LIBS)
 else
 tools_forkmp_info_LDADD = libforkmp.la
