@@ -439,6 +439,8 @@ int fmp__env_load(fmp__icv *out, const char *(*get)(const char *name, void *ctx)
             *err = (fmp__env_error){name, value, vars[i].d.values};
             return FMP_EINVAL;
         }
+        if (value && vars[i].set == set_num_threads)
+            g->nthreads_name = name;
     }
 
     /* the rules that combine variables, as OpenMP and libgomp have them */

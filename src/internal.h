@@ -50,6 +50,7 @@ typedef struct fmp__icv {
     long spin_count;                /* resolved spins before sleeping */
     int on_error;                   /* fmp_error_mode */
     int num_procs;                  /* PUs in this process's affinity mask at start */
+    const char *nthreads_name;      /* the variable FMP_NUM_THREADS was read from, or NULL */
 } fmp__icv;
 
 extern fmp__icv fmp__g_icv;
@@ -464,6 +465,10 @@ void fmp__display_affinity(int level, int me, int n);
 /* Cores (PUs) in this process's affinity mask. */
 int fmp__affinity_count(void);
 
+/* Spins a waiter of a team of n makes before it sleeps (team.c): FMP_SPIN_COUNT's
+   value, cut short when the team outnumbers the cpus. */
+long fmp__team_spin(int n);
+
 /* Reductions (reduce.c) */
 int fmp__reduce_combine(void *acc, const void *in, size_t count, fmp_type type, fmp_op op);
 int fmp__reduce_check(fmp_type type, fmp_op op);
@@ -544,6 +549,52 @@ void fmp__collective_note(long a, long b, long d, const char *file, int line);
    rank): fmp__check_oversubscription() says nothing more in this process.  (topo.c) */
 void fmp__oversubscription_checked(void);
 
+/* What the hybrid layer's fmp_mpi_init() decided for this process, kept by the core for
+   forkmp-info (src/info.c): the team size and why, and the fork-safety verdict. */
+enum fmp__team_why { FMP__WHY_CPUSET = 0, FMP__WHY_NUM_THREADS, FMP__WHY_SLURM };
+typedef struct fmp__mpi_decision {
+    int team; /* the default team size it set */
+    int why;  /* enum fmp__team_why */
+    int pus;  /* PUs of the rank's cpuset */
+    int same; /* local ranks with the same cpuset (this one included) */
+    int local_rank, local_size;
+    int fork_problems; /* fmp__mpi_fork_verdict()'s bits, 0: safe */
+    char advice[1024]; /* its sentence when not safe */
+} fmp__mpi_decision;
+/* Keep d (the hybrid layer, after fmp_mpi_init() chose).  (info.c) */
+void fmp__set_mpi_decision(const fmp__mpi_decision *d);
+
+/* What a program would get in this process, for forkmp-info (info.c, topo.c). */
+enum {
+    FMP__INFO_WARN = 1, /* print the warnings a team of that size would get */
+    FMP__INFO_ENV = 2
+}; /* fill env with FMP_DISPLAY_ENV's verbose block */
+typedef struct fmp__info {
+    int team;              /* the size of a region opened with size 0 here */
+    int max_threads;       /* fmp_get_max_threads(): team, unless FMP_THREAD_LIMIT cut it */
+    const char *team_from; /* the variable FMP_NUM_THREADS was read from, or NULL (cpus) */
+    char cpus[256];        /* the process's cpuset, as the runtime loaded it */
+    int pus, cores;        /* PUs and cores in it */
+    int bind;              /* enum fmp__bind of the outermost level */
+    char places[256];      /* FMP_PLACES as given, "" when unset (cores) */
+    int nplaces;           /* places inside the cpuset (binding on), 0 otherwise */
+    int distinct;          /* places the team's members get (binding on) */
+    char members[2048];    /* member i's cpus, "{0},{1}" (binding on), "" otherwise */
+    int wait_policy;       /* enum fmp__wait */
+    long spin_count;       /* FMP_SPIN_COUNT's resolved value */
+    long team_spin;        /* what a team of that size spins (fmp__team_spin) */
+    size_t arena;          /* the shared arena's size as mapped */
+    int have_mpi;          /* fmp_mpi_init() decided: mpi holds it */
+    fmp__mpi_decision mpi;
+    char *env; /* FMP__INFO_ENV: malloc'd (the caller frees), else NULL */
+} fmp__info;
+/* Fill out for the team a region opened with size 0 would fork now (fmp__team_size), as
+   the runtime would run it.  (info.c) */
+void fmp__info_get(fmp__info *out, int flags);
+/* The topology part of it: cpus, pus, cores, bind, nplaces, distinct, members; and with
+   FMP__INFO_WARN the warnings for members squeezed onto shared places.  (topo.c) */
+void fmp__topo_describe(fmp__info *out, int flags);
+
 /* The table's version.  Bump it when a hook of the table changes its signature or its
    meaning, or is removed or moved; a hook added at the end of the struct needs no bump
    (the table's size tells an older libforkmp from a newer one).  The compiler's command
@@ -577,6 +628,8 @@ struct fmp__ops {
     void (*member_fail)(int err,
                         void (*text)(char *buf, size_t len, const char *who, const void *arg),
                         const void *arg);
+    void (*set_mpi_decision)(const fmp__mpi_decision *d);
+    void (*info)(fmp__info *out, int flags);
 };
 
 /* The table for a caller built with FMP__OPS_ABI == abi, or NULL when this libforkmp has

@@ -208,6 +208,16 @@
     "warning: a team of %d processes runs on %s, the cpus this process may use: members "  \
     "share cores. Lower FMP_NUM_THREADS to %d, or give each rank %d cores: under mpirun "  \
     "`--bind-to none` or `--map-by slot:PE=%d`, under Slurm `srun --cpus-per-task=%d`"
+/* members bound to fewer places than there are members (forkmp-info): the team size,
+   then the one place's cpus, or how many places they share; FMP_PLACES' value */
+#define FMP__MSG_team_one_place                                                         \
+    "warning: the %d members of a team are all bound to one place (cpus %s, "              \
+    "FMP_PLACES='%s'): they share its cores.  Use FMP_PROC_BIND=close or spread, or give "  \
+    "FMP_PLACES a place per member"
+#define FMP__MSG_team_shared_places                                                     \
+    "warning: the %d members of a team are bound to %d places (FMP_PLACES='%s'): "          \
+    "members share places.  Lower FMP_NUM_THREADS to the number of places, or give "       \
+    "FMP_PLACES a place per member"
 #define FMP__MSG_oversubscribed_cores "%d core%s (%s)"
 #define FMP__MSG_oversubscribed_smt "%d core%s (%d PUs: %s)"
 

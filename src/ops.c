@@ -17,6 +17,8 @@ static const struct fmp__ops ops = {
     .oversubscription_checked = fmp__oversubscription_checked,
     .set_member_flag = fmp__set_member_flag,
     .member_fail = fmp__member_fail,
+    .set_mpi_decision = fmp__set_mpi_decision,
+    .info = fmp__info_get,
 };
 
 const struct fmp__ops *fmp__internal_ops(unsigned abi)

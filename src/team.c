@@ -192,6 +192,14 @@ int fmp__team_size(fmp__ctx *parent, int nprocs, int cond, const char *what, con
     return 0;
 }
 
+long fmp__team_spin(int n)
+{
+    long spin = fmp__g_icv.spin_count;
+    if (n > fmp__affinity_count() && spin > 100) /* more members than cores: sleep almost at once */
+        spin = 100;
+    return spin;
+}
+
 fmp__shteam *fmp__team_alloc(int n, fmp__ctx *parent, const char *file, int line)
 {
     size_t bytes = sizeof(fmp__shteam) + (size_t)n * sizeof(fmp__slot);
@@ -206,10 +214,7 @@ fmp__shteam *fmp__team_alloc(int n, fmp__ctx *parent, const char *file, int line
     t->line = line;
     for (int i = 0; i < FMP__RING; i++)
         atomic_store(&t->ring[i].ticket, 3u * (uint64_t)i);
-    int procs = fmp__affinity_count();
-    t->spin = fmp__g_icv.spin_count;
-    if (n > procs && t->spin > 100) /* more members than cores: sleep almost at once */
-        t->spin = 100;
+    t->spin = fmp__team_spin(n);
     for (int m = 0; m < n; m++) {
         fmp__robust_mutex_init(&t->slots[m].life);
         t->slots[m].pidfd = -1;

@@ -503,6 +503,19 @@ void fmp__cpulist(char *buf, size_t len, hwloc_const_bitmap_t set)
         buf[0] = '\0';
 }
 
+/* Cores with a PU in set (PUs on a machine that reports no cores); -1 without a
+   topology. */
+static int count_cores(hwloc_const_bitmap_t set)
+{
+    if (ensure_topology() < 0)
+        return -1;
+    int depth = hwloc_get_type_or_below_depth(st.topo, HWLOC_OBJ_CORE), cores = 0;
+    for (hwloc_obj_t o = hwloc_get_next_obj_by_depth(st.topo, depth, NULL); o;
+         o = hwloc_get_next_obj_by_depth(st.topo, depth, o))
+        cores += hwloc_bitmap_intersects(o->cpuset, set);
+    return cores;
+}
+
 void fmp__check_oversubscription(int n)
 {
     map_warning_flag();
@@ -522,14 +535,7 @@ void fmp__check_oversubscription(int n)
     }
     char cpus[128], what[192];
     fmp__cpulist(cpus, sizeof cpus, mine);
-    int cores = -1;
-    if (ensure_topology() == 0) {
-        int depth = hwloc_get_type_or_below_depth(st.topo, HWLOC_OBJ_CORE);
-        cores = 0;
-        for (hwloc_obj_t o = hwloc_get_next_obj_by_depth(st.topo, depth, NULL); o;
-             o = hwloc_get_next_obj_by_depth(st.topo, depth, o))
-            cores += hwloc_bitmap_intersects(o->cpuset, mine);
-    }
+    int cores = count_cores(mine);
     if (cores > 0 && cores != pus)
         snprintf(what, sizeof what, FMP__MSG_oversubscribed_smt, cores, cores > 1 ? "s" : "", pus,
                  cpus);
@@ -705,4 +711,54 @@ void fmp__display_affinity(int level, int me, int n)
     line[l] = '\n';
     line[l + 1] = '\0';
     write_line(line);
+}
+
+/* ------------------------------------------------------------------------------------
+ * forkmp-info: where a team would run
+ * ------------------------------------------------------------------------------------ */
+
+void fmp__topo_describe(fmp__info *out, int flags)
+{
+    int n = out->team;
+    out->bind = bind_at(1);
+    if (ensure_topology() < 0)
+        return;
+    fmp__cpulist(out->cpus, sizeof out->cpus, st.initial);
+    out->pus = hwloc_bitmap_weight(st.initial);
+    out->cores = count_cores(st.initial);
+    if (!binds(out->bind) || n < 1 || ensure_places() < 0)
+        return;
+    out->nplaces = st.nplaces;
+    /* each member's place, as fmp__bind_member() would bind it */
+    unsigned char *seen = calloc((size_t)st.nplaces, 1);
+    if (!seen)
+        return;
+    size_t o = 0, len = sizeof out->members;
+    int first = -1;
+    for (int me = 0; me < n; me++) {
+        int place = member_place(1, me, n);
+        if (place < 0)
+            continue;
+        if (first < 0)
+            first = place;
+        out->distinct += !seen[place];
+        seen[place] = 1;
+        char set[256];
+        fmp__cpulist(set, sizeof set, st.places[place]);
+        if (o < len)
+            o += (size_t)snprintf(out->members + o, len - o, "%s{%s}", me ? "," : "", set);
+    }
+    free(seen);
+    if (o >= len && len > 4)
+        memcpy(out->members + len - 4, "...", 4);
+    if (!(flags & FMP__INFO_WARN) || n < 2 || out->distinct >= n || first < 0)
+        return;
+    const char *spec = *fmp__g_icv.places ? fmp__g_icv.places : "cores";
+    if (out->distinct == 1) {
+        char set[256];
+        fmp__cpulist(set, sizeof set, st.places[first]);
+        FMP__SAY(team_one_place, n, set, spec);
+    } else {
+        FMP__SAY(team_shared_places, n, out->distinct, spec);
+    }
 }

@@ -190,7 +190,7 @@ EXTRA_DIST += tests/install/consumer.c tests/install/consumer_mpi.c
 FMP_INSTALLCHECK_LOCAL += fmp-installcheck
 .PHONY: fmp-installcheck
 fmp-installcheck:
-	@includedir='$(includedir)' libdir='$(libdir)' pkgconfigdir='$(pkgconfigdir)' \
+	@bindir='$(bindir)' includedir='$(includedir)' libdir='$(libdir)' pkgconfigdir='$(pkgconfigdir)' \
 	version='$(PACKAGE_VERSION)' with_mpi=$(fmp_installcheck_mpi) \
 	versioned='$(FMP_LD_VERSION_SCRIPT)' CC='$(CC)' MPICC='$(MPICC)' READELF='$(READELF)' \
 	run_mpi='$(abs_top_builddir)/tests/run-mpi.sh' srcdir='$(srcdir)' \

@@ -368,15 +368,20 @@ int fmp_mpi_init(MPI_Comm comm)
     int node_union = popcount_words(uni, nw);
 
     /* the default team size, in DESIGN.md's order */
+    fmp__mpi_decision dec;
+    memset(&dec, 0, sizeof dec);
     int computed = 0, team;
     if (num_threads_set()) {
         team = fmp_get_max_threads();
+        dec.why = FMP__WHY_NUM_THREADS;
     } else if ((team = env_count("SLURM_CPUS_PER_TASK", 1)) > 0) {
         fmp_set_num_threads(team);
+        dec.why = FMP__WHY_SLURM;
     } else {
         team = share(ci.pus, same, idx);
         computed = 1;
         fmp_set_num_threads(team);
+        dec.why = FMP__WHY_CPUSET;
     }
     /* a team created before MPI_Init is what runs on this rank */
     int running = fmp__mpi.preinit > 0 ? fmp__mpi.preinit : team;
@@ -426,14 +431,19 @@ int fmp_mpi_init(MPI_Comm comm)
         fmp__core->oversubscription_checked(); /* told once for the job: not again per rank */
 
     /* fork safety, said once: by the lowest rank that finds a problem */
+    dec.fork_problems = fmp__mpi_fork_check(dec.advice, sizeof dec.advice);
     if (!fmp__mpi.warned) {
-        char advice[1024];
-        int problems = fmp__mpi_fork_check(advice, sizeof advice);
-        int who = problems && bigteam > 1 ? rank : INT_MAX, first = INT_MAX;
+        int who = dec.fork_problems && bigteam > 1 ? rank : INT_MAX, first = INT_MAX;
         CHECK(MPI_Allreduce(&who, &first, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
         if (first == rank)
-            FMP__MPI_SAY_JOB(mpi_fork_advice, advice);
+            FMP__MPI_SAY_JOB(mpi_fork_advice, dec.advice);
     }
+    dec.team = team;
+    dec.pus = ci.pus;
+    dec.same = same;
+    dec.local_rank = lrank;
+    dec.local_size = lsize;
+    fmp__core->set_mpi_decision(&dec); /* for forkmp-info */
 
     /* from here on: diagnostics name the rank; members know they must not call MPI */
     if (fmp__mpi.node_comm != MPI_COMM_NULL)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/install/check.sh: an installed forkmp works for a program that knows only the
 # installation, run by `make installcheck` (so also by `make distcheck`, after its
-# install).  The make rule passes, in the environment: includedir libdir pkgconfigdir
+# install).  The make rule passes, in the environment: bindir includedir libdir pkgconfigdir
 # version (the release), with_mpi (yes|no), versioned (yes|no: the libraries were linked
 # with their version scripts), CC, MPICC (may be empty), READELF, run_mpi
 # (tests/run-mpi.sh of the build), srcdir.
@@ -11,9 +11,10 @@
 # compiled with `$CC ... $(pkg-config --cflags --libs forkmp)` links against the
 # installed libforkmp and runs (and tests/install/consumer_mpi.c with mpicc and
 # forkmp-mpi, under mpirun); each installed library's dynamic symbols are all versioned,
-# in its public node, but fmp__internal_ops alone in FORKMP_PRIVATE.
+# in its public node, but fmp__internal_ops alone in FORKMP_PRIVATE; the installed
+# forkmp-info runs on the installed libraries and prints its line.
 # Writes only under $TMPDIR.  Exit 0 when everything held.
-: "${includedir:?}" "${libdir:?}" "${pkgconfigdir:?}" "${version:?}" "${srcdir:?}"
+: "${bindir:?}" "${includedir:?}" "${libdir:?}" "${pkgconfigdir:?}" "${version:?}" "${srcdir:?}"
 : "${CC:=cc}" "${READELF:=readelf}" "${with_mpi:=no}" "${versioned:=no}"
 
 pass=0 fail=0 skipped=0
@@ -41,14 +42,14 @@ export PKG_CONFIG_PATH LD_LIBRARY_PATH
 
 # ------------------------------------------------------------------ installed files
 files="$includedir/forkmp.h $includedir/forkmp_version.h $pkgconfigdir/forkmp.pc
-       $libdir/libforkmp.so.1"
+       $libdir/libforkmp.so.1 $bindir/forkmp-info"
 if [ "$with_mpi" = yes ]; then
     files="$files $includedir/forkmp_mpi.h $pkgconfigdir/forkmp-mpi.pc
            $libdir/libforkmp_mpi.so.1"
 fi
 missing=
 for f in $files; do [ -e "$f" ] || missing="$missing $f"; done
-if [ -z "$missing" ]; then ok "installed: the $(echo $files | wc -w) headers, .pc files and libraries"; else bad "not installed:$missing"; fi
+if [ -z "$missing" ]; then ok "installed: the $(echo $files | wc -w) headers, .pc files, libraries and forkmp-info"; else bad "not installed:$missing"; fi
 private=$(ls "$includedir" | grep -v -x -e forkmp.h -e forkmp_version.h -e forkmp_mpi.h)
 if [ -z "$private" ]; then ok "no other header installed"; else bad "headers installed besides the public ones: $private"; fi
 
@@ -90,6 +91,20 @@ if build consumer "$CC" forkmp; then
     else
         bad "consumer failed: $out"
     fi
+fi
+
+# ------------------------------------------------------------------ forkmp-info
+if [ -x "$bindir/forkmp-info" ]; then
+    uses_installed "$bindir/forkmp-info" libforkmp.so.1
+    if out=$(FMP_NUM_THREADS=2 "$bindir/forkmp-info" 2>&1) &&
+        echo "$out" | grep -q '^cpus=.* team=2 from=FMP_NUM_THREADS .*arena=[0-9]'; then
+        ok "forkmp-info runs: $out"
+    else
+        bad "forkmp-info failed: $out"
+    fi
+    "$bindir/forkmp-info" --bogus >/dev/null 2>&1
+    rc=$?
+    if [ $rc -eq 2 ]; then ok "forkmp-info --bogus: exit 2"; else bad "forkmp-info --bogus: exit $rc, expected 2"; fi
 fi
 
 # ------------------------------------------------------------------ symbols

@@ -16,10 +16,11 @@
 #                 the master's calls work; every MPI function of mpi.h is wrapped
 #   wrappers.mpi  src/mpi/gen-wrappers.sh on an mpi.h and a library of our own
 #                 (tests/mpi/fake_mpi.h, fake_mpi.c, fake_main.c: built by the test)
+#   info.mpi      forkmp-info under mpirun: a line per rank, the team fmp_mpi_init gives
 
 mpi_tests = tests/mpi/coll.mpi tests/mpi/init.mpi tests/mpi/bad.mpi tests/mpi/crash.mpi \
 	tests/mpi/forksafe.mpi tests/mpi/ops.mpi tests/mpi/examples.mpi tests/mpi/slurm.mpi \
-	tests/mpi/member.mpi tests/mpi/wrappers.mpi
+	tests/mpi/member.mpi tests/mpi/wrappers.mpi tests/mpi/info.mpi
 mpi_test_programs = tests/mpi/t_coll tests/mpi/t_init tests/mpi/t_bad tests/mpi/t_crash \
 	tests/mpi/t_forksafe tests/mpi/t_linger tests/mpi/t_ops tests/mpi/t_member
 

@@ -8,7 +8,8 @@
 # folder, on ports of their own), submits examples/mpi/jacobi.sbatch with `sbatch --wait`
 # and checks:
 #   - the team size follows --cpus-per-task (the team created before MPI_Init, and the
-#     default size fmp_mpi_init sets, --fork-per-region);
+#     default size fmp_mpi_init sets, --fork-per-region), and forkmp-info run in such a
+#     job gives SLURM_CPUS_PER_TASK as its reason;
 #   - ranks started by mpirun inside the job (OMPI_MCA_ras_slurm_use_entire_allocation=1)
 #     and by `srun --mpi=pmix` both work (the srun part is skipped, saying so, when Slurm
 #     has no pmix plugin);
@@ -204,6 +205,17 @@ if [ $rc -eq 0 ] && grep -q "rank 0 on .*: a team of $c, forked at every sweep" 
 else
     bad "fmp_mpi_init under Slurm with --cpus-per-task=$c (sbatch status $rc)"
     showjob mpirun-fork
+fi
+
+# forkmp-info in a job with --cpus-per-task: SLURM_CPUS_PER_TASK is the reason for the team
+job "info-c$c" --ntasks=1 --cpus-per-task=$c "$sbatch_script" -- LAUNCHER=mpirun \
+    "JACOBI=$B/tools/forkmp-info" "JACOBI_ARGS=--env"
+if [ $rc -eq 0 ] && grep -q "^rank 0: cpus=.* team=$c from=SLURM_CPUS_PER_TASK " \
+    "$work/jobs/info-c$c.out"; then
+    ok "forkmp-info in a job with --cpus-per-task=$c: team=$c from=SLURM_CPUS_PER_TASK"
+else
+    bad "forkmp-info in a job with --cpus-per-task=$c (sbatch status $rc)"
+    showjob "info-c$c"
 fi
 
 # ranks started by srun --mpi=pmix
