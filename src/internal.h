@@ -207,6 +207,8 @@ typedef struct fmp__shteam {
     int coll_rc[2];
     size_t argsize, argcap;
     fmp__desc ring[FMP__RING];
+    /* tasks (task.c): the team's deques, allocated in the arena by the first fmp_task */
+    _Atomic(struct fmp__tasks *) tasks;
     fmp__slot slots[];           /* n of them */
 } fmp__shteam;
 
@@ -228,6 +230,7 @@ typedef struct fmp__ctx {
     unsigned long epoch;         /* scratch uses */
     int nthreads_var;            /* fmp_set_num_threads() for regions opened here */
     int max_active_levels;
+    int task_depth;              /* tasks this process is running, nested, in this team */
     struct fmp__ctx *parent;
 } fmp__ctx;
 
@@ -387,6 +390,11 @@ static inline _Atomic uint32_t *fmp__life_word(fmp__slot *s)
 
 /* Barrier (sync.c).  kind is an enum fmp__kind; flushes stdio; returns 0 or error. */
 int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line);
+/* Tasks (task.c).  A member arriving at a barrier runs the team's tasks until none is
+   left: 0, or the team's error.  A no-op where no task was ever created. */
+int fmp__task_drain(fmp__ctx *c);
+/* Free a team's task deques (team.c, when the control block is freed). */
+void fmp__task_free(fmp__shteam *t);
 /* Note a collective construct in the caller's signature. */
 void fmp__construct(fmp__ctx *c, int kind, const char *file, int line, long a, long b,
                     long d);

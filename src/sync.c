@@ -114,6 +114,10 @@ int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
         if (err)
             return err;
     }
+    /* every task of the team is complete at a barrier: arrivers run them */
+    int terr = fmp__task_drain(c);
+    if (terr)
+        return terr;
     fmp__slot *s = &t->slots[c->me];
     s->bar_count = c->count;
     s->bar_sig = c->sig;
