@@ -170,21 +170,21 @@ static void qs_task(void *p)
         qsort(a + q.lo, (size_t)(q.hi - q.lo), sizeof *a, cmp_int);
         return;
     }
-    int pivot = a[q.lo + (q.hi - q.lo) / 2];
-    long i = q.lo, j = q.hi - 1;
-    while (i <= j) {
-        while (a[i] < pivot)
-            i++;
-        while (a[j] > pivot)
-            j--;
-        if (i <= j) {
-            int t = a[i];
-            a[i++] = a[j];
-            a[j--] = t;
+    /* Lomuto's partition around the middle element, moved to the end */
+    long mid = q.lo + (q.hi - q.lo) / 2, store = q.lo;
+    int pivot = a[mid];
+    a[mid] = a[q.hi - 1];
+    a[q.hi - 1] = pivot;
+    for (long k = q.lo; k < q.hi - 1; k++)
+        if (a[k] < pivot) {
+            int t = a[k];
+            a[k] = a[store];
+            a[store++] = t;
         }
-    }
-    fmp_task(qs_task, &(qs_arg){a, q.lo, j + 1}, sizeof(qs_arg));
-    fmp_task(qs_task, &(qs_arg){a, i, q.hi}, sizeof(qs_arg));
+    a[q.hi - 1] = a[store];
+    a[store] = pivot;
+    fmp_task(qs_task, &(qs_arg){a, q.lo, store}, sizeof(qs_arg));
+    fmp_task(qs_task, &(qs_arg){a, store + 1, q.hi}, sizeof(qs_arg));
 }
 
 static void test_quicksort(void)
