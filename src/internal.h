@@ -209,6 +209,11 @@ typedef struct fmp__shteam {
     fmp__desc ring[FMP__RING];
     /* tasks (task.c): the team's deques, allocated in the arena by the first fmp_task */
     _Atomic(struct fmp__tasks *) tasks;
+    _Atomic uint32_t task_pending FMP__ALIGNED; /* tasks created and not complete */
+    /* changes at every new task, at a completion that may end a wait, and at every
+       barrier's release: barrier waiters and task waiters sleep on it */
+    _Atomic uint32_t task_gen FMP__ALIGNED;
+    _Atomic uint32_t task_sleepers;
     fmp__slot slots[];           /* n of them */
 } fmp__shteam;
 
@@ -390,9 +395,14 @@ static inline _Atomic uint32_t *fmp__life_word(fmp__slot *s)
 
 /* Barrier (sync.c).  kind is an enum fmp__kind; flushes stdio; returns 0 or error. */
 int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line);
-/* Tasks (task.c).  A member arriving at a barrier runs the team's tasks until none is
-   left: 0, or the team's error.  A no-op where no task was ever created. */
+/* Tasks (task.c).  Run the team's tasks until none is left (the last member to arrive at
+   a barrier, before it releases the others): 0, or the team's error. */
 int fmp__task_drain(fmp__ctx *c);
+/* A member that arrived at a barrier of generation gen: wait for its release, running
+   the team's tasks meanwhile.  0, or the team's error. */
+int fmp__task_barrier_wait(fmp__ctx *c, uint32_t gen);
+/* The barrier was released: wake its waiters (they sleep on the task word). */
+void fmp__task_release(fmp__shteam *t);
 /* Free a team's task deques (team.c, when the control block is freed). */
 void fmp__task_free(fmp__shteam *t);
 /* Note a collective construct in the caller's signature. */

@@ -114,10 +114,6 @@ int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
         if (err)
             return err;
     }
-    /* every task of the team is complete at a barrier: arrivers run them */
-    int terr = fmp__task_drain(c);
-    if (terr)
-        return terr;
     fmp__slot *s = &t->slots[c->me];
     s->bar_count = c->count;
     s->bar_sig = c->sig;
@@ -130,14 +126,19 @@ int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
     memcpy(s->last_args, c->last_args, sizeof s->last_args);
     uint32_t gen = atomic_load(&t->bar_gen);
     if (atomic_fetch_add(&t->bar_arrived, 1) == (uint32_t)t->n - 1) {
-        int err = check_barrier(c, t);
+        /* every task of the team is complete at a barrier: the last to arrive runs them
+           (with the others, who run them while they wait) before it releases */
+        int err = fmp__task_drain(c);
+        if (!err)
+            err = check_barrier(c, t);
         atomic_store(&t->bar_arrived, 0);
         atomic_store(&t->bar_gen, gen + 1);
+        fmp__task_release(t);
         if (atomic_load(&t->bar_sleepers))
             fmp__futex_wake(&t->bar_gen, INT_MAX);
         return err;
     }
-    int err = fmp__wait_change(t, &t->bar_gen, gen, &t->bar_sleepers);
+    int err = fmp__task_barrier_wait(c, gen);
     if (!err && atomic_load(&t->broken))
         err = fmp__broken_err(t);
     return err;

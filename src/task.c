@@ -17,17 +17,22 @@
  * for its frame's count to reach 0; a task's end waits for its children too (as if it
  * ended with fmp_taskwait), so that a frame is never reused while a child may still
  * count down in it, and a task is complete only when all its descendants are.  The
- * team's count of tasks not complete is what a barrier waits for: each member arriving
- * at a barrier runs tasks until that count is 0 (fmp__task_drain).
+ * team counts the tasks that are not complete (task_pending).
+ *
+ * Barriers.  Members waiting at a barrier run the team's tasks (fmp__task_barrier_wait),
+ * and the last member to arrive runs them until none is left before it releases the
+ * others (fmp__task_drain): every task is complete at every barrier, the join included,
+ * and members that reached the barrier before the tasks were created still help.  As in
+ * libgomp, the barrier's waiters sleep on the team's task word, which every new task,
+ * every completion that may end a wait and every release changes.
  *
  * Scheduling constraint.  A member waiting in fmp_taskwait (or at a task's end) runs
  * only descendants of the waiting task, as libgomp and LLVM's runtime do for tied tasks:
  * so a wait never runs a sibling that waits for something the waiter does after its
  * wait.  A member at a barrier runs anything.
  *
- * Waiting for work uses fmp__wait_change on the block's word gen, which every push and
- * every completion that may end a wait changes: so a member that dies while running a
- * task breaks the team and wakes every waiter, as in any other wait.
+ * Every wait goes through fmp__wait_change on the task word: a member that dies while
+ * running a task breaks the team and wakes every waiter, as in any other wait.
  *
  * Limits: a deque holds DEQUE_CAP tasks and a member's frames go DEPTH_MAX deep; past
  * either, a new task runs at once in its creator (libgomp's throttling).  Arguments of
@@ -66,9 +71,6 @@ typedef struct deque {
 } FMP__ALIGNED deque;
 
 struct fmp__tasks {
-    _Atomic uint32_t pending FMP__ALIGNED; /* created, not complete */
-    _Atomic uint32_t gen FMP__ALIGNED;     /* changes when work appears or a wait may end */
-    _Atomic uint32_t sleepers;
     int n;
     deque d[];
 };
@@ -106,20 +108,25 @@ static frame *cur_frame(const fmp__ctx *c, tasks *p)
     return c->task_depth < DEPTH_MAX ? &p->d[c->me].frames[c->task_depth] : NULL;
 }
 
-static void bump(tasks *p)
+static void bump(fmp__shteam *t)
 {
-    atomic_fetch_add(&p->gen, 1);
-    if (atomic_load(&p->sleepers))
-        fmp__futex_wake(&p->gen, INT_MAX);
+    atomic_fetch_add(&t->task_gen, 1);
+    if (atomic_load(&t->task_sleepers))
+        fmp__futex_wake(&t->task_gen, INT_MAX);
+}
+
+void fmp__task_release(fmp__shteam *t)
+{
+    bump(t);
 }
 
 /* A task whose creator's frame is parent is complete. */
-static void complete(tasks *p, frame *parent)
+static void complete(fmp__shteam *t, frame *parent)
 {
     int wake = atomic_fetch_sub(&parent->children, 1) == 1;
-    wake |= atomic_fetch_sub(&p->pending, 1) == 1;
+    wake |= atomic_fetch_sub(&t->task_pending, 1) == 1;
     if (wake)
-        bump(p);
+        bump(t);
 }
 
 /* Is a task created in frame f a descendant of the task waiting in frame w? */
@@ -210,7 +217,7 @@ static void run(fmp__ctx *c, tasks *p, frame *parent, void (*fn)(void *), void *
         wait_tasks(c, p, f); /* an error: the team is broken, and its next wait says so */
     c->task_depth--;
     fmp__arena_free(big);
-    complete(p, parent);
+    complete(c->team, parent);
 }
 
 /* Run tasks until the frame w has no child left (w NULL: until the team has no task
@@ -219,28 +226,53 @@ static int wait_tasks(fmp__ctx *c, tasks *p, frame *w)
 {
     fmp__shteam *t = c->team;
     for (;;) {
-        uint32_t gen = atomic_load(&p->gen);
-        if (atomic_load(w ? &w->children : &p->pending) == 0)
+        uint32_t gen = atomic_load(&t->task_gen);
+        if (atomic_load(w ? &w->children : &t->task_pending) == 0)
             return 0;
         if (atomic_load(&t->broken))
             return fmp__broken_err(t);
         rec r;
-        if (take(c, p, w, &r)) {
+        if (p && take(c, p, w, &r)) {
             run(c, p, r.parent, r.fn, r.big ? r.big : r.arg, r.big);
             continue;
         }
-        int err = fmp__wait_change(t, &p->gen, gen, &p->sleepers);
+        int err = fmp__wait_change(t, &t->task_gen, gen, &t->task_sleepers);
         if (err)
             return err;
+        if (!p)
+            p = atomic_load_explicit(&t->tasks, memory_order_acquire);
     }
 }
 
 int fmp__task_drain(fmp__ctx *c)
 {
-    tasks *p = atomic_load_explicit(&c->team->tasks, memory_order_acquire);
-    if (!p || atomic_load(&p->pending) == 0)
+    fmp__shteam *t = c->team;
+    if (atomic_load(&t->task_pending) == 0)
         return 0;
-    return wait_tasks(c, p, NULL);
+    return wait_tasks(c, atomic_load_explicit(&t->tasks, memory_order_acquire), NULL);
+}
+
+int fmp__task_barrier_wait(fmp__ctx *c, uint32_t bar_gen)
+{
+    fmp__shteam *t = c->team;
+    tasks *p = NULL;
+    for (;;) {
+        uint32_t gen = atomic_load(&t->task_gen);
+        if (atomic_load(&t->bar_gen) != bar_gen)
+            return 0;
+        if (atomic_load(&t->broken))
+            return fmp__broken_err(t);
+        if (!p)
+            p = atomic_load_explicit(&t->tasks, memory_order_acquire);
+        rec r;
+        if (p && atomic_load(&t->task_pending) && take(c, p, NULL, &r)) {
+            run(c, p, r.parent, r.fn, r.big ? r.big : r.arg, r.big);
+            continue;
+        }
+        int err = fmp__wait_change(t, &t->task_gen, gen, &t->task_sleepers);
+        if (err)
+            return err;
+    }
 }
 
 /* Run fn at once in the caller on a private copy of the argument: outside a team, in a
@@ -262,7 +294,7 @@ static int run_now(fmp__ctx *c, tasks *p, frame *f, void (*fn)(void *), const vo
     if (argsize)
         memcpy(copy, arg, argsize);
     if (p && f) {
-        atomic_fetch_add(&p->pending, 1);
+        atomic_fetch_add(&c->team->task_pending, 1);
         atomic_fetch_add(&f->children, 1);
         run(c, p, f, fn, copy, NULL);
     } else {
@@ -308,7 +340,7 @@ int fmp_task(void (*fn)(void *arg), const void *arg, size_t argsize)
             r->argsize = argsize;
             if (!big && argsize)
                 memcpy(r->arg, arg, argsize);
-            atomic_fetch_add(&p->pending, 1);
+            atomic_fetch_add(&t->task_pending, 1);
             atomic_fetch_add(&f->children, 1);
             d->tail++;
             atomic_store_explicit(&d->size, d->tail - d->head, memory_order_relaxed);
@@ -320,7 +352,7 @@ int fmp_task(void (*fn)(void *arg), const void *arg, size_t argsize)
         fmp__arena_free(big);
         return run_now(c, p, f, fn, arg, argsize);
     }
-    bump(p);
+    bump(t);
     return 0;
 }
 

@@ -97,6 +97,36 @@ static void test_idle_members_steal(void)
                  helpers, TASKS, ran_by[0], ran_by[1], ran_by[2], ran_by[3]);
 }
 
+static void test_waiters_at_barrier_help(void)
+{
+    /* the others reach the barrier long before the master creates any task: they must
+       still take tasks from there */
+    enum { N = 3, TASKS = 150 };
+    int *count = ht_shared(TASKS * sizeof(int));
+    int *ran_by = ht_shared(N * sizeof(int));
+    int *rc = ht_shared(N * sizeof(int));
+    FMP_PARALLEL(N) {
+        if (fmp_thread_num() == 0) {
+            ht_sleep(0.1);
+            for (int i = 0; i < TASKS; i++) {
+                count_arg a = {count, ran_by, i, 0.002};
+                fmp_task(count_task, &a, sizeof a);
+            }
+        }
+        rc[fmp_thread_num()] = fmp_barrier();
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
+    int helpers = 0, total = 0;
+    for (int m = 0; m < N; m++) {
+        HT_CHECK_INT_EQ(rc[m], FMP_OK);
+        helpers += m > 0 && ran_by[m] > 0;
+        total += ran_by[m];
+    }
+    HT_CHECK_INT_EQ(total, TASKS);
+    HT_CHECK_MSG(helpers >= 1, "no member waiting at the barrier ran a task (%d %d %d)", ran_by[0],
+                 ran_by[1], ran_by[2]);
+}
+
 /* ---------------------------------------------------------------- Fibonacci */
 
 typedef struct fib_arg {
@@ -619,6 +649,7 @@ static void test_member_killed_in_task_abort(void)
 
 static const ht_test tests[] = {HT_TEST(test_many_tasks_run_once),
                                 HT_TEST(test_idle_members_steal),
+                                HT_TEST(test_waiters_at_barrier_help),
                                 HT_TEST(test_fibonacci),
                                 HT_TEST(test_quicksort),
                                 HT_TEST(test_complete_at_barriers),
