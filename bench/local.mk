@@ -11,7 +11,7 @@
 # programs themselves.
 bench_common = bench/common.c bench/common.h
 
-bench_programs = bench/epcc_fmp bench/floor_fmp bench/kernels_fmp
+bench_programs = bench/epcc_fmp bench/floor_fmp bench/kernels_fmp bench/tasks_fmp
 bench_epcc_fmp_SOURCES = bench/epcc_fmp.c bench/epcc.c bench/epcc.h bench/epcc_driver.h \
 	$(bench_common)
 bench_epcc_fmp_LDADD = libforkmp.la
@@ -23,11 +23,14 @@ bench_floor_fmp_LDFLAGS = -pthread -no-install
 bench_kernels_fmp_SOURCES = bench/kernels_fmp.c bench/kernels.h $(bench_common)
 bench_kernels_fmp_LDADD = libforkmp.la -lm
 bench_kernels_fmp_LDFLAGS = -no-install
+bench_tasks_fmp_SOURCES = bench/tasks_fmp.c bench/tasks.h $(bench_common)
+bench_tasks_fmp_LDADD = libforkmp.la
+bench_tasks_fmp_LDFLAGS = -no-install
 
 # The OpenMP side: the same tests with libgomp, in programs of their own (no program
 # links both runtimes).
 if HAVE_OPENMP
-bench_programs += bench/epcc_omp bench/kernels_omp
+bench_programs += bench/epcc_omp bench/kernels_omp bench/tasks_omp
 endif
 bench_epcc_omp_SOURCES = bench/epcc_omp.c bench/epcc.c bench/epcc.h bench/epcc_driver.h \
 	$(bench_common)
@@ -37,6 +40,9 @@ bench_kernels_omp_SOURCES = bench/kernels_omp.c bench/kernels.h $(bench_common)
 bench_kernels_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
 bench_kernels_omp_LDFLAGS = $(OPENMP_CFLAGS) -no-install
 bench_kernels_omp_LDADD = -lm
+bench_tasks_omp_SOURCES = bench/tasks_omp.c bench/tasks.h $(bench_common)
+bench_tasks_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
+bench_tasks_omp_LDFLAGS = $(OPENMP_CFLAGS) -no-install
 
 # The hybrid layer against flat MPI and MPI-3 shared windows (run under mpirun).
 if HAVE_MPI

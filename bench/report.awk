@@ -103,7 +103,7 @@ function param_name(p,    v, u, i) {
 function comparison(i,    g, f, im) {
     g = r_grp[i]; f = r_fig[i]; im = r_impl[i]
     cmp_impl = ""
-    if (g == "epcc" || g == "stream" || g == "pi" || g == "stencil" || g == "reduce")
+    if (g == "epcc" || g == "stream" || g == "pi" || g == "stencil" || g == "reduce" || g == "tasks")
         cmp_impl = "omp"
     else if (g == "floor" && (f ~ /^empty region/ || f ~ /^page faults/))
         cmp_impl = "bare"
@@ -434,6 +434,20 @@ END {
         section("", "allreduce", "", "")
         cmp_force = ""
     }
+
+    # ---- tasks
+    print ""
+    print "## 6. Tasks"
+    print ""
+    print "Inside one open region the master creates tasks and waits for them while the other"
+    print "members take tasks from the barrier they wait at (bench/tasks.h): 20000 empty tasks"
+    print "(µs per task: creation, queueing, stealing, completion), Fibonacci of 27 by recursive"
+    print "tasks (serial below 12; µs per computation) and a recursive quicksort of 2·10^6"
+    print "integers (serial below 10^4; µs per sort); larger with --size large. forkmp:"
+    print "fmp_task / fmp_taskwait, results in shared memory; OpenMP: `#pragma omp task` /"
+    print "`taskwait` (`taskgroup` for the sort). libgomp runs a task at once in its creator"
+    print "when more than 64 per thread are queued, forkmp when the creator's queue holds 128."
+    if (section("", "tasks", "", "") == 0) print "Not measured (see the notes)."
 
     # ---- notes
     if (nnote > 0) {

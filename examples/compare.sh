@@ -27,7 +27,8 @@ else
     # forkmp program, OpenMP original, arguments (small: each run well under a second)
     pairs="pi pi_omp 2000000
 stencil stencil_omp 200 50
-nested nested_omp"
+nested nested_omp
+qsort qsort_omp 1000000"
     if [ ! -x "$dir/pi_omp" ]; then
         echo "SKIP: the OpenMP originals are not built (configure found no OpenMP)"
         exit 77

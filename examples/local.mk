@@ -10,7 +10,7 @@
 
 # -no-install: real binaries, not libtool wrapper scripts, so that the tests see (and
 # pgrep finds) the programs themselves.
-fmp_examples = examples/pi examples/stencil examples/nested examples/hello
+fmp_examples = examples/pi examples/stencil examples/nested examples/hello examples/qsort
 noinst_PROGRAMS += $(fmp_examples)
 examples_pi_SOURCES = examples/pi.c
 examples_pi_LDADD = libforkmp.la
@@ -24,6 +24,9 @@ examples_nested_LDFLAGS = -no-install
 examples_hello_SOURCES = examples/hello.c
 examples_hello_LDADD = libforkmp.la
 examples_hello_LDFLAGS = -no-install
+examples_qsort_SOURCES = examples/qsort.c
+examples_qsort_LDADD = libforkmp.la
+examples_qsort_LDFLAGS = -no-install
 
 # many-regions examples: each runs a fork per region or on one persistent team
 # (`cg fork|team`, `jacobi fork|team`); examples/compare-modes.sh checks both agree
@@ -46,7 +49,7 @@ examples_hello_cxx_LDFLAGS = -no-install
 
 # the OpenMP originals
 if HAVE_OPENMP
-fmp_examples_omp = examples/pi_omp examples/stencil_omp examples/nested_omp
+fmp_examples_omp = examples/pi_omp examples/stencil_omp examples/nested_omp examples/qsort_omp
 noinst_PROGRAMS += $(fmp_examples_omp)
 examples_openmp = yes
 else
@@ -62,6 +65,9 @@ examples_stencil_omp_LDADD = -lm
 examples_nested_omp_SOURCES = examples/nested_omp.c
 examples_nested_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
 examples_nested_omp_LDFLAGS = $(OPENMP_CFLAGS)
+examples_qsort_omp_SOURCES = examples/qsort_omp.c
+examples_qsort_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
+examples_qsort_omp_LDFLAGS = $(OPENMP_CFLAGS)
 
 TESTS += examples/compare.sh examples/compare-cxx.sh examples/compare-modes.sh
 dist_noinst_SCRIPTS += examples/compare.sh examples/compare-cxx.sh examples/compare-modes.sh \

@@ -67,6 +67,7 @@ done <<EOF_PAIRS
 pi pi_omp 100000000
 stencil stencil_omp 1000 200
 nested nested_omp
+qsort qsort_omp 10000000
 EOF_PAIRS
 
 exit $status

@@ -264,6 +264,58 @@ FMP_EXPORT int fmp_lock_test(fmp_lock *l);
 /**@}*/
 
 /* ------------------------------------------------------------------------------ */
+/** @name Tasks */
+/**@{*/
+/**
+ * Create a task: @p fn will run once, on a copy of the @p argsize bytes at @p arg taken
+ * now (the caller may change or free its variable as soon as fmp_task returns).
+ *
+ * A task may run in any member of the innermost team, not only in its creator, and a
+ * member is a process: the task sees that member's private memory, not the creator's.
+ * Everything a task needs goes in its argument (by value, pointers into shared memory
+ * included), and everything it produces goes to shared memory:
+ * @code
+ * struct fib { long n; long *out; };            // out: in fmp_shared_alloc'd memory
+ * static void fib_task(void *a)
+ * {
+ *     struct fib f = *(struct fib *)a;
+ *     if (f.n < 2) { *f.out = f.n; return; }
+ *     long *r = fmp_shared_alloc(2 * sizeof *r);
+ *     fmp_task(fib_task, &(struct fib){f.n - 1, &r[0]}, sizeof(struct fib));
+ *     fmp_task(fib_task, &(struct fib){f.n - 2, &r[1]}, sizeof(struct fib));
+ *     fmp_taskwait();
+ *     *f.out = r[0] + r[1];
+ *     fmp_shared_free(r);
+ * }
+ * @endcode
+ * Every task is complete at the next fmp_barrier(), at every implied barrier (the ends
+ * of FMP_FOR and FMP_SINGLE, reductions, gathers) and at the end of the region: members
+ * arriving at a barrier run the team's tasks until none is left.  A task's end waits for
+ * the tasks it created (as if it ended with fmp_taskwait()).  Tasks may create tasks.
+ * Outside a region, in a team of one, when the caller's queue is full or nesting is too
+ * deep, the task runs at once in the caller.  Any argument size the caller's memory can
+ * copy is accepted: large arguments travel in the shared arena.  May be called anywhere:
+ * in a region, in a run of a persistent team, in a task, in a function called from them.
+ * A member that dies while running a task breaks the team like any member failure.
+ * @return ::FMP_OK; ::FMP_EINVAL (and a message) for a NULL @p fn, or a NULL @p arg with
+ *         @p argsize > 0; ::FMP_ENOMEM when no copy of the argument could be made;
+ *         ::FMP_EMEMBER / ::FMP_EBROKEN when the team is broken (abort mode: as in
+ *         fmp_barrier()).
+ */
+FMP_EXPORT int fmp_task(void (*fn)(void *arg), const void *arg, size_t argsize);
+/**
+ * Wait until the tasks created by the caller (the task it runs, or the member's own
+ * code) are complete, running tasks meanwhile (only descendants of the caller's task).
+ * Not a barrier: other members' tasks may still be running when it returns.  Outside a
+ * region, or in a team of one, it returns at once.
+ * @return ::FMP_OK, or ::FMP_EMEMBER / ::FMP_EBROKEN when the team is broken (a member
+ *         died, while running a task or elsewhere); in abort mode the program ends with
+ *         the diagnostic instead, as for fmp_barrier().
+ */
+FMP_EXPORT int fmp_taskwait(void);
+/**@}*/
+
+/* ------------------------------------------------------------------------------ */
 /** @name Reductions */
 /**@{*/
 /** Element types of fmp_reduce(). */

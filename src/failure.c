@@ -93,6 +93,7 @@ static void wake_all(fmp__shteam *t)
     /* sleepers of kernels without futex_waitv sleep on their own word */
     fmp__futex_wake(&t->go, INT_MAX);
     fmp__futex_wake(&t->bar_gen, INT_MAX);
+    fmp__futex_wake(&t->task_gen, INT_MAX);
     fmp__futex_wake(&t->run_gen, INT_MAX);
     for (int i = 0; i < FMP__RING; i++)
         fmp__futex_wake(&t->ring[i].wake, INT_MAX);

@@ -228,6 +228,13 @@ typedef struct fmp__shteam {
     int coll_rc[2];
     size_t argsize, argcap;
     fmp__desc ring[FMP__RING];
+    /* tasks (task.c): the team's deques, allocated in the arena by the first fmp_task */
+    _Atomic(struct fmp__tasks *) tasks;
+    _Atomic uint32_t task_pending FMP__ALIGNED; /* tasks created and not complete */
+    /* changes at every new task, at a completion that may end a wait, and at every
+       barrier's release: barrier waiters and task waiters sleep on it */
+    _Atomic uint32_t task_gen FMP__ALIGNED;
+    _Atomic uint32_t task_sleepers;
     fmp__slot slots[];           /* n of them */
 } fmp__shteam;
 
@@ -250,6 +257,7 @@ typedef struct fmp__ctx {
     void *ordered;               /* the innermost FMP_FOR_ORDERED running (fmp__loopx) */
     int nthreads_var;            /* fmp_set_num_threads() for regions opened here */
     int max_active_levels;
+    int task_depth;              /* tasks this process is running, nested, in this team */
     struct fmp__ctx *parent;
 } fmp__ctx;
 
@@ -413,6 +421,16 @@ static inline _Atomic uint32_t *fmp__life_word(fmp__slot *s)
 
 /* Barrier (sync.c).  kind is an enum fmp__kind; flushes stdio; returns 0 or error. */
 int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line);
+/* Tasks (task.c).  Run the team's tasks until none is left (the last member to arrive at
+   a barrier, before it releases the others): 0, or the team's error. */
+int fmp__task_drain(fmp__ctx *c);
+/* A member that arrived at a barrier of generation gen: wait for its release, running
+   the team's tasks meanwhile.  0, or the team's error. */
+int fmp__task_barrier_wait(fmp__ctx *c, uint32_t gen);
+/* The barrier was released: wake its waiters (they sleep on the task word). */
+void fmp__task_release(fmp__shteam *t);
+/* Free a team's task deques (team.c, when the control block is freed). */
+void fmp__task_free(fmp__shteam *t);
 /* Note a collective construct in the caller's signature. */
 void fmp__construct(fmp__ctx *c, int kind, const char *file, int line, long a, long b,
                     long d);

@@ -183,6 +183,11 @@
     "argument"
 #define FMP__MSG_parallel_null_body "fmp_parallel: body is NULL"
 
+/* ------------------------------------------------------------------ tasks */
+#define FMP__MSG_task_args "fmp_task: %s; no task was created"
+#define FMP__MSG_task_arg_memory                                                        \
+    "fmp_task: no memory for a copy of the %zu-byte argument (%s); no task was created"
+
 /* ------------------------------------------------------------------ synchronisation */
 #define FMP__MSG_owner_dead                                                             \
     "%s at %s:%d: the lock's previous holder died while holding it; the data it "        \

@@ -136,14 +136,19 @@ int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
     if (atomic_load(&t->ordered_loops) && fmp__ordered_skipped(c))
         return fmp__broken_err(t);
     if (atomic_fetch_add(&t->bar_arrived, 1) == (uint32_t)t->n - 1) {
-        int err = check_barrier(c, t);
+        /* every task of the team is complete at a barrier: the last to arrive runs them
+           (with the others, who run them while they wait) before it releases */
+        int err = fmp__task_drain(c);
+        if (!err)
+            err = check_barrier(c, t);
         atomic_store(&t->bar_arrived, 0);
         atomic_store(&t->bar_gen, gen + 1);
+        fmp__task_release(t);
         if (atomic_load(&t->bar_sleepers))
             fmp__futex_wake(&t->bar_gen, INT_MAX);
         return err;
     }
-    int err = fmp__wait_change(t, &t->bar_gen, gen, &t->bar_sleepers);
+    int err = fmp__task_barrier_wait(c, gen);
     if (!err && atomic_load(&t->broken))
         err = fmp__broken_err(t);
     return err;

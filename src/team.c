@@ -231,6 +231,7 @@ void fmp__team_free(fmp__shteam *t)
     for (int m = 0; m < t->n; m++)
         for (int p = 0; p < 2; p++)
             fmp__arena_free(t->slots[m].scratch[p]);
+    fmp__task_free(t);
     fmp__arena_free(t->arg);
     fmp__arena_free(t->result[0]);
     fmp__arena_free(t->result[1]);

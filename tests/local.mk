@@ -31,14 +31,15 @@ fmp_test_suites = \
 	tests/test_pteam \
 	tests/test_badinput \
 	tests/test_hardening \
-	tests/test_faults
+	tests/test_faults \
+	tests/test_tasks
 
 EXTRA_DIST += tests/harness.h tests/no_cunit.sh tests/harness_selftest.sh
 
 if HAVE_CUNIT
 check_LTLIBRARIES += tests/libharness.la
 check_PROGRAMS += $(fmp_test_suites) tests/fail_prog tests/fault_prog tests/output_prog \
-	tests/test_harness_demo tests/hard_prog
+	tests/test_harness_demo tests/hard_prog tests/task_prog
 # an LD_PRELOAD helper of test_hardening (a module: tests/.libs/libslowfmt.so)
 check_LTLIBRARIES += tests/libslowfmt.la
 if HAVE_OPENMP
@@ -195,3 +196,14 @@ fmp-installcheck:
 	versioned='$(FMP_LD_VERSION_SCRIPT)' CC='$(CC)' MPICC='$(MPICC)' READELF='$(READELF)' \
 	run_mpi='$(abs_top_builddir)/tests/run-mpi.sh' srcdir='$(srcdir)' \
 	$(SHELL) $(srcdir)/tests/install/check.sh
+
+tests_test_tasks_SOURCES = tests/test_tasks.c
+tests_test_tasks_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+tests_test_tasks_CFLAGS = $(fmp_test_cflags)
+tests_test_tasks_LDADD = $(fmp_test_ldadd)
+tests_test_tasks_LDFLAGS = -no-install
+
+# a member killed while it runs a task, in both error modes (run by test_tasks)
+tests_task_prog_SOURCES = tests/task_prog.c
+tests_task_prog_LDADD = libforkmp.la
+tests_task_prog_LDFLAGS = -no-install
