@@ -299,11 +299,41 @@ typedef enum fmp_op {
  * result in @p out.  Collective: every member calls it.  Members are combined in member
  * order, so the result is the same bit for bit from run to run for the same team size.
  * @p in and @p out may be the same buffer.  Outside regions it copies @p in to @p out.
+ * What @p out held before is lost: for OpenMP's @c reduction clause, where the
+ * variable keeps its value, use fmp_reduce_into().
  * @return ::FMP_OK, ::FMP_EINVAL (NULL buffer with count > 0), ::FMP_ETYPE, ::FMP_EOP
  *         (also bitwise ops on floating types), ::FMP_EOVERFLOW, ::FMP_ENOMEM, or the
  *         team errors of fmp_barrier().
  */
 FMP_EXPORT int fmp_reduce(const void *in, void *out, size_t count, fmp_type type, fmp_op op);
+/**
+ * OpenMP's @c reduction clause: combine the value @p inout has in the master with
+ * @p count elements of every member's @p in; every member gets the result in @p inout:
+ * @code
+ * inout = inout (master's) op in (member 0) op in (member 1) op ... op in (member n-1)
+ * @endcode
+ * in that order, so the result is the same bit for bit from run to run for the same team
+ * size.  Collective: every member calls it.  As in OpenMP, @p in is a member's private
+ * partial result, which starts at the identity of @p op (0 for ::FMP_SUM, 1 for
+ * ::FMP_PROD, ...), and @p inout the variable of the clause, which keeps what it held
+ * before the construct:
+ * @code
+ * double part = 0.0;                       // reduction(+:etot)
+ * FMP_FOR(i, 0, n, fmp_static(0)) part += e(i);
+ * fmp_reduce_into(&part, &etot, 1, FMP_DOUBLE, FMP_SUM);
+ * @endcode
+ * fmp_reduce() instead overwrites @p out with the combination of the members' inputs
+ * alone.  The members' own values of @p inout are not read (only the master's), so a
+ * variable that a member changed privately is overwritten like the others.
+ * Outside regions and in a team of one: @p inout = @p inout op @p in.
+ * Any member, any region, persistent teams included.
+ * @return ::FMP_OK, ::FMP_EINVAL (a NULL buffer with count > 0, or @p in and @p inout
+ *         overlapping: the variable would count twice), ::FMP_ETYPE, ::FMP_EOP,
+ *         ::FMP_EOVERFLOW, ::FMP_ENOMEM, or the team errors of fmp_barrier() (a member
+ *         that called fmp_reduce() or another construct at that point is
+ *         ::FMP_EMISMATCH).
+ */
+FMP_EXPORT int fmp_reduce_into(const void *in, void *inout, size_t count, fmp_type type, fmp_op op);
 /** Size in bytes of one element of @p type, 0 for an unknown type. */
 FMP_EXPORT size_t fmp_type_size(fmp_type type);
 /**
@@ -455,6 +485,8 @@ FMP_EXPORT int fmp__barrier_at(const char *file, int line);
 FMP_EXPORT int fmp__single_at(const char *file, int line);
 FMP_EXPORT int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type,
                               fmp_op op, const char *file, int line);
+FMP_EXPORT int fmp__reduce_into_at(const void *in, void *inout, size_t count, fmp_type type,
+                                   fmp_op op, const char *file, int line);
 FMP_EXPORT int fmp__gather_at(const void *in, void *out, size_t bytes, const char *file,
                               int line);
 FMP_EXPORT int fmp__parallel_at(int nprocs, int cond, void (*body)(void *), void *arg,
@@ -558,6 +590,7 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
 #define fmp_barrier() fmp__barrier_at(__FILE__, __LINE__)
 #define fmp_single() fmp__single_at(__FILE__, __LINE__)
 #define fmp_reduce(...) fmp__reduce_at(__VA_ARGS__, __FILE__, __LINE__)
+#define fmp_reduce_into(...) fmp__reduce_into_at(__VA_ARGS__, __FILE__, __LINE__)
 #define fmp_gather(...) fmp__gather_at(__VA_ARGS__, __FILE__, __LINE__)
 #define fmp_iterate(...) fmp__iterate_at(__VA_ARGS__, __FILE__, __LINE__)
 /** @endcond */

@@ -113,7 +113,7 @@ enum fmp__how { FMP__HOW_NONE = 0, FMP__HOW_DIED, FMP__HOW_EXIT_CALLED, FMP__HOW
 /* construct kinds, for signatures and messages */
 enum fmp__kind { FMP__K_NONE = 0, FMP__K_FOR, FMP__K_FOR_END, FMP__K_BARRIER, FMP__K_SINGLE,
                  FMP__K_SINGLE_END, FMP__K_REDUCE, FMP__K_GATHER, FMP__K_ITERATE,
-                 FMP__K_REGION_END, FMP__K_MPI };
+                 FMP__K_REGION_END, FMP__K_MPI, FMP__K_REDUCE_INTO };
 
 typedef struct fmp__slot {
     /* Liveness: a robust process-shared mutex the member locks as it starts and holds
