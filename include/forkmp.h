@@ -224,8 +224,40 @@ FMP_EXPORT fmp_schedule fmp_runtime(void);
  *         larger than it: raise FMP_SHARED_SIZE).  0 bytes gives a valid minimal block.
  */
 FMP_EXPORT void *fmp_shared_alloc(size_t bytes);
-/** Give a block back for reuse (large blocks return their memory to the system); NULL is
- *  ignored, a pointer that is not a live block is reported and ignored.  Any process. */
+/**
+ * fmp_shared_alloc() of @p n elements of @p size bytes each, as calloc(): zero-filled.
+ * @return the block, or NULL with errno ENOMEM when @p n * @p size overflows or does
+ *         not fit the arena.  Any process, any time.
+ */
+FMP_EXPORT void *fmp_shared_calloc(size_t n, size_t size);
+/**
+ * Resize a shared block as realloc() does: the block stays shared (the same address in
+ * every member) and keeps its contents up to the smaller of the old and new sizes; what
+ * lies past the old size is zero-filled, as in a new block.  It grows or shrinks where
+ * it is when it can (a free block or the arena's unused space after it), else it moves:
+ * a copy into a new block, the old one freed.  Aligned as fmp_shared_alloc()'s blocks.
+ * - @p p NULL: fmp_shared_alloc(@p size) (@p size 0 gives a minimal block);
+ * - @p size 0 and @p p a block: the block is freed and NULL returned, as glibc's
+ *   realloc() does (errno unchanged);
+ * - @p p not a live block of the arena (freed already, a pointer into a block, memory
+ *   from malloc()): reported on stderr and refused, NULL with errno EINVAL; nothing is
+ *   freed or changed.
+ * Any process, any time.  Other members that hold the old address must be told the new
+ * one through shared memory, as with any block.  A member killed inside it leaves the
+ * arena whole: the block that was being filled is given back.
+ * @return the block, or NULL with errno ENOMEM (the arena has no room: @p p is then
+ *         left as it was) or EINVAL (see above).
+ */
+FMP_EXPORT void *fmp_shared_realloc(void *p, size_t size);
+/**
+ * Give a block back for reuse (large blocks return their memory to the system).  It is
+ * the one free() a program's allocation wrapper needs: a pointer outside the shared
+ * arena (from malloc(), calloc(), strdup() ...) is passed on to the C library's free(),
+ * so code that frees both kinds through it works; NULL is ignored.  A pointer inside the
+ * arena that is not a live block (freed twice, a pointer into a block) is reported and
+ * ignored, and never corrupts the arena.  Plain free() of a shared block is an error
+ * (glibc aborts the program).  Any process, any time.
+ */
 FMP_EXPORT void fmp_shared_free(void *p);
 /** Size of the shared arena in bytes (FMP_SHARED_SIZE, default: physical memory). */
 FMP_EXPORT size_t fmp_shared_size(void);

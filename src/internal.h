@@ -73,6 +73,9 @@ int fmp__env_parse_bind_list(const char *s, int *out, int max, int *len);
 int fmp__arena_init(void);                 /* idempotent; 0 or negative error */
 void *fmp__arena_alloc(size_t bytes);      /* zero-filled; NULL + errno */
 void fmp__arena_free(void *p);
+/* fmp_shared_realloc: NULL p allocates; size 0 frees (NULL returned); a pointer that is
+   not a live block is reported and refused (NULL, errno EINVAL). */
+void *fmp__arena_realloc(void *p, size_t bytes);
 int fmp__arena_contains(const void *p);
 size_t fmp__arena_in_use(void);        /* bytes held by blocks, headers included */
 pthread_mutex_t *fmp__arena_crit_lock(unsigned idx); /* critical-section locks */

@@ -28,6 +28,12 @@
 #define FMP__MSG_free_foreign "fmp_shared_free(%p): not a block of the shared arena; ignored"
 #define FMP__MSG_free_bad                                                               \
     "fmp_shared_free(%p): not an allocated block (freed twice?); ignored"
+#define FMP__MSG_realloc_foreign                                                        \
+    "fmp_shared_realloc(%p, %zu): not a block of the shared arena (memory from malloc() "  \
+    "is resized by realloc()); refused: NULL returned, the memory is untouched"
+#define FMP__MSG_realloc_bad                                                            \
+    "fmp_shared_realloc(%p, %zu): not an allocated block of the shared arena (freed "      \
+    "already, or a pointer into a block?); refused: NULL returned, the arena is untouched"
 
 /* ------------------------------------------------------------------ ICV setters */
 #define FMP__MSG_set_num_threads                                                        \

@@ -68,6 +68,7 @@ tests_test_loops_LDADD = $(fmp_test_ldadd)
 tests_test_loops_LDFLAGS = -no-install
 
 tests_test_shared_SOURCES = tests/test_shared.c
+tests_test_shared_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
 tests_test_shared_CFLAGS = $(fmp_test_cflags)
 tests_test_shared_LDADD = $(fmp_test_ldadd)
 tests_test_shared_LDFLAGS = -no-install
