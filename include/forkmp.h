@@ -292,6 +292,41 @@ FMP_EXPORT int fmp_lock_set(fmp_lock *l);
 FMP_EXPORT int fmp_lock_unset(fmp_lock *l);
 /** Try to acquire without waiting: 1 acquired, 0 busy, negative error. */
 FMP_EXPORT int fmp_lock_test(fmp_lock *l);
+
+typedef struct fmp_nest_lock fmp_nest_lock; /**< opaque, lives in shared memory */
+/**
+ * Create a nested lock (OpenMP's omp_nest_lock_t) in shared memory: usable by every
+ * process that sees it, as fmp_lock_create().  Its holder is the member (process) that
+ * set it, which may set it again: it is released when unset as many times as it was
+ * set.  Any process, any time.
+ * @return the lock, or NULL with errno ENOMEM (the arena is full).
+ */
+FMP_EXPORT fmp_nest_lock *fmp_nest_lock_create(void);
+/** Destroy a nested lock created by fmp_nest_lock_create(); NULL is ignored. */
+FMP_EXPORT void fmp_nest_lock_destroy(fmp_nest_lock *l);
+/**
+ * Acquire the nested lock, waiting while another member holds it; the holder setting it
+ * again adds one to its nesting count.  Any member of any team (also nested regions and
+ * persistent teams), or outside regions.
+ * @return ::FMP_OK; ::FMP_EOWNERDEAD if it was held by a process that died (the lock is
+ *         now the caller's with a count of one, the data it protects may be
+ *         half-updated); ::FMP_EINVAL for NULL; @c -EAGAIN if the count would overflow.
+ */
+FMP_EXPORT int fmp_nest_lock_set(fmp_nest_lock *l);
+/**
+ * Undo one fmp_nest_lock_set() (or successful fmp_nest_lock_test()) of the caller: the
+ * lock is released when the count reaches 0.
+ * @return ::FMP_OK; ::FMP_EINVAL for NULL; @c -EPERM, with a message on stderr, if the
+ *         caller does not hold it (another member holds it, or it is free).
+ */
+FMP_EXPORT int fmp_nest_lock_unset(fmp_nest_lock *l);
+/**
+ * Try to acquire without waiting, as omp_test_nest_lock(): the new nesting count (1 when
+ * it was free, one more when the caller holds it already), 0 when another member holds
+ * it; ::FMP_EOWNERDEAD (acquired, count 1) when its holder died; ::FMP_EINVAL for NULL;
+ * @c -EAGAIN if the count would overflow.
+ */
+FMP_EXPORT int fmp_nest_lock_test(fmp_nest_lock *l);
 /**@}*/
 
 /* ------------------------------------------------------------------------------ */

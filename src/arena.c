@@ -111,6 +111,29 @@ int fmp__robust_lock(pthread_mutex_t *m)
 
 static int repair(void);
 
+void *fmp__mutex_block(size_t bytes)
+{
+    fmp__ensure_init();
+    pthread_mutex_t *m = fmp__arena_alloc(bytes);
+    if (!m)
+        return NULL;
+    int rc = fmp__robust_mutex_init(m);
+    if (rc) {
+        fmp__arena_free(m);
+        errno = -rc;
+        return NULL;
+    }
+    return m;
+}
+
+void fmp__mutex_block_free(void *block)
+{
+    if (!block)
+        return;
+    pthread_mutex_destroy(block);
+    fmp__arena_free(block);
+}
+
 /* Take the allocator's lock; repair after a holder that died.  0, or -1 when the
    arena cannot be used (said once). */
 static int lock_arena(void)

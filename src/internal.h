@@ -83,6 +83,10 @@ pthread_mutex_t *fmp__arena_output_lock(void);
 /* Lock a robust process-shared mutex; a dead owner is recovered: returns 1 then. */
 int fmp__robust_lock(pthread_mutex_t *m);
 int fmp__robust_mutex_init(pthread_mutex_t *m);
+/* A block of the arena that starts with a robust process-shared mutex (the locks'
+   objects): NULL + errno; freed with its mutex destroyed (NULL ignored). */
+void *fmp__mutex_block(size_t bytes);
+void fmp__mutex_block_free(void *block);
 
 /* ------------------------------------------------------------------------------
  * Waiting (wait.c): spin, then sleep on a futex word.  Inside a team the sleep also

@@ -165,6 +165,12 @@
 #define FMP__MSG_parallel_null_body "fmp_parallel: body is NULL"
 
 /* ------------------------------------------------------------------ synchronisation */
+#define FMP__MSG_nest_unset_other                                                       \
+    "fmp_nest_lock_unset(%p): the lock is held by process %d, not by the caller (process "  \
+    "%d): only the member that set a nested lock may unset it"
+#define FMP__MSG_nest_unset_free                                                        \
+    "fmp_nest_lock_unset(%p): the lock is not held by the caller (process %d): unset more " \
+    "times than it was set?"
 #define FMP__MSG_owner_dead                                                             \
     "%s at %s:%d: the lock's previous holder died while holding it; the data it "        \
     "protects may be half-updated"
