@@ -225,8 +225,40 @@ FMP_EXPORT fmp_schedule fmp_runtime(void);
  *         larger than it: raise FMP_SHARED_SIZE).  0 bytes gives a valid minimal block.
  */
 FMP_EXPORT void *fmp_shared_alloc(size_t bytes);
-/** Give a block back for reuse (large blocks return their memory to the system); NULL is
- *  ignored, a pointer that is not a live block is reported and ignored.  Any process. */
+/**
+ * fmp_shared_alloc() of @p n elements of @p size bytes each, as calloc(): zero-filled.
+ * @return the block, or NULL with errno ENOMEM when @p n * @p size overflows or does
+ *         not fit the arena.  Any process, any time.
+ */
+FMP_EXPORT void *fmp_shared_calloc(size_t n, size_t size);
+/**
+ * Resize a shared block as realloc() does: the block stays shared (the same address in
+ * every member) and keeps its contents up to the smaller of the old and new sizes; what
+ * lies past the old size is zero-filled, as in a new block.  It grows or shrinks where
+ * it is when it can (a free block or the arena's unused space after it), else it moves:
+ * a copy into a new block, the old one freed.  Aligned as fmp_shared_alloc()'s blocks.
+ * - @p p NULL: fmp_shared_alloc(@p size) (@p size 0 gives a minimal block);
+ * - @p size 0 and @p p a block: the block is freed and NULL returned, as glibc's
+ *   realloc() does (errno unchanged);
+ * - @p p not a live block of the arena (freed already, a pointer into a block, memory
+ *   from malloc()): reported on stderr and refused, NULL with errno EINVAL; nothing is
+ *   freed or changed.
+ * Any process, any time.  Other members that hold the old address must be told the new
+ * one through shared memory, as with any block.  A member killed inside it leaves the
+ * arena whole: the block that was being filled is given back.
+ * @return the block, or NULL with errno ENOMEM (the arena has no room: @p p is then
+ *         left as it was) or EINVAL (see above).
+ */
+FMP_EXPORT void *fmp_shared_realloc(void *p, size_t size);
+/**
+ * Give a block back for reuse (large blocks return their memory to the system).  It is
+ * the one free() a program's allocation wrapper needs: a pointer outside the shared
+ * arena (from malloc(), calloc(), strdup() ...) is passed on to the C library's free(),
+ * so code that frees both kinds through it works; NULL is ignored.  A pointer inside the
+ * arena that is not a live block (freed twice, a pointer into a block) is reported and
+ * ignored, and never corrupts the arena.  Plain free() of a shared block is an error
+ * (glibc aborts the program).  Any process, any time.
+ */
 FMP_EXPORT void fmp_shared_free(void *p);
 /** Size of the shared arena in bytes (FMP_SHARED_SIZE, default: physical memory). */
 FMP_EXPORT size_t fmp_shared_size(void);
@@ -261,6 +293,41 @@ FMP_EXPORT int fmp_lock_set(fmp_lock *l);
 FMP_EXPORT int fmp_lock_unset(fmp_lock *l);
 /** Try to acquire without waiting: 1 acquired, 0 busy, negative error. */
 FMP_EXPORT int fmp_lock_test(fmp_lock *l);
+
+typedef struct fmp_nest_lock fmp_nest_lock; /**< opaque, lives in shared memory */
+/**
+ * Create a nested lock (OpenMP's omp_nest_lock_t) in shared memory: usable by every
+ * process that sees it, as fmp_lock_create().  Its holder is the member (process) that
+ * set it, which may set it again: it is released when unset as many times as it was
+ * set.  Any process, any time.
+ * @return the lock, or NULL with errno ENOMEM (the arena is full).
+ */
+FMP_EXPORT fmp_nest_lock *fmp_nest_lock_create(void);
+/** Destroy a nested lock created by fmp_nest_lock_create(); NULL is ignored. */
+FMP_EXPORT void fmp_nest_lock_destroy(fmp_nest_lock *l);
+/**
+ * Acquire the nested lock, waiting while another member holds it; the holder setting it
+ * again adds one to its nesting count.  Any member of any team (also nested regions and
+ * persistent teams), or outside regions.
+ * @return ::FMP_OK; ::FMP_EOWNERDEAD if it was held by a process that died (the lock is
+ *         now the caller's with a count of one, the data it protects may be
+ *         half-updated); ::FMP_EINVAL for NULL; @c -EAGAIN if the count would overflow.
+ */
+FMP_EXPORT int fmp_nest_lock_set(fmp_nest_lock *l);
+/**
+ * Undo one fmp_nest_lock_set() (or successful fmp_nest_lock_test()) of the caller: the
+ * lock is released when the count reaches 0.
+ * @return ::FMP_OK; ::FMP_EINVAL for NULL; @c -EPERM, with a message on stderr, if the
+ *         caller does not hold it (another member holds it, or it is free).
+ */
+FMP_EXPORT int fmp_nest_lock_unset(fmp_nest_lock *l);
+/**
+ * Try to acquire without waiting, as omp_test_nest_lock(): the new nesting count (1 when
+ * it was free, one more when the caller holds it already), 0 when another member holds
+ * it; ::FMP_EOWNERDEAD (acquired, count 1) when its holder died; ::FMP_EINVAL for NULL;
+ * @c -EAGAIN if the count would overflow.
+ */
+FMP_EXPORT int fmp_nest_lock_test(fmp_nest_lock *l);
 /**@}*/
 
 /* ------------------------------------------------------------------------------ */
@@ -352,11 +419,41 @@ typedef enum fmp_op {
  * result in @p out.  Collective: every member calls it.  Members are combined in member
  * order, so the result is the same bit for bit from run to run for the same team size.
  * @p in and @p out may be the same buffer.  Outside regions it copies @p in to @p out.
+ * What @p out held before is lost: for OpenMP's @c reduction clause, where the
+ * variable keeps its value, use fmp_reduce_into().
  * @return ::FMP_OK, ::FMP_EINVAL (NULL buffer with count > 0), ::FMP_ETYPE, ::FMP_EOP
  *         (also bitwise ops on floating types), ::FMP_EOVERFLOW, ::FMP_ENOMEM, or the
  *         team errors of fmp_barrier().
  */
 FMP_EXPORT int fmp_reduce(const void *in, void *out, size_t count, fmp_type type, fmp_op op);
+/**
+ * OpenMP's @c reduction clause: combine the value @p inout has in the master with
+ * @p count elements of every member's @p in; every member gets the result in @p inout:
+ * @code
+ * inout = inout (master's) op in (member 0) op in (member 1) op ... op in (member n-1)
+ * @endcode
+ * in that order, so the result is the same bit for bit from run to run for the same team
+ * size.  Collective: every member calls it.  As in OpenMP, @p in is a member's private
+ * partial result, which starts at the identity of @p op (0 for ::FMP_SUM, 1 for
+ * ::FMP_PROD, ...), and @p inout the variable of the clause, which keeps what it held
+ * before the construct:
+ * @code
+ * double part = 0.0;                       // reduction(+:etot)
+ * FMP_FOR(i, 0, n, fmp_static(0)) part += e(i);
+ * fmp_reduce_into(&part, &etot, 1, FMP_DOUBLE, FMP_SUM);
+ * @endcode
+ * fmp_reduce() instead overwrites @p out with the combination of the members' inputs
+ * alone.  The members' own values of @p inout are not read (only the master's), so a
+ * variable that a member changed privately is overwritten like the others.
+ * Outside regions and in a team of one: @p inout = @p inout op @p in.
+ * Any member, any region, persistent teams included.
+ * @return ::FMP_OK, ::FMP_EINVAL (a NULL buffer with count > 0, or @p in and @p inout
+ *         overlapping: the variable would count twice), ::FMP_ETYPE, ::FMP_EOP,
+ *         ::FMP_EOVERFLOW, ::FMP_ENOMEM, or the team errors of fmp_barrier() (a member
+ *         that called fmp_reduce() or another construct at that point is
+ *         ::FMP_EMISMATCH).
+ */
+FMP_EXPORT int fmp_reduce_into(const void *in, void *inout, size_t count, fmp_type type, fmp_op op);
 /** Size in bytes of one element of @p type, 0 for an unknown type. */
 FMP_EXPORT size_t fmp_type_size(fmp_type type);
 /**
@@ -557,6 +654,8 @@ FMP_EXPORT int fmp__barrier_at(const char *file, int line);
 FMP_EXPORT int fmp__single_at(const char *file, int line);
 FMP_EXPORT int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type,
                               fmp_op op, const char *file, int line);
+FMP_EXPORT int fmp__reduce_into_at(const void *in, void *inout, size_t count, fmp_type type,
+                                   fmp_op op, const char *file, int line);
 FMP_EXPORT int fmp__gather_at(const void *in, void *out, size_t bytes, const char *file,
                               int line);
 FMP_EXPORT int fmp__parallel_at(int nprocs, int cond, void (*body)(void *), void *arg,
@@ -749,6 +848,7 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
 #define fmp_barrier() fmp__barrier_at(__FILE__, __LINE__)
 #define fmp_single() fmp__single_at(__FILE__, __LINE__)
 #define fmp_reduce(...) fmp__reduce_at(__VA_ARGS__, __FILE__, __LINE__)
+#define fmp_reduce_into(...) fmp__reduce_into_at(__VA_ARGS__, __FILE__, __LINE__)
 #define fmp_gather(...) fmp__gather_at(__VA_ARGS__, __FILE__, __LINE__)
 #define fmp_iterate(...) fmp__iterate_at(__VA_ARGS__, __FILE__, __LINE__)
 /** @endcond */

@@ -64,6 +64,8 @@ typedef struct arena_hdr {
     size_t last_size; /* size of the block that ends at top */
     size_t in_use;
     int unusable;     /* the repair found the tiling broken: no more allocations */
+    blk *moving;      /* the new block of a realloc that moves a block, until the old one
+                         is given back: a repair after a death frees it (nobody saw it) */
     pthread_mutex_t output_lock;
     pthread_mutex_t crit[FMP__CRIT_LOCKS];
 } arena_hdr;
@@ -108,6 +110,29 @@ int fmp__robust_lock(pthread_mutex_t *m)
 }
 
 static int repair(void);
+
+void *fmp__mutex_block(size_t bytes)
+{
+    fmp__ensure_init();
+    pthread_mutex_t *m = fmp__arena_alloc(bytes);
+    if (!m)
+        return NULL;
+    int rc = fmp__robust_mutex_init(m);
+    if (rc) {
+        fmp__arena_free(m);
+        errno = -rc;
+        return NULL;
+    }
+    return m;
+}
+
+void fmp__mutex_block_free(void *block)
+{
+    if (!block)
+        return;
+    pthread_mutex_destroy(block);
+    fmp__arena_free(block);
+}
 
 /* Take the allocator's lock; repair after a holder that died.  0, or -1 when the
    arena cannot be used (said once). */
@@ -309,24 +334,22 @@ static blk *from_top(size_t need, size_t align)
     return b;
 }
 
-void *fmp__arena_alloc(size_t bytes)
+/* Block size and alignment for a request of bytes; -1 when it cannot fit the arena. */
+static int block_size(size_t bytes, size_t *need, size_t *align)
 {
-    if (!g_hdr && fmp__arena_init() != 0) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    if (bytes > g_size) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    size_t need = ((bytes + 63) & ~(size_t)63) + BLK_HDR;
-    if (need < MIN_BLOCK)
-        need = MIN_BLOCK;
-    size_t align = bytes >= 4096 ? 4096 : 64;
-    if (lock_arena() < 0) {
-        errno = ENOMEM;
-        return NULL;
-    }
+    if (bytes > g_size)
+        return -1;
+    *need = ((bytes + 63) & ~(size_t)63) + BLK_HDR;
+    if (*need < MIN_BLOCK)
+        *need = MIN_BLOCK;
+    *align = bytes >= 4096 ? 4096 : 64;
+    return 0;
+}
+
+/* A block of need bytes whose user part is aligned to align: first fit on the free
+   list, else from top.  Under the lock. */
+static blk *alloc_locked(size_t need, size_t align)
+{
     blk *got = NULL;
     for (blk *b = g_hdr->free_list; b; b = b->fnext) {
         size_t gap = lead_gap((char *)b, align);
@@ -339,6 +362,21 @@ void *fmp__arena_alloc(size_t bytes)
         got = from_top(need, align);
     if (got)
         g_hdr->in_use += got->size;
+    return got;
+}
+
+void *fmp__arena_alloc(size_t bytes)
+{
+    if (!g_hdr && fmp__arena_init() != 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t need, align;
+    if (block_size(bytes, &need, &align) != 0 || lock_arena() < 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    blk *got = alloc_locked(need, align);
     pthread_mutex_unlock(&g_hdr->lock);
     if (!got) {
         errno = ENOMEM;
@@ -363,27 +401,38 @@ static void wipe(char *p, size_t len)
     memset(p, 0, len);
 }
 
-void fmp__arena_free(void *p)
+/* The allocated block whose user part starts at p, or NULL: a freed block, a pointer
+   into a block, anything else.  Its neighbours must agree with it (the sizes of the
+   tiling), so that a stale header inside a block is not taken for one.  Under the lock:
+   two members freeing one block at once find it freed. */
+static blk *live_block(const void *p)
 {
-    if (!p)
-        return;
-    if (!fmp__arena_contains(p) || ((uintptr_t)p & 63) != 0) {
-        FMP__SAY(free_foreign, p);
-        return;
+    if (!fmp__arena_contains(p) || ((uintptr_t)p & 63) != 0)
+        return NULL;
+    const char *h = (const char *)p - BLK_HDR;
+    blk *b = (blk *)(uintptr_t)h;
+    if (h < g_hdr->heap || h >= g_hdr->top || b->magic != BLK_MAGIC || b->free ||
+        b->size < MIN_BLOCK || b->size % 64 != 0 || b->size > (size_t)(g_hdr->top - h))
+        return NULL;
+    if (b->prev_size) {
+        const blk *pv = (const blk *)(uintptr_t)(h - b->prev_size);
+        if (b->prev_size > (size_t)(h - g_hdr->heap) || pv->magic != BLK_MAGIC ||
+            pv->size != b->prev_size)
+            return NULL;
+    } else if (h != g_hdr->heap) {
+        return NULL;
     }
-    blk *b = (blk *)((char *)p - BLK_HDR);
-    if (lock_arena() < 0)
-        return;
-    /* checked under the lock: two members freeing one block at once find it freed */
-    if ((char *)p >= g_hdr->top || b->magic != BLK_MAGIC || b->free ||
-        b->size < MIN_BLOCK || (char *)b + b->size > g_hdr->top) {
-        pthread_mutex_unlock(&g_hdr->lock);
-        FMP__SAY(free_bad, p);
-        return;
-    }
-    g_hdr->in_use -= b->size;
-    wipe((char *)b + BLK_HDR, b->size - BLK_HDR);
+    return b;
+}
+
+/* Give block b back (allocated, or free and not on the list): its user part is zeroed,
+   it merges with free neighbours and goes on the list, or back above top when it is the
+   last.  Under the lock; in_use is the caller's.  Marked free before it is wiped: a
+   death in the wipe leaves a free block, which the repair wipes, rather than a lost one. */
+static void release(blk *b)
+{
     b->free = 1;
+    wipe((char *)b + BLK_HDR, b->size - BLK_HDR);
     blk *n = next_blk(b);
     if ((char *)n < g_hdr->top && n->free) {
         list_remove(n);
@@ -408,7 +457,137 @@ void fmp__arena_free(void *p)
         fix_next_prev(b);
         list_push(b);
     }
+}
+
+void fmp__arena_free(void *p)
+{
+    if (!p)
+        return;
+    if (!fmp__arena_contains(p) || ((uintptr_t)p & 63) != 0) {
+        FMP__SAY(free_foreign, p);
+        return;
+    }
+    if (lock_arena() < 0)
+        return;
+    blk *b = live_block(p);
+    if (!b) {
+        pthread_mutex_unlock(&g_hdr->lock);
+        FMP__SAY(free_bad, p);
+        return;
+    }
+    g_hdr->in_use -= b->size;
+    release(b);
     pthread_mutex_unlock(&g_hdr->lock);
+}
+
+/* Resize b to need bytes where it is: 1 done, 0 not possible (the caller moves it).
+   Every store keeps the tiling whole (the order the repair relies on): a new header is
+   written before the size that makes it part of the tiling, a header that leaves the
+   tiling is cleared after.  Under the lock. */
+static int resize_in_place(blk *b, size_t need)
+{
+    size_t old = b->size;
+    if (need <= old) { /* shrink: the tail, if it makes a block, is given back */
+        if (old - need >= MIN_BLOCK) {
+            blk *t = make_blk((char *)b + need, old - need, need, 1);
+            b->size = need;
+            g_hdr->in_use -= t->size;
+            release(t);
+        }
+        return 1;
+    }
+    blk *n = next_blk(b);
+    if ((char *)n == g_hdr->top) { /* the last block: grow into the space above top */
+        size_t extra = need - old < MIN_BLOCK ? MIN_BLOCK : need - old;
+        if ((size_t)(g_hdr->end - g_hdr->top) < extra)
+            return 0;
+        /* a free block over the new part first, so that top never ends inside b */
+        blk *f = make_blk(g_hdr->top, extra, old, 1);
+        g_hdr->top += extra;
+        g_hdr->last_size = extra;
+        b->size = old + extra;
+        g_hdr->last_size = b->size;
+        memset(f, 0, BLK_HDR);
+        g_hdr->in_use += extra;
+        return 1;
+    }
+    if (!n->free || old + n->size < need)
+        return 0;
+    /* absorb the free block after b, leaving what remains of it free */
+    size_t total = old + n->size;
+    list_remove(n);
+    if (total - need >= MIN_BLOCK) {
+        /* need >= old + 64: the remainder's header lies in n's user part, not on n's */
+        blk *t = make_blk((char *)b + need, total - need, need, 1);
+        b->size = need;
+        fix_next_prev(t);
+        list_push(t);
+    } else {
+        b->size = total;
+        fix_next_prev(b);
+    }
+    memset(n, 0, BLK_HDR);
+    g_hdr->in_use += b->size - old;
+    return 1;
+}
+
+void *fmp__arena_realloc(void *p, size_t bytes)
+{
+    if (!p)
+        return fmp__arena_alloc(bytes);
+    if (!fmp__arena_contains(p)) {
+        FMP__SAY(realloc_foreign, p, bytes);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (lock_arena() < 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    blk *b = live_block(p);
+    if (!b) {
+        pthread_mutex_unlock(&g_hdr->lock);
+        FMP__SAY(realloc_bad, p, bytes);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (bytes == 0) { /* as glibc's realloc(p, 0): the block is freed */
+        g_hdr->in_use -= b->size;
+        release(b);
+        pthread_mutex_unlock(&g_hdr->lock);
+        return NULL;
+    }
+    size_t need, align;
+    if (block_size(bytes, &need, &align) != 0) {
+        pthread_mutex_unlock(&g_hdr->lock);
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *q = NULL;
+    if (((uintptr_t)p & (align - 1)) == 0 && resize_in_place(b, need)) {
+        /* what lies past the new size is zero, as in a new block (a shrink drops it) */
+        wipe((char *)p + bytes, b->size - BLK_HDR - bytes);
+        q = p;
+    } else {
+        blk *nb = alloc_locked(need, align);
+        if (nb) {
+            /* the old block's part past its size is zero: copying it keeps the new
+               block's tail zero */
+            size_t keep = b->size - BLK_HDR < bytes ? b->size - BLK_HDR : bytes;
+            /* until the old block is given back, a death makes the repair free the new
+               one, which nobody has seen: no block is lost however the caller dies */
+            g_hdr->moving = nb;
+            memcpy((char *)nb + BLK_HDR, p, keep);
+            g_hdr->in_use -= b->size;
+            release(b);
+            g_hdr->moving = NULL;
+            q = (char *)nb + BLK_HDR;
+        }
+    }
+    pthread_mutex_unlock(&g_hdr->lock);
+    if (!q)
+        errno = ENOMEM;
+    return q;
 }
 
 /* After a holder of the lock died: rebuild the allocator's state from the tiling.
@@ -419,12 +598,16 @@ static int repair(void)
     char *p = h->heap;
     blk *last_free = NULL;
     size_t prev = 0, in_use = 0;
+    blk *moving = h->moving; /* a realloc's new block, never handed out: free it */
+    h->moving = NULL;
     h->free_list = NULL;
     while (p < h->top) {
         blk *b = (blk *)p;
         if (b->magic != BLK_MAGIC || b->size < MIN_BLOCK || b->size % 64 != 0 ||
             b->size > (size_t)(h->top - p))
             return -1;
+        if (b == moving)
+            b->free = 1; /* its user part is wiped with the other free blocks' below */
         size_t size = b->size;
         b->prev_size = prev;
         if (b->free && last_free) { /* neighbours: merge */
@@ -466,8 +649,34 @@ void *fmp_shared_alloc(size_t bytes)
     return fmp__arena_alloc(bytes);
 }
 
+void *fmp_shared_calloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) {
+        errno = ENOMEM; /* as calloc */
+        return NULL;
+    }
+    return fmp_shared_alloc(n * size);
+}
+
+void *fmp_shared_realloc(void *p, size_t size)
+{
+    fmp__ensure_init();
+    return fmp__arena_realloc(p, size);
+}
+
+/* The whole mapping, the arena's own header included: a pointer there is never passed
+   to libc. */
+static int in_mapping(const void *p)
+{
+    return g_base && (const char *)p >= g_base && (const char *)p < g_base + g_size;
+}
+
 void fmp_shared_free(void *p)
 {
     fmp__ensure_init();
+    if (p && !in_mapping(p)) {
+        free(p); /* not shared memory: the program's heap (one free for every block) */
+        return;
+    }
     fmp__arena_free(p);
 }

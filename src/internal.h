@@ -74,6 +74,9 @@ int fmp__env_parse_bind_list(const char *s, int *out, int max, int *len);
 int fmp__arena_init(void);                 /* idempotent; 0 or negative error */
 void *fmp__arena_alloc(size_t bytes);      /* zero-filled; NULL + errno */
 void fmp__arena_free(void *p);
+/* fmp_shared_realloc: NULL p allocates; size 0 frees (NULL returned); a pointer that is
+   not a live block is reported and refused (NULL, errno EINVAL). */
+void *fmp__arena_realloc(void *p, size_t bytes);
 int fmp__arena_contains(const void *p);
 size_t fmp__arena_in_use(void);        /* bytes held by blocks, headers included */
 pthread_mutex_t *fmp__arena_crit_lock(unsigned idx); /* critical-section locks */
@@ -81,6 +84,10 @@ pthread_mutex_t *fmp__arena_output_lock(void);
 /* Lock a robust process-shared mutex; a dead owner is recovered: returns 1 then. */
 int fmp__robust_lock(pthread_mutex_t *m);
 int fmp__robust_mutex_init(pthread_mutex_t *m);
+/* A block of the arena that starts with a robust process-shared mutex (the locks'
+   objects): NULL + errno; freed with its mutex destroyed (NULL ignored). */
+void *fmp__mutex_block(size_t bytes);
+void fmp__mutex_block_free(void *block);
 
 /* ------------------------------------------------------------------------------
  * Waiting (wait.c): spin, then sleep on a futex word.  Inside a team the sleep also
@@ -115,7 +122,7 @@ enum fmp__how { FMP__HOW_NONE = 0, FMP__HOW_DIED, FMP__HOW_EXIT_CALLED, FMP__HOW
 enum fmp__kind { FMP__K_NONE = 0, FMP__K_FOR, FMP__K_FOR_END, FMP__K_BARRIER, FMP__K_SINGLE,
                  FMP__K_SINGLE_END, FMP__K_REDUCE, FMP__K_GATHER, FMP__K_ITERATE,
                  FMP__K_REGION_END, FMP__K_MPI, FMP__K_FOR_STEP, FMP__K_FOR_COLLAPSE,
-                 FMP__K_FOR_ORDERED };
+                 FMP__K_FOR_ORDERED, FMP__K_REDUCE_INTO };
 
 typedef struct fmp__slot {
     /* Liveness: a robust process-shared mutex the member locks as it starts and holds

@@ -28,6 +28,12 @@
 #define FMP__MSG_free_foreign "fmp_shared_free(%p): not a block of the shared arena; ignored"
 #define FMP__MSG_free_bad                                                               \
     "fmp_shared_free(%p): not an allocated block (freed twice?); ignored"
+#define FMP__MSG_realloc_foreign                                                        \
+    "fmp_shared_realloc(%p, %zu): not a block of the shared arena (memory from malloc() "  \
+    "is resized by realloc()); refused: NULL returned, the memory is untouched"
+#define FMP__MSG_realloc_bad                                                            \
+    "fmp_shared_realloc(%p, %zu): not an allocated block of the shared arena (freed "      \
+    "already, or a pointer into a block?); refused: NULL returned, the arena is untouched"
 
 /* ------------------------------------------------------------------ ICV setters */
 #define FMP__MSG_set_num_threads                                                        \
@@ -189,6 +195,12 @@
     "fmp_task: no memory for a copy of the %zu-byte argument (%s); no task was created"
 
 /* ------------------------------------------------------------------ synchronisation */
+#define FMP__MSG_nest_unset_other                                                       \
+    "fmp_nest_lock_unset(%p): the lock is held by process %d, not by the caller (process "  \
+    "%d): only the member that set a nested lock may unset it"
+#define FMP__MSG_nest_unset_free                                                        \
+    "fmp_nest_lock_unset(%p): the lock is not held by the caller (process %d): unset more " \
+    "times than it was set?"
 #define FMP__MSG_owner_dead                                                             \
     "%s at %s:%d: the lock's previous holder died while holding it; the data it "        \
     "protects may be half-updated"

@@ -9,7 +9,8 @@
  *  - large inputs: member m combines its slice (cache-line aligned) of all slots into
  *    member 0's buffer, in member order; a second barrier; everyone copies it out.
  * The order of combination is always member 0, 1, 2, ..., so the result is the same
- * bit for bit from run to run, and in every member. */
+ * bit for bit from run to run, and in every member.  fmp_reduce_into is the same
+ * collective, where member 0's contribution is its inout already combined with its in. */
 #include "internal.h"
 #include "messages.h"
 
@@ -246,10 +247,13 @@ static void *stage(fmp__ctx *c, int parity, const void *in, size_t bytes, const 
     return buf;
 }
 
-int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type, fmp_op op,
-                   const char *file, int line)
+/* fmp_reduce (into 0) and fmp_reduce_into (into 1, kind FMP__K_REDUCE_INTO): the same
+   machinery.  For fmp_reduce_into the master stages its out (the variable's value)
+   combined with its in, so that the combination in member order starts with that value:
+   out = out(master) op in(0) op in(1) op ... op in(n-1), in every member. */
+static int reduce(fmp__ctx *c, const void *in, void *out, size_t count, fmp_type type, fmp_op op,
+                  int into, const char *file, int line)
 {
-    fmp__ctx *c = FMP__CUR_ENTRY();
     int rc = fmp__reduce_check(type, op);
     if (rc)
         return rc;
@@ -259,22 +263,34 @@ int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type, fmp_o
     if (count > SIZE_MAX / es / 2)
         return FMP_EOVERFLOW;
     size_t bytes = count * es;
+    combine_fn f = combiners[type];
+    /* fmp_reduce_into's in and inout must not overlap: the variable would count twice */
+    if (into && bytes && (const char *)in < (char *)out + bytes &&
+        (const char *)out < (const char *)in + bytes)
+        return FMP_EINVAL;
     fmp__shteam *t = c->team;
     if (!t) {
-        if (bytes && in != out)
+        if (into && bytes)
+            f(out, in, count, op);
+        else if (bytes && in != out)
             memmove(out, in, bytes);
         return 0;
     }
     if (atomic_load(&t->broken))
         return fmp__wait_failed(c, fmp__broken_err(t));
-    fmp__construct(c, FMP__K_REDUCE, file, line, (long)count, type, op);
+    const char *what = into ? "fmp_reduce_into" : "fmp_reduce";
+    int kind = into ? FMP__K_REDUCE_INTO : FMP__K_REDUCE;
+    fmp__construct(c, kind, file, line, (long)count, type, op);
     int parity = (int)(c->epoch++ & 1);
-    if (stage(c, parity, in, bytes, "fmp_reduce", file, line) == NULL)
+    int premix = into && c->me == 0;
+    void *staged = stage(c, parity, premix ? out : in, bytes, what, file, line);
+    if (staged == NULL)
         return FMP_ENOMEM;
-    rc = fmp__barrier(c, FMP__K_REDUCE, file, line);
+    if (premix && bytes)
+        f(staged, in, count, op);
+    rc = fmp__barrier(c, kind, file, line);
     if (rc)
         return fmp__wait_failed(c, rc);
-    combine_fn f = combiners[type];
     int n = c->n;
     if (bytes <= MEDIUM_BYTES) {
         /* every member combines everything, in member order; in was staged, so out
@@ -298,11 +314,28 @@ int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type, fmp_o
         for (int m = 1; m < n; m++)
             f(acc, (const char *)t->slots[m].scratch[parity] + lo * es, hi - lo, op);
     }
-    rc = fmp__barrier(c, FMP__K_REDUCE, file, line);
+    rc = fmp__barrier(c, kind, file, line);
     if (rc)
         return fmp__wait_failed(c, rc);
     memcpy(out, t->slots[0].scratch[parity], bytes);
     return 0;
+}
+
+int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type, fmp_op op,
+                   const char *file, int line)
+{
+    return reduce(FMP__CUR_ENTRY(), in, out, count, type, op, 0, file, line);
+}
+
+int fmp__reduce_into_at(const void *in, void *inout, size_t count, fmp_type type, fmp_op op,
+                        const char *file, int line)
+{
+    return reduce(FMP__CUR_ENTRY(), in, inout, count, type, op, 1, file, line);
+}
+
+int(fmp_reduce_into)(const void *in, void *inout, size_t count, fmp_type type, fmp_op op)
+{
+    return fmp__reduce_into_at(in, inout, count, type, op, "fmp_reduce_into()", 0);
 }
 
 int(fmp_reduce)(const void *in, void *out, size_t count, fmp_type type, fmp_op op)

@@ -348,25 +348,12 @@ struct fmp_lock {
 
 fmp_lock *fmp_lock_create(void)
 {
-    fmp__ensure_init();
-    fmp_lock *l = fmp__arena_alloc(sizeof *l);
-    if (!l)
-        return NULL;
-    int rc = fmp__robust_mutex_init(&l->m);
-    if (rc) {
-        fmp__arena_free(l);
-        errno = -rc;
-        return NULL;
-    }
-    return l;
+    return fmp__mutex_block(sizeof(fmp_lock));
 }
 
 void fmp_lock_destroy(fmp_lock *l)
 {
-    if (!l)
-        return;
-    pthread_mutex_destroy(&l->m);
-    fmp__arena_free(l);
+    fmp__mutex_block_free(l);
 }
 
 int fmp_lock_set(fmp_lock *l)

@@ -150,6 +150,8 @@ const char *fmp__kind_name(int kind)
         return "the end of the region";
     case FMP__K_MPI:
         return "an fmp_mpi_* call";
+    case FMP__K_REDUCE_INTO:
+        return "fmp_reduce_into";
     default:
         return "no construct";
     }

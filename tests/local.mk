@@ -76,11 +76,13 @@ tests_test_loopx_LDADD = $(fmp_test_ldadd)
 tests_test_loopx_LDFLAGS = -no-install
 
 tests_test_shared_SOURCES = tests/test_shared.c
+tests_test_shared_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
 tests_test_shared_CFLAGS = $(fmp_test_cflags)
 tests_test_shared_LDADD = $(fmp_test_ldadd)
 tests_test_shared_LDFLAGS = -no-install
 
 tests_test_sync_SOURCES = tests/test_sync.c
+tests_test_sync_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
 tests_test_sync_CFLAGS = $(fmp_test_cflags)
 tests_test_sync_LDADD = $(fmp_test_ldadd)
 tests_test_sync_LDFLAGS = -no-install

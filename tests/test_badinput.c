@@ -356,12 +356,11 @@ static void test_shared_alloc_bad_sizes(void)
 
 static void test_shared_free_bad_pointers(void)
 {
-    int local = 0;
     void *p = fmp_shared_alloc(256);
     HT_REQUIRE(p != NULL);
     ht_capture_stderr_begin();
-    fmp_shared_free(&local);           /* not from the arena */
     fmp_shared_free((char *)p + 8);    /* inside a block */
+    fmp_shared_free((char *)p + 64);   /* inside a block, aligned */
     fmp_shared_free(p);
     fmp_shared_free(p);                /* twice */
     char *err = ht_capture_stderr_end();

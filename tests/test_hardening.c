@@ -9,8 +9,9 @@
  *    success clears the last failure;
  *  - a region that cannot start (fork, arena) is never skipped silently;
  *  - fmp_iterate does not lose items or hang at the end of a stream;
- *  - a concurrent double free, or a member killed inside the allocator, leaves the arena
- *    consistent;
+ *  - a concurrent double free, or a member killed inside the allocator (allocating,
+ *    resizing, freeing, or while fmp_shared_realloc copies a block), leaves the arena
+ *    consistent and loses no block;
  *  - longjmp out of a region or of FMP_CRITICAL, break in FMP_FOR, exit() with handlers
  *    registered late, signals sent by kill(), a dynamic loop in a broken team, OpenMP in
  *    a member, and a few bad arguments.
@@ -597,7 +598,7 @@ typedef struct churn {
     long rounds;
 } churn;
 
-/* Kill a member while it allocates and frees (most of its time is inside the
+/* Kill a member while it allocates, resizes and frees (most of its time is inside the
    allocator's lock), many times: the next user of the arena repairs it, and blocks
    stay distinct and zero-filled. */
 static void test_member_killed_inside_the_allocator(void)
@@ -615,9 +616,16 @@ static void test_member_killed_inside_the_allocator(void)
                 void *held[16] = {0};
                 for (unsigned k = 0;; k++) {
                     unsigned i = k % 16;
-                    fmp_shared_free(held[i]);
                     size_t sz = (size_t)(k * 2654435761u % 400000u) + 1;
-                    held[i] = fmp_shared_alloc(sz);
+                    if (k % 3 == 2 && held[i]) {
+                        /* grow, shrink, in place or moved (sizes from 1 byte to 400 KB) */
+                        void *q = fmp_shared_realloc(held[i], k % 2 ? sz : sz / 64 + 1);
+                        if (q)
+                            held[i] = q;
+                    } else {
+                        fmp_shared_free(held[i]);
+                        held[i] = fmp_shared_alloc(sz);
+                    }
                     __atomic_fetch_add(&c->rounds, 1, __ATOMIC_RELAXED);
                 }
             } else {
@@ -658,6 +666,79 @@ static void test_member_killed_inside_the_allocator(void)
         }
     }
     HT_CHECK_MSG(c->rounds > 100, "the member barely ran (%ld allocations)", c->rounds);
+}
+
+typedef struct mover {
+    int pid;
+    int in_realloc;     /* 1 from before fmp_shared_realloc to after it returned */
+    unsigned char *blk; /* the member's block, as long as it may be live */
+    unsigned char *spacer;
+} mover;
+
+/* Kill a member while fmp_shared_realloc moves a 16 MiB block to a 24 MiB one (most of
+   the member's time goes into the copy): the new block, which its caller never got, is
+   given back by the repair.  In a 64 MiB arena a lost 24 MiB block would leave no room for
+   the 48 MiB allocated after each kill. */
+static void test_member_killed_inside_realloc(void)
+{
+    setenv("FMP_SHARED_SIZE", "64M", 1);
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    mover *mv = fmp_shared_alloc(sizeof *mv);
+    HT_REQUIRE(mv != NULL);
+    const size_t from = (size_t)16 << 20, to = (size_t)24 << 20;
+    unsigned seed = 4242;
+    int inside = 0;
+    enum { ROUNDS = 12 };
+    for (int round = 0; round < ROUNDS; round++) {
+        memset(mv, 0, sizeof *mv);
+        FMP_PARALLEL(2) {
+            if (fmp_thread_num() == 1) {
+                __atomic_store_n(&mv->pid, getpid(), __ATOMIC_SEQ_CST);
+                for (;;) {
+                    mv->blk = fmp_shared_alloc(from);
+                    mv->spacer = fmp_shared_alloc(8192); /* after it: the block must move */
+                    if (!mv->blk || !mv->spacer)
+                        _exit(3);
+                    mv->blk[0] = 1;
+                    mv->blk[from - 1] = 2;
+                    __atomic_store_n(&mv->in_realloc, 1, __ATOMIC_SEQ_CST);
+                    unsigned char *q = fmp_shared_realloc(mv->blk, to);
+                    mv->blk = q;
+                    __atomic_store_n(&mv->in_realloc, 0, __ATOMIC_SEQ_CST);
+                    if (!q || q[0] != 1 || q[from - 1] != 2 || q[to - 1] != 0)
+                        _exit(4);
+                    fmp_shared_free(mv->spacer);
+                    mv->spacer = NULL;
+                    fmp_shared_free(mv->blk);
+                    mv->blk = NULL;
+                }
+            } else {
+                while (!__atomic_load_n(&mv->pid, __ATOMIC_SEQ_CST))
+                    ht_sleep(0.0005);
+                ht_sleep(0.002 + 0.001 * (rand_r(&seed) % 30));
+                kill(mv->pid, SIGKILL);
+            }
+        }
+        HT_CHECK_MSG(fmp_region_error() == FMP_EMEMBER, "round %d: the region gave %d", round,
+                     fmp_region_error());
+        HT_CHECK_MSG(!strstr(fmp_last_failure(), "exit"), "round %d: %s", round,
+                     fmp_last_failure());
+        inside += mv->in_realloc;
+        /* what the member held (a block freed already is reported, and nothing else) */
+        ht_capture_stderr_begin();
+        fmp_shared_free(mv->blk);
+        fmp_shared_free(mv->spacer);
+        free(ht_capture_stderr_end());
+        unsigned char *big = fmp_shared_alloc((size_t)48 << 20);
+        if (!HT_CHECK_MSG(big != NULL,
+                          "round %d (killed %s fmp_shared_realloc): no room for 48 "
+                          "MiB in the 64 MiB arena after the kill: a block was lost",
+                          round, mv->in_realloc ? "inside" : "outside"))
+            break;
+        HT_CHECK(big[0] == 0 && big[((size_t)48 << 20) - 1] == 0);
+        fmp_shared_free(big);
+    }
+    HT_CHECK_MSG(inside > 0, "none of the %d kills came inside fmp_shared_realloc", ROUNDS);
 }
 
 /* ---------------------------------------------------------------- loops of a broken team */
@@ -765,6 +846,7 @@ static const ht_test tests[] = {
     HT_TEST(test_one_members_iterate_error_breaks_the_team),
     HT_TEST(test_concurrent_double_free_leaves_the_arena_whole),
     HT_TEST_TIMEOUT(test_member_killed_inside_the_allocator, 60),
+    HT_TEST_TIMEOUT(test_member_killed_inside_realloc, 60),
     HT_TEST(test_dynamic_loop_stops_when_a_member_dies),
     HT_TEST(test_openmp_in_a_member_after_the_master_used_threads),
     HT_END};

@@ -197,6 +197,23 @@ static void test_reduce_against_barrier(void)
                   (const char *const[]){ "fmp_reduce|fmp_barrier", NULL });
 }
 
+static void reduce_vs_reduce_into(void *arg)
+{
+    (void)arg;
+    double x = 1, y = 5;
+    if (fmp_thread_num() == 3)
+        fmp_reduce(&x, &y, 1, FMP_DOUBLE, FMP_SUM);
+    else
+        fmp_reduce_into(&x, &y, 1, FMP_DOUBLE, FMP_SUM);
+}
+
+static void test_reduce_against_reduce_into(void)
+{
+    /* the two combine differently: a member that calls the other one is a mismatch */
+    mismatch_case("fmp_reduce_into in 3 members, fmp_reduce in member 3", reduce_vs_reduce_into,
+                  (const char *const[]){ "fmp_reduce_into", "fmp_reduce (", NULL });
+}
+
 static int one_item(void *item, void *state)
 {
     int *k = state;
@@ -433,6 +450,7 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_single_and_barrier_in_other_order, 15),
     HT_TEST_TIMEOUT(test_reductions_of_different_counts, 15),
     HT_TEST_TIMEOUT(test_reduce_against_barrier, 15),
+    HT_TEST_TIMEOUT(test_reduce_against_reduce_into, 15),
     HT_TEST_TIMEOUT(test_iterates_of_different_item_sizes, 15),
     HT_TEST_TIMEOUT(test_loop_against_single, 15),
     HT_TEST_TIMEOUT(test_step_loops_with_different_steps, 15),

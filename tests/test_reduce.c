@@ -1,11 +1,14 @@
 /* test_reduce: fmp_reduce for every type and operation against a serial reference that
  * combines the members' inputs in member order (the documented order), its errors, sizes
  * from 1 to 4 million doubles in teams of 1 to 7, bit-for-bit repeatability, in-place
- * use, MINLOC/MAXLOC ties, and fmp_gather's member order. */
+ * use, MINLOC/MAXLOC ties, and fmp_gather's member order.  fmp_reduce_into (OpenMP's
+ * reduction clause: the master's value of the variable first, then every member's part):
+ * the same matrix and sizes, the value kept across two loops, outside regions, errors. */
 #define _GNU_SOURCE
 #include <forkmp.h>
 
 #include <complex.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -293,8 +296,13 @@ typedef struct matrix_shared {
     int bad;
 } matrix_shared;
 
-static void matrix_in_team(int n)
+/* into: fmp_reduce_into, with the master's inout filled as member MASTER_INIT's input
+   would be, and the other members' inout as member 20 + m's (never read) */
+#define MASTER_INIT 9
+
+static void matrix_in_team(int n, int into)
 {
+    const char *fn = into ? "fmp_reduce_into" : "fmp_reduce";
     static const size_t counts[] = { 5, MAXCOUNT };
     matrix_shared *sh = ht_shared(sizeof *sh);
     FMP_PARALLEL(n) {
@@ -312,14 +320,20 @@ static void matrix_in_team(int n)
                     memset(in, 0, count * ti->size);
                     memset(out, 0, count * ti->size);
                     ti->fill(in, count, me, (fmp_op)op);
-                    int rc = fmp_reduce(in, out, count, ti->type, (fmp_op)op);
+                    int rc;
+                    if (into) {
+                        ti->fill(out, count, me == 0 ? MASTER_INIT : 20 + me, (fmp_op)op);
+                        rc = fmp_reduce_into(in, out, count, ti->type, (fmp_op)op);
+                    } else {
+                        rc = fmp_reduce(in, out, count, ti->type, (fmp_op)op);
+                    }
                     sh->rc[me] = rc;
                     memcpy(sh->out[me], out, count * ti->size);
                     fmp_barrier();
                     if (me == 0) {
                         char what[128];
-                        snprintf(what, sizeof what, "team of %d: fmp_reduce(%zu x %s, %s)", n,
-                                 count, ti->name, op_names[op]);
+                        snprintf(what, sizeof what, "team of %d: %s(%zu x %s, %s)", n, fn, count,
+                                 ti->name, op_names[op]);
                         int e = expected(ti->cls, (fmp_op)op);
                         int bad = 0;
                         for (int m = 0; m < n; m++)
@@ -338,10 +352,11 @@ static void matrix_in_team(int n)
                             bad = !ht__ko(__FILE__, __LINE__, "%s: returned %d (%s)", what, rc,
                                           fmp_strerror(rc));
                         if (!bad && rc == FMP_OK) {
-                            /* the reference: member 0's input, then 1, 2, ... */
+                            /* the reference: member 0's input, then 1, 2, ...; with
+                               into, the master's inout before them */
                             memset(ref, 0, count * ti->size);
-                            ti->fill(ref, count, 0, (fmp_op)op);
-                            for (int m = 1; m < n; m++) {
+                            ti->fill(ref, count, into ? MASTER_INIT : 0, (fmp_op)op);
+                            for (int m = into ? 0 : 1; m < n; m++) {
                                 memset(tmp, 0, count * ti->size);
                                 ti->fill(tmp, count, m, (fmp_op)op);
                                 ti->ref(ref, tmp, count, (fmp_op)op);
@@ -373,12 +388,17 @@ static void matrix_in_team(int n)
 
 static void test_every_type_and_op_team_of_3(void)
 {
-    matrix_in_team(3);
+    matrix_in_team(3, 0);
 }
 
 static void test_every_type_and_op_team_of_4(void)
 {
-    matrix_in_team(4);
+    matrix_in_team(4, 0);
+}
+
+static void test_reduce_into_every_type_and_op_team_of_3(void)
+{
+    matrix_in_team(3, 1);
 }
 
 static void test_type_sizes(void)
@@ -394,59 +414,83 @@ static void test_type_sizes(void)
 
 /* ============================================================== errors */
 
-static void check_errors(const char *where)
+/* fmp_reduce, or fmp_reduce_into when into */
+#define REDUCE(into, ...) ((into) ? fmp_reduce_into(__VA_ARGS__) : fmp_reduce(__VA_ARGS__))
+
+static void check_errors(const char *where, int into)
 {
-    double d[4] = { 1, 2, 3, 4 }, o[4];
-    int iv[4] = { 1, 2, 3, 4 }, io[4];
+    const char *fn = into ? "fmp_reduce_into" : "fmp_reduce";
+    double d[4] = {1, 2, 3, 4}, o[4] = {0};
+    int iv[4] = {1, 2, 3, 4}, io[4] = {0};
     int rc;
-    rc = fmp_reduce(d, o, 4, (fmp_type)999, FMP_SUM);
-    HT_CHECK_MSG(rc == FMP_ETYPE, "%s: bogus type: %d", where, rc);
-    rc = fmp_reduce(d, o, 4, FMP_TYPE_NONE, FMP_SUM);
-    HT_CHECK_MSG(rc == FMP_ETYPE, "%s: FMP_TYPE_NONE: %d", where, rc);
-    rc = fmp_reduce(d, o, 4, FMP_DOUBLE, (fmp_op)99);
-    HT_CHECK_MSG(rc == FMP_EOP, "%s: bogus op: %d", where, rc);
-    rc = fmp_reduce(d, o, 4, FMP_DOUBLE, FMP_BAND);
-    HT_CHECK_MSG(rc == FMP_EOP, "%s: FMP_BAND on FMP_DOUBLE: %d", where, rc);
-    rc = fmp_reduce(d, o, 4, FMP_DOUBLE, FMP_BXOR);
-    HT_CHECK_MSG(rc == FMP_EOP, "%s: FMP_BXOR on FMP_DOUBLE: %d", where, rc);
-    rc = fmp_reduce(iv, io, 4, FMP_INT, FMP_MINLOC);
-    HT_CHECK_MSG(rc == FMP_EOP, "%s: FMP_MINLOC on FMP_INT: %d", where, rc);
-    rc = fmp_reduce(NULL, o, 4, FMP_DOUBLE, FMP_SUM);
-    HT_CHECK_MSG(rc == FMP_EINVAL, "%s: NULL in: %d", where, rc);
-    rc = fmp_reduce(d, NULL, 4, FMP_DOUBLE, FMP_SUM);
-    HT_CHECK_MSG(rc == FMP_EINVAL, "%s: NULL out: %d", where, rc);
-    rc = fmp_reduce(d, o, SIZE_MAX, FMP_DOUBLE, FMP_SUM);
-    HT_CHECK_MSG(rc == FMP_EOVERFLOW, "%s: count SIZE_MAX: %d", where, rc);
-    rc = fmp_reduce(d, o, SIZE_MAX / 4, FMP_DOUBLE, FMP_SUM);
-    HT_CHECK_MSG(rc == FMP_EOVERFLOW, "%s: count SIZE_MAX/4 of doubles: %d", where, rc);
-    rc = fmp_gather(NULL, io, 4);
-    HT_CHECK_MSG(rc == FMP_EINVAL, "%s: fmp_gather NULL in: %d", where, rc);
+    rc = REDUCE(into, d, o, 4, (fmp_type)999, FMP_SUM);
+    HT_CHECK_MSG(rc == FMP_ETYPE, "%s: %s: bogus type: %d", where, fn, rc);
+    rc = REDUCE(into, d, o, 4, FMP_TYPE_NONE, FMP_SUM);
+    HT_CHECK_MSG(rc == FMP_ETYPE, "%s: %s: FMP_TYPE_NONE: %d", where, fn, rc);
+    rc = REDUCE(into, d, o, 4, FMP_DOUBLE, (fmp_op)99);
+    HT_CHECK_MSG(rc == FMP_EOP, "%s: %s: bogus op: %d", where, fn, rc);
+    rc = REDUCE(into, d, o, 4, FMP_DOUBLE, FMP_BAND);
+    HT_CHECK_MSG(rc == FMP_EOP, "%s: %s: FMP_BAND on FMP_DOUBLE: %d", where, fn, rc);
+    rc = REDUCE(into, d, o, 4, FMP_DOUBLE, FMP_BXOR);
+    HT_CHECK_MSG(rc == FMP_EOP, "%s: %s: FMP_BXOR on FMP_DOUBLE: %d", where, fn, rc);
+    rc = REDUCE(into, iv, io, 4, FMP_INT, FMP_MINLOC);
+    HT_CHECK_MSG(rc == FMP_EOP, "%s: %s: FMP_MINLOC on FMP_INT: %d", where, fn, rc);
+    rc = REDUCE(into, NULL, o, 4, FMP_DOUBLE, FMP_SUM);
+    HT_CHECK_MSG(rc == FMP_EINVAL, "%s: %s: NULL in: %d", where, fn, rc);
+    rc = REDUCE(into, d, NULL, 4, FMP_DOUBLE, FMP_SUM);
+    HT_CHECK_MSG(rc == FMP_EINVAL, "%s: %s: NULL out: %d", where, fn, rc);
+    rc = REDUCE(into, d, o, SIZE_MAX, FMP_DOUBLE, FMP_SUM);
+    HT_CHECK_MSG(rc == FMP_EOVERFLOW, "%s: %s: count SIZE_MAX: %d", where, fn, rc);
+    rc = REDUCE(into, d, o, SIZE_MAX / 4, FMP_DOUBLE, FMP_SUM);
+    HT_CHECK_MSG(rc == FMP_EOVERFLOW, "%s: %s: count SIZE_MAX/4 of doubles: %d", where, fn, rc);
+    if (into) {
+        /* in and inout overlapping: the variable would count twice */
+        rc = fmp_reduce_into(d, d, 4, FMP_DOUBLE, FMP_SUM);
+        HT_CHECK_MSG(rc == FMP_EINVAL, "%s: fmp_reduce_into(d, d): %d", where, rc);
+        rc = fmp_reduce_into(d + 1, d, 2, FMP_DOUBLE, FMP_SUM);
+        HT_CHECK_MSG(rc == FMP_EINVAL, "%s: fmp_reduce_into(d + 1, d, 2): %d", where, rc);
+        rc = fmp_reduce_into(d, d + 3, 4, FMP_DOUBLE, FMP_SUM);
+        HT_CHECK_MSG(rc == FMP_EINVAL, "%s: fmp_reduce_into(d, d + 3, 4): %d", where, rc);
+        HT_CHECK_MSG(d[0] == 1 && d[1] == 2 && d[2] == 3 && d[3] == 4,
+                     "%s: a refused fmp_reduce_into changed its buffers", where);
+    } else {
+        rc = fmp_gather(NULL, io, 4);
+        HT_CHECK_MSG(rc == FMP_EINVAL, "%s: fmp_gather NULL in: %d", where, rc);
+    }
 }
 
 static void test_errors_outside_region(void)
 {
-    check_errors("outside a region");
+    check_errors("outside a region", 0);
+    check_errors("outside a region", 1);
     double x = 3, y = 0;
     HT_CHECK_INT_EQ(fmp_reduce(&x, &y, 1, FMP_DOUBLE, FMP_SUM), FMP_OK);
     HT_CHECK(y == 3);
     HT_CHECK_INT_EQ(fmp_reduce(NULL, NULL, 0, FMP_DOUBLE, FMP_SUM), FMP_OK);
+    HT_CHECK_INT_EQ(fmp_reduce_into(NULL, NULL, 0, FMP_DOUBLE, FMP_SUM), FMP_OK);
 }
 
 static void test_errors_inside_region(void)
 {
-    int *ok = ht_shared(8 * sizeof(int));
+    int *ok = ht_shared(12 * sizeof(int));
     FMP_PARALLEL(3) {
-        check_errors("inside a region");
+        int me = fmp_thread_num();
+        check_errors("inside a region", 0);
+        check_errors("inside a region", 1);
         /* the team still works after the errors */
-        double x = fmp_thread_num() + 1, y = 0;
+        double x = me + 1, y = 0;
         int rc = fmp_reduce(&x, &y, 1, FMP_DOUBLE, FMP_SUM);
-        ok[fmp_thread_num()] = rc == FMP_OK && y == 6;
+        ok[me] = rc == FMP_OK && y == 6;
         /* a count of 0 takes no buffers: NULL is fine (nothing is copied from or to it) */
-        ok[4 + fmp_thread_num()] = fmp_reduce(NULL, NULL, 0, FMP_DOUBLE, FMP_SUM) == FMP_OK;
+        ok[4 + me] = fmp_reduce(NULL, NULL, 0, FMP_DOUBLE, FMP_SUM) == FMP_OK &&
+                     fmp_reduce_into(NULL, NULL, 0, FMP_DOUBLE, FMP_SUM) == FMP_OK;
+        double z = 10;
+        ok[8 + me] = fmp_reduce_into(&x, &z, 1, FMP_DOUBLE, FMP_SUM) == FMP_OK && z == 16;
     }
     for (int m = 0; m < 3; m++) {
         HT_CHECK_MSG(ok[m], "member %d: a reduction after the errors failed", m);
-        HT_CHECK_MSG(ok[4 + m], "member %d: fmp_reduce(NULL, NULL, 0) in a team failed", m);
+        HT_CHECK_MSG(ok[4 + m], "member %d: a reduction of 0 elements of NULL in a team failed", m);
+        HT_CHECK_MSG(ok[8 + m], "member %d: fmp_reduce_into after the errors failed", m);
     }
 }
 
@@ -494,10 +538,16 @@ static void big_free(double *p, size_t count)
         munmap(p, bytes);
 }
 
-/* Sum count doubles in a team of n; returns 1 when every member got the member-order
-   reference, bit for bit; the master's result in keep (when not NULL). */
-static int sum_case(int n, size_t count, double *keep)
+/* The master's value of inout for fmp_reduce_into: member 50's input. */
+#define INTO_INIT 50
+
+/* Sum count doubles in a team of n (into: with fmp_reduce_into, the master's inout
+   holding member INTO_INIT's input, the others' something never read); returns 1 when
+   every member got the member-order reference, bit for bit; the master's result in keep
+   (when not NULL). */
+static int sum_case(int n, size_t count, double *keep, int into)
 {
+    const char *fn = into ? "fmp_reduce_into" : "fmp_reduce";
     uint64_t *hash = ht_shared(8 * sizeof(uint64_t));
     int *rcs = ht_shared(8 * sizeof(int));
     double *master_out = big_alloc(count);
@@ -507,9 +557,12 @@ static int sum_case(int n, size_t count, double *keep)
         double *in = big_alloc(count);
         double *out = me == 0 ? master_out : big_alloc(count);
         HT_REQUIRE(in && out);
-        for (size_t i = 0; i < count; i++)
+        for (size_t i = 0; i < count; i++) {
             in[i] = val(me, i);
-        rcs[me] = fmp_reduce(in, out, count, FMP_DOUBLE, FMP_SUM);
+            if (into)
+                out[i] = me == 0 ? val(INTO_INIT, i) : -val(me, i);
+        }
+        rcs[me] = REDUCE(into, in, out, count, FMP_DOUBLE, FMP_SUM);
         hash[me] = hash_doubles(out, count);
         big_free(in, count);
         if (me != 0)
@@ -518,7 +571,7 @@ static int sum_case(int n, size_t count, double *keep)
     double *ref = big_alloc(count);
     HT_REQUIRE(ref != NULL);
     for (size_t i = 0; i < count; i++) {
-        double acc = val(0, i);
+        double acc = into ? val(INTO_INIT, i) + val(0, i) : val(0, i);
         for (int m = 1; m < n; m++)
             acc += val(m, i);
         ref[i] = acc;
@@ -526,14 +579,16 @@ static int sum_case(int n, size_t count, double *keep)
     uint64_t h = hash_doubles(ref, count);
     int good = 1;
     for (int m = 0; m < n; m++) {
-        good &= HT_CHECK_MSG(rcs[m] == FMP_OK, "team of %d, %zu doubles: member %d got %d", n,
-                             count, m, rcs[m]);
-        good &= HT_CHECK_MSG(hash[m] == h, "team of %d, sum of %zu doubles: member %d's "
+        good &= HT_CHECK_MSG(rcs[m] == FMP_OK, "team of %d, %s of %zu doubles: member %d got %d", n,
+                             fn, count, m, rcs[m]);
+        good &= HT_CHECK_MSG(hash[m] == h,
+                             "team of %d, %s of %zu doubles: member %d's "
                              "result is not the member-order serial sum bit for bit",
-                             n, count, m);
+                             n, fn, count, m);
     }
-    good &= HT_CHECK_MSG(memcmp(master_out, ref, count * sizeof(double)) == 0,
-                         "team of %d, %zu doubles: the master's result differs", n, count);
+    good &=
+        HT_CHECK_MSG(memcmp(master_out, ref, count * sizeof(double)) == 0,
+                     "team of %d, %s of %zu doubles: the master's result differs", n, fn, count);
     if (keep)
         memcpy(keep, master_out, count * sizeof(double));
     big_free(ref, count);
@@ -547,7 +602,30 @@ static void test_sizes_and_team_sizes(void)
     static const int teams[] = { 1, 2, 3, 4, 7 };
     for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
         for (size_t t = 0; t < sizeof teams / sizeof teams[0]; t++)
-            sum_case(teams[t], counts[c], NULL);
+            sum_case(teams[t], counts[c], NULL, 0);
+}
+
+/* fmp_reduce_into on the three paths (inline, medium, large in parallel slices): the
+   master's value first, then the members in order, bit for bit, in every member; values
+   for which another order (the master's value last) gives other bits */
+static void test_reduce_into_sizes_and_team_sizes(void)
+{
+    static const size_t counts[] = {1, 100, 100000};
+    static const int teams[] = {1, 2, 3, 4, 7};
+    int order_shows = 0;
+    for (size_t i = 0; i < 100 && !order_shows; i++) {
+        double first = val(INTO_INIT, i), last = val(0, i);
+        for (int m = 0; m < 4; m++)
+            first += val(m, i);
+        for (int m = 1; m < 4; m++)
+            last += val(m, i);
+        order_shows = first != last + val(INTO_INIT, i);
+    }
+    HT_CHECK_MSG(order_shows, "test values too tame: where the master's value goes does not "
+                              "show");
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+        for (size_t t = 0; t < sizeof teams / sizeof teams[0]; t++)
+            sum_case(teams[t], counts[c], NULL, 1);
 }
 
 static void test_four_million_doubles(void)
@@ -557,7 +635,7 @@ static void test_four_million_doubles(void)
     setenv("FMP_SHARED_SIZE", "1G", 1);
     static const int teams[] = { 1, 2, 3, 4, 7 };
     for (size_t t = 0; t < sizeof teams / sizeof teams[0]; t++)
-        sum_case(teams[t], 4u << 20, NULL);
+        sum_case(teams[t], 4u << 20, NULL, 0);
 }
 
 static void test_bitwise_repeatable(void)
@@ -579,9 +657,9 @@ static void test_bitwise_repeatable(void)
             order_matters = fwd != bwd;
         }
         HT_CHECK_MSG(order_matters, "test values too tame: the order of the sum does not show");
-        sum_case(4, count, first);
+        sum_case(4, count, first, 0);
         for (int run = 1; run < 5; run++) {
-            sum_case(4, count, again);
+            sum_case(4, count, again, 0);
             HT_CHECK_MSG(memcmp(first, again, count * sizeof(double)) == 0,
                          "sum of %zu doubles in a team of 4: run %d differs from run 0", count,
                          run);
@@ -660,6 +738,175 @@ static void test_minloc_maxloc_ties(void)
     }
 }
 
+/* ============================================================== fmp_reduce_into */
+
+/* shared/repro/reduce_initial_value.c: reduction(+:s) over a variable that already holds
+   a value (CoMD's etot over two loops) keeps that value; fmp_reduce, the translation the
+   porting table gave, dropped it, and its in-place form counted it once per member. */
+static void test_reduce_into_keeps_initial_value(void)
+{
+    double *seen = ht_shared(8 * sizeof(double));
+    int *rcs = ht_shared(8 * sizeof(int));
+    double s = 100.0; /* as after a first reduction loop */
+    FMP_PARALLEL(2) {
+        double part = 0.0;
+        FMP_FOR(i, 0, 10, fmp_static(0)) {
+            part += 1.0;
+        }
+        rcs[fmp_thread_num()] = fmp_reduce_into(&part, &s, 1, FMP_DOUBLE, FMP_SUM);
+        seen[fmp_thread_num()] = s;
+    }
+    for (int m = 0; m < 2; m++) {
+        HT_CHECK_INT_EQ(rcs[m], FMP_OK);
+        HT_CHECK_MSG(seen[m] == 110.0,
+                     "member %d: reduction(+:s) of 10 x 1.0 into s = 100 "
+                     "gave %g, OpenMP gives 110",
+                     m, seen[m]);
+    }
+    HT_CHECK_MSG(s == 110.0, "the master's s after the region: %g, expected 110", s);
+
+    /* what fmp_reduce does, as documented: the parts alone; in place, the old value once
+       per member */
+    double r = 100.0, t = 100.0;
+    FMP_PARALLEL(2) {
+        double part = 0.0;
+        FMP_FOR(i, 0, 10, fmp_static(0)) {
+            part += 1.0;
+            t += 1.0;
+        }
+        fmp_reduce(&part, &r, 1, FMP_DOUBLE, FMP_SUM);
+        fmp_reduce(&t, &t, 1, FMP_DOUBLE, FMP_SUM);
+    }
+    HT_CHECK_MSG(r == 10.0, "fmp_reduce(&part, &r): %g, documented as the parts alone (10)", r);
+    HT_CHECK_MSG(t == 210.0,
+                 "fmp_reduce(&t, &t): %g, documented as counting t's old value "
+                 "once per member (210)",
+                 t);
+
+    /* CoMD's eam.c: etot accumulates over two reduction loops, in one region and in two */
+    enum { N = 1000 };
+    double etot = 0.0;
+    FMP_PARALLEL(3) {
+        double p1 = 0.0, p2 = 0.0;
+        FMP_FOR(i, 0, N, fmp_dynamic(7)) {
+            p1 += (double)i;
+        }
+        fmp_reduce_into(&p1, &etot, 1, FMP_DOUBLE, FMP_SUM);
+        FMP_FOR(i, 0, N, fmp_static(0)) {
+            p2 += 0.5 * (double)i;
+        }
+        fmp_reduce_into(&p2, &etot, 1, FMP_DOUBLE, FMP_SUM);
+        seen[fmp_thread_num()] = etot;
+    }
+    double want = 1.5 * (N * (N - 1) / 2);
+    for (int m = 0; m < 3; m++)
+        HT_CHECK_MSG(seen[m] == want, "member %d: etot over two loops %g, expected %g", m, seen[m],
+                     want);
+    HT_CHECK_MSG(etot == want, "etot over two loops in one region: %g, expected %g", etot, want);
+    FMP_PARALLEL(3) {
+        double p = 0.0;
+        FMP_FOR(i, 0, N, fmp_guided(3)) {
+            p += 2.0 * (double)i;
+        }
+        fmp_reduce_into(&p, &etot, 1, FMP_DOUBLE, FMP_SUM);
+    }
+    want += 2.0 * (N * (N - 1) / 2);
+    HT_CHECK_MSG(etot == want, "etot over a third loop in another region: %g, expected %g", etot,
+                 want);
+}
+
+typedef struct into_pair {
+    double v;
+    int i;
+} into_pair;
+
+/* Outside regions, in a team of one and in an inner region of one member: inout op in. */
+static void into_serial(const char *where, int *bad)
+{
+    double x = 5, in = 3;
+    long p = 5, pin = 3;
+    into_pair mn = {2.0, 7}, pmin = {1.0, 3}, tie = {2.0, 1};
+    int b = fmp_reduce_into(&in, &x, 1, FMP_DOUBLE, FMP_SUM) == FMP_OK && x == 8 &&
+            fmp_reduce_into(&pin, &p, 1, FMP_LONG, FMP_PROD) == FMP_OK && p == 15 &&
+            fmp_reduce_into(&in, &x, 1, FMP_DOUBLE, FMP_MIN) == FMP_OK && x == 3;
+    if (!HT_CHECK_MSG(b, "%s: fmp_reduce_into of scalars is not inout op in", where))
+        ++*bad;
+    into_pair keep = mn;
+    b = fmp_reduce_into(&pmin, &keep, 1, FMP_DOUBLE_INT, FMP_MINLOC) == FMP_OK && keep.v == 1.0 &&
+        keep.i == 3 && fmp_reduce_into(&tie, &mn, 1, FMP_DOUBLE_INT, FMP_MINLOC) == FMP_OK &&
+        mn.v == 2.0 && mn.i == 1;
+    if (!HT_CHECK_MSG(b, "%s: fmp_reduce_into of FMP_DOUBLE_INT with FMP_MINLOC", where))
+        ++*bad;
+}
+
+static void test_reduce_into_outside_and_teams_of_one(void)
+{
+    int *bad = ht_shared(sizeof(int));
+    into_serial("outside a region", bad);
+    FMP_PARALLEL(1) {
+        into_serial("a team of one", bad);
+    }
+    FMP_PARALLEL(2) {
+        FMP_PARALLEL(2) { /* nesting off: a team of one */
+            into_serial("an inner region of one member", bad);
+        }
+    }
+    HT_CHECK_INT_EQ(*bad, 0);
+}
+
+typedef struct into_run {
+    double init;  /* the master's value of its variable */
+    double *seen; /* shared: what each member got */
+    int *rcs;
+} into_run;
+
+static void into_run_body(void *arg)
+{
+    const into_run *r = arg;
+    int me = fmp_thread_num();
+    double v = me == 0 ? r->init : -1000.0 * me; /* only the master's value counts */
+    double part = me + 1;
+    r->rcs[me] = fmp_reduce_into(&part, &v, 1, FMP_DOUBLE, FMP_SUM);
+    r->seen[me] = v;
+}
+
+static void test_reduce_into_persistent_team(void)
+{
+    into_run r = {0, ht_shared(4 * sizeof(double)), ht_shared(4 * sizeof(int))};
+    fmp_team *t = fmp_team_create(4);
+    HT_REQUIRE(t != NULL);
+    for (int run = 0; run < 3; run++) {
+        r.init = 10.0 * run;
+        HT_CHECK_INT_EQ(fmp_team_run(t, into_run_body, &r, sizeof r), FMP_OK);
+        for (int m = 0; m < 4; m++) {
+            HT_CHECK_INT_EQ(r.rcs[m], FMP_OK);
+            HT_CHECK_MSG(r.seen[m] == r.init + 10.0, "run %d, member %d: %g, expected %g", run, m,
+                         r.seen[m], r.init + 10.0);
+        }
+    }
+    HT_CHECK_INT_EQ(fmp_team_destroy(t), FMP_OK);
+}
+
+/* A member that dies before the reduction: the others get an error, nobody hangs (the
+   master may stop member 1 before it notes its result: then its entry stays 1). */
+static void test_reduce_into_broken_team(void)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    int *rcs = ht_shared(4 * sizeof(int));
+    rcs[0] = rcs[1] = 1;
+    FMP_PARALLEL(3) {
+        int me = fmp_thread_num();
+        if (me == 2)
+            raise(SIGKILL);
+        double part = 1, v = 0;
+        rcs[me] = fmp_reduce_into(&part, &v, 1, FMP_DOUBLE, FMP_SUM);
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_EMEMBER);
+    for (int m = 0; m < 2; m++)
+        HT_CHECK_MSG(rcs[m] == FMP_EMEMBER || rcs[m] == FMP_EBROKEN || (m > 0 && rcs[m] == 1),
+                     "member %d: fmp_reduce_into in a team whose member 2 died: %d", m, rcs[m]);
+}
+
 typedef struct ginfo {
     int me;
     int pid;
@@ -716,6 +963,12 @@ static const ht_test tests[] = {
     HT_TEST(test_in_place),
     HT_TEST(test_minloc_maxloc_ties),
     HT_TEST(test_gather_member_order),
+    HT_TEST(test_reduce_into_keeps_initial_value),
+    HT_TEST_TIMEOUT(test_reduce_into_every_type_and_op_team_of_3, 60),
+    HT_TEST(test_reduce_into_sizes_and_team_sizes),
+    HT_TEST(test_reduce_into_outside_and_teams_of_one),
+    HT_TEST(test_reduce_into_persistent_team),
+    HT_TEST_TIMEOUT(test_reduce_into_broken_team, 15),
     HT_END
 };
 

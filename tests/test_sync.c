@@ -1,6 +1,8 @@
 /* test_sync: barriers, criticals (unnamed and named), FMP_MASTER, FMP_SINGLE and
  * fmp_single(), locks (including a lock whose holder dies), and many members on few
- * cores through many barriers. */
+ * cores through many barriers.  Nested locks: mutual exclusion across members at depth,
+ * the counts fmp_nest_lock_test returns, contention with more members than cores, a
+ * holder that dies, unset by a non-holder, persistent teams and nested regions. */
 #define _GNU_SOURCE
 #include <forkmp.h>
 
@@ -8,10 +10,12 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "messages.h"
 
 static void test_barrier_separates_rounds(void)
 {
@@ -299,6 +303,270 @@ static void test_many_members_many_barriers(void)
         HT_CHECK_MSG(done[m], "member %d of 16 did not get through 200 barriers", m);
 }
 
+/* ---------------------------------------------------------------- nested locks */
+
+/* Each member takes the lock at depth 1 to 3 (set, test), increments a counter with a
+   plain read-modify-write inside, and unsets as many times. */
+static void nest_rounds(fmp_nest_lock *l, int iters, volatile long *counter, int *inside, int *bad)
+{
+    for (int k = 0; k < iters; k++) {
+        int depth = 1 + k % 3;
+        if (fmp_nest_lock_set(l) != FMP_OK)
+            ht_atomic_add(bad, 1);
+        if (ht_atomic_add(inside, 1) != 0)
+            ht_atomic_add(bad, 1); /* two holders at once */
+        for (int d = 2; d <= depth; d++)
+            if ((d % 2 ? fmp_nest_lock_set(l) : fmp_nest_lock_test(l) - d) != 0)
+                ht_atomic_add(bad, 1);
+        long v = *counter;
+        if (k % 16 == 0)
+            sched_yield();
+        *counter = v + 1;
+        ht_atomic_add(inside, -1);
+        for (int d = depth; d >= 1; d--)
+            if (fmp_nest_lock_unset(l) != FMP_OK)
+                ht_atomic_add(bad, 1);
+    }
+}
+
+/* n members, iters rounds each: the counter counts every round, one holder at a time. */
+static void nest_team(int n, int iters)
+{
+    fmp_nest_lock *l = fmp_nest_lock_create();
+    HT_REQUIRE(l != NULL);
+    volatile long *counter = ht_shared(sizeof(long));
+    int *inside = ht_shared(sizeof(int));
+    int *bad = ht_shared(sizeof(int));
+    FMP_PARALLEL(n) {
+        nest_rounds(l, iters, counter, inside, bad);
+    }
+    HT_CHECK_INT_EQ(*counter, (long)n * iters);
+    HT_CHECK_INT_EQ(*bad, 0);
+    HT_CHECK_INT_EQ(fmp_nest_lock_test(l), 1); /* free again */
+    HT_CHECK_INT_EQ(fmp_nest_lock_unset(l), FMP_OK);
+    fmp_nest_lock_destroy(l);
+}
+
+static void test_nest_lock_across_members(void)
+{
+    nest_team(4, 1500);
+}
+
+static void test_nest_lock_contention_more_members_than_cores(void)
+{
+    nest_team(12, 300);
+}
+
+/* The counts: test returns the new depth, 0 while another member holds it; unset by a
+   member that does not hold it is refused with the catalogue's message. */
+static void test_nest_lock_depth_and_test_counts(void)
+{
+    fmp_nest_lock *l = fmp_nest_lock_create();
+    HT_REQUIRE(l != NULL);
+    HT_CHECK_INT_EQ(fmp_nest_lock_set(l), FMP_OK);
+    HT_CHECK_INT_EQ(fmp_nest_lock_test(l), 2);
+    HT_CHECK_INT_EQ(fmp_nest_lock_test(l), 3);
+    HT_CHECK_INT_EQ(fmp_nest_lock_set(l), FMP_OK); /* 4 */
+    HT_CHECK_INT_EQ(fmp_nest_lock_test(l), 5);
+    for (int d = 5; d >= 1; d--)
+        HT_CHECK_INT_EQ(fmp_nest_lock_unset(l), FMP_OK);
+    ht_capture_stderr_begin();
+    int rc = fmp_nest_lock_unset(l); /* once more than set */
+    char *err = ht_capture_stderr_end();
+    HT_CHECK_INT_EQ(rc, -EPERM);
+    char want[512];
+    snprintf(want, sizeof want, "forkmp: " FMP__MSG_nest_unset_free "\n", (void *)l, (int)getpid());
+    HT_CHECK_MSG(err && strcmp(err, want) == 0,
+                 "unset of a free nested lock said \"%s\", "
+                 "expected \"%s\"",
+                 err ? err : "(null)", want);
+    free(err);
+
+    int *res = ht_shared(8 * sizeof(int));
+    int *pid0 = ht_shared(sizeof(int));
+    char(*said)[512] = ht_shared(2 * 512); /* member 1's message, and its pid */
+    FMP_PARALLEL(2) {
+        int me = fmp_thread_num();
+        if (me == 0) {
+            *pid0 = getpid();
+            res[0] = fmp_nest_lock_set(l);
+            res[1] = fmp_nest_lock_test(l); /* 2 */
+        }
+        fmp_barrier();
+        if (me == 1) {
+            res[2] = fmp_nest_lock_test(l); /* held by member 0: 0 */
+            ht_capture_stderr_begin();
+            res[3] = fmp_nest_lock_unset(l); /* not ours */
+            char *e = ht_capture_stderr_end();
+            snprintf(*said, sizeof *said, "%s", e ? e : "");
+            free(e);
+            snprintf(said[1], sizeof said[1], "%d", (int)getpid());
+        }
+        fmp_barrier();
+        if (me == 0) {
+            res[4] = fmp_nest_lock_test(l); /* still ours, at depth 3: member 1 changed nothing */
+            for (int d = 0; d < 3; d++)
+                fmp_nest_lock_unset(l);
+        }
+        fmp_barrier();
+        if (me == 1) {
+            res[5] = fmp_nest_lock_test(l); /* free: 1 */
+            res[6] = fmp_nest_lock_unset(l);
+        }
+    }
+    HT_CHECK_INT_EQ(res[0], FMP_OK);
+    HT_CHECK_INT_EQ(res[1], 2);
+    HT_CHECK_INT_EQ(res[2], 0);
+    HT_CHECK_INT_EQ(res[3], -EPERM);
+    HT_CHECK_INT_EQ(res[4], 3);
+    HT_CHECK_INT_EQ(res[5], 1);
+    HT_CHECK_INT_EQ(res[6], FMP_OK);
+    int pid1 = atoi(said[1]);
+    snprintf(want, sizeof want, "forkmp: " FMP__MSG_nest_unset_other "\n", (void *)l, *pid0, pid1);
+    HT_CHECK_MSG(strcmp(said[0], want) == 0,
+                 "unset by a member that does not hold the lock "
+                 "said \"%s\", expected \"%s\"",
+                 said[0], want);
+    fmp_nest_lock_destroy(l);
+}
+
+static void test_nest_lock_holder_dies(void)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    fmp_nest_lock *l = fmp_nest_lock_create();
+    HT_REQUIRE(l != NULL);
+    int *held = ht_shared(sizeof(int));
+    int *res = ht_shared(8 * sizeof(int));
+    FMP_PARALLEL(2) {
+        if (fmp_thread_num() == 1) {
+            fmp_nest_lock_set(l);
+            fmp_nest_lock_set(l);
+            fmp_nest_lock_test(l); /* depth 3 */
+            ht_atomic_store(held, 1);
+            raise(SIGKILL);
+        } else {
+            while (!ht_atomic_load(held))
+                ht_sleep(0.001);
+            res[0] = fmp_nest_lock_set(l);  /* waits for the holder, who dies */
+            res[1] = fmp_nest_lock_test(l); /* the count starts again at 1: now 2 */
+            res[2] = fmp_nest_lock_unset(l);
+            res[3] = fmp_nest_lock_unset(l); /* released */
+        }
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_EMEMBER);
+    HT_CHECK_INT_EQ(res[0], FMP_EOWNERDEAD);
+    HT_CHECK_INT_EQ(res[1], 2);
+    HT_CHECK_INT_EQ(res[2], FMP_OK);
+    HT_CHECK_INT_EQ(res[3], FMP_OK);
+    /* free and consistent: a plain success in another member */
+    FMP_PARALLEL(2) {
+        if (fmp_thread_num() == 1) {
+            res[4] = fmp_nest_lock_test(l);
+            res[5] = fmp_nest_lock_unset(l);
+        }
+    }
+    HT_CHECK_INT_EQ(res[4], 1);
+    HT_CHECK_INT_EQ(res[5], FMP_OK);
+    /* fmp_nest_lock_test also takes over from a dead holder */
+    FMP_PARALLEL(2) {
+        if (fmp_thread_num() == 1) {
+            fmp_nest_lock_set(l);
+            raise(SIGKILL);
+        }
+    }
+    HT_CHECK_INT_EQ(fmp_nest_lock_test(l), FMP_EOWNERDEAD);
+    HT_CHECK_INT_EQ(fmp_nest_lock_test(l), 2);
+    HT_CHECK_INT_EQ(fmp_nest_lock_unset(l), FMP_OK);
+    HT_CHECK_INT_EQ(fmp_nest_lock_unset(l), FMP_OK);
+    fmp_nest_lock_destroy(l);
+}
+
+static void test_nest_lock_bad_input(void)
+{
+    HT_CHECK_INT_EQ(fmp_nest_lock_set(NULL), FMP_EINVAL);
+    HT_CHECK_INT_EQ(fmp_nest_lock_unset(NULL), FMP_EINVAL);
+    HT_CHECK_INT_EQ(fmp_nest_lock_test(NULL), FMP_EINVAL);
+    fmp_nest_lock_destroy(NULL); /* ignored */
+    /* a lock used outside regions, then destroyed and created again */
+    fmp_nest_lock *l = fmp_nest_lock_create();
+    HT_REQUIRE(l != NULL);
+    HT_CHECK_INT_EQ(fmp_nest_lock_set(l), FMP_OK);
+    HT_CHECK_INT_EQ(fmp_nest_lock_unset(l), FMP_OK);
+    fmp_nest_lock_destroy(l);
+    l = fmp_nest_lock_create();
+    HT_REQUIRE(l != NULL);
+    HT_CHECK_INT_EQ(fmp_nest_lock_test(l), 1);
+    HT_CHECK_INT_EQ(fmp_nest_lock_unset(l), FMP_OK);
+    fmp_nest_lock_destroy(l);
+}
+
+typedef struct nest_run {
+    fmp_nest_lock *l;
+    volatile long *counter;
+    int *inside, *bad;
+} nest_run;
+
+static void nest_run_body(void *arg)
+{
+    const nest_run *r = arg;
+    nest_rounds(r->l, 200, r->counter, r->inside, r->bad);
+}
+
+/* Persistent teams, and nested regions: the holder is the process, so the master of an
+   inner team holds what it set as a member of the outer one, and its inner members wait. */
+static void test_nest_lock_persistent_team_and_nested_regions(void)
+{
+    nest_run r = {fmp_nest_lock_create(), ht_shared(sizeof(long)), ht_shared(sizeof(int)),
+                  ht_shared(sizeof(int))};
+    HT_REQUIRE(r.l != NULL);
+    fmp_team *t = fmp_team_create(3);
+    HT_REQUIRE(t != NULL);
+    for (int run = 0; run < 3; run++)
+        HT_CHECK_INT_EQ(fmp_team_run(t, nest_run_body, &r, sizeof r), FMP_OK);
+    HT_CHECK_INT_EQ(fmp_team_destroy(t), FMP_OK);
+    HT_CHECK_INT_EQ(*r.counter, 3L * 3 * 200);
+    HT_CHECK_INT_EQ(*r.bad, 0);
+
+    fmp_set_nested(1);
+    int *res = ht_shared(16 * sizeof(int));
+    FMP_PARALLEL(2) {
+        int outer = fmp_thread_num();
+        if (outer == 1)
+            res[0] = fmp_nest_lock_set(r.l); /* member 1 of the outer team holds it */
+        fmp_barrier();
+        FMP_PARALLEL(2) {
+            int inner = fmp_thread_num();
+            /* in member 1's inner team: its master holds the lock already, its child
+               does not; in member 0's, neither */
+            res[1 + outer * 2 + inner] = fmp_nest_lock_test(r.l);
+            fmp_barrier();
+            if (res[1 + outer * 2 + inner] > 0)
+                fmp_nest_lock_unset(r.l);
+        }
+        fmp_barrier();
+        if (outer == 1)
+            res[5] = fmp_nest_lock_unset(r.l);
+        fmp_barrier();
+        /* everyone, at depth, in turn */
+        FMP_PARALLEL(2) {
+            nest_rounds(r.l, 50, r.counter, r.inside, r.bad);
+        }
+    }
+    HT_CHECK_INT_EQ(res[0], FMP_OK);
+    HT_CHECK_INT_EQ(res[3], 2); /* outer member 1 = its inner master: depth 2 */
+    HT_CHECK_INT_EQ(res[4], 0); /* its inner child: busy */
+    HT_CHECK_MSG(res[1] + res[2] == 0,
+                 "in the inner team of outer member 0, while outer "
+                 "member 1 held the lock, tests gave %d and %d",
+                 res[1], res[2]);
+    HT_CHECK_INT_EQ(res[5], FMP_OK);
+    HT_CHECK_INT_EQ(*r.counter, 3L * 3 * 200 + 4 * 50);
+    HT_CHECK_INT_EQ(*r.bad, 0);
+    HT_CHECK_INT_EQ(fmp_nest_lock_test(r.l), 1);
+    HT_CHECK_INT_EQ(fmp_nest_lock_unset(r.l), FMP_OK);
+    fmp_nest_lock_destroy(r.l);
+}
+
 static const ht_test tests[] = {
     HT_TEST(test_barrier_separates_rounds),
     HT_TEST(test_critical_mutual_exclusion),
@@ -312,6 +580,12 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_lock_holder_dies, 15),
     HT_TEST_TIMEOUT(test_lock_holder_dies_region_reports, 15),
     HT_TEST_TIMEOUT(test_many_members_many_barriers, 60),
+    HT_TEST(test_nest_lock_across_members),
+    HT_TEST_TIMEOUT(test_nest_lock_contention_more_members_than_cores, 60),
+    HT_TEST(test_nest_lock_depth_and_test_counts),
+    HT_TEST_TIMEOUT(test_nest_lock_holder_dies, 15),
+    HT_TEST(test_nest_lock_bad_input),
+    HT_TEST_TIMEOUT(test_nest_lock_persistent_team_and_nested_regions, 60),
     HT_END
 };
 
