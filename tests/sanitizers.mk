@@ -22,6 +22,9 @@
 #                                (SIGSEGV) ... ended the member with exit status 1".
 #     detect_stack_use_after_return=0, abort_on_error=0: the defaults; an ASan report ends
 #                                the process with status 1, which fails its test.
+#     allocator_may_return_null=1   malloc of an impossible size returns NULL, as libc's
+#                                does, instead of ending the process: tests give forkmp
+#                                such sizes (fmp_task's argument) to check its error path
 #   UBSAN_OPTIONS
 #     halt_on_error=1            every UBSan report is fatal (the build also has
 #                                -fno-sanitize-recover=undefined), status 1
@@ -39,7 +42,7 @@
 EXTRA_DIST += tests/lsan.supp
 
 if HAVE_SANITIZERS
-fmp_asan_options = detect_leaks=1:fast_unwind_on_malloc=0:handle_segv=1:handle_sigbus=1:handle_sigfpe=1
+fmp_asan_options = detect_leaks=1:fast_unwind_on_malloc=0:handle_segv=1:handle_sigbus=1:handle_sigfpe=1:allocator_may_return_null=1
 fmp_ubsan_options = halt_on_error=1:print_stacktrace=1:report_error_type=1
 fmp_lsan_options = suppressions=$(abs_top_srcdir)/tests/lsan.supp:print_suppressions=0
 AM_TESTS_ENVIRONMENT = \
