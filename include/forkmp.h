@@ -526,6 +526,16 @@ FMP_EXPORT const char *fmp_last_failure(void);
  * Regions of one member and runs of persistent teams count too.  Any process, any time.
  */
 FMP_EXPORT int fmp_region_error(void);
+/**
+ * Ends this process's warm members, if it has any (see ::FMP_REGION in the environment
+ * page and doc/porting.md, "Warm regions"): they exit and are reaped before it returns,
+ * and give back the memory they held; the next region forks a new pool.  A program that
+ * stops opening regions for a long phase calls it to free that memory, one that counts
+ * or waits for its own child processes calls it first.
+ * @return the number of members ended (0 when there were none); ::FMP_ESTATE, with a
+ *         message, when called inside a region or a team's run.
+ */
+FMP_EXPORT int fmp_warm_release(void);
 /**@}*/
 
 /* ================================================================================

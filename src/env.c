@@ -145,6 +145,22 @@ static int set_wait_policy(load *l, const char *v)
     return 0;
 }
 
+static int set_region(load *l, const char *v)
+{
+    static const char *const words[] = {"auto", "warm", "fork", NULL};
+    int i;
+    if (fmp__env_parse_word(v, words, &i) < 0)
+        return FMP_EINVAL;
+    l->icv.region = i;
+    return 0;
+}
+
+static void show_region(const fmp__icv *g, char *b, size_t n)
+{
+    (void)g;
+    fmp__warm_describe(b, n);
+}
+
 static int set_shared_size(load *l, const char *v)
 {
     return fmp__env_parse_size(v, &l->icv.shared_size);
@@ -364,6 +380,15 @@ static const struct envvar {
       "How members wait: active spins (about 1e9 spins), passive sleeps at once."},
      set_wait_policy,
      show_wait_policy,
+     0},
+    {{"FMP_REGION", NULL, "auto, warm or fork", "auto",
+      "How FMP_PARALLEL and fmp_parallel bring up their members: fork forks them at every "
+      "region; warm forks them once and, at each later region of the same size, brings "
+      "them up to date with the master's memory (fork's semantics, without the fork); auto "
+      "is warm where the kernel and the process allow it (Linux 6.7, x86-64, a process "
+      "with one thread), fork elsewhere. FMP_DISPLAY_ENV says which, and why."},
+     set_region,
+     show_region,
      0},
     {{"FMP_SHARED_SIZE", NULL,
       "a number of bytes from 1M to 65536T (64 PiB: no machine maps more), optionally "

@@ -160,6 +160,8 @@ static void on_master_exit(int status, void *arg)
     (void)arg;
     if (fmp__g.is_child || fmp__aborting())
         return;
+    fmp__warm_shutdown(); /* the parked pool, if any */
+    fmp__warm_report();
     for (fmp__ctx *c = fmp__g.cur; c && c->parent; c = c->parent)
         if (c->team && c->me == 0 && !c->team->persistent && c->team->master_pid == getpid()) {
             FMP__SAY(region_left_open, c->team->file, c->team->line);

@@ -31,6 +31,7 @@
 enum fmp__bind { FMP__BIND_UNSET = -1, FMP__BIND_FALSE = 0, FMP__BIND_TRUE,
                  FMP__BIND_PRIMARY, FMP__BIND_CLOSE, FMP__BIND_SPREAD };
 enum fmp__wait { FMP__WAIT_UNSET = -1, FMP__WAIT_PASSIVE = 0, FMP__WAIT_ACTIVE = 1 };
+enum fmp__region_mode { FMP__REGION_AUTO = 0, FMP__REGION_WARM, FMP__REGION_FORK };
 
 typedef struct fmp__icv {
     int nthreads[FMP__MAX_LEVELS]; /* team size per nesting level; 0 = default */
@@ -50,6 +51,7 @@ typedef struct fmp__icv {
     long spin_count;                /* resolved spins before sleeping */
     int on_error;                   /* fmp_error_mode */
     int num_procs;                  /* PUs in this process's affinity mask at start */
+    int region;                     /* FMP_REGION: enum fmp__region_mode */
     const char *nthreads_name;      /* the variable FMP_NUM_THREADS was read from, or NULL */
 } fmp__icv;
 
@@ -213,6 +215,7 @@ typedef struct fmp__shteam {
     const char *file;            /* region site */
     int line;
     int reported;                /* the master printed this team's failure */
+    int warm;                    /* its members are the warm pool's (warm.c) */
     _Atomic uint32_t broken FMP__ALIGNED;   /* non-zero: failed, every wait returns */
     _Atomic uint32_t go;         /* set once every member was forked: bodies may start */
     _Atomic uint32_t go_sleepers;
@@ -438,6 +441,18 @@ int fmp__task_barrier_wait(fmp__ctx *c, uint32_t gen);
 void fmp__task_release(fmp__shteam *t);
 /* Free a team's task deques (team.c, when the control block is freed). */
 void fmp__task_free(fmp__shteam *t);
+
+/* Warm regions (warm.c).  fmp__warm_enter, at a region's fork: 0 in the master, whose
+   members then are the warm pool's, synced and entering the region (t->warm is set);
+   the member's number in a member, returning as a fork child would; -1 when the region
+   must fork (FMP_REGION=fork, nested, another thread, no kernel support...). */
+int fmp__warm_enter(fmp__shteam *t, const char *file, int line);
+int fmp__warm_member_of(const fmp__shteam *t); /* this process is t's warm member */
+__attribute__((noreturn)) void fmp__warm_park(void); /* a warm member's end of region */
+void fmp__warm_shutdown(void);                 /* the master: the pool goes */
+void fmp__warm_report(void); /* FMP_DISPLAY_ENV=verbose: the counts, at the master's end */
+const char *fmp__warm_unavailable(void);       /* why warm regions cannot run, or NULL */
+void fmp__warm_describe(char *buf, size_t len); /* FMP_REGION for FMP_DISPLAY_ENV */
 /* Note a collective construct in the caller's signature. */
 void fmp__construct(fmp__ctx *c, int kind, const char *file, int line, long a, long b,
                     long d);

@@ -35,6 +35,16 @@
     "fmp_shared_realloc(%p, %zu): not an allocated block of the shared arena (freed "      \
     "already, or a pointer into a block?); refused: NULL returned, the arena is untouched"
 
+/* ------------------------------------------------------------------ warm regions */
+#define FMP__MSG_warm_fallback                                                          \
+    "note: the region at %s:%d forks its members instead of reusing warm ones: %s "       \
+    "(said once)"
+#define FMP__MSG_warm_release_inside                                                    \
+    "fmp_warm_release() inside a region or a team's run: the warm members are in use; "  \
+    "nothing was ended"
+#define FMP__MSG_warm_report                                                            \
+    "FMP_REGION: %ld regions reused warm members, %ld forked; %ld warm pools started"
+
 /* ------------------------------------------------------------------ ICV setters */
 #define FMP__MSG_set_num_threads                                                        \
     "fmp_set_num_threads(%d): the team size must be at least 1; ignored"

@@ -38,6 +38,7 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#define STARTING_POLL_MS 5
 
 /* ---------------------------------------------------------------- pidfds */
 
@@ -274,7 +275,9 @@ static void close_team_pidfds(fmp__shteam *t)
             close(t->slots[m].pidfd);
 }
 
-static void child_start(fmp__shteam *t, int m, pid_t parent, int leader)
+/* A new member's start, forked (warm 0) or a warm member entering its region (warm 1:
+   its memory is the master's, its descriptors were synced to the master's). */
+static void child_start(fmp__shteam *t, int m, pid_t parent, int leader, int warm)
 {
     fmp__g.is_child = 1;
     if (fmp__g.member_flag) /* the MPI wrappers of libforkmp_mpi: a member from here on */
@@ -284,10 +287,11 @@ static void child_start(fmp__shteam *t, int m, pid_t parent, int leader)
     fmp__slot *s = &t->slots[m];
     /* the pidfds the master holds (this team's earlier members, its other teams') are
        not the child's: they would keep nothing alive, but a team of thousands would fill
-       the child's descriptor table */
+       the child's descriptor table (a warm member's were not taken from the master) */
     g_new_team = t;
     g_new_member = m;
-    fmp__for_each_team(close_team_pidfds);
+    if (!warm)
+        fmp__for_each_team(close_team_pidfds);
     fmp__failure_forget_teams();
     fmp__hooks_child(parent, leader);
     /* alive from here on, whoever reaps us: the kernel releases this lock at our end */
@@ -325,11 +329,18 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
     int leader = (pid_t)syscall(SYS_gettid) == getpid();
     pid_t me = getpid();
     fflush(NULL); /* nothing buffered may be printed twice */
-    for (int m = 1; m < n; m++) {
+    int w = fmp__warm_enter(t, file, line);
+    if (w > 0) {
+        child_start(t, w, me, leader, 1);
+        if (fmp__wait_change(t, &t->go, 0, &t->go_sleepers) != 0)
+            fmp__child_exit(t, w, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
+        return w;
+    }
+    for (int m = 1; m < n && w < 0; m++) {
         atomic_store(&t->slots[m].state, FMP__S_STARTING);
         pid_t pid = fork();
         if (pid == 0) {
-            child_start(t, m, me, leader);
+            child_start(t, m, me, leader, 0);
             /* no body starts before the whole team exists: a failed fork of a later
                member must leave no trace of the region */
             if (fmp__wait_change(t, &t->go, 0, &t->go_sleepers) != 0)
@@ -357,8 +368,50 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
 
 /* ---------------------------------------------------------------- join */
 
+/* The join of a warm team that did not break: each member releases its life lock as it
+   leaves the region for its park.  0, or -1 when the team broke meanwhile. */
+static int warm_join(fmp__shteam *t)
+{
+    for (int m = 1; m < t->n; m++) {
+        fmp__slot *s = &t->slots[m];
+        _Atomic uint32_t *w = fmp__life_word(s);
+        for (;;) {
+            if (atomic_load(&t->broken))
+                return -1;
+            uint32_t v = atomic_load(w);
+            if (v & FUTEX_OWNER_DIED) {
+                fmp__member_lost(t, m);
+                return -1;
+            }
+            if ((v & FUTEX_TID_MASK) == 0) {
+                if (atomic_load(&s->state) != FMP__S_STARTING)
+                    break;
+                fmp__team_check_unstarted(t);
+                fmp__futex_wait(w, 0, STARTING_POLL_MS);
+                continue;
+            }
+            /* the unlock wakes a waiter that set the waiters bit */
+            if (!(v & FUTEX_WAITERS) && !atomic_compare_exchange_weak(w, &v, v | FUTEX_WAITERS))
+                continue;
+            fmp__futex_wait(w, v | FUTEX_WAITERS, STARTING_POLL_MS * 10);
+        }
+    }
+    for (int m = 1; m < t->n; m++) {
+        fmp__slot *s = &t->slots[m];
+        if (s->pidfd >= 0)
+            close(s->pidfd);
+        s->pidfd = -1;
+        s->reaped = 1;
+    }
+    return 0;
+}
+
 int fmp__team_reap(fmp__shteam *t)
 {
+    if (t->warm && !atomic_load(&t->broken) && warm_join(t) == 0) {
+        fmp__team_unregister(t);
+        return 0;
+    }
     if (atomic_load(&t->broken)) {
         fmp__await_record(t);
         for (int m = 1; m < t->n; m++) {
@@ -374,6 +427,11 @@ int fmp__team_reap(fmp__shteam *t)
             kill_member(t, m);
         }
     }
+    /* a broken warm team takes its pool with it: the members done with the region are
+       parked, alive, and go too (not as casualties) */
+    for (int m = 1; m < t->n && t->warm; m++)
+        if (!t->slots[m].reaped && t->slots[m].pidfd >= 0)
+            syscall(SYS_pidfd_send_signal, t->slots[m].pidfd, SIGKILL, NULL, 0);
     for (int m = 1; m < t->n; m++) {
         fmp__slot *s = &t->slots[m];
         if (s->reaped)
@@ -383,6 +441,8 @@ int fmp__team_reap(fmp__shteam *t)
         if (!s->killed)
             fmp__member_lost(t, m);
     }
+    if (t->warm)
+        fmp__warm_shutdown();
     fmp__team_unregister(t);
     return atomic_load(&t->broken) ? fmp__broken_err(t) : 0;
 }
@@ -393,6 +453,8 @@ void fmp__child_exit(fmp__shteam *t, int me, int state, int status)
     if (t) {
         atomic_store(&t->slots[me].state, state);
         pthread_mutex_unlock(&t->slots[me].life);
+        if (state == FMP__S_DONE && fmp__warm_member_of(t))
+            fmp__warm_park(); /* back to the pool, for the next region */
     }
     _exit(status);
 }

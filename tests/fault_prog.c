@@ -11,7 +11,8 @@
  * T" when it stops.  The program prints "rc WHO CALL VALUE NAME" for the forkmp calls of
  * the place (the master's, and those of members that return from theirs), and in return
  * mode "last_failure WHO TEXT" (the master, and in PLACE nested the inner masters),
- * "children-at-end N" (the master's children left, alive or zombie: every member must have
+ * "children-at-end N" (the master's children left, alive or zombie, once its warm members
+ * are released: every member must have
  * been reaped) and "END pid P"; it then exits 0.  In abort mode forkmp ends it with status 70.
  *
  * Places, and where the failing member is when it fails:
@@ -600,6 +601,7 @@ int main(int argc, char **argv)
     run_place();
     if (g_return_mode) {
         printf("last_failure 0 %s\n", fmp_last_failure());
+        fmp_warm_release(); /* the warm members parked for a next region, if any */
         printf("children-at-end %d\n", count_children());
     }
     printf("END pid %d\n", (int)getpid());

@@ -186,6 +186,16 @@ int ht_pid_alive(pid_t pid)
     return s != 0 && s != 'Z' && s != 'X';
 }
 
+/* forkmp's, when the program links it (harness_selftest's demo does not) */
+extern int fmp_warm_release(void) __attribute__((weak));
+
+int ht_children_left(void)
+{
+    int all = ht_children_of(getpid(), NULL, 0);
+    int parked = fmp_warm_release ? fmp_warm_release() : 0;
+    return all - (parked > 0 ? parked : 0);
+}
+
 int ht_children_of(pid_t ppid, pid_t *out, int max)
 {
     procinfo buf[256];
@@ -416,12 +426,13 @@ static void reset_signals(void)
 
 /* A test starts with none of forkmp's or OpenMP's variables, whatever the caller's
    environment (a CI job's OMP_NUM_THREADS=1 must not change what a test checks), except
-   the wait-policy ones, which change how members wait and never what they compute: the
-   suite can be run again under FMP_WAIT_POLICY=passive. */
+   the wait-policy ones and FMP_REGION, which change how members wait or start and never
+   what they compute: the suite can be run again under FMP_WAIT_POLICY=passive or
+   FMP_REGION=fork. */
 static void clear_env(void)
 {
     static const char *const keep[] = { "FMP_WAIT_POLICY", "OMP_WAIT_POLICY",
-                                        "FMP_SPIN_COUNT", "GOMP_SPINCOUNT" };
+                                        "FMP_SPIN_COUNT", "GOMP_SPINCOUNT", "FMP_REGION" };
     extern char **environ;
     for (int again = 1; again;) {
         again = 0;
@@ -446,9 +457,12 @@ static void clear_env(void)
     }
 }
 
-/* After the body: the subprocess must have no child left, alive or zombie. */
+/* After the body: the subprocess must have no child left, alive or zombie, once the warm
+   members parked for a next region are ended (fmp_warm_release reaps them). */
 static void check_no_children(void)
 {
+    if (fmp_warm_release)
+        fmp_warm_release();
     double end = ht_now() + HT_GRACE_SECONDS;
     procinfo left[64];
     int n;

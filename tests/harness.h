@@ -173,6 +173,10 @@ char ht_pid_state(pid_t pid);
 /* Processes whose parent is ppid (alive or zombie): their number; up to max pids in out
    (out may be NULL). */
 int ht_children_of(pid_t ppid, pid_t *out, int max);
+/* The calling process's children left after its regions joined: ht_children_of(getpid())
+   less the warm members parked for its next region (FMP_REGION=warm/auto), which are
+   ended first by fmp_warm_release(). */
+int ht_children_left(void);
 /* Make the caller a child subreaper, so that orphaned descendants come back to it. */
 void ht_become_subreaper(void);
 /* FORKMP_TEST_TIMEOUT_SCALE (1 when unset): tests multiply their own deadlines and

@@ -32,14 +32,15 @@ fmp_test_suites = \
 	tests/test_badinput \
 	tests/test_hardening \
 	tests/test_faults \
-	tests/test_tasks
+	tests/test_tasks \
+	tests/test_warm
 
 EXTRA_DIST += tests/harness.h tests/no_cunit.sh tests/harness_selftest.sh
 
 if HAVE_CUNIT
 check_LTLIBRARIES += tests/libharness.la
 check_PROGRAMS += $(fmp_test_suites) tests/fail_prog tests/fault_prog tests/output_prog \
-	tests/test_harness_demo tests/hard_prog tests/task_prog
+	tests/test_harness_demo tests/hard_prog tests/task_prog tests/warm_prog
 # an LD_PRELOAD helper of test_hardening (a module: tests/.libs/libslowfmt.so)
 check_LTLIBRARIES += tests/libslowfmt.la
 if HAVE_OPENMP
@@ -206,6 +207,15 @@ tests_test_tasks_LDADD = $(fmp_test_ldadd)
 tests_test_tasks_LDFLAGS = -no-install
 
 # a member killed while it runs a task, in both error modes (run by test_tasks)
+tests_warm_prog_SOURCES = tests/warm_prog.c
+tests_warm_prog_LDADD = libforkmp.la
+tests_warm_prog_LDFLAGS = -no-install
+
 tests_task_prog_SOURCES = tests/task_prog.c
 tests_task_prog_LDADD = libforkmp.la
 tests_task_prog_LDFLAGS = -no-install
+
+tests_test_warm_SOURCES = tests/test_warm.c
+tests_test_warm_CFLAGS = $(fmp_test_cflags)
+tests_test_warm_LDADD = $(fmp_test_ldadd)
+tests_test_warm_LDFLAGS = -no-install

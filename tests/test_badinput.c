@@ -63,14 +63,14 @@ static void test_absurd_team_size(void)
     errno = 0;
     HT_CHECK(fmp_team_create(1000000) == NULL);
     HT_CHECK_INT_EQ(errno, EINVAL);
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
 }
 
 static void test_null_body(void)
 {
     HT_CHECK_INT_EQ(fmp_parallel(2, NULL, NULL), FMP_EINVAL);
     HT_CHECK_INT_EQ(fmp_parallel_if(2, 1, NULL, NULL), FMP_EINVAL);
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
 }
 
 /* ---------------------------------------------------------------- negative chunks */
@@ -102,7 +102,7 @@ static void negative_chunk_case(fmp_schedule s, const char *what)
     HT_CHECK_MSG(a->iters == 0, "%s: the loop ran %d iterations", what, a->iters);
     HT_CHECK_CONTAINS(fmp_last_failure(), "FMP_FOR");
     HT_CHECK_CONTAINS(fmp_last_failure(), "test_badinput.c");
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
     /* outside a region: no iteration either, and the program goes on */
     a->iters = 0;
     ht_capture_stderr_begin();
@@ -191,7 +191,7 @@ static void test_fork_fails_under_rlimit_nproc(void)
     HT_CHECK_MSG(c->runs == 0, "the body ran %d times in a region whose fork failed", c->runs);
     HT_CHECK_CONTAINS(err, "fork");
     free(err);
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
     int runs = 0;
     FMP_PARALLEL(3) {
         runs++;
@@ -200,7 +200,7 @@ static void test_fork_fails_under_rlimit_nproc(void)
     errno = 0;
     HT_CHECK(fmp_team_create(4) == NULL);
     HT_CHECK_INT_EQ(errno, EAGAIN);
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
     /* a region of one still works, and any region once the limit is back */
     HT_CHECK_INT_EQ(fmp_parallel(1, count_body, c), FMP_OK);
     HT_CHECK_INT_EQ(c->runs, 1);
@@ -285,7 +285,7 @@ static void test_shared_size_above_rlimit_as(void)
     HT_CHECK_INT_EQ(alloc_errno, ENOMEM);
     HT_CHECK_MSG(rc < 0, "a region of 2 without an arena returned %d", rc);
     HT_CHECK_MSG(c->runs == 0, "the body ran %d times in a failed region", c->runs);
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
     free(err);
 }
 

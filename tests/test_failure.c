@@ -39,7 +39,7 @@ static void check_report(const char *what, int member, pid_t pid, const char *ho
     if (how)
         HT_CHECK_MSG(f && strstr(f, how), "%s: fmp_last_failure() does not say \"%s\": \"%s\"",
                      what, how, f ? f : "(null)");
-    HT_CHECK_MSG(ht_children_of(getpid(), NULL, 0) == 0, "%s: children left after the join",
+    HT_CHECK_MSG(ht_children_left() == 0, "%s: children left after the join",
                  what);
 }
 

@@ -227,7 +227,7 @@ static void test_step_zero_in_team(void)
     HT_CHECK_CONTAINS(fmp_last_failure(), "FMP_FOR_STEP at ");
     HT_CHECK_CONTAINS(fmp_last_failure(), "the step is 0");
     HT_CHECK_CONTAINS(fmp_last_failure(), __FILE__);
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
 }
 
 static void step_break_body(void *arg)
@@ -696,7 +696,7 @@ static void test_ordered_member_dies(void)
     fmp_set_error_mode(FMP_ERRORS_RETURN);
     HT_CHECK_INT_EQ(fmp_parallel(4, dies_body, NULL), FMP_EMEMBER);
     HT_CHECK_CONTAINS(fmp_last_failure(), "member 2");
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
 }
 
 static void test_ordered_member_dies_abort_mode(void)

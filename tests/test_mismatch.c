@@ -32,7 +32,7 @@ static void mismatch_case(const char *what, body_fn body, const char *const word
             found = strstr(f, w) != NULL;
         HT_CHECK_MSG(found, "%s: the report does not name \"%s\": \"%s\"", what, words[i], f);
     }
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
     /* and the program goes on: a clean region works */
     int *count = ht_shared(sizeof(int));
     FMP_PARALLEL(3) {
@@ -342,7 +342,7 @@ static void skip_ordered_after(double delay, const char *what)
                  fmp_strerror(rc));
     HT_CHECK_CONTAINS(fmp_last_failure(), "member 1 reached fmp_barrier");
     HT_CHECK_CONTAINS(fmp_last_failure(), "without meeting FMP_FOR_ORDERED at");
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
 }
 
 static void test_member_skips_an_ordered_loop_first(void)

@@ -62,7 +62,7 @@ static void test_create_run_destroy(void)
         HT_CHECK_MSG(kill(members[m], 0) == -1 && errno == ESRCH,
                      "member %d (pid %d) still exists after fmp_team_destroy", m + 1,
                      (int)members[m]);
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
     /* outside runs the caller is alone again */
     HT_CHECK_INT_EQ(fmp_num_threads(), 1);
     HT_CHECK_INT_EQ(fmp_get_level(), 0);
@@ -362,7 +362,7 @@ static void test_member_dying_between_runs(void)
     fmp_team_destroy(t);
     for (int m = 1; m < 4; m++)
         HT_CHECK_MSG(!ht_pid_alive(g_rec->pid[m]), "member %d alive after destroy", m);
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
     /* the program goes on */
     int *count = ht_shared(sizeof(int));
     FMP_PARALLEL(2) {
@@ -389,7 +389,7 @@ static void test_member_crash_inside_a_run(void)
                  fmp_strerror(rc));
     HT_CHECK_CONTAINS(fmp_last_failure(), "SIGSEGV");
     fmp_team_destroy(t);
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
 }
 
 static void nested_run_body(void *arg)
@@ -441,7 +441,7 @@ static void test_team_of_one(void)
     HT_CHECK_INT_EQ(g_rec->pid[0], getpid());
     HT_CHECK_INT_EQ(g_rec->runs[0], 1);
     HT_CHECK_INT_EQ(g_rec->nthreads[0], 1);
-    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
     HT_CHECK_INT_EQ(fmp_team_destroy(t), FMP_OK);
 }
 

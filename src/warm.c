@@ -1,0 +1,1644 @@
+/* Warm regions: FMP_PARALLEL with fork's memory semantics, without a fork per region.
+ *
+ * The first warm region of a team size forks a pool of members once.  At every later
+ * region each member is brought up to date with the master's private memory and resumes
+ * inside the master's region, as a fork child would; at the region's end it goes back to
+ * its park instead of exiting.
+ *
+ * Tracking.  The master registers every private writable mapping with a userfaultfd in
+ * asynchronous write-protect mode (UFFD_FEATURE_WP_ASYNC): a write to a protected page
+ * only clears the protection, no signal, no thread.  One PAGEMAP_SCAN ioctl then lists
+ * the pages written since the last scan and protects them again.  A second scan with the
+ * category inverted lists memory not registered yet (new mappings, a mapping replaced at
+ * the same address, brk growth), which the master registers; those count as written.
+ * Each member does the same with its own memory, so that what a body wrote is undone at
+ * the next region.
+ *
+ * Sync, in the member, on its own stack in the tool reservation (never mirrored): it
+ * makes its mappings those of the master (munmap, mmap, mprotect, brk), then copies with
+ * process_vm_readv every page the master wrote, every page the member wrote, and all of
+ * the master's populated pages in a mapping it had to create.  The code of the sync runs
+ * on raw system calls: it may not write mirrored memory (errno, malloc, stdio) while the
+ * copy is going on.  glibc caches the thread id in the thread's control block, which the
+ * copy overwrites with the master's: the member patches its own back.
+ *
+ * Resuming: the master saves its context with sigsetjmp in warm_enter's frame and waits
+ * until every member has synced (like a fork, it may not write before); a member jumps
+ * to that context in its copy of the master's stack, with its member number as the
+ * value, and returns from fmp__warm_enter as a fork child returns from fork().
+ *
+ * What is not memory follows fork's rules where it is mirrored (the signal mask, the
+ * working directory, file descriptors) and is the pool's own otherwise (see
+ * doc/porting.md, "Warm regions"); where the machinery cannot follow (a master with
+ * other threads, a mapping that cannot be tracked, a kernel without the features), the
+ * region forks and, once, says why under FMP_DISPLAY_ENV. */
+#undef _FORTIFY_SOURCE /* the member's jump back to its park lowers the stack pointer */
+#include "internal.h"
+#include "messages.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "topo.h"
+
+#if defined(__x86_64__) && defined(__linux__) && defined(SYS_userfaultfd)
+#define WARM_ARCH 1
+#include <linux/userfaultfd.h>
+#else
+#define WARM_ARCH 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define WARM_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
+    __has_feature(memory_sanitizer)
+#define WARM_SANITIZED 1
+#endif
+#endif
+#ifndef WARM_SANITIZED
+#define WARM_SANITIZED 0
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define WARM_VALGRIND_H 1
+#endif
+#endif
+
+#define g_mode (fmp__g_icv.region) /* FMP_REGION */
+static char g_why[160];            /* why warm regions are not available, "" if they are */
+static int g_probed;
+
+#if WARM_ARCH
+
+typedef uint64_t u64;
+
+/* ---------------------------------------------------------------- kernel interfaces */
+
+/* PAGEMAP_SCAN (Linux 6.7): the structures, as older headers lack them. */
+struct w_page_region {
+    u64 start, end, categories;
+};
+struct w_pm_scan_arg {
+    u64 size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+        category_mask, category_anyof_mask, return_mask;
+};
+#define W_PAGEMAP_SCAN _IOWR('f', 16, struct w_pm_scan_arg)
+#define W_SCAN_WP_MATCHING (1UL << 0)
+#define W_PAGE_IS_WPALLOWED (1UL << 0)
+#define W_PAGE_IS_WRITTEN (1UL << 1)
+#define W_PAGE_IS_PRESENT (1UL << 3)
+#define W_PAGE_IS_SWAPPED (1UL << 4)
+#define W_FEATURE_WP_UNPOPULATED (1 << 13)
+#define W_FEATURE_WP_ASYNC (1 << 15)
+#define W_USER_MODE_ONLY 1 /* UFFD_USER_MODE_ONLY (5.11) */
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_kcmp
+#define SYS_kcmp 312
+#endif
+#define W_KCMP_FILE 0
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define PG 4096UL
+#define UEND 0x7ffffffff000UL
+#define MAXMAPS 8192
+#define MAXR 65536
+#define MAXSHARED 1024
+#define NVEC 4096
+#define NIOV 1024
+#define PARK_STACK (256UL << 10)
+#define TOOL_FD 900 /* the members' own descriptors go from here up */
+#define MAXFD 4096
+
+/* A raw system call: nothing in libc, errno untouched (the sync may not write
+   mirrored memory).  Returns -errno on failure. */
+static inline long rsys(long n, long a, long b, long c, long d, long e, long f)
+{
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#define RS(n, a, b, c, d, e, f)                                                                    \
+    rsys(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#define RS1(n, a) RS(n, a, 0, 0, 0, 0, 0)
+#define RS2(n, a, b) RS(n, a, b, 0, 0, 0, 0)
+#define RS3(n, a, b, c) RS(n, a, b, c, 0, 0, 0)
+
+struct w_range {
+    u64 s, e;
+};
+enum { K_ANON, K_HEAP, K_STACK, K_FILE, K_SHARED };
+struct w_map {
+    u64 s, e, off, ino;
+    uint32_t prot, kind;
+};
+
+/* The pool's control block, in the shared arena. */
+enum { CMD_NONE, CMD_REGION, CMD_QUIT };
+typedef struct w_ctl {
+    _Atomic uint32_t seq;    /* a new command: members wait for it to change */
+    _Atomic uint32_t synced; /* members brought up to date for seq */
+    _Atomic uint32_t parked; /* members back at their park, done with what seq left */
+    _Atomic int err;         /* a member's sync failed: the step (errno in err_no) */
+    int err_no, err_member;
+    int cmd;
+    int nmem;
+    pid_t mpid;
+    int tid_off;
+    uintptr_t jb; /* the master's context, in its stack */
+    fmp__shteam *team;
+    u64 brk;
+    u64 xs, xe; /* the tool reservation: never mirrored */
+    int full;   /* the master's written list overflowed: copy all of its memory */
+    u64 sigmask;
+    int nmaps;
+    struct w_map maps[MAXMAPS];
+    int nfresh;
+    struct w_range fresh[MAXMAPS];
+    int nshared; /* the master's shared mappings at the pool's fork */
+    struct w_map shared[MAXSHARED];
+    long ndirty;
+    struct w_range dirty[MAXR];
+} w_ctl;
+
+/* A member's own state, in its part of the reservation (the master never touches it). */
+typedef struct w_mem {
+    int id;
+    pid_t pid;
+    int tid;
+    u64 fsbase;
+    pid_t mpid;
+    int uffd, pmfd, mpmfd, mfddir, sfddir, mpidfd;
+    sigjmp_buf park;
+    int nmaps;
+    struct w_map maps[MAXMAPS];
+    long ncd; /* what the last body wrote */
+    struct w_range cdirty[MAXR];
+    int cd_full;
+    long ncu; /* mappings the last body created */
+    struct w_range cunreg[MAXMAPS];
+    long nfull;
+    struct w_range full[MAXR];
+    struct w_range unmap[MAXMAPS];
+    int idx[MAXMAPS];
+    long ncreate;
+    struct {
+        u64 s, e;
+        int li;
+    } create[MAXMAPS];
+    int ntmp;
+    int tmp[MAXMAPS];
+    struct w_range merged[4 * MAXR];
+    struct iovec iov[NIOV];
+    struct w_page_region pr[NVEC];
+    uint64_t pm[4096];
+    uint32_t mfds[MAXFD / 32]; /* the master's descriptors, a bitmap */
+    char buf[1 << 20];
+} w_mem;
+
+/* The master's scratch, in the reservation too (not tracked). */
+typedef struct w_mpriv {
+    long nunreg;
+    struct w_range unreg[MAXMAPS];
+    struct w_page_region pr[NVEC];
+    char buf[1 << 20];
+} w_mpriv;
+
+#define ROUND(x, a) (((x) + (a)-1) & ~((a)-1))
+#define MEM_BYTES ROUND(sizeof(w_mem) + PARK_STACK, (u64)1 << 21)
+#define MPRIV_BYTES ROUND(sizeof(w_mpriv), (u64)1 << 21)
+
+/* The pool, as its master sees it (mirrored into the members unchanged). */
+static struct {
+    w_ctl *ctl;
+    char *res; /* the reservation: master's scratch, then one part per member */
+    size_t res_len;
+    int nmem;
+    int uffd, pmfd;
+    pid_t pid[FMP__MAX_TEAM];
+    int pidfd[FMP__MAX_TEAM];
+    int used; /* regions run */
+} g_pool;
+
+/* Regions of this process, for FMP_DISPLAY_ENV=verbose at its end. */
+static struct {
+    long warm, forked, pools;
+} g_stat;
+
+/* Pools that failed in this process: from MAX_FAILURES on, regions fork. */
+#define MAX_FAILURES 3
+static int g_failures;
+
+/* In a member: its region's team and its number (set after each sync, for
+   fmp__child_exit). */
+static fmp__shteam *g_member_team;
+static pid_t g_member_pid;
+static int g_member_id;
+
+static w_mem *mem_of(char *res, int id)
+{
+    return (w_mem *)(res + MPRIV_BYTES + (size_t)(id - 1) * MEM_BYTES);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static int uffd_create(void)
+{
+    struct uffdio_api api;
+    for (int um = 0; um < 2; um++) {
+        long fd = RS1(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | (um ? W_USER_MODE_ONLY : 0));
+        if (fd < 0) {
+            if (um == 1)
+                return (int)fd;
+            continue;
+        }
+        memset(&api, 0, sizeof api);
+        api.api = UFFD_API;
+        api.features = W_FEATURE_WP_ASYNC | W_FEATURE_WP_UNPOPULATED;
+        long r = RS3(SYS_ioctl, fd, UFFDIO_API, &api);
+        if (r == 0)
+            return (int)fd;
+        RS1(SYS_close, fd);
+        return (int)r;
+    }
+    return -ENOSYS;
+}
+
+static long uffd_reg(int fd, u64 s, u64 e)
+{
+    struct uffdio_register r = {.range = {s, e - s}, .mode = UFFDIO_REGISTER_MODE_WP};
+    return RS3(SYS_ioctl, fd, UFFDIO_REGISTER, &r);
+}
+
+static long uffd_wp(int fd, u64 s, u64 e)
+{
+    struct uffdio_writeprotect w = {.range = {s, e - s}, .mode = UFFDIO_WRITEPROTECT_MODE_WP};
+    return RS3(SYS_ioctl, fd, UFFDIO_WRITEPROTECT, &w);
+}
+
+/* PAGEMAP_SCAN over [s, e), the pages coalesced into out (NULL: thrown away).
+   Returns the ranges, -E2BIG when out is full, or -errno. */
+static long pm_scan(int fd, u64 s, u64 e, u64 flags, u64 inv, u64 mask, u64 anyof, u64 ret,
+                    struct w_page_region *vec, struct w_range *out, long outmax)
+{
+    long n = 0;
+    u64 cur = s;
+    while (cur < e) {
+        struct w_pm_scan_arg a;
+        memset(&a, 0, sizeof a);
+        a.size = sizeof a;
+        a.flags = flags;
+        a.start = cur;
+        a.end = e;
+        a.vec = (u64)(uintptr_t)vec;
+        a.vec_len = NVEC;
+        a.category_inverted = inv;
+        a.category_mask = mask;
+        a.category_anyof_mask = anyof;
+        a.return_mask = ret;
+        long r = RS3(SYS_ioctl, fd, W_PAGEMAP_SCAN, &a);
+        if (r < 0)
+            return r;
+        if (out)
+            for (long i = 0; i < r; i++) {
+                if (n && out[n - 1].e == vec[i].start)
+                    out[n - 1].e = vec[i].end;
+                else if (n < outmax)
+                    out[n++] = (struct w_range){vec[i].start, vec[i].end};
+                else
+                    return -E2BIG;
+            }
+        if (a.walk_end >= e || a.walk_end <= cur)
+            break;
+        cur = a.walk_end;
+    }
+    return n;
+}
+
+static long read_file(const char *path, char *buf, long cap)
+{
+    long fd = RS3(SYS_open, path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    long n = 0, r;
+    while (n < cap - 1 && (r = RS3(SYS_read, fd, buf + n, cap - 1 - n)) > 0)
+        n += r;
+    RS1(SYS_close, fd);
+    buf[n] = 0;
+    return n >= cap - 1 ? -E2BIG : n;
+}
+
+static u64 hexp(const char **pp)
+{
+    const char *p = *pp;
+    u64 v = 0;
+    for (;; p++) {
+        int d;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            d = *p - 'a' + 10;
+        else
+            break;
+        v = v * 16 + (u64)d;
+    }
+    *pp = p;
+    return v;
+}
+
+static int starts(const char *p, const char *q)
+{
+    while (*q)
+        if (*p++ != *q++)
+            return 0;
+    return 1;
+}
+
+/* The mappings of a maps text, the tool reservation [xs, xe) cut out, the kernel's
+   special ones ([vdso], [vvar], [vsyscall]) left out.  -1: too many. */
+static int parse_maps(const char *p, struct w_map *out, int max, u64 xs, u64 xe)
+{
+    int n = 0;
+    while (*p) {
+        struct w_map m;
+        m.s = hexp(&p);
+        p++;
+        m.e = hexp(&p);
+        p++;
+        char r = p[0], w = p[1], x = p[2], sp = p[3];
+        p += 5;
+        m.off = hexp(&p);
+        p++;
+        hexp(&p);
+        p++;
+        hexp(&p);
+        p++;
+        u64 ino = 0;
+        while (*p >= '0' && *p <= '9')
+            ino = ino * 10 + (u64)(*p++ - '0');
+        m.ino = ino;
+        while (*p == ' ')
+            p++;
+        const char *name = p;
+        while (*p && *p != '\n')
+            p++;
+        int named = p > name;
+        if (*p)
+            p++;
+        if (m.e > xs && m.s < xe) {
+            if (m.s >= xs && m.e <= xe)
+                continue;
+            if (m.s < xs)
+                m.e = xs;
+            else
+                m.s = xe;
+        }
+        if (named && name[0] == '[') {
+            if (starts(name, "[heap]"))
+                m.kind = K_HEAP;
+            else if (starts(name, "[stack]"))
+                m.kind = K_STACK;
+            else if (starts(name, "[anon"))
+                m.kind = K_ANON;
+            else
+                continue;
+        } else {
+            m.kind = ino ? K_FILE : K_ANON;
+        }
+        if (sp != 'p')
+            m.kind = K_SHARED; /* the same memory in every member: nothing to copy */
+        m.prot =
+            (r == 'r' ? PROT_READ : 0) | (w == 'w' ? PROT_WRITE : 0) | (x == 'x' ? PROT_EXEC : 0);
+        if (n >= max)
+            return -1;
+        out[n++] = m;
+    }
+    return n;
+}
+
+static u64 heap_end(const struct w_map *m, int n)
+{
+    u64 e = 0;
+    for (int i = 0; i < n; i++)
+        if (m[i].kind == K_HEAP && m[i].e > e)
+            e = m[i].e;
+    return e;
+}
+
+static char *put_dec(char *p, u64 v)
+{
+    char t[24];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = t[--n];
+    return p;
+}
+
+static char *put_hex(char *p, u64 v)
+{
+    char t[20];
+    int n = 0;
+    do {
+        t[n++] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    while (n)
+        *p++ = t[--n];
+    return p;
+}
+
+static void proc_path(char *buf, int pid, const char *leaf)
+{
+    char *p = buf;
+    for (const char *a = "/proc/"; *a;)
+        *p++ = *a++;
+    p = put_dec(p, (u64)pid);
+    *p++ = '/';
+    while (*leaf)
+        *p++ = *leaf++;
+    *p = 0;
+}
+
+static u64 fs_base(void)
+{
+    u64 fs;
+    __asm__ volatile("mov %%fs:0x10, %0" : "=r"(fs));
+    return fs;
+}
+
+/* Where glibc keeps the thread id in the thread's control block: exactly one match. */
+static int find_tid_off(void)
+{
+    u64 fs = fs_base();
+    int tid = (int)RS1(SYS_gettid, 0), found = -1, count = 0;
+    for (int off = 0; off < 0x800; off += 4)
+        if (*(volatile int *)(uintptr_t)(fs + (u64)off) == tid) {
+            found = off;
+            count++;
+        }
+    return count == 1 ? found : -1;
+}
+
+/* Wait until *w == want (spin a little, then sleep in 20 ms slices); 0, or -1 when a
+   member died or said it failed. */
+static int master_wait(_Atomic uint32_t *w, uint32_t want)
+{
+    for (int i = 0; i < 20000; i++) {
+        if (atomic_load_explicit(w, memory_order_acquire) == want)
+            return 0;
+        fmp__cpu_relax();
+    }
+    for (;;) {
+        uint32_t v = atomic_load_explicit(w, memory_order_acquire);
+        if (v == want)
+            return 0;
+        if (atomic_load(&g_pool.ctl->err))
+            return -1;
+        fmp__futex_wait(w, v, 20);
+        for (int m = 0; m < g_pool.nmem; m++) {
+            struct pollfd p = {g_pool.pidfd[m], POLLIN, 0};
+            if (g_pool.pidfd[m] >= 0 && poll(&p, 1, 0) > 0)
+                return -1;
+        }
+    }
+}
+
+static void bump(_Atomic uint32_t *w)
+{
+    atomic_fetch_add_explicit(w, 1, memory_order_acq_rel);
+    RS(SYS_futex, w, FUTEX_WAKE, INT_MAX, 0, 0, 0);
+}
+
+static void member_fail(w_ctl *c, w_mem *m, int step, long rc)
+{
+    int zero = 0;
+    if (atomic_compare_exchange_strong(&c->err, &zero, step)) {
+        c->err_no = (int)-rc;
+        c->err_member = m->id;
+    }
+}
+
+/* ---------------------------------------------------------------- the member's sync */
+
+/* Private memory that the master may write and the members mirror. */
+static int tracked(const struct w_map *m)
+{
+    return (m->prot & PROT_WRITE) && m->kind != K_SHARED;
+}
+
+static int same_ident(const struct w_map *a, const struct w_map *b, u64 s)
+{
+    int fa = a->kind == K_FILE || a->kind == K_SHARED,
+        fb = b->kind == K_FILE || b->kind == K_SHARED;
+    if (fa != fb || (a->kind == K_SHARED) != (b->kind == K_SHARED))
+        return 0;
+    if (!fa)
+        return 1;
+    return a->ino == b->ino && a->off + (s - a->s) == b->off + (s - b->s);
+}
+
+/* A \ B over page ranges, the heap left out (brk handles it). */
+static long subtract(const struct w_map *A, int na, const struct w_map *B, int nb,
+                     struct w_range *out, int *idx, long max)
+{
+    long n = 0;
+    int j = 0;
+    for (int i = 0; i < na; i++) {
+        if (A[i].kind == K_HEAP)
+            continue;
+        u64 cur = A[i].s;
+        while (j < nb && B[j].e <= cur)
+            j++;
+        int k = j;
+        while (cur < A[i].e) {
+            if (k < nb && B[k].s <= cur) {
+                if (B[k].e > cur)
+                    cur = B[k].e;
+                k++;
+                continue;
+            }
+            u64 nx = (k < nb && B[k].s < A[i].e) ? B[k].s : A[i].e;
+            if (n < max) {
+                out[n] = (struct w_range){cur, nx};
+                if (idx)
+                    idx[n] = i;
+                n++;
+            }
+            cur = nx;
+        }
+    }
+    return n;
+}
+
+static int read_own_maps(w_ctl *c, w_mem *m)
+{
+    long r = read_file("/proc/self/maps", m->buf, sizeof m->buf);
+    if (r < 0)
+        return (int)r;
+    m->nmaps = parse_maps(m->buf, m->maps, MAXMAPS, c->xs, c->xe);
+    return m->nmaps < 0 ? -E2BIG : 0;
+}
+
+/* The master's populated pages in [s, e), to be copied whole. */
+static int add_full(w_mem *m, u64 s, u64 e)
+{
+    long r =
+        pm_scan(m->mpmfd, s, e, 0, 0, 0, W_PAGE_IS_PRESENT | W_PAGE_IS_SWAPPED,
+                W_PAGE_IS_PRESENT | W_PAGE_IS_SWAPPED, m->pr, m->full + m->nfull, MAXR - m->nfull);
+    if (r < 0)
+        return (int)r;
+    m->nfull += r;
+    return 0;
+}
+
+static int create_part(w_ctl *c, w_mem *m, const struct w_map *me, u64 s, u64 e)
+{
+    long r = (long)s;
+    if (me->kind == K_SHARED) {
+        return -EREMOTE; /* only a fork shares it: the master starts a new pool */
+    } else if (me->kind == K_STACK) {
+        /* the stack grows by itself when the copy writes below it */
+    } else if (me->kind == K_FILE) {
+        char path[96];
+        proc_path(path, c->mpid, "map_files/");
+        char *p = path + strlen(path);
+        p = put_hex(p, me->s);
+        *p++ = '-';
+        p = put_hex(p, me->e);
+        *p = 0;
+        long fd = RS3(SYS_open, path, O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0)
+            return (int)fd;
+        r = RS(SYS_mmap, s, e - s, me->prot, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd,
+               me->off + (s - me->s));
+        RS1(SYS_close, fd);
+    } else {
+        r = RS(SYS_mmap, s, e - s, me->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1,
+               0);
+    }
+    if (r != (long)s)
+        return r < 0 ? (int)r : -EEXIST;
+    if ((me->prot & PROT_WRITE) && me->kind != K_STACK) {
+        long rr = uffd_reg(m->uffd, s, e);
+        if (rr < 0)
+            return (int)rr;
+    }
+    return add_full(m, s, e);
+}
+
+static long merge3(const struct w_range *a, long na, const struct w_range *b, long nb,
+                   const struct w_range *d, long nd, struct w_range *out)
+{
+    long i = 0, j = 0, k = 0, n = 0;
+    for (;;) {
+        const struct w_range *x = NULL;
+        int from = 0;
+        if (i < na)
+            x = &a[i], from = 1;
+        if (j < nb && (!x || b[j].s < x->s))
+            x = &b[j], from = 2;
+        if (k < nd && (!x || d[k].s < x->s))
+            x = &d[k], from = 3;
+        if (!x)
+            break;
+        if (from == 1)
+            i++;
+        else if (from == 2)
+            j++;
+        else
+            k++;
+        if (n && out[n - 1].e >= x->s) {
+            if (x->e > out[n - 1].e)
+                out[n - 1].e = x->e;
+        } else {
+            out[n++] = *x;
+        }
+    }
+    return n;
+}
+
+static void sort_ranges(struct w_range *r, long n)
+{
+    for (long i = 1; i < n; i++) { /* insertion: the list is nearly sorted */
+        struct w_range x = r[i];
+        long j = i - 1;
+        while (j >= 0 && r[j].s > x.s) {
+            r[j + 1] = r[j];
+            j--;
+        }
+        r[j + 1] = x;
+    }
+}
+
+/* The descriptors: those of the master at the same numbers, as after a fork (the same
+   open file descriptions), and no others but the member's own tools. */
+static int is_tool_fd(const w_mem *m, int fd)
+{
+    return fd == m->uffd || fd == m->pmfd || fd == m->mpmfd || fd == m->mfddir || fd == m->sfddir ||
+           fd == m->mpidfd;
+}
+
+struct w_dirent {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+/* Each descriptor number listed in the directory fd (a /proc/PID/fd), through fn. */
+static int each_fd(w_mem *m, int dirfd, int (*fn)(w_mem *m, int fd))
+{
+    if (RS3(SYS_lseek, dirfd, 0, SEEK_SET) < 0)
+        return -EIO;
+    for (;;) {
+        long n = RS3(SYS_getdents64, dirfd, m->buf, 65536);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            return 0;
+        for (long o = 0; o < n;) {
+            struct w_dirent *d = (struct w_dirent *)(m->buf + o);
+            o += d->reclen;
+            if (d->name[0] < '0' || d->name[0] > '9')
+                continue;
+            int fd = 0;
+            for (const char *p = d->name; *p; p++)
+                fd = fd * 10 + (*p - '0');
+            int r = fn(m, fd);
+            if (r < 0)
+                return r;
+        }
+    }
+}
+
+static int mark_fd(w_mem *m, int fd)
+{
+    if (fd >= MAXFD)
+        return -EMFILE;
+    m->mfds[fd / 32] |= 1u << (fd % 32);
+    return 0;
+}
+
+static int master_has(const w_mem *m, int fd)
+{
+    return fd < MAXFD && (m->mfds[fd / 32] & (1u << (fd % 32)));
+}
+
+/* A tool descriptor at a number the master uses now: moved to one it does not use. */
+static int move_clear(w_mem *m, int *tool)
+{
+    if (!master_has(m, *tool))
+        return 0;
+    for (int want = TOOL_FD;; want++) {
+        long fd = RS3(SYS_fcntl, *tool, F_DUPFD_CLOEXEC, want);
+        if (fd < 0)
+            return (int)fd;
+        if (!master_has(m, (int)fd)) {
+            RS1(SYS_close, *tool);
+            *tool = (int)fd;
+            return 0;
+        }
+        RS1(SYS_close, fd);
+        want = (int)fd;
+    }
+}
+
+static int take_fd(w_mem *m, int fd)
+{
+    long same = RS(SYS_kcmp, m->pid, m->mpid, W_KCMP_FILE, fd, fd, 0);
+    if (same == 0)
+        return 0;
+    long nfd = RS2(SYS_pidfd_getfd, m->mpidfd, fd);
+    if (nfd < 0)
+        return nfd == -EBADF ? 0 : (int)nfd; /* closed meanwhile: gone */
+    if (nfd == fd)
+        return 0;
+    long r = RS3(SYS_dup3, nfd, fd, 0);
+    RS1(SYS_close, nfd);
+    return r < 0 ? (int)r : 0;
+}
+
+static int drop_fd(w_mem *m, int fd)
+{
+    if (!is_tool_fd(m, fd) && !master_has(m, fd))
+        RS1(SYS_close, fd);
+    return 0;
+}
+
+static int sync_fds(w_mem *m)
+{
+    memset(m->mfds, 0, sizeof m->mfds);
+    int r = each_fd(m, m->mfddir, mark_fd);
+    int *tools[] = {&m->uffd, &m->pmfd, &m->mpmfd, &m->mfddir, &m->sfddir, &m->mpidfd};
+    for (unsigned i = 0; r == 0 && i < sizeof tools / sizeof tools[0]; i++)
+        r = move_clear(m, tools[i]);
+    if (r == 0)
+        r = each_fd(m, m->mfddir, take_fd);
+    if (r == 0)
+        r = each_fd(m, m->sfddir, drop_fd);
+    return r;
+}
+
+/* Bring the member's memory to the master's.  0, or the failing step (errno in *rc). */
+static int member_sync(w_ctl *c, w_mem *m, long *rc)
+{
+    const struct w_map *LM = c->maps;
+    int nm = c->nmaps;
+    long r;
+    m->nfull = 0;
+    /* 1. the heap's end */
+    u64 ch = heap_end(m->maps, m->nmaps);
+    if (c->brk && c->brk != ch) {
+        r = RS1(SYS_brk, c->brk);
+        if ((u64)r != c->brk)
+            return *rc = -ENOMEM, 1;
+        if ((r = read_own_maps(c, m)) < 0)
+            return *rc = r, 2;
+        u64 hs = 0;
+        for (int i = 0; i < m->nmaps; i++)
+            if (m->maps[i].kind == K_HEAP) {
+                hs = m->maps[i].s;
+                break;
+            }
+        if (hs && ch && c->brk > ch)
+            uffd_reg(m->uffd, ch > hs ? ch : hs, c->brk); /* may have merged: then registered */
+    }
+    /* 2. where both have a mapping: another backing, or other protections */
+    m->ncreate = 0;
+    for (int i = 0, j = 0; i < nm && j < m->nmaps;) {
+        const struct w_map *a = &LM[i], *b = &m->maps[j];
+        u64 s = a->s > b->s ? a->s : b->s, e = a->e < b->e ? a->e : b->e;
+        if (s < e) {
+            if (!same_ident(a, b, s)) {
+                RS2(SYS_munmap, s, e - s);
+                if (m->ncreate < MAXMAPS) {
+                    m->create[m->ncreate].s = s;
+                    m->create[m->ncreate].e = e;
+                    m->create[m->ncreate].li = i;
+                    m->ncreate++;
+                }
+            } else if (a->prot != b->prot) {
+                RS3(SYS_mprotect, s, e - s, a->prot);
+                if (tracked(a) && !(b->prot & PROT_WRITE))
+                    uffd_reg(m->uffd, s, e);
+            }
+        }
+        if (a->e < b->e)
+            i++;
+        else
+            j++;
+    }
+    /* 3. the master's memory the member holds in a mapping the body created (not
+          registered: its content is unknown): reset and copied whole */
+    for (long u = 0; u < m->ncu; u++)
+        for (int i = 0; i < nm; i++) {
+            if (LM[i].e <= m->cunreg[u].s || LM[i].s >= m->cunreg[u].e)
+                continue;
+            for (int j = 0; j < m->nmaps; j++) {
+                const struct w_map *b = &m->maps[j];
+                u64 s = LM[i].s, e = LM[i].e;
+                if (m->cunreg[u].s > s)
+                    s = m->cunreg[u].s;
+                if (m->cunreg[u].e < e)
+                    e = m->cunreg[u].e;
+                if (b->s > s)
+                    s = b->s;
+                if (b->e < e)
+                    e = b->e;
+                if (s >= e || !((LM[i].prot | b->prot) & PROT_WRITE) || LM[i].kind == K_SHARED ||
+                    !same_ident(&LM[i], b, s))
+                    continue;
+                RS3(SYS_madvise, s, e - s, MADV_DONTNEED);
+                if (LM[i].prot & PROT_WRITE)
+                    uffd_reg(m->uffd, s, e);
+                if ((r = add_full(m, s, e)) < 0)
+                    return *rc = r, 3;
+            }
+        }
+    /* 4. what the member has and the master not: unmapped */
+    long nun = subtract(m->maps, m->nmaps, LM, nm, m->unmap, NULL, MAXMAPS);
+    for (long i = 0; i < nun; i++)
+        RS2(SYS_munmap, m->unmap[i].s, m->unmap[i].e - m->unmap[i].s);
+    /* 5. what the master has and the member not: created */
+    for (long i = 0; i < m->ncreate; i++)
+        if ((r = create_part(c, m, &LM[m->create[i].li], m->create[i].s, m->create[i].e)) < 0)
+            return *rc = r, 5;
+    long ncr = subtract(LM, nm, m->maps, m->nmaps, m->unmap, m->idx, MAXMAPS);
+    for (long i = 0; i < ncr; i++)
+        if ((r = create_part(c, m, &LM[m->idx[i]], m->unmap[i].s, m->unmap[i].e)) < 0)
+            return *rc = r, 5;
+    /* 6. mappings the master made anew: ours reset to untouched */
+    for (int i = 0; i < c->nfresh; i++) {
+        RS3(SYS_madvise, c->fresh[i].s, c->fresh[i].e - c->fresh[i].s, MADV_DONTNEED);
+        uffd_reg(m->uffd, c->fresh[i].s, c->fresh[i].e);
+    }
+    /* 7. what to copy: written by the master, by the body, or in a new mapping */
+    if (c->full || m->cd_full) {
+        m->nfull = 0;
+        for (int i = 0; i < nm && m->nfull < MAXR; i++)
+            if (tracked(&LM[i]))
+                m->full[m->nfull++] = (struct w_range){LM[i].s, LM[i].e};
+    }
+    sort_ranges(m->full, m->nfull);
+    long nu = merge3(c->dirty, c->full ? 0 : c->ndirty, m->cdirty, m->cd_full ? 0 : m->ncd, m->full,
+                     m->nfull, m->merged);
+    struct w_range *P = m->merged + nu;
+    long np = 0;
+    m->ntmp = 0;
+    for (long i = 0, j = 0; i < nu; i++) {
+        while (j < nm && LM[j].e <= m->merged[i].s)
+            j++;
+        for (long k = j; k < nm && LM[k].s < m->merged[i].e; k++) {
+            u64 s = LM[k].s > m->merged[i].s ? LM[k].s : m->merged[i].s;
+            u64 e = LM[k].e < m->merged[i].e ? LM[k].e : m->merged[i].e;
+            if (s >= e || np >= 3 * MAXR || LM[k].kind == K_SHARED)
+                continue;
+            if (!(LM[k].prot & PROT_WRITE) && (m->ntmp == 0 || m->tmp[m->ntmp - 1] != k) &&
+                m->ntmp < MAXMAPS) {
+                m->tmp[m->ntmp++] = (int)k;
+                RS3(SYS_mprotect, LM[k].s, LM[k].e - LM[k].s, PROT_READ | PROT_WRITE);
+            }
+            if (np && P[np - 1].e == s)
+                P[np - 1].e = e;
+            else
+                P[np++] = (struct w_range){s, e};
+        }
+    }
+    /* 8. the copy */
+    long pi = 0;
+    u64 off = 0;
+    while (pi < np) {
+        int k = 0;
+        long total = 0, qi = pi;
+        u64 qo = off;
+        while (k < NIOV && qi < np) {
+            m->iov[k].iov_base = (void *)(uintptr_t)(P[qi].s + qo);
+            m->iov[k].iov_len = P[qi].e - P[qi].s - qo;
+            total += (long)m->iov[k].iov_len;
+            k++;
+            qi++;
+            qo = 0;
+        }
+        r = RS(SYS_process_vm_readv, c->mpid, m->iov, k, m->iov, k, 0);
+        if (r == total) {
+            pi = qi;
+            off = 0;
+            continue;
+        }
+        if (r < 0 && r != -EFAULT)
+            return *rc = r, 8;
+        /* a page that cannot be read (gone from the master meanwhile): skip it */
+        if (r < 0)
+            r = 0;
+        while (r > 0) {
+            u64 left = P[pi].e - P[pi].s - off;
+            if ((u64)r < left) {
+                off += (u64)r;
+                r = 0;
+            } else {
+                r -= (long)left;
+                pi++;
+                off = 0;
+            }
+        }
+        off = (off + PG) & ~(PG - 1);
+        if (pi < np && P[pi].s + off >= P[pi].e) {
+            pi++;
+            off = 0;
+        }
+    }
+    for (int i = 0; i < m->ntmp; i++)
+        RS3(SYS_mprotect, LM[m->tmp[i]].s, LM[m->tmp[i]].e - LM[m->tmp[i]].s, LM[m->tmp[i]].prot);
+    /* 9. our own thread id in the control block */
+    if (c->tid_off > 0)
+        *(volatile int *)(uintptr_t)(m->fsbase + (u64)c->tid_off) = m->tid;
+    /* 10. the copy wrote our pages: protect them again, so that only the next body's
+           writes show */
+    if (np <= 64) {
+        for (long i = 0; i < np; i++)
+            uffd_wp(m->uffd, P[i].s, P[i].e);
+        if (c->tid_off > 0) {
+            u64 pg = (m->fsbase + (u64)c->tid_off) & ~(PG - 1);
+            uffd_wp(m->uffd, pg, pg + PG);
+        }
+    } else {
+        pm_scan(m->pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0, W_PAGE_IS_WRITTEN,
+                m->pr, NULL, 0);
+    }
+    /* 11. descriptors and working directory, as after a fork */
+    if ((r = sync_fds(m)) < 0)
+        return *rc = r, 11;
+    char path[64];
+    proc_path(path, c->mpid, "cwd");
+    if ((r = RS1(SYS_chdir, path)) < 0)
+        return *rc = r, 11;
+    return 0; /* the maps for the next diff are read after the body (member_post) */
+}
+
+/* After the body: what it wrote, and what it mapped. */
+static void member_post(w_ctl *c, w_mem *m)
+{
+    long r = pm_scan(m->pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
+                     W_PAGE_IS_WRITTEN, m->pr, m->cdirty, MAXR);
+    m->cd_full = r < 0;
+    m->ncd = r < 0 ? 0 : r;
+    r = pm_scan(m->pmfd, PG, UEND, 0, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED, 0,
+                W_PAGE_IS_WPALLOWED, m->pr, m->cunreg, MAXMAPS);
+    m->ncu = r < 0 ? 0 : r;
+    if (r < 0)
+        m->cd_full = 1;
+    if (read_own_maps(c, m) < 0)
+        member_fail(c, m, 13, -E2BIG);
+}
+
+static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t last)
+{
+    for (;;) {
+        uint32_t s;
+        while ((s = atomic_load_explicit(&c->seq, memory_order_acquire)) == last)
+            RS(SYS_futex, &c->seq, FUTEX_WAIT, last, 0, 0, 0);
+        last = s;
+        if (c->cmd == CMD_QUIT)
+            RS1(SYS_exit_group, 0);
+        long rc = 0;
+        int step = member_sync(c, m, &rc);
+        if (step) {
+            member_fail(c, m, step, rc);
+            RS1(SYS_exit_group, FMP_EXIT_FAILURE);
+        }
+        u64 mask = c->sigmask;
+        RS(SYS_rt_sigprocmask, SIG_SETMASK, &mask, 0, 8, 0, 0);
+        bump(&c->synced);
+        if (sigsetjmp(m->park, 0) == 0)
+            siglongjmp(*(sigjmp_buf *)c->jb, m->id);
+        /* back from the body (fmp__warm_park) */
+        member_post(c, m);
+        bump(&c->parked);
+    }
+}
+
+static int open_tool_fd(const char *path, int flags)
+{
+    long fd = RS3(SYS_open, path, flags | O_CLOEXEC, 0);
+    if (fd < 0)
+        return (int)fd;
+    long hi = RS3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, TOOL_FD);
+    RS1(SYS_close, fd);
+    return (int)hi;
+}
+
+static int move_tool_fd(int fd)
+{
+    if (fd < 0)
+        return fd;
+    long hi = RS3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, TOOL_FD);
+    RS1(SYS_close, fd);
+    return (int)hi;
+}
+
+/* The member's first instructions on its park stack. */
+static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
+{
+    m->pid = (pid_t)RS1(SYS_getpid, 0);
+    m->mpid = c->mpid;
+    m->tid = (int)RS1(SYS_gettid, 0);
+    m->fsbase = fs_base();
+    char path[64];
+    m->uffd = move_tool_fd(uffd_create());
+    m->pmfd = open_tool_fd("/proc/self/pagemap", O_RDONLY);
+    proc_path(path, c->mpid, "pagemap");
+    m->mpmfd = open_tool_fd(path, O_RDONLY);
+    proc_path(path, c->mpid, "fd");
+    m->mfddir = open_tool_fd(path, O_RDONLY | O_DIRECTORY);
+    m->sfddir = open_tool_fd("/proc/self/fd", O_RDONLY | O_DIRECTORY);
+    m->mpidfd = move_tool_fd((int)RS2(SYS_pidfd_open, c->mpid, 0));
+    if (m->uffd < 0 || m->pmfd < 0 || m->mpmfd < 0 || m->mfddir < 0 || m->sfddir < 0 ||
+        m->mpidfd < 0) {
+        member_fail(c, m, 20, m->uffd < 0 ? m->uffd : -EACCES);
+        RS1(SYS_exit_group, FMP_EXIT_FAILURE);
+    }
+    if (read_own_maps(c, m) < 0) {
+        member_fail(c, m, 21, -E2BIG);
+        RS1(SYS_exit_group, FMP_EXIT_FAILURE);
+    }
+    /* track from here on; what the fork's child side wrote before is found below */
+    for (int i = 0; i < m->nmaps; i++)
+        if (tracked(&m->maps[i])) {
+            long r = uffd_reg(m->uffd, m->maps[i].s, m->maps[i].e);
+            if (r == 0)
+                r = uffd_wp(m->uffd, m->maps[i].s, m->maps[i].e);
+            if (r < 0) {
+                member_fail(c, m, 22, r);
+                RS1(SYS_exit_group, FMP_EXIT_FAILURE);
+            }
+        }
+    /* pages no longer shared with the master (written since the fork): copied at the
+       first region; the others still are the master's own */
+    m->ncd = 0;
+    for (int i = 0; i < m->nmaps && !m->cd_full; i++) {
+        if (!tracked(&m->maps[i]))
+            continue;
+        for (u64 a = m->maps[i].s; a < m->maps[i].e;) {
+            u64 cnt = (m->maps[i].e - a) / PG;
+            if (cnt > 4096)
+                cnt = 4096;
+            long r = RS(SYS_pread64, m->pmfd, m->pm, cnt * 8, a / PG * 8, 0, 0);
+            if (r <= 0) {
+                m->cd_full = 1;
+                break;
+            }
+            for (long k = 0; k < r / 8; k++, a += PG) {
+                u64 e = m->pm[k];
+                if (!((e >> 63) & 1) || !((e >> 56) & 1))
+                    continue;
+                if (m->ncd && m->cdirty[m->ncd - 1].e == a)
+                    m->cdirty[m->ncd - 1].e = a + PG;
+                else if (m->ncd < MAXR)
+                    m->cdirty[m->ncd++] = (struct w_range){a, a + PG};
+                else
+                    m->cd_full = 1;
+            }
+        }
+    }
+    m->ncu = 0;
+    uint32_t seq = atomic_load(&c->seq); /* before the master may post the first region */
+    bump(&c->parked);
+    member_loop(c, m, seq);
+}
+
+/* ---------------------------------------------------------------- the master */
+
+static int master_track_all(w_ctl *c, char *why, size_t len)
+{
+    w_mpriv *mp = (w_mpriv *)g_pool.res;
+    long r = read_file("/proc/self/maps", mp->buf, sizeof mp->buf);
+    if (r < 0) {
+        snprintf(why, len, "cannot read /proc/self/maps (%s)", strerror((int)-r));
+        return -1;
+    }
+    c->nmaps = parse_maps(mp->buf, c->maps, MAXMAPS, c->xs, c->xe);
+    if (c->nmaps < 0) {
+        snprintf(why, len, "more than %d mappings", MAXMAPS);
+        return -1;
+    }
+    c->nshared = 0;
+    for (int i = 0; i < c->nmaps; i++)
+        if (c->maps[i].kind == K_SHARED && c->nshared < MAXSHARED)
+            c->shared[c->nshared++] = c->maps[i];
+    for (int i = 0; i < c->nmaps; i++) {
+        if (!tracked(&c->maps[i]))
+            continue;
+        r = uffd_reg(g_pool.uffd, c->maps[i].s, c->maps[i].e);
+        if (r == 0)
+            r = uffd_wp(g_pool.uffd, c->maps[i].s, c->maps[i].e);
+        if (r < 0) {
+            snprintf(why, len, "the mapping at %#lx cannot be tracked (%s)",
+                     (unsigned long)c->maps[i].s, strerror((int)-r));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The master's shared mappings when the pool forked: the members have them too. */
+static int pool_shares(const w_ctl *c, const struct w_map *m)
+{
+    for (int i = 0; i < c->nshared; i++)
+        if (c->shared[i].s <= m->s && m->e <= c->shared[i].e && c->shared[i].ino == m->ino &&
+            c->shared[i].off + (m->s - c->shared[i].s) == m->off)
+            return 1;
+    return 0;
+}
+
+/* At a region's open: the master's maps, what it mapped anew, what it wrote. */
+static int master_prepare(w_ctl *c, char *why, size_t len)
+{
+    w_mpriv *mp = (w_mpriv *)g_pool.res;
+    long r = read_file("/proc/self/maps", mp->buf, sizeof mp->buf);
+    c->nmaps = r < 0 ? -1 : parse_maps(mp->buf, c->maps, MAXMAPS, c->xs, c->xe);
+    if (c->nmaps < 0) {
+        snprintf(why, len, "cannot read this process's mappings");
+        return -1;
+    }
+    c->brk = heap_end(c->maps, c->nmaps);
+    for (int i = 0; i < c->nmaps; i++)
+        if (c->maps[i].kind == K_SHARED && !pool_shares(c, &c->maps[i])) {
+            snprintf(why, len, "a shared mapping appeared at %#lx", (unsigned long)c->maps[i].s);
+            return -3; /* the members lack it: a new pool, forked now, shares it */
+        }
+    long nu = pm_scan(g_pool.pmfd, PG, UEND, 0, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED, 0,
+                      W_PAGE_IS_WPALLOWED, mp->pr, mp->unreg, MAXMAPS);
+    if (nu < 0) {
+        snprintf(why, len, "PAGEMAP_SCAN failed (%s)", strerror((int)-nu));
+        return -1;
+    }
+    int nf = 0;
+    for (long i = 0, j = 0; i < nu; i++) {
+        while (j < c->nmaps && c->maps[j].e <= mp->unreg[i].s)
+            j++;
+        for (long k = j; k < c->nmaps && c->maps[k].s < mp->unreg[i].e; k++) {
+            if (!tracked(&c->maps[k]))
+                continue;
+            u64 s = c->maps[k].s > mp->unreg[i].s ? c->maps[k].s : mp->unreg[i].s;
+            u64 e = c->maps[k].e < mp->unreg[i].e ? c->maps[k].e : mp->unreg[i].e;
+            if (s >= e)
+                continue;
+            r = uffd_reg(g_pool.uffd, s, e);
+            if (r < 0) {
+                snprintf(why, len, "the mapping at %#lx cannot be tracked (%s)", (unsigned long)s,
+                         strerror((int)-r));
+                return -1;
+            }
+            if (nf && c->fresh[nf - 1].e == s)
+                c->fresh[nf - 1].e = e;
+            else if (nf < MAXMAPS)
+                c->fresh[nf++] = (struct w_range){s, e};
+            else
+                c->full = 1;
+        }
+    }
+    c->nfresh = nf;
+    long nd = pm_scan(g_pool.pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
+                      W_PAGE_IS_WRITTEN, mp->pr, c->dirty, MAXR);
+    c->full = nd < 0;
+    c->ndirty = nd < 0 ? 0 : nd;
+    if (nd < 0 && nd != -E2BIG) {
+        snprintf(why, len, "PAGEMAP_SCAN failed (%s)", strerror((int)-nd));
+        return -1;
+    }
+    if (c->full) /* protect everything again; the members copy all */
+        pm_scan(g_pool.pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
+                W_PAGE_IS_WRITTEN, mp->pr, NULL, 0);
+    sigset_t cur;
+    pthread_sigmask(SIG_SETMASK, NULL, &cur);
+    memcpy(&c->sigmask, &cur, sizeof c->sigmask);
+    return 0;
+}
+
+static void pool_destroy(void)
+{
+    if (!g_pool.ctl)
+        return;
+    w_ctl *c = g_pool.ctl;
+    if (c->mpid == getpid()) {
+        for (int m = 0; m < g_pool.nmem; m++)
+            if (g_pool.pidfd[m] >= 0)
+                syscall(SYS_pidfd_send_signal, g_pool.pidfd[m], SIGKILL, NULL, 0);
+        for (int m = 0; m < g_pool.nmem; m++)
+            if (g_pool.pidfd[m] >= 0) {
+                siginfo_t si;
+                while (waitid(P_PIDFD, (id_t)g_pool.pidfd[m], &si, WEXITED) < 0 && errno == EINTR)
+                    ;
+                close(g_pool.pidfd[m]);
+            }
+        if (g_pool.uffd >= 0)
+            close(g_pool.uffd); /* unregisters the master's memory */
+        if (g_pool.pmfd >= 0)
+            close(g_pool.pmfd);
+        munmap(g_pool.res, g_pool.res_len);
+        fmp__arena_free(c);
+    }
+    memset(&g_pool, 0, sizeof g_pool);
+}
+
+static int threads_of_self(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static int pool_create(int nmem, int level, char *why, size_t len)
+{
+    g_pool.uffd = uffd_create();
+    if (g_pool.uffd < 0) {
+        snprintf(why, len, "userfaultfd: %s", strerror(-g_pool.uffd));
+        return -1;
+    }
+    g_pool.pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    g_pool.res_len = MPRIV_BYTES + (size_t)nmem * MEM_BYTES;
+    g_pool.res = mmap(NULL, g_pool.res_len, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    w_ctl *c = fmp__arena_alloc(sizeof *c);
+    g_pool.ctl = c;
+    g_pool.nmem = nmem;
+    g_stat.pools++;
+    for (int m = 0; m < nmem; m++)
+        g_pool.pidfd[m] = -1;
+    if (g_pool.pmfd < 0 || g_pool.res == MAP_FAILED || !c) {
+        snprintf(why, len, "%s", !c ? "no room in the shared arena" : strerror(errno));
+        if (g_pool.res == MAP_FAILED)
+            g_pool.res = NULL, g_pool.res_len = 0;
+        if (c)
+            c->mpid = getpid();
+        pool_destroy();
+        return -1;
+    }
+    c->mpid = getpid();
+    c->nmem = nmem;
+    c->xs = (u64)(uintptr_t)g_pool.res;
+    c->xe = c->xs + g_pool.res_len;
+    c->tid_off = find_tid_off();
+    if (c->tid_off < 0) {
+        snprintf(why, len, "the thread id's place in the C library's thread block is unknown");
+        pool_destroy();
+        return -1;
+    }
+    if (master_track_all(c, why, len) < 0) {
+        pool_destroy();
+        return -1;
+    }
+    fflush(NULL);
+    for (int m = 1; m <= nmem; m++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, (unsigned long)SIGKILL, 0UL, 0UL, 0UL);
+            if (getppid() != c->mpid)
+                _exit(FMP_EXIT_FAILURE);
+            w_mem *wm = mem_of(g_pool.res, m);
+            wm->id = m;
+            u64 top = ((u64)(uintptr_t)wm + MEM_BYTES - 64) & ~15UL;
+            /* onto the park stack: the arguments first (an operand may sit in rbp) */
+            __asm__ volatile("mov %1, %%rdi\n\t"
+                             "mov %2, %%rsi\n\t"
+                             "mov %3, %%rax\n\t"
+                             "mov %0, %%rsp\n\t"
+                             "xor %%ebp, %%ebp\n\t"
+                             "call *%%rax\n\t"
+                             "ud2" ::"r"(top),
+                             "r"(c), "r"(wm), "r"(member_main)
+                             : "memory", "rdi", "rsi", "rax");
+            __builtin_unreachable();
+        }
+        if (pid < 0) {
+            snprintf(why, len, "fork: %s", strerror(errno));
+            pool_destroy();
+            return -1;
+        }
+        g_pool.pid[m - 1] = pid;
+        g_pool.pidfd[m - 1] = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (g_pool.pidfd[m - 1] < 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            snprintf(why, len, "pidfd_open: %s", strerror(errno));
+            pool_destroy();
+            return -1;
+        }
+        fmp__bind_child(pid, level, m, nmem + 1);
+    }
+    if (master_wait(&c->parked, (uint32_t)nmem) < 0) {
+        snprintf(why, len, "a member could not start (step %d: %s)", c->err, strerror(c->err_no));
+        pool_destroy();
+        return -1;
+    }
+    return 0;
+}
+
+/* The master side of a warm region's open; returns 0, or -1 (why says why). */
+static int master_open(fmp__shteam *t, sigjmp_buf *jb, char *why, size_t len)
+{
+    w_ctl *c = g_pool.ctl;
+    if (master_wait(&c->parked, (uint32_t)g_pool.nmem) < 0) {
+        snprintf(why, len, "a member of the warm pool is gone");
+        return -1;
+    }
+    int r = master_prepare(c, why, len);
+    if (r < 0)
+        return r;
+    c->jb = (uintptr_t)jb;
+    c->team = t;
+    c->cmd = CMD_REGION;
+    atomic_store(&c->synced, 0);
+    atomic_store(&c->parked, 0);
+    for (int m = 1; m < t->n; m++) {
+        fmp__slot *s = &t->slots[m];
+        atomic_store(&s->state, FMP__S_STARTING);
+        atomic_store(&s->pid, (int)g_pool.pid[m - 1]);
+        s->pidfd = fcntl(g_pool.pidfd[m - 1], F_DUPFD_CLOEXEC, 3);
+    }
+    bump(&c->seq);
+    if (master_wait(&c->synced, (uint32_t)g_pool.nmem) < 0) {
+        if (atomic_load(&c->err))
+            snprintf(why, len, "member %d could not follow the master (step %d: %s)", c->err_member,
+                     atomic_load(&c->err), strerror(c->err_no));
+        else
+            snprintf(why, len, "a member of the warm pool died");
+        return -2; /* the team's slots name the pool: the caller breaks the team */
+    }
+    g_pool.used++;
+    return 0;
+}
+
+#endif /* WARM_ARCH */
+
+/* ---------------------------------------------------------------- the interface */
+
+static void probe(void)
+{
+    if (g_probed)
+        return;
+    g_probed = 1;
+#if !WARM_ARCH
+    snprintf(g_why, sizeof g_why, "warm regions are built for x86-64 Linux only");
+#else
+    if (WARM_SANITIZED) {
+        snprintf(g_why, sizeof g_why, "this build has a sanitizer");
+        return;
+    }
+#ifdef WARM_VALGRIND_H
+    if (RUNNING_ON_VALGRIND) {
+        snprintf(g_why, sizeof g_why, "running under valgrind");
+        return;
+    }
+#endif
+    int fd = uffd_create();
+    if (fd < 0) {
+        snprintf(g_why, sizeof g_why, "userfaultfd with asynchronous write-protect: %s",
+                 strerror(-fd));
+        return;
+    }
+    char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    long r = -ENOMEM;
+    if (p != MAP_FAILED && pm >= 0) {
+        r = uffd_reg(fd, (u64)(uintptr_t)p, (u64)(uintptr_t)p + 2 * PG);
+        if (r == 0)
+            r = uffd_wp(fd, (u64)(uintptr_t)p, (u64)(uintptr_t)p + 2 * PG);
+        if (r == 0) {
+            p[PG] = 1;
+            struct w_page_region vec[NVEC > 4 ? 4 : NVEC];
+            struct w_pm_scan_arg a;
+            memset(&a, 0, sizeof a);
+            a.size = sizeof a;
+            a.flags = W_SCAN_WP_MATCHING;
+            a.start = (u64)(uintptr_t)p;
+            a.end = a.start + 2 * PG;
+            a.vec = (u64)(uintptr_t)vec;
+            a.vec_len = 4;
+            a.category_mask = a.return_mask = W_PAGE_IS_WRITTEN;
+            r = RS3(SYS_ioctl, pm, W_PAGEMAP_SCAN, &a);
+            if (r == 1 && vec[0].start == a.start + PG && vec[0].end == a.start + 2 * PG)
+                r = 0;
+            else if (r >= 0)
+                r = -EPROTO;
+        }
+    }
+    if (r < 0)
+        snprintf(g_why, sizeof g_why, "PAGEMAP_SCAN of written pages (Linux 6.7): %s",
+                 strerror((int)-r));
+    if (p != MAP_FAILED)
+        munmap(p, 2 * PG);
+    if (pm >= 0)
+        close(pm);
+    close(fd);
+#endif
+}
+
+const char *fmp__warm_unavailable(void)
+{
+    probe();
+    return g_why[0] ? g_why : NULL;
+}
+
+void fmp__warm_describe(char *buf, size_t len)
+{
+    static const char *const names[] = {"auto", "warm", "fork"};
+    const char *why = g_mode == FMP__REGION_FORK ? NULL : fmp__warm_unavailable();
+    if (g_mode == FMP__REGION_FORK)
+        snprintf(buf, len, "fork");
+    else if (why)
+        snprintf(buf, len, "%s (regions fork: %s)", names[g_mode], why);
+    else
+        snprintf(buf, len, "%s (regions reuse warm members)", names[g_mode]);
+}
+
+/* Say once why a region forks although warm regions were asked for. */
+static void say_fallback(const char *file, int line, const char *why)
+{
+    static int said;
+    if (said)
+        return;
+    said = 1;
+    if (g_mode == FMP__REGION_WARM || fmp__g_icv.display_env)
+        FMP__SAY(warm_fallback, file, line, why);
+}
+
+static int warm_enter(fmp__shteam *t, const char *file, int line);
+
+int fmp__warm_enter(fmp__shteam *t, const char *file, int line)
+{
+    int r = warm_enter(t, file, line);
+    if (r == 0)
+        g_stat.warm++;
+    else if (r < 0 && t->level == 1 && !t->persistent && !fmp__g.is_child)
+        g_stat.forked++;
+    return r;
+}
+
+static int warm_enter(fmp__shteam *t, const char *file, int line)
+{
+    if (g_mode == FMP__REGION_FORK)
+        return -1;
+    if (fmp__warm_unavailable()) {
+        say_fallback(file, line, g_why);
+        return -1;
+    }
+#if WARM_ARCH
+    char why[256] = "";
+    if (fmp__g.is_child || t->level != 1 || t->persistent)
+        return -1; /* nested regions, regions of members and persistent teams fork */
+    int th = threads_of_self();
+    if (th != 1) {
+        snprintf(why, sizeof why, "the process has %d threads (warm regions need one)", th);
+        say_fallback(file, line, why);
+        return -1;
+    }
+    if (g_pool.ctl && (g_pool.ctl->mpid != getpid() || g_pool.nmem != t->n - 1)) {
+        if (g_pool.ctl->mpid == getpid())
+            pool_destroy();
+        else
+            memset(&g_pool, 0, sizeof g_pool); /* inherited through the program's fork */
+    }
+    if (g_failures >= MAX_FAILURES)
+        return -1; /* said already */
+    if (!g_pool.ctl && pool_create(t->n - 1, t->level, why, sizeof why) < 0) {
+        g_failures = MAX_FAILURES; /* what kept the pool from starting will again */
+        say_fallback(file, line, why);
+        return -1;
+    }
+    sigjmp_buf jb;
+    int m = sigsetjmp(jb, 0);
+    if (m) {
+        /* a member, in its copy of the master's stack */
+        g_member_team = t;
+        g_member_pid = (pid_t)syscall(SYS_getpid);
+        g_member_id = m;
+        return m;
+    }
+    int r = master_open(t, &jb, why, sizeof why);
+    if (r == -3) {
+        /* the master shares memory its members lack: a new pool, forked now, has it */
+        pool_destroy();
+        if (pool_create(t->n - 1, t->level, why, sizeof why) < 0) {
+            g_failures = MAX_FAILURES;
+            say_fallback(file, line, why);
+            return -1;
+        }
+        r = master_open(t, &jb, why, sizeof why);
+    }
+    if (r < 0) {
+        /* the pool goes (members already in the region with it); the region forks */
+        pool_destroy();
+        g_failures++;
+        for (int k = 1; k < t->n; k++) {
+            fmp__slot *s = &t->slots[k];
+            if (s->pidfd >= 0)
+                close(s->pidfd);
+            s->pidfd = -1;
+            atomic_store(&s->pid, 0);
+            atomic_store(&s->state, FMP__S_FREE);
+            fmp__robust_mutex_init(&s->life);
+        }
+        say_fallback(file, line, why);
+        return -1;
+    }
+    t->warm = 1;
+    return 0;
+#else
+    (void)t;
+    (void)file;
+    (void)line;
+    return -1;
+#endif
+}
+
+int fmp__warm_member_of(const fmp__shteam *t)
+{
+    return t && t == g_member_team && g_member_pid == fmp__g.pid;
+}
+
+void fmp__warm_park(void)
+{
+#if WARM_ARCH
+    g_member_team = NULL;
+    siglongjmp(mem_of(g_pool.res, g_member_id)->park, 1);
+#else
+    abort();
+#endif
+}
+
+void fmp__warm_shutdown(void)
+{
+#if WARM_ARCH
+    pool_destroy();
+#endif
+}
+
+int fmp_warm_release(void)
+{
+    fmp__ensure_init();
+    if (fmp__g.cur != &fmp__g.root) {
+        FMP__SAY(warm_release_inside);
+        return FMP_ESTATE;
+    }
+#if WARM_ARCH
+    int n = g_pool.ctl && g_pool.ctl->mpid == getpid() ? g_pool.nmem : 0;
+    pool_destroy();
+    return n;
+#else
+    return 0;
+#endif
+}
+
+void fmp__warm_report(void)
+{
+    if (fmp__g_icv.display_env == 2 && (g_stat.warm || g_stat.forked))
+        FMP__SAY(warm_report, g_stat.warm, g_stat.forked, g_stat.pools);
+}

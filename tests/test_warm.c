@@ -1,0 +1,324 @@
+/* test_warm: warm regions (FMP_REGION=warm) keep fork's semantics.
+ *
+ *  - the semantic-equivalence program tests/warm_prog: between regions the master
+ *    changes globals, statics, thread-locals, the stack, heap blocks (malloc, realloc,
+ *    free, brk up and down, blocks mmap'd by malloc and mremap'd), a mapping replaced at
+ *    the same address, the environment, its descriptors, its working directory and its
+ *    signal mask; inside, the members scribble over all of it, map, unmap, close and
+ *    chdir.  Under warm, fork and auto every member sees the master's memory of the
+ *    region's start, and the output is the same in the three modes;
+ *  - the warm pool is really reused (the members' pids repeat), and FMP_DISPLAY_ENV says
+ *    so; without userfaultfd (a seccomp filter, as in a container) auto forks and says
+ *    why, warm says it once;
+ *  - a member killed in a warm region fails the region as in a forked one, and the
+ *    regions after it run on a new pool; nothing is left behind;
+ *  - in-process: nested regions inside warm members, teams of changing sizes, the
+ *    function form, a member calling exit(), shared memory mapped between regions, and
+ *    fmp_warm_release().
+ * Where warm regions are not available (a sanitizer build, valgrind, an old kernel), the
+ * tests check that every region forks and the results are the same. */
+#define _GNU_SOURCE
+#include <forkmp.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* ---------------------------------------------------------------- running warm_prog */
+
+static int run_prog(ht_proc *p, const char *mode, const char *regions, const char *members,
+                    const char *extra)
+{
+    char path[4096], env_mode[64];
+    ht_helper_path("warm_prog", path, sizeof path);
+    snprintf(env_mode, sizeof env_mode, "FMP_REGION=%s", mode);
+    const char *env[] = {env_mode, "FMP_DISPLAY_ENV=verbose", "FMP_ON_ERROR=return", NULL};
+    char *argv[] = {path, (char *)regions, (char *)members, (char *)extra, NULL};
+    memset(p, 0, sizeof *p);
+    int rc = ht_run(argv, env, NULL, 120, p);
+    HT_REQUIRE_MSG(rc == 0, "cannot run %s: %s", path, strerror(-rc));
+    HT_CHECK_MSG(!p->timed_out,
+                 "warm_prog %s %s under FMP_REGION=%s timed out (a hang). "
+                 "stderr: %.2000s",
+                 regions, members, mode, p->err);
+    return p->reaped && WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1;
+}
+
+/* Does this build, on this kernel, run warm regions?  (The FMP_REGION line of
+   FMP_DISPLAY_ENV says, with the reason when it does not.) */
+static int warm_available(void)
+{
+    ht_proc p;
+    run_prog(&p, "warm", "0", "2", NULL);
+    int yes = strstr(p.err, "FMP_REGION = 'warm (regions reuse warm members)'") != NULL;
+    if (!yes)
+        HT_CHECK_CONTAINS(p.err, "FMP_REGION = 'warm (regions fork: ");
+    ht_proc_free(&p);
+    return yes;
+}
+
+/* The count line of FMP_DISPLAY_ENV=verbose at the end. */
+static void check_counts(const char *err, long warm, long forked)
+{
+    char want[160];
+    snprintf(want, sizeof want, "FMP_REGION: %ld regions reused warm members, %ld forked", warm,
+             forked);
+    HT_CHECK_CONTAINS(err, want);
+}
+
+static void semantics_case(const char *mode, const char *members)
+{
+    ht_proc p;
+    int st = run_prog(&p, mode, "30", members, NULL);
+    char want[96];
+    snprintf(want, sizeof want, "30 regions of %s members: 0 differences\n", members);
+    HT_CHECK_MSG(st == 0 && strcmp(p.out, want) == 0,
+                 "FMP_REGION=%s, %s members: status %d, stdout: %.2000s stderr: %.1000s", mode,
+                 members, st, p.out, p.err);
+    int warm = strcmp(mode, "fork") != 0 && warm_available();
+    HT_CHECK_CONTAINS(p.err, warm ? "pids: reused" : "pids: fresh");
+    check_counts(p.err, warm ? 30 : 0, warm ? 0 : 30);
+    ht_proc_free(&p);
+    HT_CHECK_INT_EQ(ht_reap_children(HT_GRACE_SECONDS), 0);
+}
+
+static void test_members_see_the_masters_memory_warm(void)
+{
+    semantics_case("warm", "2");
+    semantics_case("warm", "4");
+}
+
+static void test_members_see_the_masters_memory_fork(void)
+{
+    semantics_case("fork", "3");
+}
+
+static void test_members_see_the_masters_memory_auto(void)
+{
+    semantics_case("auto", "3");
+}
+
+static void test_same_output_in_each_mode(void)
+{
+    ht_proc w, f, a;
+    run_prog(&w, "warm", "12", "3", "kill=5");
+    run_prog(&f, "fork", "12", "3", "kill=5");
+    run_prog(&a, "auto", "12", "3", "kill=5");
+    HT_CHECK_CONTAINS(f.out, "region 5: ");
+    HT_CHECK_CONTAINS(f.out, "12 regions of 3 members: 0 differences");
+    HT_CHECK_MSG(strcmp(w.out, f.out) == 0 && strcmp(a.out, f.out) == 0,
+                 "outputs differ.\nwarm: %.1500s\nfork: %.1500s\nauto: %.1500s", w.out, f.out,
+                 a.out);
+    ht_proc_free(&w);
+    ht_proc_free(&f);
+    ht_proc_free(&a);
+}
+
+static void test_member_killed_in_a_warm_region(void)
+{
+    ht_proc p;
+    int st = run_prog(&p, "warm", "10", "3", "kill=4");
+    HT_CHECK_MSG(st == 0, "status %d, stdout %.1000s stderr %.1500s", st, p.out, p.err);
+    HT_CHECK_CONTAINS(p.out, "region 4: ");
+    HT_CHECK_CONTAINS(p.out, "10 regions of 3 members: 0 differences");
+    HT_CHECK_CONTAINS(p.err, "was killed by signal 9 (SIGKILL)");
+    if (warm_available()) {
+        /* the broken region took its pool along; the next region started another */
+        HT_CHECK_CONTAINS(p.err, "10 regions reused warm members, 0 forked; 2 warm pools started");
+    }
+    ht_proc_free(&p);
+    HT_CHECK_INT_EQ(ht_reap_children(HT_GRACE_SECONDS), 0);
+}
+
+static void test_no_userfaultfd_falls_back(void)
+{
+    ht_proc p;
+    int st = run_prog(&p, "auto", "6", "3", "nouffd");
+    HT_CHECK_MSG(st == 0, "status %d, stderr %.1500s", st, p.err);
+    HT_CHECK_CONTAINS(p.out, "6 regions of 3 members: 0 differences");
+    HT_CHECK_CONTAINS(p.err, "FMP_REGION = 'auto (regions fork: ");
+    HT_CHECK_CONTAINS(p.err, "pids: fresh");
+    check_counts(p.err, 0, 6);
+    ht_proc_free(&p);
+    /* asked for warm by name: said once, at the first region */
+    st = run_prog(&p, "warm", "6", "3", "nouffd");
+    HT_CHECK_INT_EQ(st, 0);
+    const char *note = "forks its members instead of reusing warm ones";
+    char *first = strstr(p.err, note);
+    HT_CHECK_MSG(first && !strstr(first + 1, note), "the fallback note, once: %.2000s", p.err);
+    HT_CHECK_CONTAINS(p.err, "userfaultfd");
+    ht_proc_free(&p);
+}
+
+/* ---------------------------------------------------------------- in-process cases */
+
+/* The mode, before the first forkmp call of the test's process. */
+static int in_warm_mode(void)
+{
+    setenv("FMP_REGION", "warm", 1);
+    return fmp_get_num_procs() > 0; /* reads the environment */
+}
+
+static void test_nested_regions_in_warm_members(void)
+{
+    setenv("FMP_MAX_ACTIVE_LEVELS", "2", 1);
+    in_warm_mode();
+    int *seen = ht_shared(sizeof(int) * 16);
+    for (int round = 0; round < 4; round++) {
+        memset(seen, 0, sizeof(int) * 16);
+        int outer_value = 100 + round; /* private: each member's copy */
+        FMP_PARALLEL(2) {
+            int me = fmp_thread_num();
+            FMP_PARALLEL(2) {
+                ht_atomic_add(&seen[me * 2 + fmp_thread_num()], outer_value);
+            }
+        }
+        for (int k = 0; k < 4; k++)
+            HT_CHECK_MSG(seen[k] == outer_value, "round %d: slot %d saw %d, wanted %d", round, k,
+                         seen[k], outer_value);
+    }
+    fmp_warm_release(); /* the pool is not left to the harness */
+}
+
+static void test_team_sizes_change(void)
+{
+    in_warm_mode();
+    int *sum = ht_shared(sizeof(int));
+    int sizes[] = {2, 3, 3, 1, 4, 2, 2};
+    for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        *sum = 0;
+        int base = (int)i * 10;
+        FMP_PARALLEL(sizes[i]) {
+            ht_atomic_add(sum, base + fmp_thread_num());
+        }
+        int want = sizes[i] * base + sizes[i] * (sizes[i] - 1) / 2;
+        HT_CHECK_MSG(*sum == want, "team of %d: sum %d, wanted %d", sizes[i], *sum, want);
+        HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
+    }
+    fmp_warm_release(); /* the pool is not left to the harness */
+}
+
+typedef struct fn_arg {
+    int *hits;
+    int add;
+} fn_arg;
+
+static void fn_body(void *arg)
+{
+    fn_arg *a = arg;
+    ht_atomic_add(&a->hits[fmp_thread_num()], a->add);
+}
+
+static void test_function_form(void)
+{
+    in_warm_mode();
+    int *hits = ht_shared(sizeof(int) * 3);
+    for (int r = 1; r <= 5; r++) {
+        fn_arg a = {hits, r};
+        HT_CHECK_INT_EQ(fmp_parallel(3, fn_body, &a), FMP_OK);
+    }
+    for (int m = 0; m < 3; m++)
+        HT_CHECK_INT_EQ(hits[m], 15);
+    fmp_warm_release(); /* the pool is not left to the harness */
+}
+
+static void test_exit_in_a_warm_region(void)
+{
+    in_warm_mode();
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    int *count = ht_shared(sizeof(int));
+    FMP_PARALLEL(3) {
+        ht_atomic_add(count, 1);
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 2)
+            exit(5);
+    }
+    HT_CHECK_INT_NE(fmp_region_error(), FMP_OK);
+    HT_CHECK_CONTAINS(fmp_last_failure(), "member 2");
+    for (int r = 0; r < 3; r++) {
+        FMP_PARALLEL(3) {
+            ht_atomic_add(count, 1);
+        }
+        HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
+    }
+    HT_CHECK_INT_EQ(*count, 12);
+    fmp_warm_release(); /* the pool is not left to the harness */
+}
+
+static void test_shared_mapping_made_between_regions(void)
+{
+    in_warm_mode();
+    for (int r = 0; r < 4; r++) {
+        /* a MAP_SHARED mapping of the master's, made after the pool started */
+        int *s = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        HT_REQUIRE(s != MAP_FAILED);
+        FMP_PARALLEL(3) {
+            ht_atomic_add(&s[fmp_thread_num()], r + 1);
+        }
+        for (int m = 0; m < 3; m++)
+            HT_CHECK_MSG(s[m] == r + 1, "round %d: member %d wrote %d", r, m, s[m]);
+        munmap(s, 4096);
+    }
+    fmp_warm_release(); /* the pool is not left to the harness */
+}
+
+static void test_release(void)
+{
+    in_warm_mode();
+    int *x = ht_shared(sizeof(int) * 4);
+    FMP_PARALLEL(4) {
+        x[fmp_thread_num()] = (int)getpid();
+    }
+    int parked = ht_children_of(getpid(), NULL, 0);
+    int n = fmp_warm_release();
+    if (n == 0) { /* no warm regions here: they forked, and left nothing */
+        HT_CHECK_INT_EQ(parked, 0);
+    } else {
+        HT_CHECK_INT_EQ(n, 3);
+        HT_CHECK_INT_EQ(parked, 3);
+        for (int m = 1; m < 4; m++)
+            HT_CHECK_MSG(!ht_pid_alive(x[m]), "member %d (pid %d) outlived fmp_warm_release", m,
+                         x[m]);
+    }
+    HT_CHECK_INT_EQ(ht_children_of(getpid(), NULL, 0), 0);
+    HT_CHECK_INT_EQ(fmp_warm_release(), 0);
+    /* inside a region: refused */
+    int *rc = ht_shared(sizeof(int));
+    ht_capture_stderr_begin();
+    FMP_PARALLEL(2) {
+        if (fmp_thread_num() == 0)
+            *rc = fmp_warm_release();
+    }
+    char *err = ht_capture_stderr_end();
+    HT_CHECK_INT_EQ(*rc, FMP_ESTATE);
+    HT_CHECK_CONTAINS(err, "fmp_warm_release() inside a region");
+    free(err);
+    fmp_warm_release();
+}
+
+static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_memory_warm, 200),
+                                HT_TEST_TIMEOUT(test_members_see_the_masters_memory_fork, 200),
+                                HT_TEST_TIMEOUT(test_members_see_the_masters_memory_auto, 200),
+                                HT_TEST_TIMEOUT(test_same_output_in_each_mode, 200),
+                                HT_TEST_TIMEOUT(test_member_killed_in_a_warm_region, 120),
+                                HT_TEST_TIMEOUT(test_no_userfaultfd_falls_back, 120),
+                                HT_TEST(test_nested_regions_in_warm_members),
+                                HT_TEST(test_team_sizes_change),
+                                HT_TEST(test_function_form),
+                                HT_TEST(test_exit_in_a_warm_region),
+                                HT_TEST(test_shared_mapping_made_between_regions),
+                                HT_TEST(test_release),
+                                HT_END};
+
+int main(int argc, char **argv)
+{
+    return ht_main(argc, argv, "warm", tests);
+}
