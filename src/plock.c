@@ -17,6 +17,8 @@
  *   - any other owner (a member of another process's team, a persistent team's member
  *     between runs, a member reaped already) is dead when its pid is gone or a zombie;
  *     a waiter looks before every sleep and sleeps in slices of PLOCK_SLICE_MS.
+ * A spinning waiter looks too, every PLOCK_LOOK_EVERY spins (the active policy's spin
+ * lasts seconds), without the read of /proc that tells a zombie.
  * The first process that finds the owner dead takes the lock over with a
  * compare-and-swap from the dead owner's word and is told so (1): fmp_lock_set returns
  * FMP_EOWNERDEAD, FMP_CRITICAL says so.  A later acquire, when nobody was waiting, finds
@@ -93,11 +95,14 @@ static int member_gone(pid_t pid, fmp__shteam **team)
     return -1;
 }
 
-/* Is the process pid gone: no such process, or a zombie nobody has reaped yet? */
-static int process_gone(pid_t pid)
+/* Is the process pid gone: no such process, or (with zombies, a read of /proc) a zombie
+   nobody has reaped yet? */
+static int process_gone(pid_t pid, int zombies)
 {
     if (kill(pid, 0) != 0)
         return errno == ESRCH;
+    if (!zombies)
+        return 0;
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -113,8 +118,9 @@ static int process_gone(pid_t pid)
 }
 
 /* The owner of word w: gone (1) or not (0); *watched is set when it is a member of the
-   caller's innermost team, whose sleep wakes at its death. */
-static int owner_gone(uint32_t w, int *watched)
+   caller's innermost team, whose sleep wakes at its death.  zombies: see process_gone
+   (the look before a sleep; a spinning waiter and fmp_lock_test look without). */
+static int owner_gone(uint32_t w, int *watched, int zombies)
 {
     pid_t pid = (pid_t)(w & PLOCK_PID);
     fmp__shteam *t = NULL;
@@ -123,7 +129,7 @@ static int owner_gone(uint32_t w, int *watched)
         *watched = t && fmp__g.cur && t == fmp__g.cur->team;
     if (g >= 0)
         return g;
-    return process_gone(pid);
+    return process_gone(pid, zombies);
 }
 
 /* The owner of w is gone: take the lock from it (1), or someone else did first (0).
@@ -155,13 +161,12 @@ static int lock_slow(fmp__plock *l, uint32_t me)
                 return 0;
             continue;
         }
-        /* the owner's life, now and then (a look at a member's life word is cheap; the
-           full look, at other processes, waits for the sleep) */
-        if (i % PLOCK_LOOK_EVERY == PLOCK_LOOK_EVERY - 1) {
-            fmp__shteam *owner_team = NULL;
-            if (member_gone((pid_t)(w & PLOCK_PID), &owner_team) > 0 && take_over(l, w, me))
-                return 1;
-        }
+        /* the owner's life, now and then (a look at a life word, or one kill(pid, 0)
+           for an owner outside the caller's teams: a spin of the active policy may last
+           seconds) */
+        if (i % PLOCK_LOOK_EVERY == PLOCK_LOOK_EVERY - 1 && owner_gone(w, NULL, 0) &&
+            take_over(l, w, me))
+            return 1;
         fmp__cpu_relax();
     }
     for (;;) {
@@ -172,7 +177,7 @@ static int lock_slow(fmp__plock *l, uint32_t me)
             continue;
         }
         int watched = 0;
-        if (owner_gone(w, &watched)) {
+        if (owner_gone(w, &watched, 1)) {
             if (take_over(l, w, me))
                 return 1;
             continue;
@@ -214,7 +219,7 @@ int fmp__plock_trylock(fmp__plock *l)
     int rc = take_at_once(l, me, &w);
     if (rc != 1)
         return rc;
-    if (owner_gone(w, NULL) && take_over(l, w, me))
+    if (owner_gone(w, NULL, 0) && take_over(l, w, me))
         return 1;
     return -EBUSY;
 }

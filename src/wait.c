@@ -231,7 +231,8 @@ static void sleep_in_team(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
 
 void fmp__sleep_watching(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
 {
-    if (t && !atomic_load(&t->broken)) {
+    /* in a team of more than WATCH_MAX + 1 the caller may not watch the one it waits for */
+    if (t && !atomic_load(&t->broken) && t->n - 1 <= WATCH_MAX) {
         sleep_in_team(t, w, old);
         /* whatever woke us: a death wake must not be lost with us */
         fmp__scan_lives(t);

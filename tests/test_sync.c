@@ -478,6 +478,23 @@ static void test_lock_dead_owner_then_later_acquire(void)
     fmp_lock_destroy(l);
 }
 
+/* With the active policy a waiter spins for seconds before it sleeps: it still looks at
+   the owner's life while it spins, so a lock whose holder is gone (reaped already) is
+   taken over at once, not after the spin (the watchdog would end the test first). */
+static void test_lock_dead_owner_active_policy(void)
+{
+    setenv("FMP_WAIT_POLICY", "active", 1);
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    fmp_lock *l = fmp_lock_create();
+    HT_REQUIRE(l != NULL);
+    for (int k = 0; k < 3; k++) {
+        HT_CHECK_INT_EQ(fmp_parallel(2, die_holding, &l), FMP_EMEMBER);
+        HT_CHECK_INT_EQ(fmp_lock_set(l), FMP_EOWNERDEAD);
+        HT_CHECK_INT_EQ(fmp_lock_unset(l), FMP_OK);
+    }
+    fmp_lock_destroy(l);
+}
+
 /* The holder is a member of an inner team, the waiter a member of the outer one (it does
    not watch the holder's life): the holder's death still reaches it. */
 static void test_lock_dead_owner_in_another_team(void)
@@ -813,6 +830,7 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_lock_contention_counts_exactly, 60),
     HT_TEST_TIMEOUT(test_lock_dead_owner_while_others_wait, 15),
     HT_TEST_TIMEOUT(test_lock_dead_owner_then_later_acquire, 15),
+    HT_TEST_TIMEOUT(test_lock_dead_owner_active_policy, 15),
     HT_TEST_TIMEOUT(test_lock_dead_owner_in_another_team, 15),
     HT_TEST_TIMEOUT(test_many_members_many_barriers, 60),
     HT_TEST(test_nest_lock_across_members),
