@@ -90,6 +90,7 @@ int fmp__robust_mutex_init(pthread_mutex_t *m);
  * futex word with the owner's pid; all zero is a free lock; an owner that ends holding
  * it is found through the liveness machinery, and the next to take it is told.
  * ------------------------------------------------------------------------------ */
+#define FMP__LOCK_SPIN 4000 /* a contended lock spins at least this much before sleeping */
 typedef struct fmp__plock {
     _Atomic uint32_t word;     /* 0 free, else the owner's pid | a waiters bit */
     _Atomic uint32_t sleepers; /* processes asleep on word */
@@ -239,6 +240,8 @@ typedef struct fmp__shteam {
     _Atomic uint32_t ring_sleepers;
     _Atomic uint32_t ordered_loops; /* ordered loops whose descriptor is in the ring */
     long spin;                   /* spins before sleeping, for this team's size */
+    long lock_spin;              /* a contended lock's spins (plock.c): at least
+                                    FMP__LOCK_SPIN unless members share cores */
     /* persistent team: the next run */
     _Atomic uint32_t run_gen FMP__ALIGNED;
     _Atomic uint32_t run_sleepers;

@@ -8,8 +8,10 @@
  * acquire, and no system call unless somebody sleeps.
  *
  * A contended lock is waited for by spinning (the wait policy's spins, at least
- * PLOCK_SPIN), then sleeping.  An owner that ends without releasing it (killed,
- * crashed, gone with _exit while holding it) is found through the liveness machinery:
+ * FMP__LOCK_SPIN unless the team has more members than cores: the team's lock_spin),
+ * with a pause that doubles between two looks at the word, then sleeping.  An owner that ends
+ * without releasing it (killed, crashed, gone with _exit while holding it) is found through the
+ * liveness machinery:
  *   - an owner that is a member of one of the waiter's teams is dead when its life word
  *     says so (wait.c); a waiter whose owner is a member of its own team sleeps with
  *     that team's futex_waitv, so a death wakes it at once, and the death is recorded
@@ -35,8 +37,8 @@
 
 #define PLOCK_WAITERS 0x80000000u /* an unlock must wake a sleeper */
 #define PLOCK_PID FUTEX_TID_MASK  /* the owner's pid */
-#define PLOCK_SPIN 200            /* spins before sleeping when the policy spins less */
 #define PLOCK_LOOK_EVERY 4096     /* spins between looks at the owner's life */
+#define PLOCK_BACKOFF 32          /* the most spins between two looks at the word */
 #define PLOCK_SLICE_MS 50         /* sleeps of a waiter whose owner is not watched */
 
 /* this process's pid, refreshed in every child (forkmp's members and the program's own
@@ -150,10 +152,13 @@ static int take_free(fmp__plock *l, uint32_t me)
 static int lock_slow(fmp__plock *l, uint32_t me)
 {
     fmp__shteam *t = fmp__g.cur ? fmp__g.cur->team : NULL;
-    long spins = t ? t->spin : fmp__g_icv.spin_count;
-    if (spins < PLOCK_SPIN)
-        spins = PLOCK_SPIN;
-    for (long i = 0; i < spins; i++) {
+    long spins = t ? t->lock_spin : fmp__g_icv.spin_count;
+    if (!t && spins < FMP__LOCK_SPIN)
+        spins = FMP__LOCK_SPIN;
+    /* between two looks at the word, a pause that doubles up to PLOCK_BACKOFF: every
+       look takes the line from the owner, whose next lock or unlock must fetch it back */
+    long pause = 1, look = PLOCK_LOOK_EVERY;
+    for (long i = 0; i < spins; i += pause) {
         uint32_t w = atomic_load_explicit(&l->word, memory_order_relaxed);
         if (w == 0) {
             if (atomic_compare_exchange_weak_explicit(&l->word, &w, me, memory_order_acquire,
@@ -164,10 +169,15 @@ static int lock_slow(fmp__plock *l, uint32_t me)
         /* the owner's life, now and then (a look at a life word, or one kill(pid, 0)
            for an owner outside the caller's teams: a spin of the active policy may last
            seconds) */
-        if (i % PLOCK_LOOK_EVERY == PLOCK_LOOK_EVERY - 1 && owner_gone(w, NULL, 0) &&
-            take_over(l, w, me))
-            return 1;
-        fmp__cpu_relax();
+        if (i >= look) {
+            look = i + PLOCK_LOOK_EVERY;
+            if (owner_gone(w, NULL, 0) && take_over(l, w, me))
+                return 1;
+        }
+        for (long k = 0; k < pause; k++)
+            fmp__cpu_relax();
+        if (pause < PLOCK_BACKOFF)
+            pause *= 2;
     }
     for (;;) {
         uint32_t w = atomic_load(&l->word);
