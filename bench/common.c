@@ -71,12 +71,41 @@ bench_stats bench_stats_scale(bench_stats s, double k)
     return r;
 }
 
+double bench_noise(const double *v, int n, double med)
+{
+    double *dev = malloc(sizeof *dev * (size_t)(n > 0 ? n : 1));
+    if (!dev || n <= 1) {
+        free(dev);
+        return 0.0;
+    }
+    for (int i = 0; i < n; i++)
+        dev[i] = v[i] > med ? v[i] - med : med - v[i];
+    double mad = bench_stats_of(dev, n).med;
+    free(dev);
+    return 1.4826 * mad;
+}
+
+static void emit(const char *group, const char *figure, const char *impl, int members,
+                 const char *param, bench_stats s, const char *unit, int reps, double noise)
+{
+    printf("R\t%s\t%s\t%s\t%s\t%d\t%s\t%.6g\t%.6g\t%.6g\t%s\t%d", group, figure, impl,
+           bench_policy(), members, param ? param : "-", s.med, s.min, s.max, unit, reps);
+    if (noise >= 0.0)
+        printf("\t%.6g", noise);
+    putchar('\n');
+    fflush(stdout);
+}
+
 void bench_emit(const char *group, const char *figure, const char *impl, int members,
                 const char *param, bench_stats s, const char *unit, int reps)
 {
-    printf("R\t%s\t%s\t%s\t%s\t%d\t%s\t%.6g\t%.6g\t%.6g\t%s\t%d\n", group, figure, impl,
-           bench_policy(), members, param ? param : "-", s.med, s.min, s.max, unit, reps);
-    fflush(stdout);
+    emit(group, figure, impl, members, param, s, unit, reps, -1.0);
+}
+
+void bench_emit_noisy(const char *group, const char *figure, const char *impl, int members,
+                      const char *param, bench_stats s, double noise, const char *unit, int reps)
+{
+    emit(group, figure, impl, members, param, s, unit, reps, noise);
 }
 
 void bench_note(const char *group, const char *fmt, ...)

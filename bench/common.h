@@ -3,7 +3,7 @@
  *
  * Every program prints its results on stdout as tab-separated lines:
  *
- *   R  group  figure  impl  policy  members  param  median  min  max  unit  reps
+ *   R  group  figure  impl  policy  members  param  median  min  max  unit  reps [noise]
  *   N  group  free text (a note: something scaled down, skipped, or worth knowing)
  *
  * group:   epcc, floor, stream, pi, stencil, reduce, allreduce
@@ -13,6 +13,8 @@
  * policy:  active, passive or default (the OMP_WAIT_POLICY the process ran with)
  * param:   a size in bytes, or "-"
  * unit:    us, GB/s, G it/s, M cells/s or faults (min = max = the mean for faults)
+ * noise:   where given (the EPCC overheads), the figure's noise in its unit: a median
+ *          at or below it cannot be told from zero, and the report says "below noise"
  * Anything else a program writes goes to stderr.  bench/report.awk turns the lines into
  * the tables of results.md; bench/run adds "M key value" lines about the machine. */
 #ifndef FMP_BENCH_COMMON_H
@@ -42,6 +44,12 @@ bench_stats bench_stats_scale(bench_stats s, double k);
 /** Print one result line (see the top of this file). @p param NULL prints "-". */
 void bench_emit(const char *group, const char *figure, const char *impl, int members,
                 const char *param, bench_stats s, const char *unit, int reps);
+/** The same with the figure's noise (see the top of this file), in the figure's unit. */
+void bench_emit_noisy(const char *group, const char *figure, const char *impl, int members,
+                      const char *param, bench_stats s, double noise, const char *unit, int reps);
+/** A robust standard deviation of @p n values around their median @p med: 1.4826 times
+    the median absolute deviation (a slow outlier does not widen it); 0 for n < 2. */
+double bench_noise(const double *v, int n, double med);
 /** Print a note line for @p group. */
 void bench_note(const char *group, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -3,6 +3,7 @@
  * lines.  The programs supply only how to run one test. */
 #include "epcc_driver.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,33 @@ static double reference(long delays, long d)
 static long round_up(long x, long m)
 {
     return (x + m - 1) / m * m;
+}
+
+/* The noise of an overhead, in microseconds per inner repetition: twice the robust spread
+   (bench_noise) of one repetition of the test and of the reference, combined.  The
+   median overhead of a construct that costs nothing lands within it; a figure at or
+   below it is reported as "below noise", never as a value. */
+static double overhead_noise(double *refs, double ref_med, const double *tests, int reps,
+                             long inner)
+{
+    double *t = malloc(sizeof *t * (size_t)reps);
+    if (!t)
+        return 0.0;
+    for (int r = 0; r < reps; r++)
+        t[r] = tests[r];
+    double tmed = bench_stats_of(t, reps).med;
+    double st = bench_noise(t, reps, tmed), sr = bench_noise(refs, reps, ref_med);
+    free(t);
+    return 2.0 * sqrt(st * st + sr * sr) / (double)inner * 1e6;
+}
+
+static void emit(const char *impl, const char *name, int members, bench_stats s, double noise,
+                 int reps)
+{
+    bench_emit_noisy("epcc", name, impl, members, NULL, s, noise, "us", reps);
+    if (s.med <= noise)
+        fprintf(stderr, "epcc %s: %s: %.3g us, below noise (+-%.3g us)\n", impl, name, s.med,
+                noise);
 }
 
 void epcc_run_all(const bench_opts *o, const char *impl, epcc_runner run, void *ctx)
@@ -59,14 +87,17 @@ void epcc_run_all(const bench_opts *o, const char *impl, epcc_runner run, void *
         bench_stats ref = bench_stats_of(refs, reps);
         for (int r = 0; r < reps; r++)
             ov[r] = (tests[r] - ref.med) / (double)inner * 1e6;
+        double noise = overhead_noise(refs, ref.med, tests, reps, inner);
         bench_stats s = bench_stats_of(ov, reps);
-        bench_emit("epcc", t->name, impl, members, NULL, s, "us", reps);
+        if (s.med < 0.0 && -s.med > noise)
+            noise = -s.med; /* a negative overhead is an error of at least its size */
+        emit(impl, t->name, members, s, noise, reps);
         if (t->kind == EPCC_SCHED && t->sched == EPCC_DYNAMIC) {
             /* per chunk: a member takes iters / chunk chunks per loop */
             char name[64];
+            double k = (double)t->chunk / (double)iters;
             snprintf(name, sizeof name, "%s per chunk", t->name);
-            bench_emit("epcc", name, impl, members, NULL,
-                       bench_stats_scale(s, (double)t->chunk / (double)iters), "us", reps);
+            emit(impl, name, members, bench_stats_scale(s, k), noise * k, reps);
         }
     }
     free(ov);

@@ -14,7 +14,7 @@ bench_common = bench/common.c bench/common.h
 bench_programs = bench/epcc_fmp bench/floor_fmp bench/kernels_fmp bench/tasks_fmp
 bench_epcc_fmp_SOURCES = bench/epcc_fmp.c bench/epcc.c bench/epcc.h bench/epcc_driver.h \
 	$(bench_common)
-bench_epcc_fmp_LDADD = libforkmp.la
+bench_epcc_fmp_LDADD = libforkmp.la -lm
 bench_epcc_fmp_LDFLAGS = -no-install
 bench_floor_fmp_SOURCES = bench/floor_fmp.c $(bench_common)
 bench_floor_fmp_CFLAGS = $(AM_CFLAGS) -pthread
@@ -36,6 +36,7 @@ bench_epcc_omp_SOURCES = bench/epcc_omp.c bench/epcc.c bench/epcc.h bench/epcc_d
 	$(bench_common)
 bench_epcc_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
 bench_epcc_omp_LDFLAGS = $(OPENMP_CFLAGS) -no-install
+bench_epcc_omp_LDADD = -lm
 bench_kernels_omp_SOURCES = bench/kernels_omp.c bench/kernels.h $(bench_common)
 bench_kernels_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
 bench_kernels_omp_LDFLAGS = $(OPENMP_CFLAGS) -no-install

@@ -6,7 +6,7 @@
 # Input lines (tab-separated), see bench/common.h:
 #   M key value                 the machine and the run
 #   N group text                a note
-#   R group figure impl policy members param median min max unit reps
+#   R group figure impl policy members param median min max unit reps [noise]
 # Plain POSIX awk (mawk is enough).
 
 BEGIN {
@@ -43,12 +43,21 @@ $1 == "R" && NF >= 12 {
     if (n == 1 || $10 + 0 > hi[k]) hi[k] = $10 + 0
     unit[k] = $11; nreps[k] += $12
     med[k] = median_of(k, n)
+    # the noise of the figure (EPCC): with rounds, the median of the rounds' own
+    if (NF >= 13 && $13 != "-") {
+        nv = ++nnoise[k]
+        val["noise " k, nv] = $13 + 0
+        noise[k] = median_of("noise " k, nv)
+    }
     if ($6 + 0 > seenmax && $2 != "allreduce")
         seenmax = $6 + 0
     next
 }
 
 function key(g, f, i, p, m, x) { return g SUBSEP f SUBSEP i SUBSEP p SUBSEP m SUBSEP x }
+
+# a figure at or below its noise: it cannot be told from zero (or from each other)
+function below_noise(k) { return (k in noise) && med[k] <= noise[k] }
 
 function median_of(k, n,    i, j, t, a) {
     for (i = 1; i <= n; i++) a[i] = val[k, i]
@@ -84,6 +93,7 @@ function cell(k,    u, s, m, a, b) {
     if (u == "us" && absv(med[k]) >= 1e7) { s = 1e-6; u = "s" }
     else if (u == "us" && absv(med[k]) >= 1e4) { s = 1e-3; u = "ms" }
     if (u == "us") u = "µs"
+    if (below_noise(k)) return "below noise (±" num(noise[k] * s) " " u ")"
     m = med[k] * s; a = lo[k] * s; b = hi[k] * s
     if (a == m && b == m) return num(m) " " u
     return num(m) " " u " (" num(a) "–" num(b) ")"
@@ -154,6 +164,8 @@ function target_text(u) {
 # the noise floor or negative)
 function ratio(k, c,    n, j, m, pr) {
     if (c == "" || !(c in med) || !(k in med)) return ""
+    # either side below its noise: no ratio to state
+    if (below_noise(k) || below_noise(c)) return ""
     # an overhead at the noise floor, or below it (negative), has no meaningful ratio
     if (unit[k] == "us" && (med[c] < 0.005 || med[k] < 0)) return ""
     if (med[c] <= 0) return ""
@@ -369,7 +381,11 @@ END {
     print "runs the same delays (" meta["epcc"] ") in one process. Schedule tests: a loop"
     print "of 1024 iterations per member (8192 with --size large), overhead per loop, and for"
     print "DYNAMIC also per chunk. \"REDUCTION in region\" is a scalar reduction inside an open"
-    print "region (OpenMP: `omp for reduction` over one iteration per thread)."
+    print "region (OpenMP: `omp for reduction` over one iteration per thread). Each overhead"
+    print "has a noise: twice the robust spread (1.4826 × median absolute deviation) of one"
+    print "repetition of the test and of the reference, combined, per construct (at least the"
+    print "size of a negative median). A median at or below it is shown as \"below noise (±X)\","
+    print "on either side, and has no ratio."
     for (pi_ = 1; pi_ <= 2; pi_++) {
         pol = pi_ == 1 ? "active" : "passive"
         for (m = 1; m <= 4096; m++) {

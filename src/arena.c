@@ -67,7 +67,9 @@ typedef struct arena_hdr {
     blk *moving;      /* the new block of a realloc that moves a block, until the old one
                          is given back: a repair after a death frees it (nobody saw it) */
     pthread_mutex_t output_lock;
-    pthread_mutex_t crit[FMP__CRIT_LOCKS];
+    struct {
+        fmp__plock l; /* all zero: free */
+    } FMP__ALIGNED crit[FMP__CRIT_LOCKS];
 } arena_hdr;
 
 static char *g_base;
@@ -110,29 +112,6 @@ int fmp__robust_lock(pthread_mutex_t *m)
 }
 
 static int repair(void);
-
-void *fmp__mutex_block(size_t bytes)
-{
-    fmp__ensure_init();
-    pthread_mutex_t *m = fmp__arena_alloc(bytes);
-    if (!m)
-        return NULL;
-    int rc = fmp__robust_mutex_init(m);
-    if (rc) {
-        fmp__arena_free(m);
-        errno = -rc;
-        return NULL;
-    }
-    return m;
-}
-
-void fmp__mutex_block_free(void *block)
-{
-    if (!block)
-        return;
-    pthread_mutex_destroy(block);
-    fmp__arena_free(block);
-}
 
 /* Take the allocator's lock; repair after a holder that died.  0, or -1 when the
    arena cannot be used (said once). */
@@ -207,8 +186,6 @@ int fmp__arena_init(void)
     arena_hdr *h = p;
     fmp__robust_mutex_init(&h->lock);
     fmp__robust_mutex_init(&h->output_lock);
-    for (int i = 0; i < FMP__CRIT_LOCKS; i++)
-        fmp__robust_mutex_init(&h->crit[i]);
     size_t hdr = (sizeof(arena_hdr) + psz - 1) & ~(psz - 1);
     h->heap = h->top = g_base + hdr;
     h->end = g_base + want;
@@ -227,9 +204,9 @@ int fmp__arena_contains(const void *p)
     return g_hdr && (const char *)p >= g_hdr->heap && (const char *)p < g_hdr->end;
 }
 
-pthread_mutex_t *fmp__arena_crit_lock(unsigned idx)
+fmp__plock *fmp__arena_crit_lock(unsigned idx)
 {
-    return g_hdr ? &g_hdr->crit[idx % FMP__CRIT_LOCKS] : NULL;
+    return g_hdr ? &g_hdr->crit[idx % FMP__CRIT_LOCKS].l : NULL;
 }
 
 pthread_mutex_t *fmp__arena_output_lock(void)

@@ -18,6 +18,7 @@ static void init_once(void)
 {
     fmp__env_init();
     fmp__g.pid = getpid();
+    fmp__plock_init();
     fmp__g.error_mode = fmp__g_icv.on_error;
     fmp__ctx *r = &fmp__g.root;
     r->team = NULL;

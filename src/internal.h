@@ -81,15 +81,31 @@ void fmp__arena_free(void *p);
 void *fmp__arena_realloc(void *p, size_t bytes);
 int fmp__arena_contains(const void *p);
 size_t fmp__arena_in_use(void);        /* bytes held by blocks, headers included */
-pthread_mutex_t *fmp__arena_crit_lock(unsigned idx); /* critical-section locks */
+struct fmp__plock *fmp__arena_crit_lock(unsigned idx); /* critical-section locks */
 pthread_mutex_t *fmp__arena_output_lock(void);
 /* Lock a robust process-shared mutex; a dead owner is recovered: returns 1 then. */
 int fmp__robust_lock(pthread_mutex_t *m);
 int fmp__robust_mutex_init(pthread_mutex_t *m);
-/* A block of the arena that starts with a robust process-shared mutex (the locks'
-   objects): NULL + errno; freed with its mutex destroyed (NULL ignored). */
-void *fmp__mutex_block(size_t bytes);
-void fmp__mutex_block_free(void *block);
+
+/* ------------------------------------------------------------------------------
+ * Locks of processes (plock.c): fmp_lock, fmp_nest_lock, the critical sections.  A
+ * futex word with the owner's pid; all zero is a free lock; an owner that ends holding
+ * it is found through the liveness machinery, and the next to take it is told.
+ * ------------------------------------------------------------------------------ */
+#define FMP__LOCK_SPIN 4000 /* a contended lock spins at least this much before sleeping */
+typedef struct fmp__plock {
+    _Atomic uint32_t word;     /* 0 free, else the owner's pid | a waiters bit */
+    _Atomic uint32_t sleepers; /* processes asleep on word */
+} fmp__plock;
+void fmp__plock_init(void); /* at initialisation: the pid, refreshed in children */
+/* 0 taken; 1 taken from an owner that died; -EDEADLK the caller holds it. */
+int fmp__plock_lock(fmp__plock *l);
+/* 0 taken; 1 taken from an owner that died; -EBUSY held; -EDEADLK the caller holds it. */
+int fmp__plock_trylock(fmp__plock *l);
+/* 0, or -EPERM when the caller does not hold it. */
+int fmp__plock_unlock(fmp__plock *l);
+/* The calling process holds l. */
+int fmp__plock_mine(fmp__plock *l);
 
 /* ------------------------------------------------------------------------------
  * Waiting (wait.c): spin, then sleep on a futex word.  Inside a team the sleep also
@@ -227,6 +243,8 @@ typedef struct fmp__shteam {
     _Atomic uint32_t ring_sleepers;
     _Atomic uint32_t ordered_loops; /* ordered loops whose descriptor is in the ring */
     long spin;                   /* spins before sleeping, for this team's size */
+    long lock_spin;              /* a contended lock's spins (plock.c): at least
+                                    FMP__LOCK_SPIN unless members share cores */
     /* persistent team: the next run */
     _Atomic uint32_t run_gen FMP__ALIGNED;
     _Atomic uint32_t run_sleepers;
@@ -465,6 +483,11 @@ int fmp__ordered_skipped(fmp__ctx *c);
    watching the team's broken word and its members' life words. (wait.c) */
 int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
                      _Atomic uint32_t *sleepers);
+/* Sleep once while *w == old, for a wait that a failure of t does not end (a lock's):
+   in a whole team t with its broken word and the life words the caller watches, then a
+   scan of them (a death is recorded and breaks the team); otherwise (no team, or
+   broken) for a slice.  The caller looks at its condition again. (wait.c) */
+void fmp__sleep_watching(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old);
 /* Scan the life words of the members this process watches; a dead one breaks the
    team.  Returns non-zero when the team is broken. (wait.c) */
 int fmp__scan_lives(fmp__shteam *t);

@@ -65,6 +65,16 @@ typedef struct loop_info {
     fmp__shteam *team;
 } loop_info;
 
+/* A dynamic loop whose counter cannot wrap (every loop but those of nearly ULONG_MAX
+   iterations): a chunk is one fetch-and-add on the descriptor's counter, with no look at
+   it first (one transfer of its line per chunk, not two), and each member's first chunk
+   is chunk number `me`, taken without the counter, which starts after the team's first
+   n chunks. */
+static int dynamic_plain(unsigned long span, unsigned long chunk, unsigned long n)
+{
+    return chunk <= ULONG_MAX / 4 / n && span < ULONG_MAX / 2 - n * chunk;
+}
+
 static void loop_init(fmp__desc *d, const void *data)
 {
     const loop_info *li = data;
@@ -77,7 +87,10 @@ static void loop_init(fmp__desc *d, const void *data)
     d->arg3 = li->arg3;
     d->file = li->file;
     d->line = li->line;
-    atomic_store(&d->next, 0);
+    unsigned long n = (unsigned long)li->team->n, chunk = (unsigned long)li->chunk;
+    int plain =
+        li->sched == FMP_SCHED_DYNAMIC && dynamic_plain(span_of(li->sbegin, li->send), chunk, n);
+    atomic_store(&d->next, plain ? n * chunk : 0);
     if (li->kind == FMP__K_FOR_ORDERED) {
         atomic_store(&d->ord_next, 0);
         d->ptr = li->team;
@@ -361,10 +374,11 @@ static int grab_dynamic(fmp__loop *l, fmp__desc *d)
         return 0;
     unsigned long span = span_of(l->begin, l->end);
     unsigned long chunk = (unsigned long)l->chunk;
-    if (span < ULONG_MAX / 2 - (unsigned long)l->n * chunk) {
-        if (atomic_load_explicit(&d->next, memory_order_relaxed) >= span)
-            return 0;
-        unsigned long start = atomic_fetch_add(&d->next, chunk);
+    if (dynamic_plain(span, chunk, (unsigned long)l->n)) {
+        /* l->next is 1 at the member's first chunk (team_broken counts them) */
+        unsigned long start =
+            l->next == 1 ? (unsigned long)l->me * chunk
+                         : atomic_fetch_add_explicit(&d->next, chunk, memory_order_relaxed);
         return start < span ? set_chunk(l, start, chunk, span) : 0;
     }
     /* huge ranges: never let the counter wrap */

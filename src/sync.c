@@ -101,7 +101,7 @@ static int held_critical(fmp__ctx *c, int kind, const char *file, int line)
        the broken team */
     for (int j = fmp__g.crit_held - 1; j >= 0; j--)
         if (fmp__g.crit_ctx[j] == c) {
-            pthread_mutex_unlock(fmp__arena_crit_lock(fmp__g.crit_idx[j]));
+            fmp__plock_unlock(fmp__arena_crit_lock(fmp__g.crit_idx[j]));
             forget_held(j);
         }
     return err;
@@ -289,10 +289,10 @@ fmp__once fmp__critical_enter(const char *name, const char *file, int line)
     fmp__once o = { 0, 0, file, line };
     /* as in OpenMP, criticals exclude every process of the program (of this rank) */
     unsigned idx = name ? 1 + name_hash(name) % (FMP__CRIT_LOCKS - 1) : 0;
-    pthread_mutex_t *m = fmp__arena_crit_lock(idx);
+    fmp__plock *m = fmp__arena_crit_lock(idx);
     if (!m)
         return o;
-    int rc = fmp__robust_lock(m);
+    int rc = fmp__plock_lock(m);
     if (rc == 1)
         FMP__SAY(owner_dead, "FMP_CRITICAL", file, line);
     if (rc == -EDEADLK) {
@@ -306,7 +306,7 @@ fmp__once fmp__critical_enter(const char *name, const char *file, int line)
     fmp__ctx *c = fmp__g.cur;
     if (c->team && atomic_load(&c->team->broken)) {
         /* the team failed while we queued: the block does not run */
-        pthread_mutex_unlock(m);
+        fmp__plock_unlock(m);
         fmp__broken_in_construct(c);
         return o;
     }
@@ -333,7 +333,7 @@ void fmp__critical_leave(fmp__once *o)
                 forget_held(k);
                 break;
             }
-        pthread_mutex_unlock(fmp__arena_crit_lock(idx));
+        fmp__plock_unlock(fmp__arena_crit_lock(idx));
         o->kind = 0;
     }
     if (jumped)
@@ -343,24 +343,26 @@ void fmp__critical_leave(fmp__once *o)
 /* ---------------------------------------------------------------- locks */
 
 struct fmp_lock {
-    pthread_mutex_t m;
+    fmp__plock l;
 };
 
 fmp_lock *fmp_lock_create(void)
 {
-    return fmp__mutex_block(sizeof(fmp_lock));
+    fmp__ensure_init();
+    return fmp__arena_alloc(sizeof(fmp_lock)); /* zero-filled: a free lock */
 }
 
 void fmp_lock_destroy(fmp_lock *l)
 {
-    fmp__mutex_block_free(l);
+    if (l)
+        fmp__arena_free(l);
 }
 
 int fmp_lock_set(fmp_lock *l)
 {
     if (!l)
         return FMP_EINVAL;
-    int rc = fmp__robust_lock(&l->m);
+    int rc = fmp__plock_lock(&l->l);
     if (rc == 1)
         return FMP_EOWNERDEAD;
     return rc;
@@ -370,21 +372,17 @@ int fmp_lock_unset(fmp_lock *l)
 {
     if (!l)
         return FMP_EINVAL;
-    return -pthread_mutex_unlock(&l->m);
+    return fmp__plock_unlock(&l->l);
 }
 
 int fmp_lock_test(fmp_lock *l)
 {
     if (!l)
         return FMP_EINVAL;
-    int rc = pthread_mutex_trylock(&l->m);
+    int rc = fmp__plock_trylock(&l->l);
     if (rc == 0)
         return 1;
-    if (rc == EBUSY || rc == EDEADLK)
-        return 0;
-    if (rc == EOWNERDEAD) {
-        pthread_mutex_consistent(&l->m);
+    if (rc == 1)
         return FMP_EOWNERDEAD;
-    }
-    return -rc;
+    return 0; /* held, by another process or by the caller */
 }

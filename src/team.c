@@ -218,6 +218,10 @@ fmp__shteam *fmp__team_alloc(int n, fmp__ctx *parent, const char *file, int line
     for (int i = 0; i < FMP__RING; i++)
         atomic_store(&t->ring[i].ticket, 3u * (uint64_t)i);
     t->spin = fmp__team_spin(n);
+    /* a lock is held briefly: its waiters spin a while even under the passive policy,
+       unless they would take turns on shared cores with the holder */
+    t->lock_spin =
+        t->spin < FMP__LOCK_SPIN && n <= fmp__affinity_count() ? FMP__LOCK_SPIN : t->spin;
     for (int m = 0; m < n; m++) {
         fmp__robust_mutex_init(&t->slots[m].life);
         t->slots[m].pidfd = -1;

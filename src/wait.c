@@ -229,6 +229,18 @@ static void sleep_in_team(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
     }
 }
 
+void fmp__sleep_watching(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
+{
+    /* in a team of more than WATCH_MAX + 1 the caller may not watch the one it waits for */
+    if (t && !atomic_load(&t->broken) && t->n - 1 <= WATCH_MAX) {
+        sleep_in_team(t, w, old);
+        /* whatever woke us: a death wake must not be lost with us */
+        fmp__scan_lives(t);
+        return;
+    }
+    fmp__futex_wait(w, old, FALLBACK_SLICE_MS);
+}
+
 int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old, _Atomic uint32_t *sleepers)
 {
     if (atomic_load_explicit(w, memory_order_acquire) != old)

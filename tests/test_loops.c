@@ -351,6 +351,42 @@ static void test_implied_barrier_waits_dynamic(void)
     }
 }
 
+/* Dynamic loops at the edges of chunk claiming: each member's first chunk is its own and
+   the shared counter starts after the team's first chunks, so a loop of exactly one chunk
+   per member, of fewer iterations than members, of one more chunk than members, and a
+   chunk so large that chunk x members would overflow must each run every iteration once;
+   so must a run of loops back to back through the descriptor ring. */
+static void test_dynamic_chunk_edges(void)
+{
+    enum { N = 3 };
+    static const struct {
+        long end, chunk;
+    } cases[] = {
+        {15, 5}, {14, 5}, {16, 5}, {2, 5}, {1, 1}, {3, 1}, {1000, LONG_MAX / 2}, {1000, 1},
+    };
+    counts *c = ht_shared(sizeof *c);
+    FMP_PARALLEL(N) {
+        int me = fmp_thread_num();
+        for (int round = 0; round < 10; round++)
+            for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+                char what[96];
+                snprintf(what, sizeof what, "team of %d, dynamic(%ld) over [0, %ld), round %d",
+                         N, cases[k].chunk, cases[k].end, round);
+                FMP_SINGLE {
+                    memset(c->cnt, 0, sizeof c->cnt);
+                    c->stray = 0;
+                }
+                FMP_FOR(i, 0, cases[k].end, fmp_dynamic(cases[k].chunk)) {
+                    count_iter(c, i, 0, (unsigned long)cases[k].end, me);
+                }
+                if (!check_once(c, (unsigned long)cases[k].end, what))
+                    ht_atomic_add(&c->bad_checks, 1);
+                fmp_barrier(); /* nobody resets before everyone checked */
+            }
+    }
+    HT_CHECK_INT_EQ(c->bad_checks, 0);
+}
+
 static void test_loop_variable_is_long(void)
 {
     long last = 0;
@@ -379,6 +415,7 @@ static const ht_test tests[] = {
     HT_TEST(test_implied_barrier_waits_static),
     HT_TEST(test_implied_barrier_waits_chunked),
     HT_TEST(test_implied_barrier_waits_dynamic),
+    HT_TEST(test_dynamic_chunk_edges),
     HT_TEST(test_loop_variable_is_long),
     HT_END
 };

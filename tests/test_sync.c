@@ -2,7 +2,9 @@
  * fmp_single(), locks (including a lock whose holder dies), and many members on few
  * cores through many barriers.  Nested locks: mutual exclusion across members at depth,
  * the counts fmp_nest_lock_test returns, contention with more members than cores, a
- * holder that dies, unset by a non-holder, persistent teams and nested regions. */
+ * holder that dies, unset by a non-holder, persistent teams and nested regions.  Contended
+ * locks: exact counts under contention, a holder that dies while others wait, with nobody
+ * waiting (a later acquire is told), or in another team than the waiter's. */
 #define _GNU_SOURCE
 #include <forkmp.h>
 
@@ -278,6 +280,252 @@ static void test_lock_holder_dies_region_reports(void)
     HT_CHECK_INT_EQ(fmp_lock_set(l), FMP_EOWNERDEAD); /* and the caller holds it now */
     HT_CHECK_INT_EQ(fmp_lock_test(l), 0);
     HT_CHECK_INT_EQ(fmp_lock_unset(l), FMP_OK);
+    HT_CHECK_INT_EQ(fmp_lock_test(l), 1);
+    HT_CHECK_INT_EQ(fmp_lock_unset(l), FMP_OK);
+    fmp_lock_destroy(l);
+}
+
+/* ---------------------------------------------------------------- contended locks */
+
+enum { CONTEND_ITERS = 4000 };
+
+/* ITERS rounds of lock, a non-atomic increment, unlock; then as many in FMP_CRITICAL.
+   Two members inside at once, or a lost increment, show in the counts: bad[0] counts
+   failed calls, bad[1] overlaps inside the lock, bad[2] inside the critical (inside[0]
+   and inside[1] count who is inside each: one member may be in the lock's loop while
+   another is in the critical's already). */
+static void contend(fmp_lock *l, volatile long *counter, volatile long *crit_counter,
+                    int *inside, int *bad)
+{
+    for (int i = 0; i < CONTEND_ITERS; i++) {
+        if (fmp_lock_set(l) != FMP_OK)
+            ht_atomic_add(&bad[0], 1);
+        if (ht_atomic_add(&inside[0], 1) != 0)
+            ht_atomic_add(&bad[1], 1);
+        *counter = *counter + 1;
+        ht_atomic_add(&inside[0], -1);
+        if (fmp_lock_unset(l) != FMP_OK)
+            ht_atomic_add(&bad[0], 1);
+    }
+    for (int i = 0; i < CONTEND_ITERS; i++) {
+        FMP_CRITICAL {
+            if (ht_atomic_add(&inside[1], 1) != 0)
+                ht_atomic_add(&bad[2], 1);
+            *crit_counter = *crit_counter + 1;
+            ht_atomic_add(&inside[1], -1);
+        }
+    }
+}
+
+typedef struct contend_run {
+    fmp_lock *l;
+    volatile long *counter, *crit_counter;
+    int *inside, *bad;
+} contend_run;
+
+static void contend_body(void *arg)
+{
+    const contend_run *r = arg;
+    contend(r->l, r->counter, r->crit_counter, r->inside, r->bad);
+}
+
+/* Several members take one lock and one critical section as fast as they can: 5 members
+   on this machine's cores (more members than cores: waiters sleep and are woken), then a
+   persistent team of 3, every increment counted exactly. */
+static void test_lock_contention_counts_exactly(void)
+{
+    enum { N = 5, T = 3, RUNS = 2 };
+    contend_run r = {fmp_lock_create(), ht_shared(sizeof(long)), ht_shared(sizeof(long)),
+                     ht_shared(2 * sizeof(int)), ht_shared(3 * sizeof(int))};
+    HT_REQUIRE(r.l != NULL);
+    FMP_PARALLEL(N) {
+        contend(r.l, r.counter, r.crit_counter, r.inside, r.bad);
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
+    HT_CHECK_INT_EQ(*r.counter, (long)N * CONTEND_ITERS);
+    HT_CHECK_INT_EQ(*r.crit_counter, (long)N * CONTEND_ITERS);
+    fmp_team *t = fmp_team_create(T);
+    HT_REQUIRE(t != NULL);
+    for (int run = 0; run < RUNS; run++)
+        HT_CHECK_INT_EQ(fmp_team_run(t, contend_body, &r, sizeof r), FMP_OK);
+    HT_CHECK_INT_EQ(fmp_team_destroy(t), FMP_OK);
+    HT_CHECK_INT_EQ(*r.counter, (long)(N + RUNS * T) * CONTEND_ITERS);
+    HT_CHECK_INT_EQ(*r.crit_counter, (long)(N + RUNS * T) * CONTEND_ITERS);
+    HT_CHECK_MSG(r.bad[0] + r.bad[1] + r.bad[2] == 0,
+                 "%d lock calls failed, %d times two members were inside the lock, %d times "
+                 "inside the critical",
+                 r.bad[0], r.bad[1], r.bad[2]);
+    /* free at the end */
+    HT_CHECK_INT_EQ(fmp_lock_test(r.l), 1);
+    HT_CHECK_INT_EQ(fmp_lock_unset(r.l), FMP_OK);
+    fmp_lock_destroy(r.l);
+}
+
+/* The holder dies while three members wait: exactly one of them is told (FMP_EOWNERDEAD),
+   the others then get the lock in turn, and nobody hangs. */
+static void test_lock_dead_owner_while_others_wait(void)
+{
+    enum { N = 4 };
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    fmp_lock *l = fmp_lock_create();
+    HT_REQUIRE(l != NULL);
+    int *held = ht_shared(sizeof(int));
+    int *queued = ht_shared(sizeof(int));
+    int *done = ht_shared(sizeof(int));
+    int *res = ht_shared(N * sizeof(int));
+    volatile long *counter = ht_shared(sizeof(long));
+    FMP_PARALLEL(N) {
+        int me = fmp_thread_num();
+        if (me == 1) {
+            HT_CHECK_INT_EQ(fmp_lock_set(l), FMP_OK);
+            ht_atomic_store(held, 1);
+            while (ht_atomic_load(queued) < N - 1)
+                ht_sleep(0.001);
+            ht_sleep(0.05); /* the others spin, then sleep */
+            raise(SIGKILL);
+        } else {
+            while (!ht_atomic_load(held))
+                ht_sleep(0.001);
+            ht_atomic_add(queued, 1);
+            res[me] = fmp_lock_set(l);
+            *counter = *counter + 1;
+            fmp_lock_unset(l);
+            ht_atomic_add(done, 1);
+        }
+        /* the master's end of a failed region ends the members left: not before */
+        while (me == 0 && ht_atomic_load(done) < N - 1)
+            ht_sleep(0.001);
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_EMEMBER);
+    HT_CHECK_INT_EQ(*counter, N - 1);
+    int dead = 0, ok = 0;
+    for (int m = 0; m < N; m++) {
+        if (m == 1)
+            continue;
+        dead += res[m] == FMP_EOWNERDEAD;
+        ok += res[m] == FMP_OK;
+    }
+    HT_CHECK_MSG(dead == 1 && ok == N - 2,
+                 "waiters got %d, %d, %d: expected one FMP_EOWNERDEAD (%d), the rest FMP_OK",
+                 res[0], res[2], res[3], FMP_EOWNERDEAD);
+    HT_CHECK_CONTAINS(fmp_last_failure(), "SIGKILL");
+    HT_CHECK_INT_EQ(fmp_lock_test(l), 1);
+    HT_CHECK_INT_EQ(fmp_lock_unset(l), FMP_OK);
+    fmp_lock_destroy(l);
+}
+
+static void die_holding(void *arg)
+{
+    if (fmp_thread_num() == 1) {
+        fmp_lock_set(*(fmp_lock **)arg);
+        raise(SIGKILL);
+    }
+}
+
+/* The holder dies with nobody waiting: a member that asks later (its team broken by the
+   death), the master of a persistent team between runs (the member not reaped yet) and
+   fmp_lock_test each take it over once, and are told. */
+static void test_lock_dead_owner_then_later_acquire(void)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    fmp_lock *l = fmp_lock_create();
+    HT_REQUIRE(l != NULL);
+    int *res = ht_shared(6 * sizeof(int));
+    FMP_PARALLEL(3) {
+        int me = fmp_thread_num();
+        if (me == 1) {
+            fmp_lock_set(l);
+            /* a member that has not started when its team breaks never starts */
+            while (ht_atomic_load(&res[5]) < 2)
+                ht_sleep(0.001);
+            raise(SIGKILL);
+        }
+        ht_atomic_add(&res[5], 1);
+        res[me] = fmp_barrier(); /* the death breaks it */
+        if (me == 2) {
+            ht_atomic_store(&res[4], 1);
+            res[1] = fmp_lock_set(l);
+            ht_atomic_store(&res[4], 2);
+            res[3] = fmp_lock_unset(l);
+            ht_atomic_store(&res[4], 3);
+        }
+        /* the master's end of a failed region ends the members left: not before */
+        for (int k = 0; me == 0 && ht_atomic_load(&res[4]) != 3 && k < 5000; k++)
+            ht_sleep(0.001);
+    }
+    HT_CHECK_MSG(res[4] == 3, "member 2 stopped at step %d (1: in fmp_lock_set, 2: in unset)",
+                 res[4]);
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_EMEMBER);
+    HT_CHECK(res[0] < 0 && res[2] < 0);
+    HT_CHECK_INT_EQ(res[1], FMP_EOWNERDEAD);
+    HT_CHECK_INT_EQ(res[3], FMP_OK);
+    HT_CHECK_INT_EQ(fmp_lock_set(l), FMP_OK); /* released by the member that took it */
+    HT_CHECK_INT_EQ(fmp_lock_unset(l), FMP_OK);
+
+    fmp_team *t = fmp_team_create(2);
+    HT_REQUIRE(t != NULL);
+    HT_CHECK_INT_EQ(fmp_team_run(t, die_holding, &l, sizeof l), FMP_EMEMBER);
+    HT_CHECK_INT_EQ(fmp_lock_set(l), FMP_EOWNERDEAD);
+    HT_CHECK_INT_EQ(fmp_lock_unset(l), FMP_OK);
+    fmp_team_destroy(t);
+
+    HT_CHECK_INT_EQ(fmp_parallel(2, die_holding, &l), FMP_EMEMBER);
+    HT_CHECK_INT_EQ(fmp_lock_test(l), FMP_EOWNERDEAD);
+    HT_CHECK_INT_EQ(fmp_lock_test(l), 0); /* the caller's now */
+    HT_CHECK_INT_EQ(fmp_lock_unset(l), FMP_OK);
+    HT_CHECK_INT_EQ(fmp_lock_test(l), 1);
+    HT_CHECK_INT_EQ(fmp_lock_unset(l), FMP_OK);
+    fmp_lock_destroy(l);
+}
+
+/* With the active policy a waiter spins for seconds before it sleeps: it still looks at
+   the owner's life while it spins, so a lock whose holder is gone (reaped already) is
+   taken over at once, not after the spin (the watchdog would end the test first). */
+static void test_lock_dead_owner_active_policy(void)
+{
+    setenv("FMP_WAIT_POLICY", "active", 1);
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    fmp_lock *l = fmp_lock_create();
+    HT_REQUIRE(l != NULL);
+    for (int k = 0; k < 3; k++) {
+        HT_CHECK_INT_EQ(fmp_parallel(2, die_holding, &l), FMP_EMEMBER);
+        HT_CHECK_INT_EQ(fmp_lock_set(l), FMP_EOWNERDEAD);
+        HT_CHECK_INT_EQ(fmp_lock_unset(l), FMP_OK);
+    }
+    fmp_lock_destroy(l);
+}
+
+/* The holder is a member of an inner team, the waiter a member of the outer one (it does
+   not watch the holder's life): the holder's death still reaches it. */
+static void test_lock_dead_owner_in_another_team(void)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    fmp_set_nested(1);
+    fmp_lock *l = fmp_lock_create();
+    HT_REQUIRE(l != NULL);
+    int *held = ht_shared(sizeof(int));
+    int *res = ht_shared(2 * sizeof(int));
+    FMP_PARALLEL(2) {
+        if (fmp_thread_num() == 1) {
+            FMP_PARALLEL(2) {
+                if (fmp_thread_num() == 1) {
+                    fmp_lock_set(l);
+                    ht_atomic_store(held, 1);
+                    ht_sleep(0.05); /* the waiter sleeps meanwhile */
+                    raise(SIGKILL);
+                }
+            }
+            res[1] = fmp_region_error();
+        } else {
+            while (!ht_atomic_load(held))
+                ht_sleep(0.001);
+            res[0] = fmp_lock_set(l);
+            fmp_lock_unset(l);
+        }
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
+    HT_CHECK_INT_EQ(res[0], FMP_EOWNERDEAD);
+    HT_CHECK_INT_EQ(res[1], FMP_EMEMBER);
     HT_CHECK_INT_EQ(fmp_lock_test(l), 1);
     HT_CHECK_INT_EQ(fmp_lock_unset(l), FMP_OK);
     fmp_lock_destroy(l);
@@ -579,6 +827,11 @@ static const ht_test tests[] = {
     HT_TEST(test_lock_test_and_errors),
     HT_TEST_TIMEOUT(test_lock_holder_dies, 15),
     HT_TEST_TIMEOUT(test_lock_holder_dies_region_reports, 15),
+    HT_TEST_TIMEOUT(test_lock_contention_counts_exactly, 60),
+    HT_TEST_TIMEOUT(test_lock_dead_owner_while_others_wait, 15),
+    HT_TEST_TIMEOUT(test_lock_dead_owner_then_later_acquire, 15),
+    HT_TEST_TIMEOUT(test_lock_dead_owner_active_policy, 15),
+    HT_TEST_TIMEOUT(test_lock_dead_owner_in_another_team, 15),
     HT_TEST_TIMEOUT(test_many_members_many_barriers, 60),
     HT_TEST(test_nest_lock_across_members),
     HT_TEST_TIMEOUT(test_nest_lock_contention_more_members_than_cores, 60),
