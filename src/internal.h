@@ -161,6 +161,10 @@ typedef struct fmp__slot {
     void *scratch[2];
     size_t scratch_cap[2];
     char inl[2][FMP__INLINE_SCRATCH] FMP__ALIGNED;
+    /* a large reduction's buffers as the member passed them, by epoch parity (reduce.c):
+       the members read the ones that lie in the shared arena straight from there */
+    const void *red_in[2];
+    void *red_out[2];
 } FMP__ALIGNED fmp__slot;
 
 typedef struct fmp__desc {
