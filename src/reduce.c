@@ -658,6 +658,14 @@ int fmp__collective(const void *in, void *out, size_t inbytes, size_t outbytes,
                     int (*master_fn)(void *const *, int, void *, void *), void *arg,
                     const char *what, const char *file, int line)
 {
+    return fmp__collective_fold(in, out, inbytes, outbytes, FMP_TYPE_NONE, FMP_OP_NONE, master_fn,
+                                arg, what, file, line);
+}
+
+int fmp__collective_fold(const void *in, void *out, size_t inbytes, size_t outbytes, fmp_type type,
+                         fmp_op op, int (*master_fn)(void *const *, int, void *, void *), void *arg,
+                         const char *what, const char *file, int line)
+{
     fmp__ctx *c = FMP__CUR_ENTRY();
     fmp__shteam *t = c->team;
     if (!t) {
@@ -673,6 +681,25 @@ int fmp__collective(const void *in, void *out, size_t inbytes, size_t outbytes,
     int rc = fmp__barrier(c, FMP__K_MPI, file, line);
     if (rc)
         return fmp__wait_failed(c, rc);
+    int inputs_n = c->n;
+    size_t es = fmp_type_size(type);
+    if (es && inbytes && inbytes % es == 0 && c->n > 1 && !fmp__reduce_check(type, op)) {
+        /* the fold in parallel: every member combines its slice (whole cache lines) of
+           the staged inputs, in member order, into member 0's; the master's step then
+           sees that one input */
+        size_t count = inbytes / es;
+        slice sl = slice_of(count, es >= 64 ? 1 : 64 / es, c->me, c->n);
+        if (sl.lo < sl.hi) {
+            char *acc = (char *)(uintptr_t)slot_buf(t, 0, parity, inbytes) + sl.lo * es;
+            for (int m = 1; m < c->n; m++)
+                combiners[type].f(acc, (const char *)slot_buf(t, m, parity, inbytes) + sl.lo * es,
+                                  sl.hi - sl.lo, op);
+        }
+        rc = fmp__barrier(c, FMP__K_MPI, file, line);
+        if (rc)
+            return fmp__wait_failed(c, rc);
+        inputs_n = 1;
+    }
     if (c->me == 0) {
         int frc = 0;
         if (t->result_cap[parity] < outbytes) {
@@ -687,13 +714,13 @@ int fmp__collective(const void *in, void *out, size_t inbytes, size_t outbytes,
         }
         if (!frc) {
             void *inputs[64];
-            void **ins = c->n <= 64 ? inputs : malloc(sizeof(void *) * (size_t)c->n);
+            void **ins = inputs_n <= 64 ? inputs : malloc(sizeof(void *) * (size_t)inputs_n);
             if (!ins) {
                 frc = FMP_ENOMEM;
             } else {
-                for (int m = 0; m < c->n; m++)
+                for (int m = 0; m < inputs_n; m++)
                     ins[m] = (void *)(uintptr_t)slot_buf(t, m, parity, inbytes);
-                frc = master_fn(ins, c->n, t->result[parity], arg);
+                frc = master_fn(ins, inputs_n, t->result[parity], arg);
                 if (ins != inputs)
                     free(ins);
             }
