@@ -579,22 +579,35 @@ static int reduce(fmp__ctx *c, const void *in, void *out, size_t count, fmp_type
     if (bytes > MEDIUM_BYTES)
         return reduce_large(c, in, out, count, es, &combiners[type], op, into, parity, kind, what,
                             file, line);
+    /* Every member combines everything, in member order, into a buffer of its own (a
+       medium one after its staged input in its scratch), then copies it to out: the
+       members may all pass one out in shared memory, whose every element they then
+       write once, with the same value.  in was staged, so out may alias it (and be NULL
+       for a count of 0). */
     int premix = into && c->me == 0;
-    void *staged = stage(c, parity, premix ? out : in, bytes, what, file, line);
+    unsigned char small[FMP__INLINE_SCRATCH] FMP__ALIGNED;
+    int medium = bytes > FMP__INLINE_SCRATCH;
+    char *staged = scratch_or_fail(c, parity, medium ? 2 * bytes : bytes, what, file, line);
     if (staged == NULL)
         return FMP_ENOMEM;
+    if (bytes)
+        memcpy(staged, premix ? out : in, bytes);
     if (premix && bytes)
         f(staged, in, count, op);
     rc = fmp__barrier(c, kind, file, line);
     if (rc)
         return fmp__wait_failed(c, rc);
-    /* every member combines everything, in member order; in was staged, so out may alias
-       it (and be NULL for a count of 0) */
     if (bytes == 0)
         return 0;
-    memcpy(out, slot_buf(t, 0, parity, bytes), bytes);
-    for (int m = 1; m < c->n; m++)
-        f(out, slot_buf(t, m, parity, bytes), count, op);
+    void *acc = medium ? staged + bytes : (void *)small;
+    if (c->n == 1)
+        memcpy(acc, slot_buf(t, 0, parity, bytes), bytes);
+    else
+        combiners[type].to(acc, slot_buf(t, 0, parity, bytes), slot_buf(t, 1, parity, bytes), count,
+                           op);
+    for (int m = 2; m < c->n; m++)
+        f(acc, slot_buf(t, m, parity, bytes), count, op);
+    memcpy(out, acc, bytes);
     return 0;
 }
 

@@ -704,8 +704,9 @@ static void test_in_place(void)
    fold, bit for bit, in every member. */
 #define BLOCK_DOUBLES 32768
 
-enum where { PRIV, OWN_ARENA, COMMON_ARENA };
-static const char *const where_names[] = {"private", "own arena buffer", "common arena buffer"};
+enum where { PRIV, OWN_ARENA, COMMON_ARENA, COMMON_MAP };
+static const char *const where_names[] = {"private", "own arena buffer", "common arena buffer",
+                                          "common MAP_SHARED buffer outside the arena"};
 
 /* Sum count doubles in a team of n with in and out where the case says (alias: in is
    out); returns 1 when every member got the member-order reference, bit for bit. */
@@ -720,8 +721,9 @@ static int large_case(int n, size_t count, enum where win, enum where wout, int 
         if (wout == OWN_ARENA)
             HT_REQUIRE((arena_out[m] = fmp_shared_alloc(bytes)) != NULL);
     }
-    if (wout == COMMON_ARENA) {
-        HT_REQUIRE((common = fmp_shared_alloc(bytes)) != NULL);
+    if (wout == COMMON_ARENA || wout == COMMON_MAP) {
+        common = wout == COMMON_ARENA ? fmp_shared_alloc(bytes) : ht_shared(bytes);
+        HT_REQUIRE(common != NULL);
         /* the master's inout, or (alias) the one input every member passes */
         for (size_t i = 0; i < count; i++)
             common[i] = alias ? val(0, i) : into ? val(INTO_INIT, i) : -1.0;
@@ -733,10 +735,10 @@ static int large_case(int n, size_t count, enum where win, enum where wout, int 
         double *out = wout == PRIV ? big_alloc(count) : wout == OWN_ARENA ? arena_out[me] : common;
         double *in = alias ? out : win == PRIV ? big_alloc(count) : arena_in[me];
         HT_REQUIRE(in && out);
-        if (!(alias && wout == COMMON_ARENA))
+        if (!(alias && common))
             for (size_t i = 0; i < count; i++)
                 in[i] = val(me, i);
-        if (into && wout != COMMON_ARENA)
+        if (into && !common)
             for (size_t i = 0; i < count; i++)
                 out[i] = me == 0 ? val(INTO_INIT, i) : -val(me, i);
         rcs[me] = REDUCE(into, in, out, count, FMP_DOUBLE, FMP_SUM);
@@ -749,7 +751,7 @@ static int large_case(int n, size_t count, enum where win, enum where wout, int 
     double *ref = big_alloc(count);
     HT_REQUIRE(ref != NULL);
     for (size_t i = 0; i < count; i++) {
-        int same = alias && wout == COMMON_ARENA; /* every member contributes member 0's */
+        int same = alias && common; /* every member contributes member 0's */
         double acc = into ? val(INTO_INIT, i) + val(0, i) : val(0, i);
         for (int m = 1; m < n; m++)
             acc += val(same ? 0 : m, i);
@@ -777,7 +779,8 @@ static int large_case(int n, size_t count, enum where win, enum where wout, int 
         fmp_shared_free(arena_in[m]);
         fmp_shared_free(arena_out[m]);
     }
-    fmp_shared_free(common);
+    if (wout == COMMON_ARENA)
+        fmp_shared_free(common);
     return good;
 }
 
@@ -795,13 +798,30 @@ static void test_large_blocks_private_and_arena(void)
                         large_case(teams[t], counts[c], (enum where)win, (enum where)wout, into, 0);
 }
 
+/* Every member passes one out in shared memory (the arena, or a MAP_SHARED mapping of the
+   program's), on every path (inline, medium, large): each member writes the result there
+   and none may read a partial result another one wrote.  Repeated: races show now and
+   then. */
+static void test_common_out_every_path(void)
+{
+    static const size_t counts[] = {5, 3001, 3 * BLOCK_DOUBLES + 1};
+    static const int teams[] = {3, 4};
+    for (int rep = 0; rep < 5; rep++)
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+            for (size_t t = 0; t < sizeof teams / sizeof teams[0]; t++)
+                for (int wout = COMMON_ARENA; wout <= COMMON_MAP; wout++)
+                    for (int into = 0; into < 2; into++)
+                        if (!large_case(teams[t], counts[c], PRIV, (enum where)wout, into, 0))
+                            return;
+}
+
 /* In place: a member's in is its out, private, its own arena buffer, or one arena buffer
    that every member passes as both (each then contributes what it holds before). */
 static void test_large_in_place(void)
 {
     static const int teams[] = {2, 3};
     for (size_t t = 0; t < sizeof teams / sizeof teams[0]; t++)
-        for (int w = PRIV; w <= COMMON_ARENA; w++)
+        for (int w = PRIV; w <= COMMON_MAP; w++)
             large_case(teams[t], 3 * BLOCK_DOUBLES + 5, (enum where)w, (enum where)w, 0, 1);
 }
 
@@ -1130,6 +1150,7 @@ static const ht_test tests[] = {HT_TEST(test_type_sizes),
                                 HT_TEST_TIMEOUT(test_reduce_into_broken_team, 15),
                                 HT_TEST_TIMEOUT(test_large_blocks_private_and_arena, 60),
                                 HT_TEST(test_large_in_place),
+                                HT_TEST_TIMEOUT(test_common_out_every_path, 60),
                                 HT_TEST_TIMEOUT(test_large_member_dies_staging, 15),
                                 HT_TEST_TIMEOUT(test_large_member_dies_copying_out, 15),
                                 HT_END};
