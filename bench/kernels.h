@@ -12,7 +12,9 @@
  *            minus `inner` times (fill, then a barrier); so the figure is what a
  *            reduction costs beyond a barrier (microseconds per reduction), and an
  *            effective bandwidth counting each member's array read once and the result
- *            written once: (members + 1) x bytes / time */
+ *            written once: (members + 1) x bytes / time; forkmp also with the arrays in
+ *            the shared arena (an in per member, one out they all pass: "arena buffers"),
+ *            which fmp_reduce reads and writes where they are */
 #ifndef FMP_BENCH_KERNELS_H
 #define FMP_BENCH_KERNELS_H
 

@@ -206,22 +206,25 @@ typedef struct reduce_arg {
     long count;
     long inner;
     int reduce;      /* 0: the reference (fill, barrier) */
+    int arena;       /* the buffers in the shared arena: every member's in its own, one out */
 } reduce_arg;
 
 /* private buffers, allocated before the team is forked: every member has its own */
 static double *g_in, *g_out;
+/* the same in the shared arena: an in per member, one out that every member passes */
+static double **g_ain, *g_aout;
 static int g_bad;
 static double g_elapsed;
 
 static void reduce_pass(const reduce_arg *r, long reps)
 {
     const int me = fmp_thread_num();
-    double *restrict in = g_in;
+    double *restrict in = r->arena ? g_ain[me] : g_in;
     for (long k = 0; k < reps; k++) {
         for (long i = 0; i < r->count; i++)
             in[i] = REDUCE_VALUE(me, i);
         if (r->reduce)
-            fmp_reduce(in, g_out, (size_t)r->count, FMP_DOUBLE, FMP_SUM);
+            fmp_reduce(in, r->arena ? g_aout : g_out, (size_t)r->count, FMP_DOUBLE, FMP_SUM);
         else
             fmp_barrier();
     }
@@ -240,7 +243,7 @@ static void reduce_body(void *arg)
     if (fmp_thread_num() == 0)
         g_elapsed = bench_now() - t0;
     long k = r->count - 1;
-    if (r->reduce && g_out[k] != REDUCE_SUM(fmp_num_threads(), k))
+    if (r->reduce && (r->arena ? g_aout : g_out)[k] != REDUCE_SUM(fmp_num_threads(), k))
         g_bad = 1;
 }
 
@@ -256,9 +259,10 @@ static void reduce(const bench_opts *o)
     double *us = malloc(sizeof *us * (size_t)reps);
     double *ref = malloc(sizeof *ref * (size_t)reps);
     double *test = malloc(sizeof *test * (size_t)reps);
-    for (int i = 0; i < REDUCE_NSIZES; i++) {
-        long bytes = reduce_sizes[i];
-        reduce_arg a = { bytes / (long)sizeof(double), 1, 1 };
+    for (int i = 0; i < 2 * REDUCE_NSIZES; i++) {
+        int arena = i >= REDUCE_NSIZES;
+        long bytes = reduce_sizes[i % REDUCE_NSIZES];
+        reduce_arg a = { bytes / (long)sizeof(double), 1, 1, arena };
         reduce_time(&a); /* warm-up: copy-on-write of the buffers, scratch */
         while (reduce_time(&a) < REDUCE_TARGET_S && a.inner < REDUCE_MAX_INNER)
             a.inner *= 2;
@@ -278,13 +282,15 @@ static void reduce(const bench_opts *o)
         bench_stats s = bench_stats_of(us, reps);
         char param[32];
         snprintf(param, sizeof param, "%ld", bytes);
-        bench_emit("reduce", "array reduction", o->impl, g_members, param, s, "us", reps);
+        bench_emit("reduce", arena ? "array reduction, arena buffers" : "array reduction",
+                   o->impl, g_members, param, s, "us", reps);
         /* effective bandwidth: (members + 1) x bytes per reduction; min and max swap */
         double vol = (double)(g_members + 1) * (double)bytes * 1e-3; /* GB per us -> x1e-3 */
         bench_stats bw = { s.med > 0 ? vol / s.med : 0, s.max > 0 ? vol / s.max : 0,
                            s.min > 0 ? vol / s.min : 0 };
-        bench_emit("reduce", "array reduction bandwidth", o->impl, g_members, param, bw,
-                   "GB/s", reps);
+        bench_emit("reduce",
+                   arena ? "array reduction bandwidth, arena buffers" : "array reduction bandwidth",
+                   o->impl, g_members, param, bw, "GB/s", reps);
     }
     free(us);
     free(ref);
@@ -304,8 +310,12 @@ int main(int argc, char **argv)
     if (!strcmp(o.what, "reduce")) {
         g_in = malloc(REDUCE_MAX_BYTES);
         g_out = malloc(REDUCE_MAX_BYTES);
-        if (!g_in || !g_out)
+        g_ain = malloc(sizeof *g_ain * (size_t)g_members);
+        if (!g_in || !g_out || !g_ain)
             return 1;
+        for (int m = 0; m < g_members; m++)
+            g_ain[m] = shared_or_die(REDUCE_MAX_BYTES);
+        g_aout = shared_or_die(REDUCE_MAX_BYTES);
     }
     if (!strcmp(o.impl, "team")) {
         g_team = fmp_team_create(g_members);

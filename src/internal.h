@@ -179,6 +179,10 @@ typedef struct fmp__slot {
     void *scratch[2];
     size_t scratch_cap[2];
     char inl[2][FMP__INLINE_SCRATCH] FMP__ALIGNED;
+    /* a large reduction's buffers as the member passed them, by epoch parity (reduce.c):
+       the members read the ones that lie in the shared arena straight from there */
+    const void *red_in[2];
+    void *red_out[2];
 } FMP__ALIGNED fmp__slot;
 
 typedef struct fmp__desc {
@@ -590,6 +594,15 @@ void fmp__topo_prepare(int n);
 int fmp__collective(const void *in, void *out, size_t inbytes, size_t outbytes,
                     int (*master_fn)(void *const *inputs, int n, void *result, void *arg),
                     void *arg, const char *what, const char *file, int line);
+/* fmp__collective, where the members' inputs are count elements of type to be combined
+   with op in member order (type and op valid for fmp_reduce, the type's size dividing
+   inbytes): every member folds its slice of them into member 0's, in member order
+   (acc = acc op input m, as MPI_Reduce_local(acc, input m) with a predefined op), and
+   master_fn gets that one input (n = 1).  FMP_TYPE_NONE: fmp__collective. */
+int fmp__collective_fold(const void *in, void *out, size_t inbytes, size_t outbytes, fmp_type type,
+                         fmp_op op,
+                         int (*master_fn)(void *const *inputs, int n, void *result, void *arg),
+                         void *arg, const char *what, const char *file, int line);
 /* The MPI rank for diagnostics (-1: none). */
 void fmp__set_rank(int rank);
 /* A function every new child runs right after fork (NULL: none). */
@@ -693,6 +706,10 @@ struct fmp__ops {
                         const void *arg);
     void (*set_mpi_decision)(const fmp__mpi_decision *d);
     void (*info)(fmp__info *out, int flags);
+    int (*collective_fold)(const void *in, void *out, size_t inbytes, size_t outbytes,
+                           fmp_type type, fmp_op op,
+                           int (*master_fn)(void *const *inputs, int n, void *result, void *arg),
+                           void *arg, const char *what, const char *file, int line);
 };
 
 /* The table for a caller built with FMP__OPS_ABI == abi, or NULL when this libforkmp has

@@ -19,6 +19,7 @@ static const struct fmp__ops ops = {
     .member_fail = fmp__member_fail,
     .set_mpi_decision = fmp__set_mpi_decision,
     .info = fmp__info_get,
+    .collective_fold = fmp__collective_fold,
 };
 
 const struct fmp__ops *fmp__internal_ops(unsigned abi)

@@ -695,6 +695,186 @@ static void test_in_place(void)
     }
 }
 
+/* ============================================================== large reductions in blocks */
+
+/* fmp_reduce goes through large arrays in blocks of 256 KiB (32768 doubles), reading the
+   inputs that lie in the shared arena where they are and staging the others a block at a
+   time, combining straight into a common out in the arena or else through a result
+   block that every member copies out.  Every combination gives the member-order serial
+   fold, bit for bit, in every member. */
+#define BLOCK_DOUBLES 32768
+
+enum where { PRIV, OWN_ARENA, COMMON_ARENA, COMMON_MAP };
+static const char *const where_names[] = {"private", "own arena buffer", "common arena buffer",
+                                          "common MAP_SHARED buffer outside the arena"};
+
+/* Sum count doubles in a team of n with in and out where the case says (alias: in is
+   out); returns 1 when every member got the member-order reference, bit for bit. */
+static int large_case(int n, size_t count, enum where win, enum where wout, int into, int alias)
+{
+    const char *fn = into ? "fmp_reduce_into" : "fmp_reduce";
+    size_t bytes = count * sizeof(double);
+    double *arena_in[8] = {0}, *arena_out[8] = {0}, *common = NULL;
+    for (int m = 0; m < n; m++) {
+        if (win == OWN_ARENA && !alias)
+            HT_REQUIRE((arena_in[m] = fmp_shared_alloc(bytes)) != NULL);
+        if (wout == OWN_ARENA)
+            HT_REQUIRE((arena_out[m] = fmp_shared_alloc(bytes)) != NULL);
+    }
+    if (wout == COMMON_ARENA || wout == COMMON_MAP) {
+        common = wout == COMMON_ARENA ? fmp_shared_alloc(bytes) : ht_shared(bytes);
+        HT_REQUIRE(common != NULL);
+        /* the master's inout, or (alias) the one input every member passes */
+        for (size_t i = 0; i < count; i++)
+            common[i] = alias ? val(0, i) : into ? val(INTO_INIT, i) : -1.0;
+    }
+    uint64_t *hash = ht_shared(8 * sizeof(uint64_t));
+    int *rcs = ht_shared(8 * sizeof(int));
+    FMP_PARALLEL(n) {
+        int me = fmp_thread_num();
+        double *out = wout == PRIV ? big_alloc(count) : wout == OWN_ARENA ? arena_out[me] : common;
+        double *in = alias ? out : win == PRIV ? big_alloc(count) : arena_in[me];
+        HT_REQUIRE(in && out);
+        if (!(alias && common))
+            for (size_t i = 0; i < count; i++)
+                in[i] = val(me, i);
+        if (into && !common)
+            for (size_t i = 0; i < count; i++)
+                out[i] = me == 0 ? val(INTO_INIT, i) : -val(me, i);
+        rcs[me] = REDUCE(into, in, out, count, FMP_DOUBLE, FMP_SUM);
+        hash[me] = hash_doubles(out, count);
+        if (win == PRIV && !alias)
+            big_free(in, count);
+        if (wout == PRIV)
+            big_free(out, count);
+    }
+    double *ref = big_alloc(count);
+    HT_REQUIRE(ref != NULL);
+    for (size_t i = 0; i < count; i++) {
+        int same = alias && common; /* every member contributes member 0's */
+        double acc = into ? val(INTO_INIT, i) + val(0, i) : val(0, i);
+        for (int m = 1; m < n; m++)
+            acc += val(same ? 0 : m, i);
+        ref[i] = acc;
+    }
+    uint64_t h = hash_doubles(ref, count);
+    int good = 1;
+    for (int m = 0; m < n; m++) {
+        good &= HT_CHECK_MSG(
+            rcs[m] == FMP_OK, "team of %d, %s of %zu doubles, in %s%s, out %s: member %d got %d", n,
+            fn, count, where_names[win], alias ? " (= out)" : "", where_names[wout], m, rcs[m]);
+        good &= HT_CHECK_MSG(hash[m] == h,
+                             "team of %d, %s of %zu doubles, in %s%s, out %s: member %d's result "
+                             "is not the member-order serial sum bit for bit",
+                             n, fn, count, where_names[win], alias ? " (= out)" : "",
+                             where_names[wout], m);
+    }
+    if (common)
+        good &= HT_CHECK_MSG(memcmp(common, ref, bytes) == 0,
+                             "team of %d, %s of %zu doubles into a common arena buffer: the "
+                             "buffer differs from the reference after the region",
+                             n, fn, count);
+    big_free(ref, count);
+    for (int m = 0; m < n; m++) {
+        fmp_shared_free(arena_in[m]);
+        fmp_shared_free(arena_out[m]);
+    }
+    if (wout == COMMON_ARENA)
+        fmp_shared_free(common);
+    return good;
+}
+
+/* Sizes that are not multiples of the block (a last block shorter than the team's cache
+   lines, too), odd and even teams, inputs and outs private and in the arena. */
+static void test_large_blocks_private_and_arena(void)
+{
+    static const size_t counts[] = {3 * BLOCK_DOUBLES + 1, 2 * BLOCK_DOUBLES + 3, 100003};
+    static const int teams[] = {2, 3, 5};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+        for (size_t t = 0; t < sizeof teams / sizeof teams[0]; t++)
+            for (int win = PRIV; win <= OWN_ARENA; win++)
+                for (int wout = PRIV; wout <= COMMON_ARENA; wout++)
+                    for (int into = 0; into < 2; into++)
+                        large_case(teams[t], counts[c], (enum where)win, (enum where)wout, into, 0);
+}
+
+/* Every member passes one out in shared memory (the arena, or a MAP_SHARED mapping of the
+   program's), on every path (inline, medium, large): each member writes the result there
+   and none may read a partial result another one wrote.  Repeated: races show now and
+   then. */
+static void test_common_out_every_path(void)
+{
+    static const size_t counts[] = {5, 3001, 3 * BLOCK_DOUBLES + 1};
+    static const int teams[] = {3, 4};
+    for (int rep = 0; rep < 5; rep++)
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+            for (size_t t = 0; t < sizeof teams / sizeof teams[0]; t++)
+                for (int wout = COMMON_ARENA; wout <= COMMON_MAP; wout++)
+                    for (int into = 0; into < 2; into++)
+                        if (!large_case(teams[t], counts[c], PRIV, (enum where)wout, into, 0))
+                            return;
+}
+
+/* In place: a member's in is its out, private, its own arena buffer, or one arena buffer
+   that every member passes as both (each then contributes what it holds before). */
+static void test_large_in_place(void)
+{
+    static const int teams[] = {2, 3};
+    for (size_t t = 0; t < sizeof teams / sizeof teams[0]; t++)
+        for (int w = PRIV; w <= COMMON_MAP; w++)
+            large_case(teams[t], 3 * BLOCK_DOUBLES + 5, (enum where)w, (enum where)w, 0, 1);
+}
+
+/* A member that dies in the middle of a large reduction (a fault in the 5th block of its
+   input while it stages it, or of its out while it copies the result there): the others
+   get an error, nobody hangs. */
+static void large_death(enum where win, int fault_in)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    const size_t count = 10 * BLOCK_DOUBLES + 7;
+    size_t bytes = count * sizeof(double);
+    double *arena_in[3] = {0};
+    if (win == OWN_ARENA)
+        for (int m = 0; m < 3; m++)
+            HT_REQUIRE((arena_in[m] = fmp_shared_alloc(bytes)) != NULL);
+    int *rcs = ht_shared(4 * sizeof(int));
+    rcs[0] = rcs[1] = rcs[2] = 1;
+    FMP_PARALLEL(3) {
+        int me = fmp_thread_num();
+        double *in = win == PRIV ? big_alloc(count) : arena_in[me];
+        double *out = big_alloc(count);
+        HT_REQUIRE(in && out);
+        for (size_t i = 0; i < count; i++)
+            in[i] = val(me, i);
+        if (me == 2) /* a page in the 5th block: a real fault when it is reached */
+            HT_REQUIRE(mprotect((char *)(fault_in ? in : out) + 4 * BLOCK_DOUBLES * sizeof(double),
+                                4096, PROT_NONE) == 0);
+        rcs[me] = fmp_reduce(in, out, count, FMP_DOUBLE, FMP_SUM);
+        big_free(out, count);
+        if (win == PRIV)
+            big_free(in, count);
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_EMEMBER);
+    HT_CHECK_MSG(rcs[2] == 1, "member 2 returned %d from a reduction it cannot have finished",
+                 rcs[2]);
+    for (int m = 0; m < 2; m++)
+        HT_CHECK_MSG(rcs[m] == FMP_EMEMBER || rcs[m] == FMP_EBROKEN || (m > 0 && rcs[m] == 1),
+                     "member %d: fmp_reduce in a team whose member 2 died in the middle: %d", m,
+                     rcs[m]);
+    for (int m = 0; m < 3; m++)
+        fmp_shared_free(arena_in[m]);
+}
+
+static void test_large_member_dies_staging(void)
+{
+    large_death(PRIV, 1);
+}
+
+static void test_large_member_dies_copying_out(void)
+{
+    large_death(OWN_ARENA, 0);
+}
+
 typedef struct { double v; int i; } dint;
 typedef struct { int v; int i; } iint;
 
@@ -951,26 +1131,29 @@ static void test_gather_member_order(void)
     }
 }
 
-static const ht_test tests[] = {
-    HT_TEST(test_type_sizes),
-    HT_TEST_TIMEOUT(test_every_type_and_op_team_of_3, 60),
-    HT_TEST_TIMEOUT(test_every_type_and_op_team_of_4, 60),
-    HT_TEST(test_errors_outside_region),
-    HT_TEST(test_errors_inside_region),
-    HT_TEST(test_sizes_and_team_sizes),
-    HT_TEST_TIMEOUT(test_four_million_doubles, 60),
-    HT_TEST(test_bitwise_repeatable),
-    HT_TEST(test_in_place),
-    HT_TEST(test_minloc_maxloc_ties),
-    HT_TEST(test_gather_member_order),
-    HT_TEST(test_reduce_into_keeps_initial_value),
-    HT_TEST_TIMEOUT(test_reduce_into_every_type_and_op_team_of_3, 60),
-    HT_TEST(test_reduce_into_sizes_and_team_sizes),
-    HT_TEST(test_reduce_into_outside_and_teams_of_one),
-    HT_TEST(test_reduce_into_persistent_team),
-    HT_TEST_TIMEOUT(test_reduce_into_broken_team, 15),
-    HT_END
-};
+static const ht_test tests[] = {HT_TEST(test_type_sizes),
+                                HT_TEST_TIMEOUT(test_every_type_and_op_team_of_3, 60),
+                                HT_TEST_TIMEOUT(test_every_type_and_op_team_of_4, 60),
+                                HT_TEST(test_errors_outside_region),
+                                HT_TEST(test_errors_inside_region),
+                                HT_TEST(test_sizes_and_team_sizes),
+                                HT_TEST_TIMEOUT(test_four_million_doubles, 60),
+                                HT_TEST(test_bitwise_repeatable),
+                                HT_TEST(test_in_place),
+                                HT_TEST(test_minloc_maxloc_ties),
+                                HT_TEST(test_gather_member_order),
+                                HT_TEST(test_reduce_into_keeps_initial_value),
+                                HT_TEST_TIMEOUT(test_reduce_into_every_type_and_op_team_of_3, 60),
+                                HT_TEST(test_reduce_into_sizes_and_team_sizes),
+                                HT_TEST(test_reduce_into_outside_and_teams_of_one),
+                                HT_TEST(test_reduce_into_persistent_team),
+                                HT_TEST_TIMEOUT(test_reduce_into_broken_team, 15),
+                                HT_TEST_TIMEOUT(test_large_blocks_private_and_arena, 60),
+                                HT_TEST(test_large_in_place),
+                                HT_TEST_TIMEOUT(test_common_out_every_path, 60),
+                                HT_TEST_TIMEOUT(test_large_member_dies_staging, 15),
+                                HT_TEST_TIMEOUT(test_large_member_dies_copying_out, 15),
+                                HT_END};
 
 int main(int argc, char **argv)
 {

@@ -1,10 +1,16 @@
 /* The hybrid collectives: fmp_mpi_allreduce, fmp_mpi_reduce, fmp_mpi_bcast.
  *
  * Inside a region every member calls them, and they run as one team collective (the
- * core's hook fmp__core->collective): each member stages its input in its shared-memory
- * slot; the master alone folds the inputs in member order with MPI_Reduce_local (any
- * predefined or user-defined op), makes the one MPI call of the rank, and leaves the
- * result in shared memory; every member copies it out.  A child never calls MPI: the
+ * core's hook fmp__core->collective_fold): each member stages its input in its
+ * shared-memory slot; the inputs are folded in member order; the master makes the one MPI
+ * call of the rank and leaves the result in shared memory; every member copies it out.
+ * The fold runs in slices in parallel, every member combining its slice with the core's
+ * combiners, where those give what MPI_Reduce_local gives bit for bit (fold_kind: integer
+ * types with every predefined op but the LOC ones, floating types with MPI_SUM and
+ * MPI_PROD, MPI_C_BOOL with the logical ops, the integer MINLOC/MAXLOC pairs); anything
+ * else (user-defined ops, derived datatypes, MIN/MAX of floating values, whose signed
+ * zeros and NaNs MPI's own op may order otherwise, complex values) is folded by the
+ * master alone with MPI_Reduce_local, as MPI defines it.  A child never calls MPI: the
  * collective runs the combining step in the master only, and the step itself refuses to
  * run in any process but the rank's (the master of a nested team is a child).
  *
@@ -84,6 +90,69 @@ size_t fmp__mpi_predefined_size(MPI_Datatype t)
         if (table[i].type == t)
             return table[i].size;
     return 0;
+}
+
+/* The core's type and op that combine (type, op) exactly as MPI_Reduce_local does, or
+   FMP_TYPE_NONE: the master folds with MPI_Reduce_local.  (MPI_Reduce_local(acc, in)
+   leaves acc op in in in, and the core's combiner leaves it in acc: the same operands in
+   the same order for these types and ops.) */
+static fmp_type fold_kind(MPI_Datatype t, MPI_Op op, fmp_op *fop)
+{
+    static const struct {
+        MPI_Op op;
+        fmp_op fop;
+    } ops[] = {
+        {MPI_SUM, FMP_SUM},   {MPI_PROD, FMP_PROD},     {MPI_MIN, FMP_MIN},
+        {MPI_MAX, FMP_MAX},   {MPI_LAND, FMP_LAND},     {MPI_LOR, FMP_LOR},
+        {MPI_LXOR, FMP_LXOR}, {MPI_BAND, FMP_BAND},     {MPI_BOR, FMP_BOR},
+        {MPI_BXOR, FMP_BXOR}, {MPI_MINLOC, FMP_MINLOC}, {MPI_MAXLOC, FMP_MAXLOC},
+    };
+    static const struct {
+        MPI_Datatype type;
+        fmp_type ftype;
+    } types[] = {
+        {MPI_SIGNED_CHAR, FMP_SIGNED_CHAR},
+        {MPI_UNSIGNED_CHAR, FMP_UNSIGNED_CHAR},
+        {MPI_SHORT, FMP_SHORT},
+        {MPI_UNSIGNED_SHORT, FMP_UNSIGNED_SHORT},
+        {MPI_INT, FMP_INT},
+        {MPI_UNSIGNED, FMP_UNSIGNED},
+        {MPI_LONG, FMP_LONG},
+        {MPI_UNSIGNED_LONG, FMP_ULONG},
+        {MPI_LONG_LONG_INT, FMP_LLONG},
+        {MPI_LONG_LONG, FMP_LLONG},
+        {MPI_UNSIGNED_LONG_LONG, FMP_ULLONG},
+        {MPI_INT8_T, FMP_INT8},
+        {MPI_INT16_T, FMP_INT16},
+        {MPI_INT32_T, FMP_INT32},
+        {MPI_INT64_T, FMP_INT64},
+        {MPI_UINT8_T, FMP_UINT8},
+        {MPI_UINT16_T, FMP_UINT16},
+        {MPI_UINT32_T, FMP_UINT32},
+        {MPI_UINT64_T, FMP_UINT64},
+        {MPI_FLOAT, FMP_FLOAT},
+        {MPI_DOUBLE, FMP_DOUBLE},
+        {MPI_LONG_DOUBLE, FMP_LONG_DOUBLE},
+        {MPI_C_BOOL, FMP_BOOL},
+        {MPI_2INT, FMP_2INT},
+        {MPI_LONG_INT, FMP_LONG_INT},
+        {MPI_SHORT_INT, FMP_SHORT_INT},
+    };
+    fmp_type ft = FMP_TYPE_NONE;
+    for (size_t i = 0; i < sizeof types / sizeof types[0] && !ft; i++)
+        if (types[i].type == t)
+            ft = types[i].ftype;
+    *fop = FMP_OP_NONE;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0] && !*fop; i++)
+        if (ops[i].op == op)
+            *fop = ops[i].fop;
+    /* floating values: only the ops whose operands commute bit for bit.  A pair the core
+       does not define (bitwise on a bool, LOC on a plain integer...) the core leaves to
+       the master, and MPI_Reduce_local refuses it there as MPI does. */
+    if ((ft == FMP_FLOAT || ft == FMP_DOUBLE || ft == FMP_LONG_DOUBLE) && *fop != FMP_SUM &&
+        *fop != FMP_PROD)
+        return FMP_TYPE_NONE;
+    return *fop ? ft : FMP_TYPE_NONE;
 }
 
 /* A handle's bits as a number, for the signature (a pointer in Open MPI, an int in MPICH). */
@@ -271,7 +340,11 @@ static int team_call(call *c, const char *file, int line)
         stage = c->in == MPI_IN_PLACE ? c->out : c->in;
         inbytes = c->span;
     }
-    rc = fmp__core->collective(stage, c->out, inbytes, c->span, coll_fn, c, c->what, file, line);
+    fmp_op fop = FMP_OP_NONE;
+    fmp_type ftype =
+        c->kind != K_BCAST && c->count > 0 ? fold_kind(c->type, c->op, &fop) : FMP_TYPE_NONE;
+    rc = fmp__core->collective_fold(stage, c->out, inbytes, c->span, ftype, fop, coll_fn, c,
+                                    c->what, file, line);
     if (rc == NOCOPY)
         return 0;
     if (rc == 0 && c->kind == K_REDUCE && c->count > 0 && !c->out)

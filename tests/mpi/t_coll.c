@@ -11,6 +11,9 @@
  * ranks' out untouched), a user-defined non-commutative op on a derived datatype (2x2
  * matrix products: the order of the operands is checked), fmp_mpi_bcast from the first
  * and the last rank (also a strided datatype), and each call outside a region too.
+ * The node fold (in parallel slices, or the master's MPI_Reduce_local) bit for bit against
+ * the serial MPI_Reduce_local chain in member order, then MPI_Allreduce over the ranks,
+ * for order-sensitive floating sums, a product, signed zeros and a user op.
  * --persistent runs every case on a team created before MPI_Init (its members hold no
  * MPI state), else on FMP_PARALLEL-style regions forked after MPI_Init.
  * Prints "t_coll: rank R: C checks, F failures" per rank; exit 0 when nothing failed.
@@ -233,6 +236,136 @@ static void bcast_case(int count, int root)
     check(rc == 0 && v[0] == 10 && v[2] == 12 && v[4] == 14, "bcast of a strided datatype", 1, 0);
 }
 
+/* ---------------------------------------------------------------- node fold, exactly */
+/* The team's inputs are folded in member order before the rank's MPI call: in slices in
+   parallel where the core's combiners give MPI_Reduce_local's bits, by the master with
+   MPI_Reduce_local otherwise.  Either way the result must be, bit for bit, the serial
+   chain of MPI_Reduce_local over the members' inputs in member order, then MPI_Allreduce
+   of those partials over the ranks: the reference the master computes outside the
+   region.  Values whose floating sums depend on the order; counts that are not whole
+   cache lines; a non-commutative user op; MAX over signed zeros (the master's path). */
+enum { NF_DSUM, NF_FSUM, NF_ISUM, NF_LDPROD, NF_DMAX, NF_USER, NF_CASES };
+static const char *const nf_name[] = {"MPI_DOUBLE MPI_SUM",
+                                      "MPI_FLOAT MPI_SUM",
+                                      "MPI_INT MPI_SUM",
+                                      "MPI_LONG_DOUBLE MPI_PROD",
+                                      "MPI_DOUBLE MPI_MAX (signed zeros)",
+                                      "MPI_DOUBLE user op (not commutative)"};
+static const int nf_counts[] = {5, 100003};
+#define NF_NCOUNTS 2
+
+static double nf_val(long g, long i)
+{
+    double big = (g + i) % 3 == 0 ? 1e16 : 1.0;
+    double sign = (g + i % 5) % 2 ? -1.0 : 1.0;
+    return sign * big * (1.0 + (double)((i * 7 + g) % 13) / 8.0) + 0.1 * (double)g;
+}
+
+static void half_plus(void *invec, void *inoutvec, int *len, MPI_Datatype *type)
+{
+    (void)type;
+    double *in = invec, *io = inoutvec;
+    for (int k = 0; k < *len; k++)
+        io[k] = 0.5 * in[k] + io[k]; /* inout = in op inout */
+}
+
+static MPI_Datatype nf_type(int c)
+{
+    return c == NF_FSUM     ? MPI_FLOAT
+           : c == NF_ISUM   ? MPI_INT
+           : c == NF_LDPROD ? MPI_LONG_DOUBLE
+                            : MPI_DOUBLE;
+}
+
+static size_t nf_size(int c)
+{
+    return c == NF_FSUM     ? sizeof(float)
+           : c == NF_ISUM   ? sizeof(int)
+           : c == NF_LDPROD ? sizeof(long double)
+                            : sizeof(double);
+}
+
+static MPI_Op nf_op(int c, MPI_Op user)
+{
+    return c == NF_DMAX ? MPI_MAX : c == NF_USER ? user : c == NF_LDPROD ? MPI_PROD : MPI_SUM;
+}
+
+/* Process g's input of case c. */
+static void nf_fill(int c, long g, void *buf, int count)
+{
+    for (long i = 0; i < count; i++) {
+        double v = nf_val(g, i);
+        switch (c) {
+        case NF_FSUM:
+            ((float *)buf)[i] = (float)v;
+            break;
+        case NF_ISUM:
+            ((int *)buf)[i] = (int)(g * 1000003L + i * 7919L);
+            break;
+        case NF_LDPROD:
+            ((long double *)buf)[i] = 1.0L + (long double)v * 1e-17L;
+            break;
+        case NF_DMAX:
+            ((double *)buf)[i] = (g + i) % 2 ? 0.0 : -0.0;
+            break;
+        default:
+            ((double *)buf)[i] = v;
+        }
+    }
+}
+
+/* Master, outside regions: the reference of case c for a team of n (into exp). */
+static int nf_reference(int c, int count, int n, MPI_Op user, void *exp)
+{
+    size_t bytes = nf_size(c) * (size_t)count;
+    char *acc = malloc(bytes), *next = malloc(bytes);
+    if (!acc || !next)
+        return 1;
+    nf_fill(c, (long)g_rank * n, acc, count);
+    for (int m = 1; m < n; m++) {
+        nf_fill(c, (long)g_rank * n + m, next, count);
+        MPI_Reduce_local(acc, next, count, nf_type(c), nf_op(c, user)); /* next = acc op next */
+        char *t = acc;
+        acc = next;
+        next = t;
+    }
+    int rc = MPI_Allreduce(acc, exp, count, nf_type(c), nf_op(c, user), MPI_COMM_WORLD);
+    free(acc);
+    free(next);
+    return rc;
+}
+
+static void node_fold_cases(void *const (*exp)[NF_NCOUNTS], MPI_Op user)
+{
+    int me = fmp_thread_num(), n = fmp_num_threads();
+    long g = (long)g_rank * n + me;
+    for (int c = 0; c < NF_CASES; c++)
+        for (int k = 0; k < NF_NCOUNTS; k++) {
+            int count = nf_counts[k];
+            size_t bytes = nf_size(c) * (size_t)count;
+            char *in = malloc(bytes), *out = malloc(bytes);
+            if (!in || !out) {
+                FAIL("no memory\n");
+                exit(1);
+            }
+            nf_fill(c, g, in, count);
+            int rc = fmp_mpi_allreduce(in, out, count, nf_type(c), nf_op(c, user), MPI_COMM_WORLD);
+            check_rc(rc, nf_name[c], count);
+            /* bit for bit: the bytes, but for long double's padding (its values here are
+               positive and finite: equal values are equal bits) */
+            long bad = -1;
+            for (long i = 0; i < count && rc == 0 && bad < 0; i++)
+                if (c == NF_LDPROD
+                        ? ((long double *)(void *)out)[i] != ((const long double *)exp[c][k])[i]
+                        : memcmp(out + (size_t)i * nf_size(c),
+                                 (const char *)exp[c][k] + (size_t)i * nf_size(c), nf_size(c)) != 0)
+                    bad = i;
+            check(bad < 0, nf_name[c], count, bad);
+            free(in);
+            free(out);
+        }
+}
+
 /* ---------------------------------------------------------------- all of it */
 /* The rank travels in the argument: the members of a team created before MPI_Init have
    the master's private memory as it was then (g_rank and g_size still 0, no user op). */
@@ -240,6 +373,8 @@ typedef struct where {
     int rank, size;
     MPI_Op matop;              /* handles made after MPI_Init travel the same way */
     MPI_Datatype mattype, strided;
+    MPI_Op halfplus;
+    void *nf_exp[NF_CASES][NF_NCOUNTS]; /* the node fold's references, in the arena */
 } where;
 
 static void all_cases(void *arg)
@@ -262,6 +397,8 @@ static void all_cases(void *arg)
                 cases[c].fn(1000000, ALLRED);
     user_op_case(1);
     user_op_case(3);
+    if (fmp_num_threads() > 1 && w->nf_exp[0][0])
+        node_fold_cases((void *const(*)[NF_NCOUNTS])w->nf_exp, w->halfplus);
     bcast_case(0, 0);
     bcast_case(5, 0);
     bcast_case(5, g_size - 1);
@@ -308,7 +445,17 @@ int main(int argc, char **argv)
     MPI_Type_vector(3, 1, 2, MPI_INT, &g_strided);
     MPI_Type_commit(&g_strided);
 
-    where w = {g_rank, g_size, g_matop, g_mattype, g_strided};
+    where w = {g_rank, g_size, g_matop, g_mattype, g_strided, MPI_OP_NULL, {{0}}};
+    MPI_Op_create(half_plus, 0, &w.halfplus);
+    for (int c = 0; c < NF_CASES; c++)
+        for (int k = 0; k < NF_NCOUNTS; k++) {
+            w.nf_exp[c][k] = fmp_shared_alloc(nf_size(c) * (size_t)nf_counts[k]);
+            if (!w.nf_exp[c][k] ||
+                nf_reference(c, nf_counts[k], team_size, w.halfplus, w.nf_exp[c][k])) {
+                fprintf(stderr, "t_coll: the node fold's reference failed\n");
+                MPI_Abort(MPI_COMM_WORLD, 1);
+            }
+        }
     all_cases(&w); /* outside a region: the plain MPI calls */
     long outside = *g_checks;
     if (persistent)
@@ -325,6 +472,10 @@ int main(int argc, char **argv)
     if (team)
         fmp_team_destroy(team);
     MPI_Op_free(&g_matop);
+    MPI_Op_free(&w.halfplus);
+    for (int c = 0; c < NF_CASES; c++)
+        for (int k = 0; k < NF_NCOUNTS; k++)
+            fmp_shared_free(w.nf_exp[c][k]);
     MPI_Type_free(&g_mattype);
     MPI_Type_free(&g_strided);
     MPI_Finalize();
