@@ -98,6 +98,7 @@ typedef struct fmp__plock {
     _Atomic uint32_t sleepers; /* processes asleep on word */
 } fmp__plock;
 void fmp__plock_init(void); /* at initialisation: the pid, refreshed in children */
+void fmp__plock_child(void); /* every new member, warm ones included */
 /* 0 taken; 1 taken from an owner that died; -EDEADLK the caller holds it. */
 int fmp__plock_lock(fmp__plock *l);
 /* 0 taken; 1 taken from an owner that died; -EBUSY held; -EDEADLK the caller holds it. */

@@ -50,6 +50,11 @@ static void refresh_pid(void)
     g_pid = getpid();
 }
 
+void fmp__plock_child(void)
+{
+    refresh_pid(); /* a warm member: its memory, g_pid included, is the master's copy */
+}
+
 void fmp__plock_init(void)
 {
     refresh_pid();

@@ -287,6 +287,7 @@ static void child_start(fmp__shteam *t, int m, pid_t parent, int leader, int war
     if (fmp__g.member_flag) /* the MPI wrappers of libforkmp_mpi: a member from here on */
         *fmp__g.member_flag = 1;
     fmp__g.pid = getpid();
+    fmp__plock_child();
     fmp__g.crit_held = 0; /* the parent's critical sections are not held by this process */
     fmp__slot *s = &t->slots[m];
     /* the pidfds the master holds (this team's earlier members, its other teams') are

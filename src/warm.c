@@ -137,7 +137,8 @@ struct w_pm_scan_arg {
 #define NVEC 4096
 #define NIOV 1024
 #define PARK_STACK (256UL << 10)
-#define TOOL_FD 900 /* the members' own descriptors go from here up */
+#define IDLE_CHECK_S 2 /* a parked member looks at its master this often */
+#define TOOL_FD 900    /* the members' own descriptors go from here up */
 #define MAXFD 4096
 
 /* A raw system call: nothing in libc, errno untouched (the sync may not write
@@ -163,6 +164,9 @@ static inline long rsys(long n, long a, long b, long c, long d, long e, long f)
 struct w_range {
     u64 s, e;
 };
+struct w_sigaction { /* the kernel's struct sigaction (x86-64) */
+    u64 handler, flags, restorer, mask;
+};
 enum { K_ANON, K_HEAP, K_STACK, K_FILE, K_SHARED };
 struct w_map {
     u64 s, e, off, ino;
@@ -187,6 +191,7 @@ typedef struct w_ctl {
     u64 xs, xe; /* the tool reservation: never mirrored */
     int full;   /* the master's written list overflowed: copy all of its memory */
     u64 sigmask;
+    struct w_sigaction act[64]; /* the master's signal dispositions, 1..64 */
     int nmaps;
     struct w_map maps[MAXMAPS];
     int nfresh;
@@ -206,6 +211,7 @@ typedef struct w_mem {
     pid_t mpid;
     int uffd, pmfd, mpmfd, mfddir, sfddir, mpidfd;
     sigjmp_buf park;
+    struct w_sigaction act[64]; /* the dispositions last taken from the master */
     int nmaps;
     struct w_map maps[MAXMAPS];
     long ncd; /* what the last body wrote */
@@ -1006,7 +1012,15 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
         pm_scan(m->pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0, W_PAGE_IS_WRITTEN,
                 m->pr, NULL, 0);
     }
-    /* 11. descriptors and working directory, as after a fork */
+    /* 11. signal dispositions, descriptors and working directory, as after a fork */
+    for (int sig = 1; sig <= 64; sig++) {
+        struct w_sigaction *a = &c->act[sig - 1], *mine = &m->act[sig - 1];
+        if (sig == SIGKILL || sig == SIGSTOP || memcmp(a, mine, sizeof *a) == 0)
+            continue;
+        if ((r = RS(SYS_rt_sigaction, sig, a, NULL, 8, 0, 0)) < 0)
+            return *rc = r, 11;
+        *mine = *a;
+    }
     if ((r = sync_fds(m)) < 0)
         return *rc = r, 11;
     char path[64];
@@ -1036,8 +1050,16 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t l
 {
     for (;;) {
         uint32_t s;
-        while ((s = atomic_load_explicit(&c->seq, memory_order_acquire)) == last)
-            RS(SYS_futex, &c->seq, FUTEX_WAIT, last, 0, 0, 0);
+        while ((s = atomic_load_explicit(&c->seq, memory_order_acquire)) == last) {
+            struct timespec ts = {IDLE_CHECK_S, 0};
+            if (RS(SYS_futex, &c->seq, FUTEX_WAIT, last, &ts, 0, 0) != -ETIMEDOUT)
+                continue;
+            /* the master's memory is still there?  (an exec leaves no parent death to
+               tell us, and the pool must not outlive the program) */
+            uint64_t e;
+            if (RS(SYS_pread64, m->mpmfd, &e, 8, (u64)(uintptr_t)c / PG * 8, 0, 0) != 8)
+                RS1(SYS_exit_group, 0);
+        }
         last = s;
         if (c->cmd == CMD_QUIT)
             RS1(SYS_exit_group, 0);
@@ -1142,6 +1164,9 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
         }
     }
     m->ncu = 0;
+    for (int sig = 1; sig <= 64; sig++) /* as inherited from the fork */
+        if (sig != SIGKILL && sig != SIGSTOP)
+            RS(SYS_rt_sigaction, sig, NULL, &m->act[sig - 1], 8, 0, 0);
     uint32_t seq = atomic_load(&c->seq); /* before the master may post the first region */
     bump(&c->parked);
     member_loop(c, m, seq);
@@ -1253,6 +1278,9 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
     sigset_t cur;
     pthread_sigmask(SIG_SETMASK, NULL, &cur);
     memcpy(&c->sigmask, &cur, sizeof c->sigmask);
+    for (int sig = 1; sig <= 64; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            RS(SYS_rt_sigaction, sig, NULL, &c->act[sig - 1], 8, 0, 0);
     return 0;
 }
 

@@ -156,6 +156,18 @@ static void test_no_userfaultfd_falls_back(void)
     ht_proc_free(&p);
 }
 
+static void test_exec_leaves_no_member(void)
+{
+    ht_proc p;
+    int st = run_prog(&p, "auto", "5", "3", "exec");
+    HT_CHECK_MSG(st == 0, "status %d, stderr %.1500s", st, p.err);
+    HT_CHECK_CONTAINS(p.out, "5 regions of 3 members: 0 differences");
+    /* the image after the exec has no use for the pool: its members leave */
+    HT_CHECK_NOT_CONTAINS(p.out, "left ");
+    ht_proc_free(&p);
+    HT_CHECK_INT_EQ(ht_reap_children(HT_GRACE_SECONDS), 0);
+}
+
 /* ---------------------------------------------------------------- in-process cases */
 
 /* The mode, before the first forkmp call of the test's process. */
@@ -310,6 +322,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST_TIMEOUT(test_same_output_in_each_mode, 200),
                                 HT_TEST_TIMEOUT(test_member_killed_in_a_warm_region, 120),
                                 HT_TEST_TIMEOUT(test_no_userfaultfd_falls_back, 120),
+                                HT_TEST_TIMEOUT(test_exec_leaves_no_member, 60),
                                 HT_TEST(test_nested_regions_in_warm_members),
                                 HT_TEST(test_team_sizes_change),
                                 HT_TEST(test_function_form),

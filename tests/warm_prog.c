@@ -4,12 +4,13 @@
  * and auto: each member's view must be the master's at the region's start (as a fork
  * child's is), whatever the members wrote before; the output is the same in each mode.
  *
- *   warm_prog REGIONS MEMBERS [nouffd] [kill=R]
+ *   warm_prog REGIONS MEMBERS [nouffd] [kill=R] [exec]
  *       prints a summary (and a line per difference); exit 0 when every member saw what
  *       the master had.  nouffd: a seccomp filter makes userfaultfd fail with ENOSYS
  *       first, as in a container whose profile forbids it; kill=R: member 1 kills itself
  *       (SIGKILL) in region R, which reports the failure (FMP_ON_ERROR=return) and the
- *       regions after it run on
+ *       regions after it run on; exec: at the end the program execs a shell that waits
+ *       5 s and then prints "left PID" for each child process it still has
  * stderr gets "pids: reused" when the members of every region were the same processes
  * (warm), "pids: fresh" when every region had new ones (fork). */
 #define _GNU_SOURCE
@@ -60,6 +61,16 @@ static uint64_t rnd(uint64_t *s)
     return *s;
 }
 
+static void on_usr2_a(int sig)
+{
+    (void)sig;
+}
+
+static void on_usr2_b(int sig)
+{
+    (void)sig;
+}
+
 static long *local_static(void)
 {
     static long s[32];
@@ -105,6 +116,9 @@ static void view(uint64_t out[NCOMP], const long *frame, size_t frame_len)
     sigset_t mask;
     sigprocmask(SIG_SETMASK, NULL, &mask);
     out[11] = mix(out[11], &mask, 8);
+    struct sigaction sa;
+    sigaction(SIGUSR2, NULL, &sa);
+    out[11] = mix(out[11], &sa.sa_handler, sizeof sa.sa_handler);
 }
 
 /* What a member does to private memory inside the region: none of it may show later. */
@@ -153,6 +167,7 @@ static void scribble(uint64_t seed, long *frame, size_t frame_len)
     sigemptyset(&block);
     sigaddset(&block, SIGUSR2);
     sigprocmask(SIG_BLOCK, &block, NULL);
+    signal(SIGUSR2, on_usr2_b);
 }
 
 /* The master's changes between regions. */
@@ -219,9 +234,11 @@ static void change(int r, uint64_t *s, const char *dir)
     sigemptyset(&block);
     sigaddset(&block, SIGUSR1);
     sigprocmask(r % 2 ? SIG_BLOCK : SIG_UNBLOCK, &block, NULL);
+    signal(SIGUSR2, r % 3 == 0 ? on_usr2_a : r % 3 == 1 ? SIG_IGN : SIG_DFL);
 }
 
 static int kill_region = -1;
+static int exec_at_end;
 
 /* userfaultfd fails with ENOSYS from here on, in this process and its children. */
 static void forbid_userfaultfd(void)
@@ -281,6 +298,8 @@ int main(int argc, char **argv)
             forbid_userfaultfd();
         else if (strncmp(argv[i], "kill=", 5) == 0)
             kill_region = atoi(argv[i] + 5);
+        else if (strcmp(argv[i], "exec") == 0)
+            exec_at_end = 1;
     }
     char dir[] = "/tmp/fmp-warm.XXXXXX";
     if (!mkdtemp(dir))
@@ -308,5 +327,13 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (chdir("/") != 0 || system(cmd) != 0)
         return 2;
+    if (exec_at_end) {
+        fflush(NULL);
+        execl("/bin/sh", "sh", "-c",
+              "sleep 5; read -r kids < /proc/$$/task/$$/children; for p in $kids; do echo left $p; "
+              "done",
+              (char *)NULL);
+        return 2;
+    }
     return bad ? 1 : 0;
 }
