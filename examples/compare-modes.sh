@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs each many-regions example both ways (a fork per region, and one persistent team)
-# with teams of 1, 2 and 4 and checks that both print the same results.
+# Runs each many-regions example three ways (FMP_PARALLEL per region with FMP_REGION=fork,
+# the same with FMP_REGION=warm, and one persistent team) with teams of 1, 2 and 4 and
+# checks that all print the same results.
 # Usage: compare-modes.sh [bindir]   (make check runs it from the build directory)
 set -u
 bin=${1:-examples}
@@ -13,19 +14,24 @@ for prog in "cg 64 60" "jacobi 96 120"; do
     set -- $prog
     name=$1; shift
     for np in 1 2 4; do
-        for mode in fork team; do
-            if ! FMP_NUM_THREADS=$np timeout 120 "$bin/$name" $mode "$@" >"$tmp/$mode" 2>"$tmp/$mode.err"; then
-                echo "FAIL: $name $mode $* with $np members exited non-zero:"; cat "$tmp/$mode.err"
+        for run in fork:fork fork:warm team:auto; do
+            mode=${run%%:*} region=${run#*:}
+            if ! FMP_REGION=$region FMP_NUM_THREADS=$np timeout 120 "$bin/$name" $mode "$@" \
+                >"$tmp/$mode-$region" 2>"$tmp/$mode-$region.err"; then
+                echo "FAIL: $name $mode $* (FMP_REGION=$region) with $np members exited non-zero:"
+                cat "$tmp/$mode-$region.err"
                 status=1
             fi
         done
-        if ! diff "$tmp/fork" "$tmp/team" >"$tmp/diff"; then
-            echo "FAIL: $name with $np members: fork and team results differ:"; cat "$tmp/diff"
+        if ! diff "$tmp/fork-fork" "$tmp/team-auto" >"$tmp/diff" ||
+            ! diff "$tmp/fork-warm" "$tmp/team-auto" >>"$tmp/diff"; then
+            echo "FAIL: $name with $np members: regions (fork, warm) and team results differ:"
+            cat "$tmp/diff"
             status=1
-        elif [ ! -s "$tmp/fork" ]; then
+        elif [ ! -s "$tmp/fork-fork" ]; then
             echo "FAIL: $name with $np members printed nothing"; status=1
         else
-            echo "ok: $name, $np members: fork and team agree ($(tail -n 1 "$tmp/fork"))"
+            echo "ok: $name, $np members: regions (fork and warm) and team agree ($(tail -n 1 "$tmp/fork-fork"))"
         fi
     done
 done

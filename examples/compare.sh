@@ -1,6 +1,7 @@
 #!/bin/sh
 # compare.sh: run each forkmp example beside the OpenMP original it ports and diff
-# their outputs, for team sizes 1, 2 and 4 (FMP_NUM_THREADS and OMP_NUM_THREADS).
+# their outputs, for team sizes 1, 2 and 4 (FMP_NUM_THREADS and OMP_NUM_THREADS), the
+# forkmp side once with each FMP_REGION mode (fork: a fork per region; warm: warm members).
 #
 #   compare.sh          the OpenMP pairs; exit 77 (skip) when OpenMP is not available
 #   compare.sh --cxx    examples/hello against examples/hello_cxx (the C++ build);
@@ -10,12 +11,14 @@
 # a failed or timed-out run (its stderr shown), or a process of an example still alive
 # after its run.  Run from the top build directory, as `make check` does; set
 # FMP_EXAMPLES_DIR to the folder of the built examples to run it from elsewhere,
-# FMP_COMPARE_SIZES (team sizes) and FMP_COMPARE_TIMEOUT (seconds a run may take).
+# FMP_COMPARE_SIZES (team sizes), FMP_COMPARE_REGIONS (the FMP_REGION modes) and
+# FMP_COMPARE_TIMEOUT (seconds a run may take).
 set -u
 
 dir=${FMP_EXAMPLES_DIR:-examples}
 sizes=${FMP_COMPARE_SIZES:-"1 2 4"}   # team sizes
 limit=${FMP_COMPARE_TIMEOUT:-60}   # seconds a run may take
+regions=${FMP_COMPARE_REGIONS:-"fork warm"}
 
 if [ "${1:-}" = --cxx ]; then
     pairs="hello hello_cxx"
@@ -58,8 +61,9 @@ alive() {
     fi
 }
 
-# run NAME K ARGS...: run $dir/NAME with a team of K; stdout to $tmp/NAME.K.out.
-# Returns 1 (after saying why) if it failed, timed out, or left a process behind.
+# run NAME K ARGS...: run $dir/NAME with a team of K (FMP_REGION=$mode); stdout to
+# $tmp/NAME.K.out.  Returns 1 (after saying why) if it failed, timed out, or left a
+# process behind.
 run() {
     name=$1 k=$2
     shift 2
@@ -68,20 +72,20 @@ run() {
         fail "$prog is not built"
         return 1
     fi
-    FMP_NUM_THREADS=$k OMP_NUM_THREADS=$k timeout "$limit" "$prog" "$@" \
+    FMP_REGION=$mode FMP_NUM_THREADS=$k OMP_NUM_THREADS=$k timeout "$limit" "$prog" "$@" \
         </dev/null >"$tmp/$name.$k.out" 2>"$tmp/$name.$k.err"
     rc=$?
     ok=0
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-        fail "$name $* (team of $k) did not finish within $limit s"
+        fail "$name $* (team of $k, FMP_REGION=$mode) did not finish within $limit s"
         ok=1
     elif [ $rc -ne 0 ]; then
-        fail "$name $* (team of $k) exited with status $rc"
+        fail "$name $* (team of $k, FMP_REGION=$mode) exited with status $rc"
         ok=1
     fi
     left=$(alive "$prog")
     if [ -n "$left" ]; then
-        fail "$name $* (team of $k) left processes behind:"
+        fail "$name $* (team of $k, FMP_REGION=$mode) left processes behind:"
         # shellcheck disable=SC2086  # one pid a word
         ps -o pid,ppid,stat,etime,args -p "$(echo $left | tr ' ' ',')"
         # shellcheck disable=SC2086
@@ -97,16 +101,19 @@ run() {
 
 while read -r a b args; do
     for k in $sizes; do
+        mode=auto
         # shellcheck disable=SC2086  # the arguments are words
-        run "$a" "$k" $args || continue
-        # shellcheck disable=SC2086
         run "$b" "$k" $args || continue
-        if diff -u "$tmp/$b.$k.out" "$tmp/$a.$k.out" >"$tmp/diff"; then
-            echo "ok: $a and $b print the same with a team of $k: $(head -n 1 "$tmp/$a.$k.out")"
-        else
-            fail "$a and $b print different results with a team of $k:"
-            cat "$tmp/diff"
-        fi
+        for mode in $regions; do
+            # shellcheck disable=SC2086
+            run "$a" "$k" $args || continue
+            if diff -u "$tmp/$b.$k.out" "$tmp/$a.$k.out" >"$tmp/diff"; then
+                echo "ok: $a (FMP_REGION=$mode) and $b print the same with a team of $k: $(head -n 1 "$tmp/$a.$k.out")"
+            else
+                fail "$a (FMP_REGION=$mode) and $b print different results with a team of $k:"
+                cat "$tmp/diff"
+            fi
+        done
     done
 done <<EOF_PAIRS
 $pairs

@@ -20,7 +20,7 @@ int main(void)
         double part = 0.0;
         FMP_FOR(i, 0, n, fmp_static(0)) { x[i] = 1.0 / (i + 1); part += x[i]; }
         fmp_reduce(&part, &sum, 1, FMP_DOUBLE, FMP_SUM); /* every member gets the total */
-    }                                            /* join: the children exit */
+    }                                            /* join: only the master goes on */
     printf("sum = %f (x[n-1] = %g)\n", sum, x[n - 1]);
     return 0;
 }

@@ -137,8 +137,9 @@ struct w_pm_scan_arg {
 #define NVEC 4096
 #define NIOV 1024
 #define PARK_STACK (256UL << 10)
-#define IDLE_CHECK_S 2 /* a parked member looks at its master this often */
-#define TOOL_FD 900    /* the members' own descriptors go from here up */
+#define RECYCLE_MIN ((u64)16 << 20) /* members' copies below this never renew the pool */
+#define IDLE_CHECK_S 2              /* a parked member looks at its master this often */
+#define TOOL_FD 900                 /* the members' own descriptors go from here up */
 #define MAXFD 4096
 
 /* A raw system call: nothing in libc, errno untouched (the sync may not write
@@ -196,7 +197,8 @@ typedef struct w_ctl {
     struct w_map maps[MAXMAPS];
     int nfresh;
     struct w_range fresh[MAXMAPS];
-    int nshared; /* the master's shared mappings at the pool's fork */
+    _Atomic uint64_t copied; /* pages the members copied since the pool's fork, all told */
+    int nshared;             /* the master's shared mappings at the pool's fork */
     struct w_map shared[MAXSHARED];
     long ndirty;
     struct w_range dirty[MAXR];
@@ -952,6 +954,10 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
         }
     }
     /* 8. the copy */
+    u64 pages = 0;
+    for (long i = 0; i < np; i++)
+        pages += (P[i].e - P[i].s) / PG;
+    atomic_fetch_add_explicit(&c->copied, pages, memory_order_relaxed);
     long pi = 0;
     u64 off = 0;
     while (pi < np) {
@@ -1122,6 +1128,14 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
     }
     if (read_own_maps(c, m) < 0) {
         member_fail(c, m, 21, -E2BIG);
+        RS1(SYS_exit_group, FMP_EXIT_FAILURE);
+    }
+    /* may it read its master's memory?  (Yama's ptrace_scope, a container's policy) */
+    uint32_t probe;
+    struct iovec here = {&probe, sizeof probe}, there = {&c->seq, sizeof probe};
+    long pr = RS(SYS_process_vm_readv, c->mpid, &here, 1, &there, 1, 0);
+    if (pr != (long)sizeof probe) {
+        member_fail(c, m, 23, pr < 0 ? pr : -EIO);
         RS1(SYS_exit_group, FMP_EXIT_FAILURE);
     }
     /* track from here on; what the fork's child side wrote before is found below */
@@ -1402,7 +1416,14 @@ static int pool_create(int nmem, int level, char *why, size_t len)
         fmp__bind_child(pid, level, m, nmem + 1);
     }
     if (master_wait(&c->parked, (uint32_t)nmem) < 0) {
-        snprintf(why, len, "a member could not start (step %d: %s)", c->err, strerror(c->err_no));
+        int step = atomic_load(&c->err);
+        if (step == 23)
+            snprintf(why, len,
+                     "a member may not read its master's memory (process_vm_readv: "
+                     "%s; Yama's ptrace_scope?)",
+                     strerror(c->err_no));
+        else
+            snprintf(why, len, "a member could not start (step %d: %s)", step, strerror(c->err_no));
         pool_destroy();
         return -1;
     }
@@ -1416,6 +1437,24 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, char *why, size_t len)
     if (master_wait(&c->parked, (uint32_t)g_pool.nmem) < 0) {
         snprintf(why, len, "a member of the warm pool is gone");
         return -1;
+    }
+    /* each member holds a private copy of what it copied: past a quarter of the master's
+       resident memory (16 MiB at least), a new pool, forked now, shares it all again */
+    u64 rss = 0;
+    char *b = ((w_mpriv *)g_pool.res)->buf;
+    if (read_file("/proc/self/statm", b, 128) > 0) { /* size resident ...: pages */
+        const char *q = b;
+        while (*q && *q != ' ')
+            q++;
+        while (*q == ' ')
+            q++;
+        for (; *q >= '0' && *q <= '9'; q++)
+            rss = rss * 10 + (u64)(*q - '0');
+    }
+    u64 held = atomic_load(&c->copied) / (u64)g_pool.nmem * PG;
+    if (held > rss * PG / 4 && held > RECYCLE_MIN) {
+        snprintf(why, len, "the members hold %llu MiB of copies", (unsigned long long)(held >> 20));
+        return -3;
     }
     int r = master_prepare(c, why, len);
     if (r < 0)
@@ -1592,7 +1631,8 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
     }
     int r = master_open(t, &jb, why, sizeof why);
     if (r == -3) {
-        /* the master shares memory its members lack: a new pool, forked now, has it */
+        /* the master shares memory its members lack, or they hold too many copies of its
+           pages: a new pool, forked now, shares all of it */
         pool_destroy();
         if (pool_create(t->n - 1, t->level, why, sizeof why) < 0) {
             g_failures = MAX_FAILURES;
