@@ -1324,6 +1324,20 @@ static void pool_destroy(void)
     memset(&g_pool, 0, sizeof g_pool);
 }
 
+/* In a child of the program's own fork: the pool is its parent's; the descriptors the
+   parent held for it are copies here, closed (its members, memory and tracking are not). */
+static void forget_pool(void)
+{
+    int fds[] = {g_pool.uffd, g_pool.pmfd};
+    for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
+        if (fds[i] > 2)
+            close(fds[i]);
+    for (int m = 0; m < g_pool.nmem; m++)
+        if (g_pool.pidfd[m] > 2)
+            close(g_pool.pidfd[m]);
+    memset(&g_pool, 0, sizeof g_pool);
+}
+
 static int threads_of_self(void)
 {
     DIR *d = opendir("/proc/self/task");
@@ -1358,9 +1372,17 @@ static int pool_create(int nmem, int level, char *why, size_t len)
         snprintf(why, len, "%s", !c ? "no room in the shared arena" : strerror(errno));
         if (g_pool.res == MAP_FAILED)
             g_pool.res = NULL, g_pool.res_len = 0;
-        if (c)
+        if (c) {
             c->mpid = getpid();
-        pool_destroy();
+            pool_destroy();
+        } else {
+            if (g_pool.pmfd >= 0)
+                close(g_pool.pmfd);
+            close(g_pool.uffd);
+            if (g_pool.res)
+                munmap(g_pool.res, g_pool.res_len);
+            memset(&g_pool, 0, sizeof g_pool);
+        }
         return -1;
     }
     c->mpid = getpid();
@@ -1611,7 +1633,7 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
         if (g_pool.ctl->mpid == getpid())
             pool_destroy();
         else
-            memset(&g_pool, 0, sizeof g_pool); /* inherited through the program's fork */
+            forget_pool(); /* inherited through the program's fork */
     }
     if (g_failures >= MAX_FAILURES)
         return -1; /* said already */

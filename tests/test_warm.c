@@ -297,6 +297,38 @@ static void test_shared_mapping_made_between_regions(void)
     fmp_warm_release(); /* the pool is not left to the harness */
 }
 
+static void test_programs_own_fork(void)
+{
+    in_warm_mode();
+    int *sum = ht_shared(sizeof(int) * 2);
+    FMP_PARALLEL(3) {
+        ht_atomic_add(&sum[0], 1);
+    }
+    pid_t child = fork(); /* the program's own: it inherits the parent's pool, not its use */
+    if (child == 0) {
+        for (int r = 0; r < 3; r++) {
+            FMP_PARALLEL(2) {
+                ht_atomic_add(&sum[1], 1);
+            }
+        }
+        fmp_warm_release();
+        _exit(fmp_region_error() == FMP_OK ? 0 : 3);
+    }
+    HT_REQUIRE(child > 0);
+    int st = 0;
+    HT_CHECK_INT_EQ(waitpid(child, &st, 0), child);
+    HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the forked program: status %#x", st);
+    HT_CHECK_INT_EQ(sum[1], 6);
+    for (int r = 0; r < 3; r++) { /* the parent's pool still serves it */
+        FMP_PARALLEL(3) {
+            ht_atomic_add(&sum[0], 1);
+        }
+        HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
+    }
+    HT_CHECK_INT_EQ(sum[0], 12);
+    fmp_warm_release();
+}
+
 static void test_release(void)
 {
     in_warm_mode();
@@ -343,6 +375,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST(test_function_form),
                                 HT_TEST(test_exit_in_a_warm_region),
                                 HT_TEST(test_shared_mapping_made_between_regions),
+                                HT_TEST(test_programs_own_fork),
                                 HT_TEST(test_release),
                                 HT_END};
 
