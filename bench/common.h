@@ -65,18 +65,22 @@ const char *bench_size_name(size_t bytes, char *buf, size_t n);
 
 /** Options every program takes. */
 typedef struct bench_opts {
-    int members;       /* --members N: team size (default: the CPUs of the affinity mask) */
-    int reps;          /* --reps R: outer repetitions (default per program) */
-    int large;         /* --size large */
-    long delay;        /* --delay N: EPCC delay length in iterations (0: calibrate) */
-    double target;     /* --target-ms T: EPCC test time per measurement, in seconds */
-    const char *impl;  /* --impl NAME */
-    const char *what;  /* first operand: the part to run */
+    int members;      /* --members N: team size (default: the CPUs of the affinity mask) */
+    int reps;         /* --reps R: outer repetitions (default per program) */
+    int large;        /* --size large */
+    long delay;       /* --delay N: EPCC delay length in iterations (0: calibrate) */
+    double target;    /* --target-ms T: EPCC test time per measurement, in seconds */
+    const char *impl; /* --impl NAME */
+    const char *what; /* first operand: the part to run */
 } bench_opts;
 
 /** Parse the options; on an error print @p usage and exit(2).  @p defaults holds the
     program's defaults. */
 void bench_parse(int argc, char **argv, bench_opts *defaults, const char *usage);
+
+/** The fork floor: fork @p n - 1 children (n <= 4096) that _exit(0) at once, reap them
+    with waitpid; seconds.  Exits with a message if a fork fails. */
+double bench_bare_fork(int n);
 
 /** Exit with a message on stderr when @p rc (an FMP_* or MPI result) is not 0. */
 void bench_check(int rc, const char *what);
