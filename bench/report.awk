@@ -335,7 +335,7 @@ function write_data(    i, k, g, f, im, x) {
             else plot_point("floor", "shared_" im, impl_name[im] ", shared memory", x, k)
         }
         if (g == "regions" && f == "empty region, private memory" && r_mem[i] == maxm && r_par[i] + 0 > 0)
-            plot_point("regions", im, impl_name[im], (r_par[i] + 0) / 1048576, k)
+            plot_point("regions", im, im == "fork" ? "FMP_PARALLEL, a fork per region" : impl_name[im], (r_par[i] + 0) / 1048576, k)
         if (g == "stream" && f == "STREAM triad")
             plot_point("stream", im, impl_name[im], r_mem[i], k)
         if (g == "reduce" && f == "array reduction" && r_mem[i] == maxm && med[k] > 0)
