@@ -6,13 +6,14 @@
  *   R  group  figure  impl  policy  members  param  median  min  max  unit  reps [noise]
  *   N  group  free text (a note: something scaled down, skipped, or worth knowing)
  *
- * group:   epcc, floor, stream, pi, stencil, reduce, allreduce
+ * group:   epcc, floor, stream, pi, stencil, reduce, allreduce, tasks, regions
  * impl:    fork (FMP_PARALLEL, a fork per region), team (persistent team), omp (libgomp),
  *          bare (fork + _exit + waitpid), nofork, procs and threads (floor_fmp),
- *          hybrid, hybrid-yield, mpi-flat, mpi-shmwin (allreduce_mpi)
+ *          hybrid, hybrid-yield, mpi-flat, mpi-shmwin (allreduce_mpi), warm and auto
+ *          (FMP_PARALLEL with FMP_REGION=warm or auto, regions_fmp)
  * policy:  active, passive or default (the OMP_WAIT_POLICY the process ran with)
  * param:   a size in bytes, or "-"
- * unit:    us, GB/s, G it/s, M cells/s or faults (min = max = the mean for faults)
+ * unit:    us, GB/s, G it/s, M cells/s, faults (min = max = the mean for faults) or MiB
  * noise:   where given (the EPCC overheads), the figure's noise in its unit: a median
  *          at or below it cannot be told from zero, and the report says "below noise"
  * Anything else a program writes goes to stderr.  bench/report.awk turns the lines into
