@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 double bench_now(void)
 {
@@ -55,7 +57,7 @@ static int cmp_double(const void *a, const void *b)
 
 bench_stats bench_stats_of(double *v, int n)
 {
-    bench_stats s = { 0.0, 0.0, 0.0 };
+    bench_stats s = {0.0, 0.0, 0.0};
     if (n <= 0)
         return s;
     qsort(v, (size_t)n, sizeof *v, cmp_double);
@@ -67,7 +69,7 @@ bench_stats bench_stats_of(double *v, int n)
 
 bench_stats bench_stats_scale(bench_stats s, double k)
 {
-    bench_stats r = { s.med * k, s.min * k, s.max * k };
+    bench_stats r = {s.med * k, s.min * k, s.max * k};
     return r;
 }
 
@@ -158,7 +160,7 @@ int bench_cpus(void)
 
 const char *bench_size_name(size_t bytes, char *buf, size_t n)
 {
-    static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int u = 0;
     double v = (double)bytes;
     while (v >= 1024.0 && u < 4) {
@@ -226,6 +228,26 @@ void bench_parse(int argc, char **argv, bench_opts *o, const char *usage)
             exit(2);
         }
     }
+}
+
+double bench_bare_fork(int n)
+{
+    pid_t pids[4096];
+    fflush(NULL);
+    double t0 = bench_now();
+    for (int m = 1; m < n && m < 4096; m++) {
+        pids[m] = fork();
+        if (pids[m] == 0)
+            _exit(0);
+        if (pids[m] < 0) {
+            perror("fork");
+            exit(1);
+        }
+    }
+    for (int m = 1; m < n && m < 4096; m++)
+        while (waitpid(pids[m], NULL, 0) < 0)
+            ;
+    return bench_now() - t0;
 }
 
 void bench_check(int rc, const char *what)

@@ -6,13 +6,14 @@
  *   R  group  figure  impl  policy  members  param  median  min  max  unit  reps [noise]
  *   N  group  free text (a note: something scaled down, skipped, or worth knowing)
  *
- * group:   epcc, floor, stream, pi, stencil, reduce, allreduce
+ * group:   epcc, floor, stream, pi, stencil, reduce, allreduce, tasks, regions
  * impl:    fork (FMP_PARALLEL, a fork per region), team (persistent team), omp (libgomp),
  *          bare (fork + _exit + waitpid), nofork, procs and threads (floor_fmp),
- *          hybrid, hybrid-yield, mpi-flat, mpi-shmwin (allreduce_mpi)
+ *          hybrid, hybrid-yield, mpi-flat, mpi-shmwin (allreduce_mpi), warm and auto
+ *          (FMP_PARALLEL with FMP_REGION=warm or auto, regions_fmp)
  * policy:  active, passive or default (the OMP_WAIT_POLICY the process ran with)
  * param:   a size in bytes, or "-"
- * unit:    us, GB/s, G it/s, M cells/s or faults (min = max = the mean for faults)
+ * unit:    us, GB/s, G it/s, M cells/s, faults (min = max = the mean for faults) or MiB
  * noise:   where given (the EPCC overheads), the figure's noise in its unit: a median
  *          at or below it cannot be told from zero, and the report says "below noise"
  * Anything else a program writes goes to stderr.  bench/report.awk turns the lines into
@@ -65,18 +66,22 @@ const char *bench_size_name(size_t bytes, char *buf, size_t n);
 
 /** Options every program takes. */
 typedef struct bench_opts {
-    int members;       /* --members N: team size (default: the CPUs of the affinity mask) */
-    int reps;          /* --reps R: outer repetitions (default per program) */
-    int large;         /* --size large */
-    long delay;        /* --delay N: EPCC delay length in iterations (0: calibrate) */
-    double target;     /* --target-ms T: EPCC test time per measurement, in seconds */
-    const char *impl;  /* --impl NAME */
-    const char *what;  /* first operand: the part to run */
+    int members;      /* --members N: team size (default: the CPUs of the affinity mask) */
+    int reps;         /* --reps R: outer repetitions (default per program) */
+    int large;        /* --size large */
+    long delay;       /* --delay N: EPCC delay length in iterations (0: calibrate) */
+    double target;    /* --target-ms T: EPCC test time per measurement, in seconds */
+    const char *impl; /* --impl NAME */
+    const char *what; /* first operand: the part to run */
 } bench_opts;
 
 /** Parse the options; on an error print @p usage and exit(2).  @p defaults holds the
     program's defaults. */
 void bench_parse(int argc, char **argv, bench_opts *defaults, const char *usage);
+
+/** The fork floor: fork @p n - 1 children (n <= 4096) that _exit(0) at once, reap them
+    with waitpid; seconds.  Exits with a message if a fork fails. */
+double bench_bare_fork(int n);
 
 /** Exit with a message on stderr when @p rc (an FMP_* or MPI result) is not 0. */
 void bench_check(int rc, const char *what);

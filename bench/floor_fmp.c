@@ -46,30 +46,11 @@ static const char usage[] =
 static int g_members;
 static fmp_team *g_team;
 
-/* the physical floor: fork n-1 children that leave at once, reap them */
-static double bare_fork(int n)
-{
-    pid_t pids[4096];
-    double t0 = bench_now();
-    for (int m = 1; m < n; m++) {
-        pids[m] = fork();
-        if (pids[m] == 0)
-            _exit(0);
-        if (pids[m] < 0) {
-            perror("fork");
-            exit(1);
-        }
-    }
-    for (int m = 1; m < n; m++)
-        while (waitpid(pids[m], NULL, 0) < 0)
-            ;
-    return bench_now() - t0;
-}
-
 static double fork_region(int n)
 {
     double t0 = bench_now();
-    FMP_PARALLEL(n) {}
+    FMP_PARALLEL(n) {
+    }
     return bench_now() - t0;
 }
 
@@ -100,7 +81,8 @@ typedef struct reader {
 static void read_share(const reader *r)
 {
     long local = 0, sum = 0;
-    FMP_FOR(pg, 0, (long)r->pages, fmp_static(0)) local += r->p[(size_t)pg * PAGE];
+    FMP_FOR(pg, 0, (long)r->pages, fmp_static(0))
+        local += r->p[(size_t)pg * PAGE];
     fmp_reduce(&local, &sum, 1, FMP_LONG, FMP_SUM);
 }
 
@@ -112,7 +94,9 @@ static void read_body(void *arg)
 static double fork_read(const reader *r, int n)
 {
     double t0 = bench_now();
-    FMP_PARALLEL(n) { read_share(r); }
+    FMP_PARALLEL(n) {
+        read_share(r);
+    }
     return bench_now() - t0;
 }
 
@@ -139,8 +123,8 @@ static void emit_us(const char *fig, const char *impl, size_t bytes, double *v, 
 {
     char param[32];
     snprintf(param, sizeof param, "%zu", bytes);
-    bench_emit("floor", fig, impl, g_members, param, bench_stats_scale(bench_stats_of(v, reps), 1e6),
-               "us", reps);
+    bench_emit("floor", fig, impl, g_members, param,
+               bench_stats_scale(bench_stats_of(v, reps), 1e6), "us", reps);
 }
 
 /* Idle members of the persistent team spin for a while after a run (as libgomp's
@@ -166,19 +150,18 @@ static void emit_faults(const char *impl, size_t bytes, const char *who, long to
     snprintf(param, sizeof param, "%zu", bytes);
     snprintf(fig, sizeof fig, "page faults per region, %s", who);
     double v = reps > 0 ? (double)total / reps : 0.0;
-    bench_stats s = { v, v, v };
+    bench_stats s = {v, v, v};
     bench_emit("floor", fig, impl, g_members, param, s, "faults", reps);
 }
 
-static void measure_empty(const char *fig, size_t bytes, int reps, double *a, double *b,
-                          double *c)
+static void measure_empty(const char *fig, size_t bytes, int reps, double *a, double *b, double *c)
 {
     int r, k;
     long s0, c0, s1, c1, bare_self = 0, bare_kids = 0, fork_self = 0, fork_kids = 0;
     let_team_sleep();
     for (r = 0; more(r, reps); r++) {
         faults(&s0, &c0);
-        a[r] = bare_fork(g_members);
+        a[r] = bench_bare_fork(g_members);
         faults(&s1, &c1);
         bare_self += s1 - s0;
         bare_kids += c1 - c0;
@@ -215,7 +198,7 @@ static size_t fit(size_t want, size_t avail)
 
 typedef struct pp {
     _Atomic uint32_t *word;
-    int op_flag;       /* 0 or FUTEX_PRIVATE_FLAG */
+    int op_flag; /* 0 or FUTEX_PRIVATE_FLAG */
 } pp;
 
 /* wait for the turn `me`, hand it to the other side; `rounds` times */
@@ -239,12 +222,12 @@ static void *pp_thread(void *arg)
 /* seconds per round trip (two hand-overs) */
 static double round_trip(int threads)
 {
-    _Atomic uint32_t *w = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    _Atomic uint32_t *w =
+        mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (w == MAP_FAILED)
         return 0.0;
     atomic_store(w, 0);
-    pp p = { w, threads ? FUTEX_PRIVATE_FLAG : 0 };
+    pp p = {w, threads ? FUTEX_PRIVATE_FLAG : 0};
     double t0 = bench_now(), t = 0.0;
     if (threads) {
         pthread_t th;
@@ -292,7 +275,7 @@ static void page_costs(double *c_touch, double *c_cow)
     double t0 = bench_now();
     touch(p, bytes, 1);
     *c_touch = (bench_now() - t0) / (double)pages;
-    bare_fork(2);
+    bench_bare_fork(2);
     t0 = bench_now();
     touch(p, bytes, 2);
     *c_cow = (bench_now() - t0) / (double)pages;
@@ -314,7 +297,7 @@ static double estimate(const size_t *sizes, int n, double c_touch, double c_cow)
 
 int main(int argc, char **argv)
 {
-    bench_opts o = { 0, 9, 0, 0, 0.0, NULL, NULL };
+    bench_opts o = {0, 9, 0, 0, 0.0, NULL, NULL};
     bench_parse(argc, argv, &o, usage);
     g_members = o.members;
     if (o.what && strcmp(o.what, "empty")) {
@@ -347,8 +330,8 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    size_t sizes[] = { 0, 10 * (size_t)BENCH_MIB, (size_t)1 << 30, (size_t)4 << 30,
-                       (size_t)16 << 30 };
+    size_t sizes[] = {0, 10 * (size_t)BENCH_MIB, (size_t)1 << 30, (size_t)4 << 30,
+                      (size_t)16 << 30};
     int nsizes = o.large ? 5 : 4;
     char want_s[32], got_s[32], avail_s[32];
     for (int i = 0; i < nsizes; i++) {
@@ -368,8 +351,9 @@ int main(int argc, char **argv)
     double c_touch, c_cow;
     page_costs(&c_touch, &c_cow);
     double limit = o.large ? 900.0 : 60.0;
-    bench_note("floor", "page fault costs here: first touch %.2f us, first write after a "
-                        "fork %.2f us per 4 KiB page",
+    bench_note("floor",
+               "page fault costs here: first touch %.2f us, first write after a "
+               "fork %.2f us per 4 KiB page",
                c_touch * 1e6, c_cow * 1e6);
     /* halve every size from 1 GiB up together, so that the curve keeps its shape */
     size_t orig = sizes[nsizes - 1];
@@ -383,9 +367,10 @@ int main(int argc, char **argv)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i > 2 ? ", " : "",
                      bench_size_name(sizes[i], one, sizeof one));
         }
-        bench_note("floor", "the sizes from 1 GiB up were scaled down to %s: at these page "
-                            "fault costs they would take more than %.0f s (a typical machine "
-                            "takes 0.1-0.5 us a fault)",
+        bench_note("floor",
+                   "the sizes from 1 GiB up were scaled down to %s: at these page "
+                   "fault costs they would take more than %.0f s (a typical machine "
+                   "takes 0.1-0.5 us a fault)",
                    list, limit);
     }
     for (int i = 1; i < nsizes; i++) /* sizes equal after scaling: measure once */
@@ -416,7 +401,8 @@ int main(int argc, char **argv)
         if (bytes) {
             int r;
             for (r = 0; more(r, reps); r++) {
-                FMP_PARALLEL(g_members) {}
+                FMP_PARALLEL(g_members) {
+                }
                 double t0 = bench_now();
                 touch(p, bytes, (char)r);
                 a[r] = bench_now() - t0;
@@ -435,14 +421,16 @@ int main(int argc, char **argv)
         size_t bytes = sizes[i];
         char *p = fmp_shared_alloc(bytes);
         if (!p) {
-            bench_note("floor", "fmp_shared_alloc of %zu bytes failed (FMP_SHARED_SIZE?): "
-                                "size skipped", bytes);
+            bench_note("floor",
+                       "fmp_shared_alloc of %zu bytes failed (FMP_SHARED_SIZE?): "
+                       "size skipped",
+                       bytes);
             continue;
         }
         touch(p, bytes, 1);
         fprintf(stderr, "floor: %d members, shared %zu bytes\n", g_members, bytes);
         measure_empty("empty region, shared memory", bytes, reps, a, b, c);
-        reader rd = { p, bytes / PAGE };
+        reader rd = {p, bytes / PAGE};
         int r, k;
         let_team_sleep();
         for (r = 0; more(r, reps); r++)

@@ -11,7 +11,8 @@
 # programs themselves.
 bench_common = bench/common.c bench/common.h
 
-bench_programs = bench/epcc_fmp bench/floor_fmp bench/kernels_fmp bench/tasks_fmp
+bench_programs = bench/epcc_fmp bench/floor_fmp bench/kernels_fmp bench/regions_fmp \
+	bench/tasks_fmp
 bench_epcc_fmp_SOURCES = bench/epcc_fmp.c bench/epcc.c bench/epcc.h bench/epcc_driver.h \
 	$(bench_common)
 bench_epcc_fmp_LDADD = libforkmp.la -lm
@@ -23,6 +24,9 @@ bench_floor_fmp_LDFLAGS = -pthread -no-install
 bench_kernels_fmp_SOURCES = bench/kernels_fmp.c bench/kernels.h $(bench_common)
 bench_kernels_fmp_LDADD = libforkmp.la -lm
 bench_kernels_fmp_LDFLAGS = -no-install
+bench_regions_fmp_SOURCES = bench/regions_fmp.c bench/regions.h $(bench_common)
+bench_regions_fmp_LDADD = libforkmp.la
+bench_regions_fmp_LDFLAGS = -no-install
 bench_tasks_fmp_SOURCES = bench/tasks_fmp.c bench/tasks.h $(bench_common)
 bench_tasks_fmp_LDADD = libforkmp.la
 bench_tasks_fmp_LDFLAGS = -no-install
@@ -30,7 +34,7 @@ bench_tasks_fmp_LDFLAGS = -no-install
 # The OpenMP side: the same tests with libgomp, in programs of their own (no program
 # links both runtimes).
 if HAVE_OPENMP
-bench_programs += bench/epcc_omp bench/kernels_omp bench/tasks_omp
+bench_programs += bench/epcc_omp bench/kernels_omp bench/regions_omp bench/tasks_omp
 endif
 bench_epcc_omp_SOURCES = bench/epcc_omp.c bench/epcc.c bench/epcc.h bench/epcc_driver.h \
 	$(bench_common)
@@ -41,6 +45,9 @@ bench_kernels_omp_SOURCES = bench/kernels_omp.c bench/kernels.h $(bench_common)
 bench_kernels_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
 bench_kernels_omp_LDFLAGS = $(OPENMP_CFLAGS) -no-install
 bench_kernels_omp_LDADD = -lm
+bench_regions_omp_SOURCES = bench/regions_omp.c bench/regions.h $(bench_common)
+bench_regions_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
+bench_regions_omp_LDFLAGS = $(OPENMP_CFLAGS) -no-install
 bench_tasks_omp_SOURCES = bench/tasks_omp.c bench/tasks.h $(bench_common)
 bench_tasks_omp_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
 bench_tasks_omp_LDFLAGS = $(OPENMP_CFLAGS) -no-install
@@ -56,7 +63,7 @@ bench_allreduce_mpi_LDADD = libforkmp_mpi.la libforkmp.la $(MPI_LIBS)
 bench_allreduce_mpi_LDFLAGS = -no-install
 
 dist_noinst_SCRIPTS += bench/run
-dist_noinst_DATA += bench/report.awk bench/README.md bench/RESULTS.md
+dist_noinst_DATA += bench/report.awk bench/README.md bench/RESULTS.md bench/regions.png
 
 # `make bench`: build, then run the suite here.  BENCH_FLAGS passes options to bench/run
 # (make bench BENCH_FLAGS="--members 16 --size large").

@@ -15,6 +15,8 @@ BEGIN {
     impl_name["fork"] = "FMP_PARALLEL"
     impl_name["team"] = "persistent team"
     impl_name["omp"] = "libgomp"
+    impl_name["warm"] = "FMP_PARALLEL, warm members"
+    impl_name["auto"] = "FMP_PARALLEL, FMP_REGION=auto"
     impl_name["bare"] = "bare fork"
     impl_name["nofork"] = "no fork before"
     impl_name["procs"] = "2 processes, shared futex"
@@ -125,13 +127,21 @@ function comparison(i,    g, f, im) {
         cmp_impl = "threads"
     else if (g == "allreduce")
         cmp_impl = cmp_force != "" ? cmp_force : "mpi-flat"
+    else if (g == "regions" && im == "warm" && (f ~ /^sweep/ || f ~ /^short regions/))
+        cmp_impl = "team"
+    else if (g == "regions" && im == "warm")
+        cmp_impl = "fork"
+    else if (g == "regions" && im == "fork" && f ~ /^empty region/)
+        cmp_impl = "bare"
+    else if (g == "regions" && im == "team")
+        cmp_impl = "omp"
     if (cmp_impl == "") return ""
     if (g == "allreduce") # flat MPI has no wait policy of forkmp's
         return key(g, f, cmp_impl, "default", r_mem[i], r_par[i])
     return key(g, f, cmp_impl, r_pol[i], r_mem[i], r_par[i])
 }
 
-function is_forkmp(im) { return im == "fork" || im == "team" || im == "hybrid" || im == "hybrid-yield" || im == "procs" }
+function is_forkmp(im) { return im == "fork" || im == "team" || im == "warm" || im == "auto" || im == "hybrid" || im == "hybrid-yield" || im == "procs" }
 
 # the target of a row: sets tgt_op ("<=", ">=", "<") and tgt_val; returns 1 if any
 function target(i,    g, f, im) {
@@ -145,6 +155,9 @@ function target(i,    g, f, im) {
     else if ((g == "stream" || g == "pi" || g == "stencil") && im == "team" && r_mem[i] > 1) { tgt_op = ">="; tgt_val = 0.95; tgt_src = "issues 3, 5" }
     else if (g == "pi" && im == "fork" && r_mem[i] > 1) { tgt_op = ">="; tgt_val = 0.95; tgt_src = "issue 2" }
     else if (g == "allreduce" && im ~ /^hybrid/ && r_par[i] == "8388608" && cmp_force == "") { tgt_op = "<"; tgt_val = 1; tgt_src = "issue 5" }
+    else if (g == "regions" && im == "warm" && f == "empty region, private memory" && r_par[i] == "67108864") { tgt_op = "<="; tgt_val = 0.05; tgt_src = "warm regions" }
+    else if (g == "regions" && im == "warm" && f ~ /^sweep/) { tgt_op = "<="; tgt_val = 1.15; tgt_src = "warm regions" }
+    else if (g == "regions" && im == "warm" && f ~ /^short regions/) { tgt_op = "<="; tgt_val = 1.10; tgt_src = "warm regions" }
     return tgt_op != ""
 }
 
@@ -244,6 +257,59 @@ function section(title, g, pol, m,    i, n) {
     return n
 }
 
+# ---------------------------------------------------------------- regions
+function rkey(i, im) { return key("regions", r_fig[i], im, r_pol[i], r_mem[i], r_par[i]) }
+
+function rratio(i, a, b,    r) {
+    r = ratio(rkey(i, a), rkey(i, b))
+    return r == "" ? "n/a" : num(r) "x"
+}
+
+function regions_section(    i, j, n, w, seen_r, t, tg, mt, r) {
+    n = 0
+    for (i = 1; i <= nrow; i++) {
+        if (r_grp[i] != "regions" || r_mem[i] != maxm || unit[row[i]] == "MiB") continue
+        if (seen_r[r_fig[i], r_par[i]]++) continue
+        if (n == 0) {
+            print ""
+            print "| figure | fork | warm | team | libgomp | bare fork | warm/fork | warm/team | warm/libgomp | target | met? |"
+            print "|---|---|---|---|---|---|---|---|---|---|---|"
+        }
+        n++
+        t = r_fig[i]
+        if (r_par[i] != "-") t = t ", " param_name(r_par[i])
+        tg = ""; mt = ""
+        w = 0
+        for (j = 1; j <= nrow; j++)
+            if (row[j] == rkey(i, "warm")) { w = j; break }
+        if (w && target(w)) {
+            tg = target_text("")
+            r = ratio(row[w], comparison(w))
+            mt = r == "" ? "n/a" : met(r) " (" num(r) "x of " cmp_impl ")"
+        }
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t, \
+            cell(rkey(i, "fork")), cell(rkey(i, "warm")), cell(rkey(i, "team")), \
+            cell(rkey(i, "omp")), cell(rkey(i, "bare")), rratio(i, "warm", "fork"), \
+            rratio(i, "warm", "team"), rratio(i, "warm", "omp"), tg, mt
+    }
+    if (n == 0) return 0
+    print ""
+    print "The members' memory while the master holds 64 MiB of touched private memory, read by"
+    print "each member inside a region (/proc/self/status VmRSS, /proc/self/smaps_rollup"
+    print "Private_Dirty), summed over the members other than the master:"
+    print ""
+    print "| figure | fork | warm | team |"
+    print "|---|---|---|---|"
+    delete seen_r
+    for (i = 1; i <= nrow; i++) {
+        if (r_grp[i] != "regions" || r_mem[i] != maxm || unit[row[i]] != "MiB") continue
+        if (seen_r[r_fig[i], r_par[i]]++) continue
+        printf "| %s, %s | %s | %s | %s |\n", r_fig[i], param_name(r_par[i]), \
+            cell(rkey(i, "fork")), cell(rkey(i, "warm")), cell(rkey(i, "team"))
+    }
+    return n
+}
+
 # ---------------------------------------------------------------- plot data
 function add_series(plot, name, title) {
     if (!((plot SUBSEP name) in series)) {
@@ -268,6 +334,8 @@ function write_data(    i, k, g, f, im, x) {
             if (f ~ /private/) plot_point("floor", "private_" im, impl_name[im] ", private memory", x, k)
             else plot_point("floor", "shared_" im, impl_name[im] ", shared memory", x, k)
         }
+        if (g == "regions" && f == "empty region, private memory" && r_mem[i] == maxm && r_par[i] + 0 > 0)
+            plot_point("regions", im, im == "fork" ? "FMP_PARALLEL, a fork per region" : impl_name[im], (r_par[i] + 0) / 1048576, k)
         if (g == "stream" && f == "STREAM triad")
             plot_point("stream", im, impl_name[im], r_mem[i], k)
         if (g == "reduce" && f == "array reduction" && r_mem[i] == maxm && med[k] > 0)
@@ -314,6 +382,7 @@ function write_gnuplot(    gp, sizes, asizes, mt, m) {
     for (m = 1; m <= maxm; m *= 2) mt = mt (mt == "" ? "" : ", ") m
     if (m / 2 != maxm) mt = mt ", " maxm
     gp_plot("floor", "Empty region vs the master's touched memory, " maxm " members (median, min-max)", "memory touched by the master (MiB)", "microseconds", 1, 1, "")
+    gp_plot("regions", "Empty region vs the master's touched private memory, " maxm " members (median, min-max)", "private memory touched by the master (MiB)", "microseconds per region", 1, 1, "")
     gp_plot("stream", "STREAM triad (median, min-max)", "members (threads or processes)", "GB/s", 1, 0, mt)
     gp_plot("reduce", "Array sum reduction, " maxm " members (EPCC method)", "array size", "microseconds per reduction", 1, 1, sizes)
     gp_plot("allreduce", "All-reduce of doubles (processes in all: see results.md)", "message size", "microseconds per all-reduce", 1, 1, asizes)
@@ -464,6 +533,21 @@ END {
     print "`taskwait` (`taskgroup` for the sort). libgomp runs a task at once in its creator"
     print "when more than 64 per thread are queued, forkmp when the creator's queue holds 128."
     if (section("", "tasks", "", "") == 0) print "Not measured (see the notes)."
+
+    # ---- regions
+    print ""
+    print "## 7. Regions: warm, fork, team"
+    print ""
+    print "The cost of one region seen by the master (bench/regions.h): FMP_PARALLEL with a"
+    print "fork per region (FMP_REGION=fork), FMP_PARALLEL with warm members (FMP_REGION=warm:"
+    print "a pool forked once, brought up to date with the master's private memory at each"
+    print "region), a persistent team (fmp_team_run) and libgomp. \"empty region, P\": the"
+    print "master holds P of touched private memory; \"dirtied D\": it holds 64 MiB and writes"
+    print "D (a byte per page) before each region, whose time is shown apart; the sweep reads"
+    print "and writes 64 MiB of shared memory; the short regions are 100 regions in a row of"
+    print "about 1 ms of work, the master changing a private scalar and a private page"
+    print "between them (time per region). Ratios: median of the rounds' ratios."
+    if (regions_section() == 0) print "Not measured (see the notes)."
 
     # ---- notes
     if (nnote > 0) {
