@@ -128,6 +128,17 @@ int fmp__reduce_check(fmp_type type, fmp_op op)
         for (size_t i = 0; i < n; i++)                                                             \
             d[i] = a[i] * b[i];                                                                    \
         break;
+/* integers: sums and products wrap around, as MPI's do (computed unsigned: in signed
+   arithmetic an overflow would be undefined) */
+#define INT_ARITH_CASES(U)                                                                         \
+    case FMP_SUM:                                                                                  \
+        for (size_t i = 0; i < n; i++)                                                             \
+            d[i] = (__typeof__(d[i]))((U)a[i] + (U)b[i]);                                          \
+        break;                                                                                     \
+    case FMP_PROD:                                                                                 \
+        for (size_t i = 0; i < n; i++)                                                             \
+            d[i] = (__typeof__(d[i]))((U)a[i] * (U)b[i]);                                          \
+        break;
 #define ORDER_CASES(T)                                                                             \
     case FMP_MIN:                                                                                  \
         for (size_t i = 0; i < n; i++)                                                             \
@@ -179,10 +190,10 @@ int fmp__reduce_check(fmp_type type, fmp_op op)
         const T *restrict b = in;                                                                  \
         BODY                                                                                       \
     }
-#define DEF_INT(name, T)                                                                           \
+#define DEF_INT(name, T, U)                                                                        \
     DEF_BOTH(                                                                                      \
         name, T, switch (op) {                                                                     \
-            ARITH_CASES(T) ORDER_CASES(T) LOGIC_CASES(T) BIT_CASES(T) default : break;             \
+            INT_ARITH_CASES(U) ORDER_CASES(T) LOGIC_CASES(T) BIT_CASES(T) default : break;         \
         })
 #define DEF_FLOAT(name, T)                                                                         \
     DEF_BOTH(                                                                                      \
@@ -212,26 +223,26 @@ int fmp__reduce_check(fmp_type type, fmp_op op)
             d[i] = better || (b[i].v == a[i].v && b[i].i < a[i].i) ? b[i] : a[i];                  \
         })
 
-DEF_INT(c_char, char)
-DEF_INT(c_schar, signed char)
-DEF_INT(c_uchar, unsigned char)
-DEF_INT(c_short, short)
-DEF_INT(c_ushort, unsigned short)
-DEF_INT(c_int, int)
-DEF_INT(c_uint, unsigned)
-DEF_INT(c_long, long)
-DEF_INT(c_ulong, unsigned long)
-DEF_INT(c_llong, long long)
-DEF_INT(c_ullong, unsigned long long)
-DEF_INT(c_i8, int8_t)
-DEF_INT(c_i16, int16_t)
-DEF_INT(c_i32, int32_t)
-DEF_INT(c_i64, int64_t)
-DEF_INT(c_u8, uint8_t)
-DEF_INT(c_u16, uint16_t)
-DEF_INT(c_u32, uint32_t)
-DEF_INT(c_u64, uint64_t)
-DEF_INT(c_size, size_t)
+DEF_INT(c_char, char, unsigned)
+DEF_INT(c_schar, signed char, unsigned)
+DEF_INT(c_uchar, unsigned char, unsigned)
+DEF_INT(c_short, short, unsigned)
+DEF_INT(c_ushort, unsigned short, unsigned)
+DEF_INT(c_int, int, unsigned)
+DEF_INT(c_uint, unsigned, unsigned)
+DEF_INT(c_long, long, unsigned long)
+DEF_INT(c_ulong, unsigned long, unsigned long)
+DEF_INT(c_llong, long long, unsigned long long)
+DEF_INT(c_ullong, unsigned long long, unsigned long long)
+DEF_INT(c_i8, int8_t, uint32_t)
+DEF_INT(c_i16, int16_t, uint32_t)
+DEF_INT(c_i32, int32_t, uint32_t)
+DEF_INT(c_i64, int64_t, uint64_t)
+DEF_INT(c_u8, uint8_t, uint32_t)
+DEF_INT(c_u16, uint16_t, uint32_t)
+DEF_INT(c_u32, uint32_t, uint32_t)
+DEF_INT(c_u64, uint64_t, uint64_t)
+DEF_INT(c_size, size_t, size_t)
 DEF_BOOL(c_bool, bool)
 DEF_FLOAT(c_float, float)
 DEF_FLOAT(c_double, double)

@@ -157,7 +157,8 @@ static void test_no_userfaultfd_falls_back(void)
     const char *note = "forks its members instead of reusing warm ones";
     char *first = strstr(p.err, note);
     HT_CHECK_MSG(first && !strstr(first + 1, note), "the fallback note, once: %.2000s", p.err);
-    HT_CHECK_CONTAINS(p.err, "userfaultfd");
+    if (warm_available()) /* else warm is off for another reason (a sanitizer build) */
+        HT_CHECK_CONTAINS(p.err, "userfaultfd");
     ht_proc_free(&p);
 }
 

@@ -321,6 +321,7 @@ int main(int argc, char **argv)
                 reused = 0;
         }
     }
+    free(first);
     printf("%d regions of %d members: %d differences\n", regions, members, bad);
     fprintf(stderr, "pids: %s\n", reused ? "reused" : fresh_pids ? "fresh" : "mixed");
     char cmd[600];
