@@ -201,9 +201,12 @@ static void change(int r, uint64_t *s, const char *dir)
     }
     int i = r % NLARGE;
     size_t n = ((1 + rnd(s) % 4) << 18) + rnd(s) % 4096;
+    size_t had = large[i] ? large_len[i] : 0;
     char *p = realloc(large[i], n); /* mmap'd by malloc: mremap */
     if (!p)
         abort();
+    if (n > had)
+        memset(p + had, 0x5a, n - had); /* every byte the views read is defined */
     large[i] = p;
     large_len[i] = n;
     p[rnd(s) % n] = (char)r;
