@@ -189,15 +189,16 @@ typedef struct w_ctl {
     uintptr_t jb; /* the master's context, in its stack */
     fmp__shteam *team;
     u64 brk;
-    u64 xs, xe; /* the tool reservation: never mirrored */
-    int full;   /* the master's written list overflowed: copy all of its memory */
+    u64 xs, xe;            /* the tool reservation: never mirrored */
+    int full;              /* the master's written list overflowed: copy all of its memory */
+    _Atomic uint32_t acts; /* seq, once sigmask and act are posted for it */
     u64 sigmask;
     struct w_sigaction act[64]; /* the master's signal dispositions, 1..64 */
     int nmaps;
     struct w_map maps[MAXMAPS];
     int nfresh;
     struct w_range fresh[MAXMAPS];
-    _Atomic uint64_t copied; /* pages the members copied since the pool's fork, all told */
+    _Atomic uint64_t copied; /* pages the members copied since the last count, all told */
     int nshared;             /* the master's shared mappings at the pool's fork */
     struct w_map shared[MAXSHARED];
     long ndirty;
@@ -262,6 +263,8 @@ static struct {
     pid_t pid[FMP__MAX_TEAM];
     int pidfd[FMP__MAX_TEAM];
     int used; /* regions run */
+    u64 held; /* a member's private memory when last measured (bytes) */
+    int spin; /* master_wait's spins: none when the pool outnumbers the cpus */
 } g_pool;
 
 /* Regions of this process, for FMP_DISPLAY_ENV=verbose at its end. */
@@ -527,11 +530,11 @@ static int find_tid_off(void)
     return count == 1 ? found : -1;
 }
 
-/* Wait until *w == want (spin a little, then sleep in 20 ms slices); 0, or -1 when a
-   member died or said it failed. */
+/* Wait until *w == want (spin a little where the members have cpus of their own, then
+   sleep in 20 ms slices); 0, or -1 when a member died or said it failed. */
 static int master_wait(_Atomic uint32_t *w, uint32_t want)
 {
-    for (int i = 0; i < 20000; i++) {
+    for (int i = 0; i < g_pool.spin; i++) {
         if (atomic_load_explicit(w, memory_order_acquire) == want)
             return 0;
         fmp__cpu_relax();
@@ -1005,9 +1008,9 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     /* 9. our own thread id in the control block */
     if (c->tid_off > 0)
         *(volatile int *)(uintptr_t)(m->fsbase + (u64)c->tid_off) = m->tid;
-    /* 10. the copy wrote our pages: protect them again, so that only the next body's
-           writes show */
-    if (np <= 64) {
+    /* 10. protect again, in one pass, what the copy and the last body wrote, so that only
+           the next body's writes show */
+    if (np <= 64 && !c->full && !m->cd_full) { /* P holds all of it: the last body's too */
         for (long i = 0; i < np; i++)
             uffd_wp(m->uffd, P[i].s, P[i].e);
         if (c->tid_off > 0) {
@@ -1018,7 +1021,11 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
         pm_scan(m->pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0, W_PAGE_IS_WRITTEN,
                 m->pr, NULL, 0);
     }
-    /* 11. signal dispositions, descriptors and working directory, as after a fork */
+    /* 11. signal dispositions (the master posts them while the members copy),
+           descriptors and working directory, as after a fork */
+    uint32_t seq = atomic_load_explicit(&c->seq, memory_order_relaxed), posted;
+    while ((posted = atomic_load_explicit(&c->acts, memory_order_acquire)) != seq)
+        RS(SYS_futex, &c->acts, FUTEX_WAIT, posted, 0, 0, 0);
     for (int sig = 1; sig <= 64; sig++) {
         struct w_sigaction *a = &c->act[sig - 1], *mine = &m->act[sig - 1];
         if (sig == SIGKILL || sig == SIGSTOP || memcmp(a, mine, sizeof *a) == 0)
@@ -1039,7 +1046,8 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
 /* After the body: what it wrote, and what it mapped. */
 static void member_post(w_ctl *c, w_mem *m)
 {
-    long r = pm_scan(m->pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
+    /* listed, not protected: the pass after the next copy protects them with the rest */
+    long r = pm_scan(m->pmfd, PG, UEND, 0, 0, W_PAGE_IS_WRITTEN | W_PAGE_IS_WPALLOWED, 0,
                      W_PAGE_IS_WRITTEN, m->pr, m->cdirty, MAXR);
     m->cd_full = r < 0;
     m->ncd = r < 0 ? 0 : r;
@@ -1289,13 +1297,21 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
     if (c->full) /* protect everything again; the members copy all */
         pm_scan(g_pool.pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
                 W_PAGE_IS_WRITTEN, mp->pr, NULL, 0);
+    return 0;
+}
+
+/* The master's signal mask and dispositions, posted for region seq while the members
+   copy (they wait for them at the end of their sync). */
+static void master_post_acts(w_ctl *c, uint32_t seq)
+{
     sigset_t cur;
     pthread_sigmask(SIG_SETMASK, NULL, &cur);
     memcpy(&c->sigmask, &cur, sizeof c->sigmask);
     for (int sig = 1; sig <= 64; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             RS(SYS_rt_sigaction, sig, NULL, &c->act[sig - 1], 8, 0, 0);
-    return 0;
+    atomic_store_explicit(&c->acts, seq, memory_order_release);
+    RS(SYS_futex, &c->acts, FUTEX_WAKE, INT_MAX, 0, 0, 0);
 }
 
 static void pool_destroy(void)
@@ -1387,6 +1403,9 @@ static int pool_create(int nmem, int level, char *why, size_t len)
     }
     c->mpid = getpid();
     c->nmem = nmem;
+    cpu_set_t cpus;
+    g_pool.spin =
+        sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > nmem ? 2000 : 0;
     c->xs = (u64)(uintptr_t)g_pool.res;
     c->xe = c->xs + g_pool.res_len;
     c->tid_off = find_tid_off();
@@ -1452,6 +1471,55 @@ static int pool_create(int nmem, int level, char *why, size_t len)
     return 0;
 }
 
+/* A number after "key:" in the text of the file at path (-1 if none). */
+static long proc_number(const char *path, const char *key, char *buf, long cap)
+{
+    if (read_file(path, buf, cap) <= 0)
+        return -1;
+    const char *q = key[0] ? strstr(buf, key) : buf;
+    if (!q)
+        return -1;
+    q += strlen(key);
+    while (*q == ' ' || *q == '\t')
+        q++;
+    long v = 0;
+    for (; *q >= '0' && *q <= '9'; q++)
+        v = v * 10 + (*q - '0');
+    return v;
+}
+
+/* Whether the members' private copies outgrew a quarter of the master's resident memory
+   (and RECYCLE_MIN).  The count of pages copied only grows (a page the master writes at
+   every region is copied at every region): when it passes the bound, the members' own
+   private memory is measured (smaps_rollup) and the count starts again from there. */
+static int pool_holds_too_much(w_ctl *c, char *why, size_t len)
+{
+    u64 held = g_pool.held + atomic_load(&c->copied) / (u64)g_pool.nmem * PG;
+    if (held <= RECYCLE_MIN)
+        return 0;
+    char *b = ((w_mpriv *)g_pool.res)->buf;
+    long rss = proc_number("/proc/self/statm", "", b, 4096); /* size, then resident */
+    const char *q = strchr(b, ' ');
+    rss = q ? strtol(q + 1, NULL, 10) : rss;
+    u64 bound = (u64)(rss < 0 ? 0 : rss) * PG / 4;
+    if (held <= bound)
+        return 0;
+    u64 sum = 0;
+    for (int m = 0; m < g_pool.nmem; m++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)g_pool.pid[m]);
+        long kb = proc_number(path, "Private_Dirty:", b, 1 << 16);
+        sum += kb < 0 ? held : (u64)kb << 10;
+    }
+    atomic_store(&c->copied, 0);
+    g_pool.held = sum / (u64)g_pool.nmem;
+    if (g_pool.held <= bound || g_pool.held <= RECYCLE_MIN)
+        return 0;
+    snprintf(why, len, "the members hold %llu MiB of copies",
+             (unsigned long long)(g_pool.held >> 20));
+    return 1;
+}
+
 /* The master side of a warm region's open; returns 0, or -1 (why says why). */
 static int master_open(fmp__shteam *t, sigjmp_buf *jb, char *why, size_t len)
 {
@@ -1462,22 +1530,8 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, char *why, size_t len)
     }
     /* each member holds a private copy of what it copied: past a quarter of the master's
        resident memory (16 MiB at least), a new pool, forked now, shares it all again */
-    u64 rss = 0;
-    char *b = ((w_mpriv *)g_pool.res)->buf;
-    if (read_file("/proc/self/statm", b, 128) > 0) { /* size resident ...: pages */
-        const char *q = b;
-        while (*q && *q != ' ')
-            q++;
-        while (*q == ' ')
-            q++;
-        for (; *q >= '0' && *q <= '9'; q++)
-            rss = rss * 10 + (u64)(*q - '0');
-    }
-    u64 held = atomic_load(&c->copied) / (u64)g_pool.nmem * PG;
-    if (held > rss * PG / 4 && held > RECYCLE_MIN) {
-        snprintf(why, len, "the members hold %llu MiB of copies", (unsigned long long)(held >> 20));
+    if (pool_holds_too_much(c, why, len))
         return -3;
-    }
     int r = master_prepare(c, why, len);
     if (r < 0)
         return r;
@@ -1493,6 +1547,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, char *why, size_t len)
         s->pidfd = fcntl(g_pool.pidfd[m - 1], F_DUPFD_CLOEXEC, 3);
     }
     bump(&c->seq);
+    master_post_acts(c, atomic_load(&c->seq));
     if (master_wait(&c->synced, (uint32_t)g_pool.nmem) < 0) {
         if (atomic_load(&c->err))
             snprintf(why, len, "member %d could not follow the master (step %d: %s)", c->err_member,
