@@ -43,7 +43,7 @@
     "fmp_warm_release() inside a region or a team's run: the warm members are in use; "  \
     "nothing was ended"
 #define FMP__MSG_warm_report                                                            \
-    "FMP_REGION: %ld regions reused warm members, %ld forked; %ld warm pools started"
+    "FMP_REGION: %ld regions reused warm members, %ld started a warm pool, %ld forked"
 
 /* ------------------------------------------------------------------ ICV setters */
 #define FMP__MSG_set_num_threads                                                        \

@@ -137,9 +137,10 @@ struct w_pm_scan_arg {
 #define NVEC 4096
 #define NIOV 1024
 #define PARK_STACK (256UL << 10)
-#define RECYCLE_MIN ((u64)16 << 20) /* members' copies below this never renew the pool */
-#define IDLE_CHECK_S 2              /* a parked member looks at its master this often */
-#define TOOL_FD 900                 /* the members' own descriptors go from here up */
+#define RECYCLE_MIN ((u64)16 << 20)    /* members' copies below this never renew the pool */
+#define AUTO_FORK_MIN ((u64)256 << 10) /* FMP_REGION=auto: master's writes that never do */
+#define IDLE_CHECK_S 2                 /* a parked member looks at its master this often */
+#define TOOL_FD 900                    /* the members' own descriptors go from here up */
 #define MAXFD 4096
 
 /* A raw system call: nothing in libc, errno untouched (the sync may not write
@@ -245,6 +246,11 @@ typedef struct w_mem {
 typedef struct w_mpriv {
     long nunreg;
     struct w_range unreg[MAXMAPS];
+    /* what regions that forked under auto left for the members' next sync: pages written
+       (and protected again), mappings made anew */
+    long npend, npfresh;
+    int pend_full;
+    struct w_range pend[MAXR], pfresh[MAXMAPS], merged[2 * MAXR];
     struct w_page_region pr[NVEC];
     char buf[1 << 20];
 } w_mpriv;
@@ -265,11 +271,12 @@ static struct {
     int used; /* regions run */
     u64 held; /* a member's private memory when last measured (bytes) */
     int spin; /* master_wait's spins: none when the pool outnumbers the cpus */
+    long rss; /* the master's resident pages, measured now and then (auto_budget) */
 } g_pool;
 
 /* Regions of this process, for FMP_DISPLAY_ENV=verbose at its end. */
 static struct {
-    long warm, forked, pools;
+    long warm, started, forked, pools;
 } g_stat;
 
 /* Pools that failed in this process: from MAX_FAILURES on, regions fork. */
@@ -1238,6 +1245,66 @@ static int pool_shares(const w_ctl *c, const struct w_map *m)
     return 0;
 }
 
+/* A number after "key:" in the text of the file at path (-1 if none). */
+static long proc_number(const char *path, const char *key, char *buf, long cap)
+{
+    if (read_file(path, buf, cap) <= 0)
+        return -1;
+    const char *q = key[0] ? strstr(buf, key) : buf;
+    if (!q)
+        return -1;
+    q += strlen(key);
+    while (*q == ' ' || *q == '\t')
+        q++;
+    long v = 0;
+    for (; *q >= '0' && *q <= '9'; q++)
+        v = v * 10 + (*q - '0');
+    return v;
+}
+
+/* The master's resident pages (-1 if unknown). */
+static long proc_statm_resident(void)
+{
+    char *b = ((w_mpriv *)g_pool.res)->buf;
+    if (proc_number("/proc/self/statm", "", b, 4096) < 0) /* size, then resident */
+        return -1;
+    const char *q = strchr(b, ' ');
+    return q ? strtol(q + 1, NULL, 10) : -1;
+}
+
+/* FMP_REGION=auto: the pages worth copying to the members at a region; past them a
+   fork costs less.  A fork costs about its page tables, in proportion to the resident
+   memory; a sync, the pages copied to each member: on x86-64 VMs a fork of a process
+   holding R bytes costs about what copying R/16 bytes does. */
+static u64 auto_budget(void)
+{
+    if (g_pool.rss <= 0 || g_pool.used % 32 == 0)
+        g_pool.rss = proc_statm_resident();
+    u64 b = g_pool.rss > 0 ? (u64)g_pool.rss / 16 / (u64)g_pool.nmem : 0;
+    return b > AUTO_FORK_MIN / PG ? b : AUTO_FORK_MIN / PG;
+}
+
+static u64 pages_in(const struct w_range *r, long n)
+{
+    u64 p = 0;
+    for (long i = 0; i < n; i++)
+        p += (r[i].e - r[i].s) / PG;
+    return p;
+}
+
+/* The sorted ranges r[0..n) added to the sorted list to[0..*nto) of at most max (0: more
+   than that). */
+static int merge_into(w_mpriv *mp, struct w_range *to, long *nto, long max, const struct w_range *r,
+                      long n)
+{
+    long k = merge3(to, *nto, r, n, NULL, 0, mp->merged);
+    if (k > max)
+        return 0;
+    memcpy(to, mp->merged, (size_t)k * sizeof *to);
+    *nto = k;
+    return 1;
+}
+
 /* At a region's open: the master's maps, what it mapped anew, what it wrote. */
 static int master_prepare(w_ctl *c, char *why, size_t len)
 {
@@ -1260,7 +1327,8 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
         snprintf(why, len, "PAGEMAP_SCAN failed (%s)", strerror((int)-nu));
         return -1;
     }
-    int nf = 0;
+    long nf = 0;
+    int over = 0; /* more fresh ranges than the list holds */
     for (long i = 0, j = 0; i < nu; i++) {
         while (j < c->nmaps && c->maps[j].e <= mp->unreg[i].s)
             j++;
@@ -1282,21 +1350,42 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
             else if (nf < MAXMAPS)
                 c->fresh[nf++] = (struct w_range){s, e};
             else
-                c->full = 1;
+                over = 1;
         }
     }
-    c->nfresh = nf;
     long nd = pm_scan(g_pool.pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
                       W_PAGE_IS_WRITTEN, mp->pr, c->dirty, MAXR);
-    c->full = nd < 0;
+    c->full = nd < 0 || over;
     c->ndirty = nd < 0 ? 0 : nd;
     if (nd < 0 && nd != -E2BIG) {
         snprintf(why, len, "PAGEMAP_SCAN failed (%s)", strerror((int)-nd));
         return -1;
     }
-    if (c->full) /* protect everything again; the members copy all */
+    if (nd < 0) /* protect everything again; the members copy all */
         pm_scan(g_pool.pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
                 W_PAGE_IS_WRITTEN, mp->pr, NULL, 0);
+    /* auto: a region after more writes than are worth copying forks, and the pool waits
+       with what they were; the next region that could run warm starts a new pool instead
+       when the writes of the regions that forked are too many to copy (a pool forked anew
+       has them all) */
+    u64 budget = g_mode == FMP__REGION_AUTO ? auto_budget() : 0;
+    u64 wrote = pages_in(c->dirty, c->ndirty);
+    int cut = budget && (c->full || wrote > budget);
+    if (budget && !cut && (mp->pend_full || wrote + pages_in(mp->pend, mp->npend) > budget)) {
+        snprintf(why, len, "the master wrote too much since the pool's last region");
+        return -3;
+    }
+    if (c->full || !merge_into(mp, cut ? mp->pend : c->dirty, cut ? &mp->npend : &c->ndirty, MAXR,
+                               cut ? c->dirty : mp->pend, cut ? c->ndirty : mp->npend))
+        mp->pend_full = 1;
+    if (!merge_into(mp, cut ? mp->pfresh : c->fresh, cut ? &mp->npfresh : &nf, MAXMAPS,
+                    cut ? c->fresh : mp->pfresh, cut ? nf : mp->npfresh))
+        mp->pend_full = 1;
+    if (cut)
+        return -4;
+    c->nfresh = (int)nf;
+    c->full |= mp->pend_full;
+    mp->npend = mp->npfresh = mp->pend_full = 0;
     return 0;
 }
 
@@ -1471,23 +1560,6 @@ static int pool_create(int nmem, int level, char *why, size_t len)
     return 0;
 }
 
-/* A number after "key:" in the text of the file at path (-1 if none). */
-static long proc_number(const char *path, const char *key, char *buf, long cap)
-{
-    if (read_file(path, buf, cap) <= 0)
-        return -1;
-    const char *q = key[0] ? strstr(buf, key) : buf;
-    if (!q)
-        return -1;
-    q += strlen(key);
-    while (*q == ' ' || *q == '\t')
-        q++;
-    long v = 0;
-    for (; *q >= '0' && *q <= '9'; q++)
-        v = v * 10 + (*q - '0');
-    return v;
-}
-
 /* Whether the members' private copies outgrew a quarter of the master's resident memory
    (and RECYCLE_MIN).  The count of pages copied only grows (a page the master writes at
    every region is copied at every region): when it passes the bound, the members' own
@@ -1498,9 +1570,7 @@ static int pool_holds_too_much(w_ctl *c, char *why, size_t len)
     if (held <= RECYCLE_MIN)
         return 0;
     char *b = ((w_mpriv *)g_pool.res)->buf;
-    long rss = proc_number("/proc/self/statm", "", b, 4096); /* size, then resident */
-    const char *q = strchr(b, ' ');
-    rss = q ? strtol(q + 1, NULL, 10) : rss;
+    long rss = proc_statm_resident();
     u64 bound = (u64)(rss < 0 ? 0 : rss) * PG / 4;
     if (held <= bound)
         return 0;
@@ -1520,7 +1590,8 @@ static int pool_holds_too_much(w_ctl *c, char *why, size_t len)
     return 1;
 }
 
-/* The master side of a warm region's open; returns 0, or -1 (why says why). */
+/* The master side of a warm region's open; returns 0, or -1 (why says why): -2, members are
+   in the region with it; -3, a new pool is due; -4, auto forks this region. */
 static int master_open(fmp__shteam *t, sigjmp_buf *jb, char *why, size_t len)
 {
     w_ctl *c = g_pool.ctl;
@@ -1658,8 +1729,11 @@ static int warm_enter(fmp__shteam *t, const char *file, int line);
 
 int fmp__warm_enter(fmp__shteam *t, const char *file, int line)
 {
+    long pools = g_stat.pools;
     int r = warm_enter(t, file, line);
-    if (r == 0)
+    if (r == 0 && g_stat.pools != pools)
+        g_stat.started++;
+    else if (r == 0)
         g_stat.warm++;
     else if (r < 0 && t->level == 1 && !t->persistent && !fmp__g.is_child)
         g_stat.forked++;
@@ -1707,6 +1781,8 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
         return m;
     }
     int r = master_open(t, &jb, why, sizeof why);
+    if (r == -4)
+        return -1; /* auto: this region forks; the pool waits for the next */
     if (r == -3) {
         /* the master shares memory its members lack, or they hold too many copies of its
            pages: a new pool, forked now, shares all of it */
@@ -1717,6 +1793,8 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
             return -1;
         }
         r = master_open(t, &jb, why, sizeof why);
+        if (r == -4)
+            return -1;
     }
     if (r < 0) {
         /* the pool goes (members already in the region with it); the region forks */
@@ -1784,6 +1862,6 @@ int fmp_warm_release(void)
 
 void fmp__warm_report(void)
 {
-    if (fmp__g_icv.display_env == 2 && (g_stat.warm || g_stat.forked))
-        FMP__SAY(warm_report, g_stat.warm, g_stat.forked, g_stat.pools);
+    if (fmp__g_icv.display_env == 2 && (g_stat.warm || g_stat.started || g_stat.forked))
+        FMP__SAY(warm_report, g_stat.warm, g_stat.started, g_stat.forked);
 }

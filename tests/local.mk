@@ -216,6 +216,7 @@ tests_task_prog_LDADD = libforkmp.la
 tests_task_prog_LDFLAGS = -no-install
 
 tests_test_warm_SOURCES = tests/test_warm.c
+tests_test_warm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
 tests_test_warm_CFLAGS = $(fmp_test_cflags)
 tests_test_warm_LDADD = $(fmp_test_ldadd)
 tests_test_warm_LDFLAGS = -no-install

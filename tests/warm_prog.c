@@ -4,13 +4,16 @@
  * and auto: each member's view must be the master's at the region's start (as a fork
  * child's is), whatever the members wrote before; the output is the same in each mode.
  *
- *   warm_prog REGIONS MEMBERS [nouffd] [kill=R] [exec]
+ *   warm_prog REGIONS MEMBERS [nouffd] [kill=R] [exec] [big=MIB]
  *       prints a summary (and a line per difference); exit 0 when every member saw what
  *       the master had.  nouffd: a seccomp filter makes userfaultfd fail with ENOSYS
  *       first, as in a container whose profile forbids it; kill=R: member 1 kills itself
  *       (SIGKILL) in region R, which reports the failure (FMP_ON_ERROR=return) and the
  *       regions after it run on; exec: at the end the program execs a shell that waits
- *       5 s and then prints "left PID" for each child process it still has
+ *       5 s and then prints "left PID" for each child process it still has; big=MIB: the
+ *       master also rewrites a heap block of MIB mebibytes before every third region
+ *       (0, 3, ...), and its other changes stay small (no large blocks, small fresh
+ *       mappings); the members check a word of each page of the block
  * stderr gets "pids: reused" when the members of every region were the same processes
  * (warm), "pids: fresh" when every region had new ones (fork). */
 #define _GNU_SOURCE
@@ -44,6 +47,9 @@ static size_t large_len[NLARGE];
 static char *fresh;
 static size_t fresh_len;
 static int fd_in = -1; /* a descriptor the master opens anew now and then */
+static long *big; /* big=MIB */
+static size_t big_words;
+static long big_gen; /* the region that last wrote it */
 
 static uint64_t mix(uint64_t h, const void *p, size_t n)
 {
@@ -200,7 +206,7 @@ static void change(int r, uint64_t *s, const char *dir)
         }
     }
     int i = r % NLARGE;
-    size_t n = ((1 + rnd(s) % 4) << 18) + rnd(s) % 4096;
+    size_t n = big ? 8192 + (size_t)r % 7 : ((1 + rnd(s) % 4) << 18) + rnd(s) % 4096;
     size_t had = large[i] ? large_len[i] : 0;
     char *p = realloc(large[i], n); /* mmap'd by malloc: mremap */
     if (!p)
@@ -215,7 +221,7 @@ static void change(int r, uint64_t *s, const char *dir)
     void *at = fresh;
     if (fresh)
         munmap(fresh, fresh_len);
-    fresh_len = (r % 4 < 2 ? 16 : 520) * 4096; /* 2 MiB+: its page table goes */
+    fresh_len = (r % 4 < 2 || big ? 16 : 520) * 4096; /* 2 MiB+: its page table goes */
     fresh = mmap(r % 2 ? at : NULL, fresh_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                  -1, 0);
     if (fresh == MAP_FAILED)
@@ -267,10 +273,18 @@ static int run_region(int r, int members, uint64_t *seen, int *pids)
         frame[i] = r * 1000 + i;
     uint64_t want[NCOMP];
     view(want, frame, sizeof frame);
+    if (r % 3 == 0) {
+        big_gen = r;
+        for (size_t w = 0; w < big_words; w++)
+            big[w] = r * 31 + (long)w;
+    }
     FMP_PARALLEL(members) {
         int me = fmp_thread_num();
         uint64_t got[NCOMP];
         view(got, frame, sizeof frame);
+        for (size_t w = 0; w < big_words; w += 512)
+            if (big[w] != big_gen * 31 + (long)w)
+                got[0] ^= 1; /* a page of the block as it was before */
         memcpy(&seen[me * NCOMP], got, sizeof got);
         pids[me] = (int)getpid();
         if (me == 1 && r == kill_region)
@@ -303,6 +317,12 @@ int main(int argc, char **argv)
             kill_region = atoi(argv[i] + 5);
         else if (strcmp(argv[i], "exec") == 0)
             exec_at_end = 1;
+        else if (strncmp(argv[i], "big=", 4) == 0) {
+            big_words = (size_t)atoi(argv[i] + 4) << 20 >> 3;
+            big = malloc(big_words * sizeof *big);
+            if (!big)
+                return 2;
+        }
     }
     char dir[] = "/tmp/fmp-warm.XXXXXX";
     if (!mkdtemp(dir))
@@ -325,6 +345,7 @@ int main(int argc, char **argv)
         }
     }
     free(first);
+    free(big);
     printf("%d regions of %d members: %d differences\n", regions, members, bad);
     fprintf(stderr, "pids: %s\n", reused ? "reused" : fresh_pids ? "fresh" : "mixed");
     char cmd[600];
