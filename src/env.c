@@ -481,6 +481,7 @@ int fmp__env_load(fmp__icv *out, const char *(*get)(const char *name, void *ctx)
         for (int i = 0; i < FMP__MAX_LEVELS; i++)
             g->bind[i] = FMP__BIND_TRUE;
     }
+    g->spin_explicit = l.seen.spin || g->wait_policy == FMP__WAIT_ACTIVE;
     if (!l.seen.spin)
         g->spin_count = g->wait_policy == FMP__WAIT_PASSIVE  ? 0
                         : g->wait_policy == FMP__WAIT_ACTIVE ? ACTIVE_SPIN
