@@ -281,6 +281,7 @@ typedef struct fmp__shteam {
     int line;
     int reported;                /* the master printed this team's failure */
     int warm;                    /* its members are the warm pool's (warm.c) */
+    int counted;                 /* its members are in the census (census.c) */
     _Atomic uint32_t broken FMP__ALIGNED;   /* non-zero: failed, every wait returns */
     _Atomic uint32_t go;         /* set once every member was forked: bodies may start */
     _Atomic uint32_t go_sleepers;
