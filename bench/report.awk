@@ -458,13 +458,14 @@ END {
     print "repetition of the test and of the reference, combined, per construct (at least the"
     print "size of a negative median). A median at or below it is shown as \"below noise (±X)\","
     print "on either side, and has no ratio."
-    for (pi_ = 1; pi_ <= 2; pi_++) {
-        pol = pi_ == 1 ? "active" : "passive"
+    for (pi_ = 1; pi_ <= 3; pi_++) {
+        pol = pi_ == 1 ? "active" : pi_ == 2 ? "passive" : "default"
         for (m = 1; m <= 4096; m++) {
             has = 0
             for (i = 1; i <= nrow; i++)
                 if (r_grp[i] == "epcc" && r_pol[i] == pol && r_mem[i] == m) { has = 1; break }
-            if (has) section("### OMP_WAIT_POLICY=" pol ", " m " members", "epcc", pol, m "")
+            if (has && pol == "default") section("### No wait policy given (oversubscribed: more members than CPUs), " m " members", "epcc", pol, m "")
+            else if (has) section("### OMP_WAIT_POLICY=" pol ", " m " members", "epcc", pol, m "")
         }
     }
 
