@@ -128,7 +128,7 @@ static void warn_grown(int n)
     if (fit < 1)
         fit = 1;
     FMP__SAY(oversubscribed_grown, n, g_node ? "node" : "program", live, cpus, cpus == 1 ? "" : "s",
-             fit);
+             fit, fit == 1 ? "" : "s");
 }
 
 void fmp__census_fork(int n)

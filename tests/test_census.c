@@ -294,7 +294,7 @@ static void test_grown_warning_once(void)
     int filled = 0;
     for (int live = 3; live <= 4; live++) {
         char want[1024];
-        snprintf(want, sizeof want, FMP__MSG_oversubscribed_grown, 2, "program", live, 2, "s", 1);
+        snprintf(want, sizeof want, FMP__MSG_oversubscribed_grown, 2, "program", live, 2, "s", 1, "");
         filled += count_lines(err, want);
     }
     HT_CHECK_MSG(filled == 1, "stderr: %s", err);
