@@ -72,6 +72,10 @@ static void sweep_ranks(void)
     }
 }
 
+/* Told when the verdict changes in the process that asked (the hybrid layer's rank). */
+static void (*g_watch)(void);
+static int g_watch_pid;
+
 /* The verdict from the counts, into the tree's page (stored only when it changes). */
 static void judge(void)
 {
@@ -79,8 +83,17 @@ static void judge(void)
         return;
     int over = g_node ? atomic_load(&g_node->total) > g_node->cpus
                       : atomic_load(&g_tree->live) > g_tree->cpus;
-    if (atomic_load_explicit(&g_tree->over, memory_order_relaxed) != over)
-        atomic_store(&g_tree->over, over);
+    if (atomic_load_explicit(&g_tree->over, memory_order_relaxed) == over)
+        return;
+    atomic_store(&g_tree->over, over);
+    if (g_watch && g_watch_pid == fmp__g.pid)
+        g_watch();
+}
+
+void fmp__census_watch(void (*fn)(void))
+{
+    g_watch = fn;
+    g_watch_pid = fmp__g.pid;
 }
 
 void fmp__census_refresh(void)

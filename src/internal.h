@@ -169,6 +169,9 @@ int fmp__census_live(void);
 int fmp__census_cpus(void);
 /* 1 while waiters are throttled (fmp__spin_now), judged again first. */
 int fmp__census_throttled(void);
+/* Hook census_watch: fn is called in the calling process (never in its members) when
+   the verdict changes there. */
+void fmp__census_watch(void (*fn)(void));
 /* Hook census_attach: this rank's count into slot of node, the verdict from the node's. */
 void fmp__census_attach(fmp__census_node *node, int slot);
 
@@ -768,6 +771,8 @@ struct fmp__ops {
     /* 1 while waiters spin only FMP__THROTTLED_SPIN: the cpus are oversubscribed and no
        spin was asked for explicitly (judged again). */
     int (*census_throttled)(void);
+    /* fn is called in this process when the verdict changes (census.c). */
+    void (*census_watch)(void (*fn)(void));
 };
 
 /* The table for a caller built with FMP__OPS_ABI == abi, or NULL when this libforkmp has

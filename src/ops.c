@@ -23,6 +23,7 @@ static const struct fmp__ops ops = {
     .census_attach = fmp__census_attach,
     .census_live = fmp__census_live,
     .census_throttled = fmp__census_throttled,
+    .census_watch = fmp__census_watch,
 };
 
 const struct fmp__ops *fmp__internal_ops(unsigned abi)

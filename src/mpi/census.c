@@ -70,11 +70,13 @@ void fmp__mpi_census(MPI_Comm node, int lrank, int lsize, int node_cpus)
 /* Open MPI yields the cpu in its progress loop (mpi_yield_when_idle) when it sees more
    ranks than slots, not when forkmp's members fill the cpus.  While the census says so
    (and neither FMP_WAIT_POLICY=active, FMP_SPIN_COUNT nor the variable itself was
-   given), the rank's MPI calls yield too; they stop when the members are gone.  Other
-   MPI libraries: nothing is done. */
+   given), the rank's MPI calls yield too; they stop when the members are gone.  Looked
+   at by fmp_mpi_init, before the rank's collectives, and whenever the verdict changes in
+   the rank's process (the core calls back: a team forked or joined).  Other MPI
+   libraries: nothing is done. */
 static bool (*g_set_yield)(bool);
 static int g_yield = -1; /* -1 not looked up; 0 not ours to change; 1 ours */
-static int g_yielding;
+static int g_yielding, g_watching;
 
 void fmp__mpi_census_yield(void)
 {
@@ -87,6 +89,10 @@ void fmp__mpi_census_yield(void)
     }
     if (!g_yield)
         return;
+    if (!g_watching) {
+        g_watching = 1;
+        fmp__core->census_watch(fmp__mpi_census_yield);
+    }
     int want = fmp__core->census_throttled();
     if (want != g_yielding) {
         g_set_yield(want);

@@ -18,14 +18,21 @@
  * - --grow G: fmp_set_num_threads(G) and a region of that size on every rank (the
  *   warning oversubscribed_grown is the script's to count);
  * - --abort: rank 1 aborts after fmp_mpi_init (the job ends abnormally).
+ * With FMP_SPIN_COUNT or FMP_WAIT_POLICY=active in the environment the verdict is 0
+ * throughout (explicit settings win).
+ * Under Open MPI, with no more ranks than cpus on the node and mpi_yield_when_idle not
+ * given, the rank's progress loop yields (opal_progress_yield_when_idle) exactly while
+ * the verdict holds: after fmp_mpi_init, with the teams, after them.
  * Rank 0 prints "t_census: node cpus C live L" after fmp_mpi_init; exits 1 after printing
  * what differed.
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_* */
 #include "internal.h"
 
+#include <dlfcn.h>
 #include <forkmp.h>
 #include <forkmp_mpi.h>
+#include <stdbool.h>
 #include <mpi.h>
 #include <sched.h>
 #include <signal.h>
@@ -58,6 +65,21 @@ static void killer(void *arg)
     if (fmp_thread_num() == 1)
         raise(SIGKILL);
     fmp_barrier();
+}
+
+/* FMP_SPIN_COUNT or FMP_WAIT_POLICY=active given: explicit settings win, nothing is
+   throttled and MPI does not yield */
+static int g_explicit;
+#define OVER(live, cpus) (!g_explicit && (live) > (cpus))
+
+/* Open MPI's yield flag, when this is Open MPI and forkmp may set it (else NULL) */
+static const bool *g_yield;
+
+static void check_yield(int rank, int want, const char *when)
+{
+    if (g_yield)
+        EXPECT(*g_yield == (want != 0), "rank %d: MPI yields %d %s, not %d\n", rank, *g_yield, when,
+               want);
 }
 
 /* the cpus of the node's ranks: the union of their masks */
@@ -96,6 +118,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "t_census: FAIL: libforkmp of another build\n");
         return 1;
     }
+    const char *policy = getenv("FMP_WAIT_POLICY");
+    g_explicit = getenv("FMP_SPIN_COUNT") || (policy && !strcmp(policy, "active"));
     fmp_set_error_mode(FMP_ERRORS_RETURN);
     fmp_team *pre = NULL;
     if (preinit > 1 && !(pre = fmp_team_create(preinit))) {
@@ -113,19 +137,22 @@ int main(int argc, char **argv)
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &lsize);
     int cpus = node_cpus(node);
+    if (lsize <= cpus && !getenv("OMPI_MCA_mpi_yield_when_idle"))
+        g_yield = dlsym(RTLD_DEFAULT, "opal_progress_yield_when_idle");
     int per = preinit > 1 ? preinit : 1; /* this rank's processes */
     int want = per * lsize;              /* every rank runs the same */
     int live = g_ops->census_live();
     if (rank == 0)
         printf("t_census: node cpus %d live %d\n", cpus, live);
     EXPECT(live == want, "rank %d: the node counts %d processes, not %d\n", rank, live, want);
-    EXPECT(g_ops->census_throttled() == (want > cpus), "rank %d: verdict %d for %d on %d cpus\n",
+    EXPECT(g_ops->census_throttled() == OVER(want, cpus), "rank %d: verdict %d for %d on %d cpus\n",
            rank, g_ops->census_throttled(), want, cpus);
+    check_yield(rank, OVER(want, cpus), "after fmp_mpi_init");
     if (pre) {
         int *v = fmp_shared_alloc((size_t)preinit * sizeof *v);
         EXPECT(fmp_team_run(pre, verdicts, &v, sizeof v) == 0, "rank %d: run failed\n", rank);
         for (int m = 0; m < preinit; m++)
-            EXPECT(v[m] == (want > cpus), "rank %d: member %d's verdict %d for %d on %d cpus\n",
+            EXPECT(v[m] == OVER(want, cpus), "rank %d: member %d's verdict %d for %d on %d cpus\n",
                    rank, m, v[m], want, cpus);
         fmp_shared_free(v);
     }
@@ -140,9 +167,10 @@ int main(int argc, char **argv)
         live = g_ops->census_live();
         EXPECT(live == more, "rank %d: the node counts %d processes with the teams, not %d\n", rank,
                live, more);
-        EXPECT(g_ops->census_throttled() == (more > cpus),
+        EXPECT(g_ops->census_throttled() == OVER(more, cpus),
                "rank %d: verdict %d for %d on %d cpus\n", rank, g_ops->census_throttled(), more,
                cpus);
+        check_yield(rank, OVER(more, cpus), "with the teams");
         MPI_Barrier(MPI_COMM_WORLD);
         if (kill_one && t) {
             EXPECT(fmp_team_run(t, killer, NULL, 0) != 0, "rank %d: the killed run succeeded\n",
@@ -156,6 +184,7 @@ int main(int argc, char **argv)
         live = g_ops->census_live();
         EXPECT(live == want, "rank %d: the node counts %d processes after the teams, not %d\n",
                rank, live, want);
+        check_yield(rank, OVER(want, cpus), "after the teams");
         MPI_Barrier(MPI_COMM_WORLD);
     }
     if (grow > 1) {
