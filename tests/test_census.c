@@ -2,6 +2,8 @@
  *
  * - the count goes up by a team's members at its fork and back down at its join: regions,
  *   nested regions, persistent teams, and a team whose member was killed;
+ * - the node's segment (built here as the hybrid layer builds it): another rank's count
+ *   is in the sum while its process lives, and taken off once it is gone;
  * - while the live processes outnumber the cpus, a waiter spins FMP__THROTTLED_SPIN times
  *   (fmp__spin_now, what fmp__wait_change and the locks use), in the master and in the
  *   members; once they fit again, the policy's spins; explicit settings (FMP_SPIN_COUNT,
@@ -23,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <forkmp.h>
@@ -114,6 +118,72 @@ static void test_killed_member_leaves_the_count(void)
         HT_CHECK_INT_EQ(fmp__census_live(), base + 1);
     }
     HT_CHECK_INT_EQ(fmp__census_live(), base);
+}
+
+/* The node's segment as the hybrid layer makes it (src/mpi/census.c), with two slots:
+   this process attaches to slot 0; slot 1 stands for another rank, pid with live. */
+static fmp__census_node *node_of_two(int pid, int live)
+{
+    size_t bytes = sizeof(fmp__census_node) + 2 * sizeof(((fmp__census_node *)0)->slot[0]);
+    fmp__census_node *node =
+        mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    HT_REQUIRE(node != MAP_FAILED);
+    node->cpus = 2;
+    node->nslots = 2;
+    atomic_store(&node->slot[1].pid, pid);
+    atomic_store(&node->slot[1].live, live);
+    atomic_store(&node->total, live);
+    return node;
+}
+
+/* another rank of the node: its count is in the sum while it lives, and taken off by
+   the first census change after it is gone */
+static void test_other_ranks_count_until_gone(void)
+{
+    if (two_cpus() < 2)
+        HT_SKIP("one cpu: no team fits");
+    pid_t other = fork();
+    HT_REQUIRE(other >= 0);
+    if (other == 0) {
+        pause();
+        _exit(0);
+    }
+    fmp__census_node *node = node_of_two(other, 2);
+    fmp__census_attach(node, 0);
+    HT_CHECK_INT_EQ(fmp__census_live(), 3);
+    HT_CHECK_INT_EQ(atomic_load(&node->slot[0].pid), (int)getpid());
+    /* a team of 2 fits this process's cpus, not the node's */
+    FMP_PARALLEL(2) {
+        HT_CHECK_INT_EQ(fmp__census_live(), 4);
+        HT_CHECK_INT_EQ(fmp__spin_now(POLICY_SPIN), FMP__THROTTLED_SPIN);
+        fmp_barrier();
+    }
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
+    FMP_PARALLEL(2) /* its fork sweeps the slot of the rank that is gone */
+    {
+        HT_CHECK_INT_EQ(fmp__census_live(), 2);
+        HT_CHECK_INT_EQ(fmp__spin_now(POLICY_SPIN), POLICY_SPIN);
+        fmp_barrier();
+    }
+    HT_CHECK_INT_EQ(atomic_load(&node->slot[1].pid), 0);
+    HT_CHECK_INT_EQ(fmp__census_live(), 1);
+}
+
+/* a rank already gone when this one attaches is taken off at once */
+static void test_gone_rank_leaves_the_node(void)
+{
+    two_cpus();
+    pid_t gone = fork();
+    HT_REQUIRE(gone >= 0);
+    if (gone == 0)
+        _exit(0);
+    waitpid(gone, NULL, 0);
+    fmp__census_node *node = node_of_two(gone, 3);
+    fmp__census_attach(node, 0);
+    HT_CHECK_INT_EQ(fmp__census_live(), 1);
+    HT_CHECK_INT_EQ(atomic_load(&node->slot[1].pid), 0);
+    HT_CHECK_INT_EQ(atomic_load(&node->slot[1].live), 0);
 }
 
 /* ---------------------------------------------------------------- the waiters' spins */
@@ -294,7 +364,8 @@ static void test_grown_warning_once(void)
     int filled = 0;
     for (int live = 3; live <= 4; live++) {
         char want[1024];
-        snprintf(want, sizeof want, FMP__MSG_oversubscribed_grown, 2, "program", live, 2, "s", 1, "");
+        snprintf(want, sizeof want, FMP__MSG_oversubscribed_grown, 2, "program", live, 2, "s", 1,
+                 "");
         filled += count_lines(err, want);
     }
     HT_CHECK_MSG(filled == 1, "stderr: %s", err);
@@ -318,6 +389,8 @@ static const ht_test tests[] = {
     HT_TEST(test_count_follows_regions),
     HT_TEST(test_count_follows_persistent_teams),
     HT_TEST(test_killed_member_leaves_the_count),
+    HT_TEST(test_other_ranks_count_until_gone),
+    HT_TEST(test_gone_rank_leaves_the_node),
     HT_TEST(test_spin_follows_verdict),
     HT_TEST(test_explicit_spin_count_wins),
     HT_TEST(test_explicit_active_policy_wins),
