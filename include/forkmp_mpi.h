@@ -81,8 +81,12 @@ extern "C" {
  * have the same cpuset (unbound ranks all see the whole node and divide it).  It then
  * warns once per job (rank 0 of @p comm prints) when a rank's team is larger than the
  * cpus it is bound to, or the teams of one node add up to more cpus than the node's ranks
- * have, naming the mpirun and srun options that fix it; and says once what to set when a
- * fabric known to break fork() is in use.  From then on forkmp's diagnostics and
+ * have (teams that exist already, created before MPI_Init, count too), naming the mpirun
+ * and srun options that fix it; and says once what to set when a fabric known to break
+ * fork() is in use.  The node's ranks then count their live members together: while they
+ * outnumber the node's cpus, members wait with a short spin before they sleep, and under
+ * Open MPI the rank's MPI calls yield the cpu (FMP_SPIN_COUNT, FMP_WAIT_POLICY=active and
+ * OMPI_MCA_mpi_yield_when_idle, when given, win).  From then on forkmp's diagnostics and
  * FMP_DISPLAY_AFFINITY lines carry the rank.  Calling it again (for example with another
  * communicator) redoes the node split and the sizing, without repeating the warnings.
  *

@@ -376,7 +376,8 @@ static const struct envvar {
      set_affinity_format,
      show_affinity_format,
      0},
-    {{"FMP_WAIT_POLICY", "OMP_WAIT_POLICY", "active or passive", "unset: spin a while, then sleep",
+    {{"FMP_WAIT_POLICY", "OMP_WAIT_POLICY", "active or passive",
+      "unset: spin a while (100 spins while members outnumber the cpus), then sleep",
       "How members wait: active spins (about 1e9 spins), passive sleeps at once."},
      set_wait_policy,
      show_wait_policy,
@@ -481,6 +482,7 @@ int fmp__env_load(fmp__icv *out, const char *(*get)(const char *name, void *ctx)
         for (int i = 0; i < FMP__MAX_LEVELS; i++)
             g->bind[i] = FMP__BIND_TRUE;
     }
+    g->spin_explicit = l.seen.spin || g->wait_policy == FMP__WAIT_ACTIVE;
     if (!l.seen.spin)
         g->spin_count = g->wait_policy == FMP__WAIT_PASSIVE  ? 0
                         : g->wait_policy == FMP__WAIT_ACTIVE ? ACTIVE_SPIN

@@ -148,7 +148,9 @@ void fmp_set_num_threads(int n)
         FMP__SAY(set_num_threads_big, n, FMP__MAX_TEAM);
         return;
     }
-    fmp__cur()->nthreads_var = n;
+    fmp__ctx *c = fmp__cur();
+    c->nthreads_var = n;
+    c->nthreads_called = 1;
 }
 
 int fmp_get_nested(void)

@@ -53,6 +53,7 @@ typedef struct fmp__icv {
     int num_procs;                  /* PUs in this process's affinity mask at start */
     int region;                     /* FMP_REGION: enum fmp__region_mode */
     const char *nthreads_name;      /* the variable FMP_NUM_THREADS was read from, or NULL */
+    int spin_explicit;              /* FMP_SPIN_COUNT or FMP_WAIT_POLICY=active was given */
 } fmp__icv;
 
 extern fmp__icv fmp__g_icv;
@@ -127,6 +128,52 @@ static inline void fmp__cpu_relax(void)
     __asm__ __volatile__("yield" ::: "memory");
 #endif
 }
+
+/* ------------------------------------------------------------------------------
+ * The census of live members (census.c): the processes of forkmp's teams on the node
+ * (under MPI: all its ranks') or in the process tree, against the cpus they may use.
+ * ------------------------------------------------------------------------------ */
+#define FMP__THROTTLED_SPIN 100 /* the spins of a waiter whose cpus are oversubscribed */
+/* The verdict, one word: nonzero while live members outnumber their cpus. */
+extern _Atomic int *fmp__census_over;
+/* The spins a waiter makes now, given its policy's: cut to FMP__THROTTLED_SPIN while the
+   cpus are oversubscribed, unless FMP_SPIN_COUNT or FMP_WAIT_POLICY=active was given. */
+static inline long fmp__spin_now(long spins)
+{
+    if (spins > FMP__THROTTLED_SPIN && !fmp__g_icv.spin_explicit &&
+        atomic_load_explicit(fmp__census_over, memory_order_relaxed))
+        return FMP__THROTTLED_SPIN;
+    return spins;
+}
+/* The node's segment, shared by its ranks (set up by the hybrid layer, src/mpi/census.c):
+   the creator fills cpus and nslots and zeroes the rest. */
+typedef struct fmp__census_node {
+    _Atomic int total;  /* live processes of the node's ranks: the sum of the slots' */
+    _Atomic int warned; /* the warning of oversubscribed_grown was given on the node */
+    int cpus;           /* the cpus the node's ranks may use (the union of their masks) */
+    int nslots;
+    struct {
+        _Atomic int pid;  /* the rank's, 0 for a slot not (or no longer) in use */
+        _Atomic int live; /* its tree's processes */
+    } slot[];
+} fmp__census_node;
+/* A master: before it forks a team of n (counts its members, may warn once). */
+void fmp__census_fork(int n);
+/* A master: d members more (d < 0: fewer, after their join or a failed fork). */
+void fmp__census_add(int d);
+/* A waiter about to sleep: the verdict from the node's sum again (under MPI). */
+void fmp__census_refresh(void);
+/* The count (the node's sum once attached: the verdict is judged again) and the cpus it
+   is held against. */
+int fmp__census_live(void);
+int fmp__census_cpus(void);
+/* 1 while waiters are throttled (fmp__spin_now), judged again first. */
+int fmp__census_throttled(void);
+/* Hook census_watch: fn is called in the calling process (never in its members) when
+   the verdict changes there. */
+void fmp__census_watch(void (*fn)(void));
+/* Hook census_attach: this rank's count into slot of node, the verdict from the node's. */
+void fmp__census_attach(fmp__census_node *node, int slot);
 
 /* ------------------------------------------------------------------------------
  * Teams: the shared control block (team.c for its life cycle)
@@ -237,6 +284,7 @@ typedef struct fmp__shteam {
     int line;
     int reported;                /* the master printed this team's failure */
     int warm;                    /* its members are the warm pool's (warm.c) */
+    int counted;                 /* its members are in the census (census.c) */
     _Atomic uint32_t broken FMP__ALIGNED;   /* non-zero: failed, every wait returns */
     _Atomic uint32_t go;         /* set once every member was forked: bodies may start */
     _Atomic uint32_t go_sleepers;
@@ -289,6 +337,7 @@ typedef struct fmp__ctx {
     unsigned long epoch;         /* scratch uses */
     void *ordered;               /* the innermost FMP_FOR_ORDERED running (fmp__loopx) */
     int nthreads_var;            /* fmp_set_num_threads() for regions opened here */
+    int nthreads_called;         /* nthreads_var was set by fmp_set_num_threads() */
     int max_active_levels;
     int task_depth;              /* tasks this process is running, nested, in this team */
     struct fmp__ctx *parent;
@@ -625,6 +674,10 @@ void fmp__collective_note(long a, long b, long d, const char *file, int line);
 /* The hybrid layer checked the whole job for oversubscription (and warned once, from one
    rank): fmp__check_oversubscription() says nothing more in this process.  (topo.c) */
 void fmp__oversubscription_checked(void);
+/* An oversubscription warning was given in this process tree (or the job); take the
+   right to give one: 1 for the first caller only.  (topo.c) */
+int fmp__oversubscription_said(void);
+int fmp__oversubscription_take(void);
 
 /* What the hybrid layer's fmp_mpi_init() decided for this process, kept by the core for
    forkmp-info (src/info.c): the team size and why, and the fork-safety verdict. */
@@ -711,6 +764,15 @@ struct fmp__ops {
                            fmp_type type, fmp_op op,
                            int (*master_fn)(void *const *inputs, int n, void *result, void *arg),
                            void *arg, const char *what, const char *file, int line);
+    /* fmp_mpi_init: this rank's census into its slot of the node's segment (census.c). */
+    void (*census_attach)(fmp__census_node *node, int slot);
+    /* The live processes the census counts (the node's sum once attached). */
+    int (*census_live)(void);
+    /* 1 while waiters spin only FMP__THROTTLED_SPIN: the cpus are oversubscribed and no
+       spin was asked for explicitly (judged again). */
+    int (*census_throttled)(void);
+    /* fn is called in this process when the verdict changes (census.c). */
+    void (*census_watch)(void (*fn)(void));
 };
 
 /* The table for a caller built with FMP__OPS_ABI == abi, or NULL when this libforkmp has

@@ -246,6 +246,14 @@
     "members share places.  Lower FMP_NUM_THREADS to the number of places, or give "       \
     "FMP_PLACES a place per member"
 #define FMP__MSG_oversubscribed_cores "%d core%s (%s)"
+/* a team of the size fmp_set_num_threads() asked for (the size), after which the live
+   members of this "node" (MPI) or "program" (the count) outnumber its cpus (the count,
+   plural s); the team size that would have fit (plural s) */
+#define FMP__MSG_oversubscribed_grown                                                   \
+    "warning: a team of %d processes, as fmp_set_num_threads() asked, brings the live "    \
+    "members of forkmp's teams in this %s to %d processes on %d cpu%s: members share "     \
+    "cores, and sleep almost at once when they wait.  Ask for at most %d member%s, or "    \
+    "give the ranks more cpus"
 #define FMP__MSG_oversubscribed_smt "%d core%s (%d PUs: %s)"
 
 /* ------------------------------------------------------------------ hybrid layer */

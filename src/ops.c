@@ -20,6 +20,10 @@ static const struct fmp__ops ops = {
     .set_mpi_decision = fmp__set_mpi_decision,
     .info = fmp__info_get,
     .collective_fold = fmp__collective_fold,
+    .census_attach = fmp__census_attach,
+    .census_live = fmp__census_live,
+    .census_throttled = fmp__census_throttled,
+    .census_watch = fmp__census_watch,
 };
 
 const struct fmp__ops *fmp__internal_ops(unsigned abi)

@@ -8,7 +8,8 @@
  * acquire, and no system call unless somebody sleeps.
  *
  * A contended lock is waited for by spinning (the wait policy's spins, at least
- * FMP__LOCK_SPIN unless the team has more members than cores: the team's lock_spin),
+ * FMP__LOCK_SPIN unless the team has more members than cores: the team's lock_spin; only
+ * FMP__THROTTLED_SPIN while the live members of the node outnumber its cpus, census.c),
  * with a pause that doubles between two looks at the word, then sleeping.  An owner that ends
  * without releasing it (killed, crashed, gone with _exit while holding it) is found through the
  * liveness machinery:
@@ -160,6 +161,7 @@ static int lock_slow(fmp__plock *l, uint32_t me)
     long spins = t ? t->lock_spin : fmp__g_icv.spin_count;
     if (!t && spins < FMP__LOCK_SPIN)
         spins = FMP__LOCK_SPIN;
+    spins = fmp__spin_now(spins); /* the node's cpus oversubscribed: the holder needs one */
     /* between two looks at the word, a pause that doubles up to PLOCK_BACKOFF: every
        look takes the line from the owner, whose next lock or unlock must fetch it back */
     long pause = 1, look = PLOCK_LOOK_EVERY;
@@ -202,6 +204,7 @@ static int lock_slow(fmp__plock *l, uint32_t me)
                 continue;
             w |= PLOCK_WAITERS;
         }
+        fmp__census_refresh();
         atomic_fetch_add(&l->sleepers, 1);
         if (watched)
             fmp__sleep_watching(t, &l->word, w);

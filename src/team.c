@@ -198,8 +198,9 @@ int fmp__team_size(fmp__ctx *parent, int nprocs, int cond, const char *what, con
 long fmp__team_spin(int n)
 {
     long spin = fmp__g_icv.spin_count;
-    if (n > fmp__affinity_count() && spin > 100) /* more members than cores: sleep almost at once */
-        spin = 100;
+    /* more members than cores: sleep almost at once, unless spinning was asked for */
+    if (n > fmp__affinity_count() && spin > FMP__THROTTLED_SPIN && !fmp__g_icv.spin_explicit)
+        spin = FMP__THROTTLED_SPIN;
     return spin;
 }
 
@@ -258,6 +259,7 @@ void fmp__ctx_enter(fmp__ctx *c, fmp__ctx *parent, fmp__shteam *t, int me, int n
         c->nthreads_var = fmp__g_icv.nthreads[lvl];
     else
         c->nthreads_var = parent->nthreads_var;
+    c->nthreads_called = fmp__g_icv.nthreads_len <= lvl && parent->nthreads_called;
     c->max_active_levels = parent->max_active_levels;
     c->parent = parent;
     fmp__g.cur = c;
@@ -310,6 +312,15 @@ static void child_start(fmp__shteam *t, int m, pid_t parent, int leader, int war
         fmp__g.child_hook();
 }
 
+/* The team's members leave the census, once (a broken team is reaped by its run and
+   again by its destroy). */
+static void uncount(fmp__shteam *t)
+{
+    if (t->counted)
+        fmp__census_add(-(t->n - 1));
+    t->counted = 0;
+}
+
 /* Undo a fork of members 1..m-1 that could not be completed. */
 static void unfork(fmp__shteam *t, int m)
 {
@@ -319,6 +330,7 @@ static void unfork(fmp__shteam *t, int m)
         reap_member(t, k);
         atomic_store(&t->slots[k].state, FMP__S_ABANDONED);
     }
+    uncount(t);
     fmp__team_unregister(t);
 }
 
@@ -331,6 +343,8 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
     if (fmp__team_register(t) < 0)
         return fmp__start_failed(-EAGAIN, FMP__MSG_fork_failed, what, file, line, 1,
                                  "too many live teams in this process", "", outcome(what));
+    fmp__census_fork(n); /* counted before they start: they may wait at once */
+    t->counted = 1;
     int leader = (pid_t)syscall(SYS_gettid) == getpid();
     pid_t me = getpid();
     fflush(NULL); /* nothing buffered may be printed twice */
@@ -414,6 +428,7 @@ static int warm_join(fmp__shteam *t)
 int fmp__team_reap(fmp__shteam *t)
 {
     if (t->warm && !atomic_load(&t->broken) && warm_join(t) == 0) {
+        uncount(t);
         fmp__team_unregister(t);
         return 0;
     }
@@ -448,6 +463,7 @@ int fmp__team_reap(fmp__shteam *t)
     }
     if (t->warm)
         fmp__warm_shutdown();
+    uncount(t); /* reaped, however they ended */
     fmp__team_unregister(t);
     return atomic_load(&t->broken) ? fmp__broken_err(t) : 0;
 }

@@ -346,6 +346,18 @@ static int take_warning(void)
     return 1;
 }
 
+int fmp__oversubscription_said(void)
+{
+    map_warning_flag();
+    return already_warned();
+}
+
+int fmp__oversubscription_take(void)
+{
+    map_warning_flag();
+    return take_warning();
+}
+
 /* Hybrid layer (internal interface): the job-wide check of fmp_mpi_init() replaces the
    per-process warning, in this process and the members it forks. */
 void fmp__oversubscription_checked(void)

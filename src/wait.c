@@ -245,7 +245,7 @@ int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old, _Atomic 
 {
     if (atomic_load_explicit(w, memory_order_acquire) != old)
         return 0;
-    long spins = t ? t->spin : fmp__g_icv.spin_count;
+    long spins = fmp__spin_now(t ? t->spin : fmp__g_icv.spin_count);
     for (long i = 0; i < spins; i++) {
         if (atomic_load_explicit(w, memory_order_acquire) != old)
             return 0;
@@ -258,6 +258,7 @@ int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old, _Atomic 
         }
         fmp__cpu_relax();
     }
+    fmp__census_refresh(); /* about to sleep: the node's verdict for the next waits */
     for (;;) {
         if (atomic_load(w) != old)
             return 0;

@@ -18,8 +18,8 @@ tests_libforkmp_internal_la_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
 tests_libforkmp_internal_la_LIBADD = $(HWLOC_LIBS)
 
 if HAVE_CUNIT
-check_PROGRAMS += tests/test_env tests/test_topo
-TESTS += tests/test_env tests/test_topo
+check_PROGRAMS += tests/test_env tests/test_topo tests/test_census
+TESTS += tests/test_env tests/test_topo tests/test_census
 
 tests_test_env_SOURCES = tests/test_env.c
 tests_test_env_CPPFLAGS = $(ENVTOPO_TEST_CPPFLAGS)
@@ -30,6 +30,14 @@ tests_test_topo_SOURCES = tests/test_topo.c tests/msg_match.h
 tests_test_topo_CPPFLAGS = $(ENVTOPO_TEST_CPPFLAGS)
 tests_test_topo_CFLAGS = $(ENVTOPO_TEST_CFLAGS)
 tests_test_topo_LDADD = $(ENVTOPO_TEST_LDADD)
+
+# the census of live members (src/census.c) under the harness's watchdog: internal
+# accessors, so the library's objects with every symbol visible
+tests_test_census_SOURCES = tests/test_census.c tests/msg_match.h
+tests_test_census_CPPFLAGS = $(ENVTOPO_TEST_CPPFLAGS)
+tests_test_census_CFLAGS = $(ENVTOPO_TEST_CFLAGS)
+tests_test_census_LDADD = tests/libharness.la $(ENVTOPO_TEST_LDADD)
+tests_test_census_LDFLAGS = -no-install
 endif
 
 # a malformed variable is one clear line and exit status 1; FMP_DISPLAY_ENV's block

@@ -224,6 +224,7 @@ static int plain(const call *c)
     if ((rc = fmp__mpi_check_caller(c->what)) || (rc = fmp__mpi_check_live(c->what)) ||
         (rc = check_args(c, 1)) || (rc = check_comm(c, &rank)))
         return rc;
+    fmp__mpi_census_yield();
     /* in == out is taken as MPI_IN_PLACE (MPI itself refuses aliased buffers) */
     const void *in = c->in;
     if (c->count > 0 && in == c->out && (c->kind == K_ALLREDUCE || rank == c->root))
@@ -283,6 +284,7 @@ static int coll_fn(void *const *inputs, int n, void *result, void *arg)
     if ((rc = fmp__mpi_check_caller(c->what)) || (rc = fmp__mpi_check_live(c->what)) ||
         (rc = check_comm(c, &rank)))
         return rc;
+    fmp__mpi_census_yield();
     static char none_in[16], none_out[16]; /* count 0: MPI wants two distinct buffers */
     void *rbuf = c->span ? result : none_out;
     if (c->kind == K_BCAST) {

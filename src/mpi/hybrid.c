@@ -387,6 +387,12 @@ int fmp_mpi_init(MPI_Comm comm)
     int running = fmp__mpi.preinit > 0 ? fmp__mpi.preinit : team;
     int node_sum = 0;
     CHECK(MPI_Allreduce(&running, &node_sum, 1, MPI_INT, MPI_SUM, node), "MPI_Allreduce");
+    /* the node's count of live members, which its waiters look at; the teams that exist
+       already (created before MPI_Init) count in the node's sum too */
+    fmp__mpi_census(node, lrank, lsize, node_union);
+    if (fmp__core->census_live() > node_sum)
+        node_sum = fmp__core->census_live();
+    fmp__mpi_census_yield();
 
     report me;
     memset(&me, 0, sizeof me);

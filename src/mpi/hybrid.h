@@ -100,6 +100,14 @@ int fmp__mpi_fork_verdict(const char *maps, const char *(*getenv_fn)(const char 
    asks libibverbs when it is loaded. */
 int fmp__mpi_fork_check(char *advice, size_t len);
 
+/* The node's census (census.c): a segment shared by the node's ranks (communicator node,
+   lrank of lsize, node_cpus the cpus they may use), handed to the core; collective on
+   node.  Nothing changes when it cannot be set up (each rank then counts its own). */
+void fmp__mpi_census(MPI_Comm node, int lrank, int lsize, int node_cpus);
+/* The rank's process, before its MPI calls: Open MPI yields while the census says the
+   node's cpus are oversubscribed (census.c). */
+void fmp__mpi_census_yield(void);
+
 /* Bytes of one element of a predefined datatype, 0 for any other.  Compares handles
    only: safe in a child (calls no MPI function). */
 size_t fmp__mpi_predefined_size(MPI_Datatype type);

@@ -7,6 +7,7 @@ endif
 libforkmp_mpi_la_SOURCES = \
 	src/mpi/hybrid.h \
 	src/mpi/hybrid.c \
+	src/mpi/census.c \
 	src/mpi/coll.c \
 	src/mpi/forksafe.c \
 	src/mpi/core.c \

@@ -17,12 +17,16 @@
 #   wrappers.mpi  src/mpi/gen-wrappers.sh on an mpi.h and a library of our own
 #                 (tests/mpi/fake_mpi.h, fake_mpi.c, fake_main.c: built by the test)
 #   info.mpi      forkmp-info under mpirun: a line per rank, the team fmp_mpi_init gives
+#   census.mpi    the node's count of live members: the sum of the ranks', up and down
+#                 with teams and a killed member, the waiters' verdict, the warning of a
+#                 team grown by fmp_set_num_threads, no /dev/shm leftover
 
 mpi_tests = tests/mpi/coll.mpi tests/mpi/init.mpi tests/mpi/bad.mpi tests/mpi/crash.mpi \
 	tests/mpi/forksafe.mpi tests/mpi/ops.mpi tests/mpi/examples.mpi tests/mpi/slurm.mpi \
-	tests/mpi/member.mpi tests/mpi/wrappers.mpi tests/mpi/info.mpi
+	tests/mpi/member.mpi tests/mpi/wrappers.mpi tests/mpi/info.mpi tests/mpi/census.mpi
 mpi_test_programs = tests/mpi/t_coll tests/mpi/t_init tests/mpi/t_bad tests/mpi/t_crash \
-	tests/mpi/t_forksafe tests/mpi/t_linger tests/mpi/t_ops tests/mpi/t_member
+	tests/mpi/t_forksafe tests/mpi/t_linger tests/mpi/t_ops tests/mpi/t_member \
+	tests/mpi/t_census
 
 TEST_EXTENSIONS += .mpi
 MPI_LOG_COMPILER = $(SHELL) $(top_builddir)/tests/run-mpi.sh
@@ -53,6 +57,12 @@ tests_mpi_t_bad_SOURCES = tests/mpi/t_bad.c
 tests_mpi_t_bad_CFLAGS = $(mpi_test_cflags)
 tests_mpi_t_bad_LDADD = $(mpi_test_ldadd)
 tests_mpi_t_bad_LDFLAGS = -no-install
+# the core's table of hooks (census_live, census_throttled), through its one export
+tests_mpi_t_census_SOURCES = tests/mpi/t_census.c
+tests_mpi_t_census_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+tests_mpi_t_census_CFLAGS = $(mpi_test_cflags)
+tests_mpi_t_census_LDADD = $(mpi_test_ldadd)
+tests_mpi_t_census_LDFLAGS = -no-install
 tests_mpi_t_crash_SOURCES = tests/mpi/t_crash.c
 tests_mpi_t_crash_CFLAGS = $(mpi_test_cflags)
 tests_mpi_t_crash_LDADD = $(mpi_test_ldadd)

@@ -1,0 +1,407 @@
+/* test_census: the census of live members (src/census.c) and what the waiters make of it.
+ *
+ * - the count goes up by a team's members at its fork and back down at its join: regions,
+ *   nested regions, persistent teams, and a team whose member was killed;
+ * - the node's segment (built here as the hybrid layer builds it): another rank's count
+ *   is in the sum while its process lives, and taken off once it is gone;
+ * - while the live processes outnumber the cpus, a waiter spins FMP__THROTTLED_SPIN times
+ *   (fmp__spin_now, what fmp__wait_change and the locks use), in the master and in the
+ *   members; once they fit again, the policy's spins; explicit settings (FMP_SPIN_COUNT,
+ *   FMP_WAIT_POLICY=active) win;
+ * - a team of the size fmp_set_num_threads() asked for that overfills the cpus gets the
+ *   catalogue's oversubscribed_grown warning once; a team of an explicit size does not,
+ *   and neither does one already told by the per-team warning.
+ *
+ * Every test first narrows its affinity mask to at most 2 cpus (the census holds the
+ * count against the first master's mask), so that a team of 3 oversubscribes any
+ * machine; a machine with a single cpu skips what needs 2.  No timing is asserted. */
+#include "internal.h"
+#include "messages.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <forkmp.h>
+
+#include "harness.h"
+#include "msg_match.h"
+
+#define POLICY_SPIN 300000L /* the default policy's spins (env.c's DEFAULT_SPIN) */
+
+/* Narrow the affinity mask to the first two cpus of it (one when there is only one) and
+   read the environment afresh; returns the number of cpus kept. */
+static int two_cpus(void)
+{
+    cpu_set_t set, two;
+    HT_REQUIRE(sched_getaffinity(0, sizeof set, &set) == 0);
+    CPU_ZERO(&two);
+    int kept = 0;
+    for (int c = 0; c < CPU_SETSIZE && kept < 2; c++)
+        if (CPU_ISSET(c, &set)) {
+            CPU_SET(c, &two);
+            kept++;
+        }
+    HT_REQUIRE(sched_setaffinity(0, sizeof two, &two) == 0);
+    unsetenv("FMP_SPIN_COUNT");
+    unsetenv("FMP_WAIT_POLICY");
+    unsetenv("OMP_WAIT_POLICY");
+    unsetenv("GOMP_SPINCOUNT");
+    return kept;
+}
+
+/* ---------------------------------------------------------------- the count */
+
+static void test_count_follows_regions(void)
+{
+    two_cpus();
+    int base = fmp__census_live();
+    HT_CHECK_INT_EQ(base, 1);
+    FMP_PARALLEL(3) {
+        HT_CHECK_INT_EQ(fmp__census_live(), base + 2);
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
+    HT_CHECK_INT_EQ(fmp__census_live(), base);
+    /* nested: 2 members, each the master of a team of 2 */
+    fmp_set_max_active_levels(2);
+    FMP_PARALLEL(2) {
+        FMP_PARALLEL(2) {
+            fmp_barrier(); /* both nested teams exist before anyone looks */
+            HT_CHECK(fmp__census_live() >= base + 2);
+        }
+        fmp_barrier();
+        HT_CHECK_INT_EQ(fmp__census_live(), base + 1); /* the nested teams joined */
+    }
+    HT_CHECK_INT_EQ(fmp__census_live(), base);
+}
+
+static void team_body(void *arg)
+{
+    HT_CHECK_INT_EQ(fmp__census_live(), *(const int *)arg);
+}
+
+static void test_count_follows_persistent_teams(void)
+{
+    two_cpus();
+    int base = fmp__census_live();
+    fmp_team *t = fmp_team_create(4);
+    HT_REQUIRE(t != NULL);
+    HT_CHECK_INT_EQ(fmp__census_live(), base + 3);
+    int want = base + 3;
+    HT_CHECK_INT_EQ(fmp_team_run(t, team_body, &want, sizeof want), FMP_OK);
+    HT_CHECK_INT_EQ(fmp_team_destroy(t), FMP_OK);
+    HT_CHECK_INT_EQ(fmp__census_live(), base);
+}
+
+/* a member killed inside the region: its join takes it off the count all the same */
+static void test_killed_member_leaves_the_count(void)
+{
+    two_cpus();
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    int base = fmp__census_live();
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 2)
+            raise(SIGKILL);
+        fmp_barrier();
+    }
+    HT_CHECK_INT_NE(fmp_region_error(), FMP_OK);
+    HT_CHECK_INT_EQ(fmp__census_live(), base);
+    /* and the next team counts from there */
+    FMP_PARALLEL(2) {
+        HT_CHECK_INT_EQ(fmp__census_live(), base + 1);
+    }
+    HT_CHECK_INT_EQ(fmp__census_live(), base);
+}
+
+/* The node's segment as the hybrid layer makes it (src/mpi/census.c), with two slots:
+   this process attaches to slot 0; slot 1 stands for another rank, pid with live. */
+static fmp__census_node *node_of_two(int pid, int live)
+{
+    size_t bytes = sizeof(fmp__census_node) + 2 * sizeof(((fmp__census_node *)0)->slot[0]);
+    fmp__census_node *node =
+        mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    HT_REQUIRE(node != MAP_FAILED);
+    node->cpus = 2;
+    node->nslots = 2;
+    atomic_store(&node->slot[1].pid, pid);
+    atomic_store(&node->slot[1].live, live);
+    atomic_store(&node->total, live);
+    return node;
+}
+
+/* another rank of the node: its count is in the sum while it lives, and taken off by
+   the first census change after it is gone */
+static void test_other_ranks_count_until_gone(void)
+{
+    if (two_cpus() < 2)
+        HT_SKIP("one cpu: no team fits");
+    pid_t other = fork();
+    HT_REQUIRE(other >= 0);
+    if (other == 0) {
+        pause();
+        _exit(0);
+    }
+    fmp__census_node *node = node_of_two(other, 2);
+    fmp__census_attach(node, 0);
+    HT_CHECK_INT_EQ(fmp__census_live(), 3);
+    HT_CHECK_INT_EQ(atomic_load(&node->slot[0].pid), (int)getpid());
+    /* a team of 2 fits this process's cpus, not the node's */
+    FMP_PARALLEL(2) {
+        HT_CHECK_INT_EQ(fmp__census_live(), 4);
+        HT_CHECK_INT_EQ(fmp__spin_now(POLICY_SPIN), FMP__THROTTLED_SPIN);
+        fmp_barrier();
+    }
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
+    FMP_PARALLEL(2) /* its fork sweeps the slot of the rank that is gone */
+    {
+        HT_CHECK_INT_EQ(fmp__census_live(), 2);
+        HT_CHECK_INT_EQ(fmp__spin_now(POLICY_SPIN), POLICY_SPIN);
+        fmp_barrier();
+    }
+    HT_CHECK_INT_EQ(atomic_load(&node->slot[1].pid), 0);
+    HT_CHECK_INT_EQ(fmp__census_live(), 1);
+}
+
+/* a rank already gone when this one attaches is taken off at once */
+static void test_gone_rank_leaves_the_node(void)
+{
+    two_cpus();
+    pid_t gone = fork();
+    HT_REQUIRE(gone >= 0);
+    if (gone == 0)
+        _exit(0);
+    waitpid(gone, NULL, 0);
+    fmp__census_node *node = node_of_two(gone, 3);
+    fmp__census_attach(node, 0);
+    HT_CHECK_INT_EQ(fmp__census_live(), 1);
+    HT_CHECK_INT_EQ(atomic_load(&node->slot[1].pid), 0);
+    HT_CHECK_INT_EQ(atomic_load(&node->slot[1].live), 0);
+}
+
+/* ---------------------------------------------------------------- the waiters' spins */
+
+/* what a waiter of the caller's team spins now (fmp__wait_change's choice); in a region,
+   before the master leaves its body (it then sets its team's spins to 0 for the join) */
+static long team_spins(void)
+{
+    fmp__ctx *c = fmp__g.cur;
+    return fmp__spin_now(c && c->team ? c->team->spin : fmp__g_icv.spin_count);
+}
+
+static void test_spin_follows_verdict(void)
+{
+    if (two_cpus() < 2)
+        HT_SKIP("one cpu: no team fits");
+    HT_CHECK_INT_EQ(fmp__census_cpus(), 2);
+    /* fits: the policy's spins, in every member */
+    FMP_PARALLEL(2) {
+        HT_CHECK_INT_EQ(fmp__spin_now(POLICY_SPIN), POLICY_SPIN);
+        HT_CHECK_INT_EQ(team_spins(), POLICY_SPIN);
+        fmp_barrier();
+    }
+    /* a persistent team of 2 and a region of 2 beside it: 3 processes on 2 cpus, though
+       each team fits its cpus */
+    fmp_team *t = fmp_team_create(2);
+    HT_REQUIRE(t != NULL);
+    FMP_PARALLEL(2) {
+        HT_CHECK_INT_EQ(fmp__census_live(), 3);
+        HT_CHECK_INT_EQ(team_spins(), FMP__THROTTLED_SPIN);
+        HT_CHECK_INT_EQ(fmp__spin_now(FMP__LOCK_SPIN), FMP__THROTTLED_SPIN);
+        HT_CHECK_INT_EQ(fmp__spin_now(0), 0); /* passive stays passive */
+        fmp_barrier();
+    }
+    HT_CHECK_INT_EQ(fmp_team_destroy(t), FMP_OK);
+    /* fits again */
+    HT_CHECK_INT_EQ(fmp__spin_now(POLICY_SPIN), POLICY_SPIN);
+    FMP_PARALLEL(2) {
+        HT_CHECK_INT_EQ(team_spins(), POLICY_SPIN);
+        fmp_barrier();
+    }
+}
+
+static void explicit_spins(const char *name, const char *value)
+{
+    two_cpus();
+    setenv(name, value, 1);
+    fmp_get_num_procs(); /* the environment is read at the first call */
+    long want = fmp__g_icv.spin_count;
+    HT_CHECK(fmp__g_icv.spin_explicit);
+    HT_CHECK(want > FMP__THROTTLED_SPIN);
+    FMP_PARALLEL(3) {
+        HT_CHECK(fmp__census_live() > fmp__census_cpus());
+        HT_CHECK_INT_EQ(team_spins(), want);
+        HT_CHECK_INT_EQ(fmp__spin_now(want), want);
+        fmp_barrier();
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
+}
+
+static void test_explicit_spin_count_wins(void)
+{
+    explicit_spins("FMP_SPIN_COUNT", "5000");
+}
+
+static void test_explicit_active_policy_wins(void)
+{
+    explicit_spins("FMP_WAIT_POLICY", "active");
+}
+
+/* an unset policy is not explicit: the same team is throttled */
+static void test_default_is_throttled(void)
+{
+    two_cpus();
+    FMP_PARALLEL(3) {
+        HT_CHECK_INT_EQ(team_spins(), FMP__THROTTLED_SPIN);
+        HT_CHECK_INT_EQ(fmp__spin_now(POLICY_SPIN), FMP__THROTTLED_SPIN);
+        fmp_barrier();
+    }
+    HT_CHECK(!fmp__g_icv.spin_explicit);
+}
+
+/* ---------------------------------------------------------------- the warning */
+
+/* Run scenario with stderr into a file; its text in out. */
+static void capture(void (*scenario)(void), char *out, size_t len)
+{
+    char path[] = "census-stderr-XXXXXX";
+    int fd = mkstemp(path);
+    HT_REQUIRE(fd >= 0);
+    unlink(path);
+    fflush(stderr);
+    int saved = dup(2);
+    HT_REQUIRE(saved >= 0 && dup2(fd, 2) == 2);
+    scenario();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, out, len - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    close(fd);
+}
+
+/* lines of text that are the catalogue's warning fmt (filled in or not) */
+static int count_lines(const char *text, const char *fmt)
+{
+    char pattern[1024];
+    snprintf(pattern, sizeof pattern, "forkmp: %s\n", fmt);
+    int k = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p + 1) : strlen(p);
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)l, p);
+        k += msg_match(pattern, line);
+        p += l;
+    }
+    return k;
+}
+
+/* nested teams of fmp_set_num_threads(2) in both members of a team of 2 */
+static void grown_nested(void)
+{
+    fmp_set_max_active_levels(2);
+    fmp_set_num_threads(2);
+    FMP_PARALLEL(0) {
+        fmp_set_num_threads(2);
+        FMP_PARALLEL(0) {
+            fmp_barrier();
+        }
+        fmp_barrier();
+    }
+    FMP_PARALLEL(0) /* again: said once only */
+    {
+        FMP_PARALLEL(0) {
+            fmp_barrier();
+        }
+    }
+}
+
+/* the same teams, of explicit sizes */
+static void explicit_nested(void)
+{
+    fmp_set_max_active_levels(2);
+    FMP_PARALLEL(2) {
+        FMP_PARALLEL(2) {
+            fmp_barrier();
+        }
+    }
+}
+
+/* one team larger than the cpus: the per-team warning of topo.c, not this one too */
+static void grown_single(void)
+{
+    fmp_set_num_threads(fmp__affinity_count() + 1);
+    FMP_PARALLEL(0) {
+        fmp_barrier();
+    }
+}
+
+/* What scenario writes on stderr, with the cpus narrowed to 2 (skipped on 1 when the
+   scenario needs 2). */
+static const char *stderr_of(void (*scenario)(void), int need_two)
+{
+    static char err[8192];
+    if (two_cpus() < 2 && need_two)
+        HT_SKIP("one cpu: a team of 2 does not fit it");
+    capture(scenario, err, sizeof err);
+    return err;
+}
+
+static void test_grown_warning_once(void)
+{
+    const char *err = stderr_of(grown_nested, 1);
+    HT_CHECK_MSG(count_lines(err, FMP__MSG_oversubscribed_grown) == 1, "stderr: %s", err);
+    /* a team of 2 on 2 cpus; the first nested team makes 3 processes, 4 when the other
+       one was counted before the warning was written; 1 member fits either way */
+    int filled = 0;
+    for (int live = 3; live <= 4; live++) {
+        char want[1024];
+        snprintf(want, sizeof want, FMP__MSG_oversubscribed_grown, 2, "program", live, 2, "s", 1,
+                 "");
+        filled += count_lines(err, want);
+    }
+    HT_CHECK_MSG(filled == 1, "stderr: %s", err);
+    HT_CHECK_INT_EQ(count_lines(err, FMP__MSG_oversubscribed), 0);
+}
+
+static void test_no_grown_warning_for_explicit_sizes(void)
+{
+    const char *err = stderr_of(explicit_nested, 1);
+    HT_CHECK_MSG(count_lines(err, FMP__MSG_oversubscribed_grown) == 0, "stderr: %s", err);
+}
+
+static void test_grown_warning_not_twice(void)
+{
+    const char *err = stderr_of(grown_single, 0);
+    HT_CHECK_MSG(count_lines(err, FMP__MSG_oversubscribed_grown) == 0, "stderr: %s", err);
+    HT_CHECK_MSG(count_lines(err, FMP__MSG_oversubscribed) == 1, "stderr: %s", err);
+}
+
+static const ht_test tests[] = {
+    HT_TEST(test_count_follows_regions),
+    HT_TEST(test_count_follows_persistent_teams),
+    HT_TEST(test_killed_member_leaves_the_count),
+    HT_TEST(test_other_ranks_count_until_gone),
+    HT_TEST(test_gone_rank_leaves_the_node),
+    HT_TEST(test_spin_follows_verdict),
+    HT_TEST(test_explicit_spin_count_wins),
+    HT_TEST(test_explicit_active_policy_wins),
+    HT_TEST(test_default_is_throttled),
+    HT_TEST(test_grown_warning_once),
+    HT_TEST(test_no_grown_warning_for_explicit_sizes),
+    HT_TEST(test_grown_warning_not_twice),
+    HT_END,
+};
+
+int main(int argc, char **argv)
+{
+    return ht_main(argc, argv, "census", tests);
+}
