@@ -139,8 +139,9 @@ struct w_pm_scan_arg {
 #define PARK_STACK (256UL << 10)
 #define RECYCLE_MIN ((u64)16 << 20)    /* members' copies below this never renew the pool */
 #define AUTO_FORK_MIN ((u64)256 << 10) /* FMP_REGION=auto: master's writes that never do */
-#define IDLE_CHECK_S 2                 /* a parked member looks at its master this often */
-#define TOOL_FD 900                    /* the members' own descriptors go from here up */
+#define STICKY_PAGES 128 /* written pages left unprotected, copied again at each region */
+#define IDLE_CHECK_S 2   /* a parked member looks at its master this often */
+#define TOOL_FD 900      /* the members' own descriptors go from here up */
 #define MAXFD 4096
 
 /* A raw system call: nothing in libc, errno untouched (the sync may not write
@@ -1015,9 +1016,12 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     /* 9. our own thread id in the control block */
     if (c->tid_off > 0)
         *(volatile int *)(uintptr_t)(m->fsbase + (u64)c->tid_off) = m->tid;
-    /* 10. protect again, in one pass, what the copy and the last body wrote, so that only
-           the next body's writes show */
-    if (np <= 64 && !c->full && !m->cd_full) { /* P holds all of it: the last body's too */
+    /* 10. protect again what the copy and the last body wrote, so that only the next
+           body's writes show; a few pages are left as they are (STICKY_PAGES): the next
+           sync copies them again */
+    if (pages <= STICKY_PAGES && !c->full && !m->cd_full) {
+        /* P holds all of it: the last body's writes too */
+    } else if (np <= 64 && !c->full && !m->cd_full) {
         for (long i = 0; i < np; i++)
             uffd_wp(m->uffd, P[i].s, P[i].e);
         if (c->tid_off > 0) {
@@ -1353,8 +1357,15 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
                 over = 1;
         }
     }
-    long nd = pm_scan(g_pool.pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
+    /* Protecting written pages again costs a TLB flush per page table touched, which a
+       paravirtualised guest pays dearly; copying a page costs little.  So while the pages
+       written but not protected are few they stay so, and the members copy them at every
+       region; past STICKY_PAGES they are protected, and the count starts again. */
+    long nd = pm_scan(g_pool.pmfd, PG, UEND, 0, 0, W_PAGE_IS_WRITTEN | W_PAGE_IS_WPALLOWED, 0,
                       W_PAGE_IS_WRITTEN, mp->pr, c->dirty, MAXR);
+    if (nd < 0 || pages_in(c->dirty, nd) > STICKY_PAGES)
+        nd = pm_scan(g_pool.pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
+                     W_PAGE_IS_WRITTEN, mp->pr, c->dirty, MAXR);
     c->full = nd < 0 || over;
     c->ndirty = nd < 0 ? 0 : nd;
     if (nd < 0 && nd != -E2BIG) {
