@@ -137,11 +137,14 @@ struct w_pm_scan_arg {
 #define NVEC 4096
 #define NIOV 1024
 #define PARK_STACK (256UL << 10)
-#define RECYCLE_MIN ((u64)16 << 20)    /* members' copies below this never renew the pool */
-#define AUTO_FORK_MIN ((u64)256 << 10) /* FMP_REGION=auto: master's writes that never do */
+#define RECYCLE_MIN ((u64)16 << 20) /* members' copies below this never renew the pool */
 #define STICKY_PAGES 128 /* written pages left unprotected, copied again at each region */
-#define IDLE_CHECK_S 2   /* a parked member looks at its master this often */
-#define TOOL_FD 900      /* the members' own descriptors go from here up */
+/* FMP_REGION=auto: the master's writes that never make a region fork; above the sticky
+   pages (listed at every region), or a region would fork for them alone */
+#define AUTO_FORK_MIN ((u64)1 << 20)
+_Static_assert(AUTO_FORK_MIN / PG >= 2 * STICKY_PAGES, "auto would fork for the sticky pages");
+#define IDLE_CHECK_S 2 /* a parked member looks at its master this often */
+#define TOOL_FD 900    /* the members' own descriptors go from here up */
 #define MAXFD 4096
 
 /* A raw system call: nothing in libc, errno untouched (the sync may not write
