@@ -124,6 +124,7 @@ tests_test_badinput_LDADD = $(fmp_test_ldadd)
 tests_test_badinput_LDFLAGS = -no-install
 
 tests_test_hardening_SOURCES = tests/test_hardening.c
+tests_test_hardening_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
 tests_test_hardening_CFLAGS = $(fmp_test_cflags)
 tests_test_hardening_LDADD = $(fmp_test_ldadd)
 tests_test_hardening_LDFLAGS = -no-install

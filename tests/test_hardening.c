@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "messages.h"
 
 /* ---------------------------------------------------------------- running hard_prog */
 
@@ -262,11 +263,10 @@ static void test_failure_record_is_published_whole(void)
         run_env(&r, env, NULL, "failure_publish", when[k], NULL);
         check_end(&r, FMP_EXIT_FAILURE, "failure_publish");
         /* the report names a member and what it did; never an empty "forkmp: " line */
-        HT_CHECK_MSG(strstr(r.p.err, "forkmp: \n") == NULL, "%s: an empty report: %.1000s",
-                     when[k], r.p.err);
-        HT_CHECK_MSG(strstr(r.p.err, "member 1") && strstr(r.p.err, "called exit(3)"),
-                     "%s: the report does not tell member 1's exit(3): %.1000s", when[k],
+        HT_CHECK_MSG(strstr(r.p.err, "forkmp: \n") == NULL, "%s: an empty report: %.1000s", when[k],
                      r.p.err);
+        HT_CHECK_MSG(strstr(r.p.err, "member 1") && strstr(r.p.err, "called exit(3)"),
+                     "%s: the report does not tell member 1's exit(3): %.1000s", when[k], r.p.err);
         ht_proc_free(&r.p);
     }
 }
@@ -678,7 +678,12 @@ typedef struct mover {
 /* Kill a member while fmp_shared_realloc moves a 16 MiB block to a 24 MiB one (most of
    the member's time goes into the copy): the new block, which its caller never got, is
    given back by the repair.  In a 64 MiB arena a lost 24 MiB block would leave no room for
-   the 48 MiB allocated after each kill. */
+   the 48 MiB allocated after each kill.  One window no allocator can close: a kill after
+   the realloc gave the old block back and let go of the lock, before its caller stored
+   the new pointer (a few instructions; valgrind widens them).  The new block is then the
+   program's, lost by the program; a round that ends there (the old block already given
+   back, the member still "in_realloc") cannot tell, and ends the test's rounds when the
+   arena has no room left. */
 static void test_member_killed_inside_realloc(void)
 {
     setenv("FMP_SHARED_SIZE", "64M", 1);
@@ -725,11 +730,17 @@ static void test_member_killed_inside_realloc(void)
                      fmp_last_failure());
         inside += mv->in_realloc;
         /* what the member held (a block freed already is reported, and nothing else) */
+        char gone[160];
+        snprintf(gone, sizeof gone, FMP__MSG_free_bad, (void *)mv->blk);
         ht_capture_stderr_begin();
         fmp_shared_free(mv->blk);
         fmp_shared_free(mv->spacer);
-        free(ht_capture_stderr_end());
+        char *said = ht_capture_stderr_end();
+        int window = mv->in_realloc && mv->blk && said && strstr(said, gone);
+        free(said);
         unsigned char *big = fmp_shared_alloc((size_t)48 << 20);
+        if (!big && window)
+            break; /* see above: the member was killed with the new block in its hands */
         if (!HT_CHECK_MSG(big != NULL,
                           "round %d (killed %s fmp_shared_realloc): no room for 48 "
                           "MiB in the 64 MiB arena after the kill: a block was lost",
