@@ -1389,16 +1389,19 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
         snprintf(why, len, "the master wrote too much since the pool's last region");
         return -3;
     }
-    if (c->full || !merge_into(mp, cut ? mp->pend : c->dirty, cut ? &mp->npend : &c->ndirty, MAXR,
-                               cut ? c->dirty : mp->pend, cut ? c->ndirty : mp->npend))
-        mp->pend_full = 1;
-    if (!merge_into(mp, cut ? mp->pfresh : c->fresh, cut ? &mp->npfresh : &nf, MAXMAPS,
-                    cut ? c->fresh : mp->pfresh, cut ? nf : mp->npfresh))
-        mp->pend_full = 1;
-    if (cut)
+    if (cut) { /* kept for the next region that runs warm */
+        if (c->full || !merge_into(mp, mp->pend, &mp->npend, MAXR, c->dirty, c->ndirty))
+            mp->pend_full = 1;
+        if (!merge_into(mp, mp->pfresh, &mp->npfresh, MAXMAPS, c->fresh, nf))
+            mp->pend_full = 1;
         return -4;
+    }
+    /* what the regions that forked left goes with this region's */
+    if (!merge_into(mp, c->fresh, &nf, MAXMAPS, mp->pfresh, mp->npfresh))
+        c->full = 1;
+    if (mp->pend_full || !merge_into(mp, c->dirty, &c->ndirty, MAXR, mp->pend, mp->npend))
+        c->full = 1;
     c->nfresh = (int)nf;
-    c->full |= mp->pend_full;
     mp->npend = mp->npfresh = mp->pend_full = 0;
     return 0;
 }
