@@ -39,7 +39,11 @@
  * included, are then reaped by the kernel), or call wait() / waitpid(-1) in the master:
  * forkmp still sees a member's death; only the member's exit status may then be lost to
  * the report.  forkmp reaps and signals only its own children, through pidfds, never a
- * pid that may have been reused.
+ * pid that may have been reused.  A warm region's parked members (see ::FMP_REGION) are
+ * children that signal nothing when they end: wait(), waitpid(-1) and waitid(P_ALL)
+ * without __WALL never see them, nor does a SIGCHLD handler, so a program that reaps all
+ * of its children after its regions does not wait for them; a persistent team's members
+ * are ordinary children until fmp_team_destroy().
  *
  * @section fork What happens across fork
  * - stdio is flushed before every fork, so nothing buffered is printed twice; a child
@@ -531,7 +535,8 @@ FMP_EXPORT int fmp_region_error(void);
  * page and doc/porting.md, "Warm regions"): they exit and are reaped before it returns,
  * and give back the memory they held; the next region forks a new pool.  A program that
  * stops opening regions for a long phase calls it to free that memory, one that counts
- * or waits for its own child processes calls it first.
+ * its child processes through /proc, or execs another program, calls it first (wait()
+ * does not see warm members).
  * @return the number of members ended (0 when there were none); ::FMP_ESTATE, with a
  *         message, when called inside a region or a team's run.
  */

@@ -9,8 +9,9 @@
  * is no longer its child (a program's own wait() may have reaped it and the pid been
  * reused).  Children leave with _exit(), after releasing their life lock.
  *
- * Join: the master reaps its own children only, never waitpid(-1); after a failure it
- * SIGKILLs those still alive first.  The exit statuses it reads go into the slots, for
+ * Join: the master reaps its own children only, never waitpid(-1), with __WALL (a warm
+ * pool's members are clone children, see warm.c); after a failure it SIGKILLs those still
+ * alive first.  The exit statuses it reads go into the slots, for
  * the report (failure.c). */
 #include "internal.h"
 #include "messages.h"
@@ -79,7 +80,7 @@ static void reap_member(fmp__shteam *t, int m)
     memset(&si, 0, sizeof si);
     int rc = -1, err = 0;
     if (s->pidfd >= 0) {
-        while ((rc = waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED)) < 0 && errno == EINTR)
+        while ((rc = waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED | __WALL)) < 0 && errno == EINTR)
             ;
         err = rc < 0 ? errno : 0;
     }
@@ -87,7 +88,7 @@ static void reap_member(fmp__shteam *t, int m)
     if (rc < 0 && (s->pidfd < 0 || err == EINVAL)) {
         int pid = atomic_load(&s->pid);
         if (pid > 0)
-            while ((rc = waitid(P_PID, (id_t)pid, &si, WEXITED)) < 0 && errno == EINTR)
+            while ((rc = waitid(P_PID, (id_t)pid, &si, WEXITED | __WALL)) < 0 && errno == EINTR)
                 ;
     }
     s->end_code = rc == 0 ? si.si_code : 0;
@@ -112,7 +113,7 @@ void fmp__team_check_unstarted(fmp__shteam *t)
             siginfo_t si;
             memset(&si, 0, sizeof si);
             int pid = atomic_load(&s->pid);
-            int rc = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+            int rc = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL);
             dead = (rc < 0 && errno == ECHILD) || (rc == 0 && si.si_pid == pid);
         }
         if (dead)

@@ -191,7 +191,8 @@ typedef struct w_ctl {
     int nmem;
     pid_t mpid;
     int tid_off;
-    uintptr_t jb; /* the master's context, in its stack */
+    u64 robust, robust_len; /* the master's robust-futex list (set_robust_list) */
+    uintptr_t jb;           /* the master's context, in its stack */
     fmp__shteam *team;
     u64 brk;
     u64 xs, xe;            /* the tool reservation: never mirrored */
@@ -272,10 +273,11 @@ static struct {
     int uffd, pmfd;
     pid_t pid[FMP__MAX_TEAM];
     int pidfd[FMP__MAX_TEAM];
-    int used; /* regions run */
-    u64 held; /* a member's private memory when last measured (bytes) */
-    int spin; /* master_wait's spins: none when the pool outnumbers the cpus */
-    long rss; /* the master's resident pages, measured now and then (auto_budget) */
+    int used;     /* regions run */
+    u64 held;     /* a member's private memory when last measured (bytes) */
+    int spin;     /* master_wait's spins: none when the pool outnumbers the cpus */
+    long rss;     /* the master's resident pages, measured now and then (master_rss) */
+    int rss_used; /* used when rss was measured */
 } g_pool;
 
 /* Regions of this process, for FMP_DISPLAY_ENV=verbose at its end. */
@@ -1134,6 +1136,10 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
     m->mpid = c->mpid;
     m->tid = (int)RS1(SYS_gettid, 0);
     m->fsbase = fs_base();
+    /* a raw clone leaves the list unregistered (glibc's fork registers it again): the
+       process-shared robust locks a member holds when it dies must read as abandoned */
+    if (c->robust)
+        RS2(SYS_set_robust_list, c->robust, c->robust_len);
     char path[64];
     m->uffd = move_tool_fd(uffd_create());
     m->pmfd = open_tool_fd("/proc/self/pagemap", O_RDONLY);
@@ -1283,10 +1289,20 @@ static long proc_statm_resident(void)
    fork costs less.  A fork costs about its page tables, in proportion to the resident
    memory; a sync, the pages copied to each member: on x86-64 VMs a fork of a process
    holding R bytes costs about what copying R/16 bytes does. */
+/* The master's resident pages, read again every 32 regions (a read of statm costs about
+   15 µs, the resident size moves slowly); -1 if unknown. */
+static long master_rss(void)
+{
+    if (g_pool.rss <= 0 || (g_pool.used % 32 == 0 && g_pool.rss_used != g_pool.used)) {
+        g_pool.rss = proc_statm_resident();
+        g_pool.rss_used = g_pool.used;
+    }
+    return g_pool.rss;
+}
+
 static u64 auto_budget(void)
 {
-    if (g_pool.rss <= 0 || g_pool.used % 32 == 0)
-        g_pool.rss = proc_statm_resident();
+    master_rss();
     u64 b = g_pool.rss > 0 ? (u64)g_pool.rss / 16 / (u64)g_pool.nmem : 0;
     return b > AUTO_FORK_MIN / PG ? b : AUTO_FORK_MIN / PG;
 }
@@ -1432,7 +1448,8 @@ static void pool_destroy(void)
         for (int m = 0; m < g_pool.nmem; m++)
             if (g_pool.pidfd[m] >= 0) {
                 siginfo_t si;
-                while (waitid(P_PIDFD, (id_t)g_pool.pidfd[m], &si, WEXITED) < 0 && errno == EINTR)
+                while (waitid(P_PIDFD, (id_t)g_pool.pidfd[m], &si, WEXITED | __WALL) < 0 &&
+                       errno == EINTR)
                     ;
                 close(g_pool.pidfd[m]);
             }
@@ -1524,9 +1541,21 @@ static int pool_create(int nmem, int level, char *why, size_t len)
         pool_destroy();
         return -1;
     }
+    {
+        void *head = NULL;
+        size_t hlen = 0;
+        if (syscall(SYS_get_robust_list, 0, &head, &hlen) == 0)
+            c->robust = (u64)(uintptr_t)head, c->robust_len = hlen;
+    }
     fflush(NULL);
     for (int m = 1; m <= nmem; m++) {
-        pid_t pid = fork();
+        /* a clone child that signals nothing at its end: the program's wait() and
+           waitpid(-1) (without __WALL) never see it, so a program that reaps all of its
+           children after warm regions does not wait for the parked members (fork would
+           make them its children of the common kind).  The master holds no lock here
+           (it has no other thread) and the member runs raw system calls until its first
+           sync makes its memory the master's: glibc's fork would add nothing it keeps. */
+        pid_t pid = (pid_t)syscall(SYS_clone, 0UL, 0UL, NULL, NULL, 0UL);
         if (pid == 0) {
             prctl(PR_SET_PDEATHSIG, (unsigned long)SIGKILL, 0UL, 0UL, 0UL);
             if (getppid() != c->mpid)
@@ -1547,7 +1576,7 @@ static int pool_create(int nmem, int level, char *why, size_t len)
             __builtin_unreachable();
         }
         if (pid < 0) {
-            snprintf(why, len, "fork: %s", strerror(errno));
+            snprintf(why, len, "clone: %s", strerror(errno));
             pool_destroy();
             return -1;
         }
@@ -1555,7 +1584,7 @@ static int pool_create(int nmem, int level, char *why, size_t len)
         g_pool.pidfd[m - 1] = (int)syscall(SYS_pidfd_open, pid, 0);
         if (g_pool.pidfd[m - 1] < 0) {
             kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
+            waitpid(pid, NULL, __WALL);
             snprintf(why, len, "pidfd_open: %s", strerror(errno));
             pool_destroy();
             return -1;
@@ -1586,11 +1615,15 @@ static int pool_holds_too_much(w_ctl *c, char *why, size_t len)
     u64 held = g_pool.held + atomic_load(&c->copied) / (u64)g_pool.nmem * PG;
     if (held <= RECYCLE_MIN)
         return 0;
-    char *b = ((w_mpriv *)g_pool.res)->buf;
-    long rss = proc_statm_resident();
+    long rss = master_rss();
     u64 bound = (u64)(rss < 0 ? 0 : rss) * PG / 4;
     if (held <= bound)
         return 0;
+    g_pool.rss = rss = proc_statm_resident(); /* not on a stale size */
+    bound = (u64)(rss < 0 ? 0 : rss) * PG / 4;
+    if (held <= bound)
+        return 0;
+    char *b = ((w_mpriv *)g_pool.res)->buf;
     u64 sum = 0;
     for (int m = 0; m < g_pool.nmem; m++) {
         char path[64];

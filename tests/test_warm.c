@@ -214,9 +214,39 @@ static void test_exec_leaves_no_member(void)
     int st = run_prog(&p, "auto", "5", "3", "exec");
     HT_CHECK_MSG(st == 0, "status %d, stderr %.1500s", st, p.err);
     HT_CHECK_CONTAINS(p.out, "5 regions of 3 members: 0 differences");
-    /* the image after the exec has no use for the pool: its members leave */
+    /* the image after the exec has no use for the pool: its members leave (and stay as
+       ended children that signal nothing, which its wait() does not collect) */
     HT_CHECK_NOT_CONTAINS(p.out, "left ");
     ht_proc_free(&p);
+    /* released before the exec: nothing of the pool is left */
+    st = run_prog(&p, "auto", "5", "3", "exec=release");
+    HT_CHECK_MSG(st == 0, "status %d, stderr %.1500s", st, p.err);
+    HT_CHECK_CONTAINS(p.out, "5 regions of 3 members: 0 differences");
+    HT_CHECK_NOT_CONTAINS(p.out, "left ");
+    HT_CHECK_NOT_CONTAINS(p.out, "ended ");
+    ht_proc_free(&p);
+    HT_CHECK_INT_EQ(ht_reap_children(HT_GRACE_SECONDS), 0);
+}
+
+/* A program that reaps all of its children after its regions, wait() until ECHILD, gets
+   its own child and no parked member (they are not its children of the common kind);
+   the pool still serves the region after. */
+static void test_wait_for_all_children_after_regions(void)
+{
+    const char *modes[] = {"warm", "auto", "fork"};
+    for (int i = 0; i < 3; i++) {
+        ht_proc p;
+        int st = run_prog(&p, modes[i], "6", "3", "waitall");
+        HT_CHECK_MSG(st == 0,
+                     "FMP_REGION=%s: status %d (142: the alarm, wait() hung), "
+                     "stdout %.500s stderr %.1500s",
+                     modes[i], st, p.out, p.err);
+        HT_CHECK_CONTAINS(p.out, "wait: 1 reaped, 1 its own child, then ECHILD");
+        HT_CHECK_CONTAINS(p.out, "7 regions of 3 members: 0 differences");
+        if (i == 0 && warm_available())
+            HT_CHECK_CONTAINS(p.err, "pids: reused");
+        ht_proc_free(&p);
+    }
     HT_CHECK_INT_EQ(ht_reap_children(HT_GRACE_SECONDS), 0);
 }
 
@@ -417,7 +447,8 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST_TIMEOUT(test_auto_forks_anew_after_big_writes, 120),
                                 HT_TEST_TIMEOUT(test_member_killed_in_a_warm_region, 120),
                                 HT_TEST_TIMEOUT(test_no_userfaultfd_falls_back, 120),
-                                HT_TEST_TIMEOUT(test_exec_leaves_no_member, 60),
+                                HT_TEST_TIMEOUT(test_exec_leaves_no_member, 90),
+                                HT_TEST_TIMEOUT(test_wait_for_all_children_after_regions, 200),
                                 HT_TEST(test_nested_regions_in_warm_members),
                                 HT_TEST(test_team_sizes_change),
                                 HT_TEST(test_function_form),

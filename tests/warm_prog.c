@@ -4,16 +4,22 @@
  * and auto: each member's view must be the master's at the region's start (as a fork
  * child's is), whatever the members wrote before; the output is the same in each mode.
  *
- *   warm_prog REGIONS MEMBERS [nouffd] [kill=R] [exec] [big=MIB]
+ *   warm_prog REGIONS MEMBERS [nouffd] [kill=R] [exec] [big=MIB] [waitall]
  *       prints a summary (and a line per difference); exit 0 when every member saw what
  *       the master had.  nouffd: a seccomp filter makes userfaultfd fail with ENOSYS
  *       first, as in a container whose profile forbids it; kill=R: member 1 kills itself
  *       (SIGKILL) in region R, which reports the failure (FMP_ON_ERROR=return) and the
  *       regions after it run on; exec: at the end the program execs a shell that waits
- *       5 s and then prints "left PID" for each child process it still has; big=MIB: the
+ *       5 s and then prints "left PID" for each child process it still has that is
+ *       running, "ended PID" for each that ended and was not reaped (exec=release: the
+ *       program calls fmp_warm_release() first); big=MIB: the
  *       master also rewrites a heap block of MIB mebibytes before every third region
  *       (0, 3, ...), and its other changes stay small (no large blocks, small fresh
- *       mappings); the members check a word of each page of the block
+ *       mappings); the members check a word of each page of the block; waitall: after
+ *       the regions the program forks a child of its own (it exits 7) and reaps with
+ *       wait() until ECHILD, as a program that waits for all of its children does (the
+ *       parked members must not be among them: a hang is killed by an alarm), prints
+ *       what it reaped, then runs one more region
  * stderr gets "pids: reused" when the members of every region were the same processes
  * (warm), "pids: fresh" when every region had new ones (fork). */
 #define _GNU_SOURCE
@@ -31,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NSMALL 48
@@ -47,9 +54,10 @@ static size_t large_len[NLARGE];
 static char *fresh;
 static size_t fresh_len;
 static int fd_in = -1; /* a descriptor the master opens anew now and then */
-static long *big; /* big=MIB */
+static long *big;      /* big=MIB */
 static size_t big_words;
 static long big_gen; /* the region that last wrote it */
+static int wait_all; /* waitall */
 
 static uint64_t mix(uint64_t h, const void *p, size_t n)
 {
@@ -317,6 +325,10 @@ int main(int argc, char **argv)
             kill_region = atoi(argv[i] + 5);
         else if (strcmp(argv[i], "exec") == 0)
             exec_at_end = 1;
+        else if (strcmp(argv[i], "exec=release") == 0)
+            exec_at_end = 2;
+        else if (strcmp(argv[i], "waitall") == 0)
+            wait_all = 1;
         else if (strncmp(argv[i], "big=", 4) == 0) {
             big_words = (size_t)atoi(argv[i] + 4) << 20 >> 3;
             big = malloc(big_words * sizeof *big);
@@ -344,6 +356,31 @@ int main(int argc, char **argv)
                 reused = 0;
         }
     }
+    if (wait_all) {
+        fflush(NULL);
+        pid_t own = fork();
+        if (own == 0)
+            _exit(7);
+        alarm(30);
+        int st, n = 0, mine = 0;
+        pid_t w;
+        while ((w = wait(&st)) > 0) {
+            n++;
+            mine += w == own && WIFEXITED(st) && WEXITSTATUS(st) == 7;
+        }
+        int err = errno;
+        alarm(0);
+        printf("wait: %d reaped, %d its own child, then %s\n", n, mine,
+               err == ECHILD ? "ECHILD" : strerror(err));
+        change(regions, &s, dir);
+        bad += run_region(regions, members, seen, pids);
+        for (int m = 1; m < members; m++)
+            if (pids[m] == first[m])
+                fresh_pids = 0;
+            else
+                reused = 0;
+        regions++;
+    }
     free(first);
     free(big);
     printf("%d regions of %d members: %d differences\n", regions, members, bad);
@@ -353,10 +390,13 @@ int main(int argc, char **argv)
     if (chdir("/") != 0 || system(cmd) != 0)
         return 2;
     if (exec_at_end) {
+        if (exec_at_end == 2 && fmp_warm_release() < 0)
+            return 2;
         fflush(NULL);
         execl("/bin/sh", "sh", "-c",
-              "sleep 5; read -r kids < /proc/$$/task/$$/children; for p in $kids; do echo left $p; "
-              "done",
+              "sleep 5; read -r kids < /proc/$$/task/$$/children; for p in $kids; do "
+              "read -r x y st z < /proc/$p/stat; "
+              "if [ \"$st\" = Z ]; then echo ended $p; else echo left $p; fi; done",
               (char *)NULL);
         return 2;
     }
