@@ -271,6 +271,7 @@ static struct {
     size_t res_len;
     int nmem;
     int uffd, pmfd;
+    int stfd; /* /proc/self/status (signal dispositions), > 2, or none */
     pid_t pid[FMP__MAX_TEAM];
     int pidfd[FMP__MAX_TEAM];
     int used;     /* regions run */
@@ -1422,16 +1423,61 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
     return 0;
 }
 
+/* The hexadecimal mask after key in the text b (/proc/self/status) into *v: 0, or -1
+   when it is not there. */
+static int status_mask(const char *b, const char *key, uint64_t *v)
+{
+    const char *q = strstr(b, key);
+    if (!q)
+        return -1;
+    int n = 0;
+    for (q += strlen(key); *q == '\t' || *q == ' '; q++)
+        ;
+    for (*v = 0;; q++, n++) {
+        int d = *q >= '0' && *q <= '9' ? *q - '0' : *q >= 'a' && *q <= 'f' ? *q - 'a' + 10 : -1;
+        if (d < 0)
+            break;
+        *v = *v << 4 | (uint64_t)d;
+    }
+    return n == 16 ? 0 : -1;
+}
+
+/* fd moved to a number above 2 (stdin..stderr closed by the program), or -1. */
+static int fd_above_stdio(int fd)
+{
+    if (fd < 0 || fd > 2)
+        return fd;
+    int hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return hi;
+}
+
 /* The master's signal mask and dispositions, posted for region seq while the members
-   copy (they wait for them at the end of their sync). */
+   copy (they wait for them at the end of their sync).  A disposition is read with
+   rt_sigaction (a system call, about 1 µs each on VMs) only where the kernel says the
+   signal is caught (SigCgt in /proc/self/status, one read) and for SIGCHLD (whose flags
+   matter with SIG_DFL too); the others are SIG_IGN or SIG_DFL, as SigIgn says. */
 static void master_post_acts(w_ctl *c, uint32_t seq)
 {
     sigset_t cur;
     pthread_sigmask(SIG_SETMASK, NULL, &cur);
     memcpy(&c->sigmask, &cur, sizeof c->sigmask);
-    for (int sig = 1; sig <= 64; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            RS(SYS_rt_sigaction, sig, NULL, &c->act[sig - 1], 8, 0, 0);
+    char b[4096];
+    long n = g_pool.stfd > 2 ? RS(SYS_pread64, g_pool.stfd, b, sizeof b - 1, 0, 0, 0) : -1;
+    b[n > 0 ? n : 0] = 0;
+    uint64_t ign = 0, cgt = ~0ULL; /* unknown: read every one */
+    if (n <= 0 || status_mask(b, "\nSigIgn:", &ign) < 0 || status_mask(b, "\nSigCgt:", &cgt) < 0)
+        cgt = ~0ULL;
+    for (int sig = 1; sig <= 64; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        uint64_t bit = 1ULL << (sig - 1);
+        struct w_sigaction *a = &c->act[sig - 1];
+        if ((cgt & bit) || sig == SIGCHLD)
+            RS(SYS_rt_sigaction, sig, NULL, a, 8, 0, 0);
+        else
+            *a = (struct w_sigaction){(ign & bit) ? (u64)(uintptr_t)SIG_IGN : 0, 0, 0, 0};
+    }
     atomic_store_explicit(&c->acts, seq, memory_order_release);
     RS(SYS_futex, &c->acts, FUTEX_WAKE, INT_MAX, 0, 0, 0);
 }
@@ -1457,6 +1503,8 @@ static void pool_destroy(void)
             close(g_pool.uffd); /* unregisters the master's memory */
         if (g_pool.pmfd >= 0)
             close(g_pool.pmfd);
+        if (g_pool.stfd > 2)
+            close(g_pool.stfd);
         munmap(g_pool.res, g_pool.res_len);
         fmp__arena_free(c);
     }
@@ -1467,7 +1515,7 @@ static void pool_destroy(void)
    parent held for it are copies here, closed (its members, memory and tracking are not). */
 static void forget_pool(void)
 {
-    int fds[] = {g_pool.uffd, g_pool.pmfd};
+    int fds[] = {g_pool.uffd, g_pool.pmfd, g_pool.stfd};
     for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] > 2)
             close(fds[i]);
@@ -1498,6 +1546,7 @@ static int pool_create(int nmem, int level, char *why, size_t len)
         return -1;
     }
     g_pool.pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    g_pool.stfd = fd_above_stdio(open("/proc/self/status", O_RDONLY | O_CLOEXEC));
     g_pool.res_len = MPRIV_BYTES + (size_t)nmem * MEM_BYTES;
     g_pool.res = mmap(NULL, g_pool.res_len, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -1517,6 +1566,8 @@ static int pool_create(int nmem, int level, char *why, size_t len)
         } else {
             if (g_pool.pmfd >= 0)
                 close(g_pool.pmfd);
+            if (g_pool.stfd > 2)
+                close(g_pool.stfd);
             close(g_pool.uffd);
             if (g_pool.res)
                 munmap(g_pool.res, g_pool.res_len);
