@@ -271,7 +271,9 @@ static struct {
     size_t res_len;
     int nmem;
     int uffd, pmfd;
-    int stfd; /* /proc/self/status (signal dispositions), > 2, or none */
+    int stfd;          /* /proc/self/status (threads, signal dispositions), > 2, or none */
+    int masks;         /* ign and cgt were read at this region's start */
+    uint64_t ign, cgt; /* SigIgn, SigCgt: ignored and caught signals, bit sig - 1 */
     pid_t pid[FMP__MAX_TEAM];
     int pidfd[FMP__MAX_TEAM];
     int used;     /* regions run */
@@ -1455,19 +1457,15 @@ static int fd_above_stdio(int fd)
 /* The master's signal mask and dispositions, posted for region seq while the members
    copy (they wait for them at the end of their sync).  A disposition is read with
    rt_sigaction (a system call, about 1 µs each on VMs) only where the kernel says the
-   signal is caught (SigCgt in /proc/self/status, one read) and for SIGCHLD (whose flags
-   matter with SIG_DFL too); the others are SIG_IGN or SIG_DFL, as SigIgn says. */
+   signal is caught (SigCgt in /proc/self/status, read by master_threads) and for SIGCHLD
+   (whose flags matter with SIG_DFL too); the others are SIG_IGN or SIG_DFL, as SigIgn
+   says. */
 static void master_post_acts(w_ctl *c, uint32_t seq)
 {
     sigset_t cur;
     pthread_sigmask(SIG_SETMASK, NULL, &cur);
     memcpy(&c->sigmask, &cur, sizeof c->sigmask);
-    char b[4096];
-    long n = g_pool.stfd > 2 ? RS(SYS_pread64, g_pool.stfd, b, sizeof b - 1, 0, 0, 0) : -1;
-    b[n > 0 ? n : 0] = 0;
-    uint64_t ign = 0, cgt = ~0ULL; /* unknown: read every one */
-    if (n <= 0 || status_mask(b, "\nSigIgn:", &ign) < 0 || status_mask(b, "\nSigCgt:", &cgt) < 0)
-        cgt = ~0ULL;
+    uint64_t ign = g_pool.ign, cgt = g_pool.masks ? g_pool.cgt : ~0ULL; /* else all */
     for (int sig = 1; sig <= 64; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP)
             continue;
@@ -1536,6 +1534,27 @@ static int threads_of_self(void)
         n += e->d_name[0] != '.';
     closedir(d);
     return n;
+}
+
+/* The master's threads, from one read of /proc/self/status when it has a pool (which
+   also gives the signal masks for master_post_acts), else from /proc/self/task; -1 if
+   unknown. */
+static int master_threads(void)
+{
+    g_pool.masks = 0;
+    if (!g_pool.ctl || g_pool.ctl->mpid != getpid() || g_pool.stfd <= 2)
+        return threads_of_self();
+    char b[4096];
+    long n = pread(g_pool.stfd, b, sizeof b - 1, 0);
+    if (n <= 0)
+        return threads_of_self();
+    b[n] = 0;
+    const char *q = strstr(b, "\nThreads:");
+    if (!q)
+        return threads_of_self();
+    g_pool.masks = status_mask(b, "\nSigIgn:", &g_pool.ign) == 0 &&
+                   status_mask(b, "\nSigCgt:", &g_pool.cgt) == 0;
+    return atoi(q + strlen("\nThreads:"));
 }
 
 static int pool_create(int nmem, int level, char *why, size_t len)
@@ -1853,7 +1872,7 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
     char why[256] = "";
     if (fmp__g.is_child || t->level != 1 || t->persistent)
         return -1; /* nested regions, regions of members and persistent teams fork */
-    int th = threads_of_self();
+    int th = master_threads();
     if (th != 1) {
         snprintf(why, sizeof why, "the process has %d threads (warm regions need one)", th);
         say_fallback(file, line, why);
