@@ -196,13 +196,18 @@ int fmp__team_size(fmp__ctx *parent, int nprocs, int cond, const char *what, con
     return 0;
 }
 
-long fmp__team_spin(int n)
+static long spin_on(int n, int cpus)
 {
     long spin = fmp__g_icv.spin_count;
     /* more members than cores: sleep almost at once, unless spinning was asked for */
-    if (n > fmp__affinity_count() && spin > FMP__THROTTLED_SPIN && !fmp__g_icv.spin_explicit)
+    if (n > cpus && spin > FMP__THROTTLED_SPIN && !fmp__g_icv.spin_explicit)
         spin = FMP__THROTTLED_SPIN;
     return spin;
+}
+
+long fmp__team_spin(int n)
+{
+    return spin_on(n, fmp__affinity_count());
 }
 
 fmp__shteam *fmp__team_alloc(int n, fmp__ctx *parent, const char *file, int line)
@@ -219,16 +224,16 @@ fmp__shteam *fmp__team_alloc(int n, fmp__ctx *parent, const char *file, int line
     t->line = line;
     for (int i = 0; i < FMP__RING; i++)
         atomic_store(&t->ring[i].ticket, 3u * (uint64_t)i);
-    t->spin = fmp__team_spin(n);
+    int cpus = fmp__affinity_count(); /* a system call: once */
+    t->spin = spin_on(n, cpus);
     /* a lock is held briefly: its waiters spin a while even under the passive policy,
        unless they would take turns on shared cores with the holder */
-    t->lock_spin =
-        t->spin < FMP__LOCK_SPIN && n <= fmp__affinity_count() ? FMP__LOCK_SPIN : t->spin;
+    t->lock_spin = t->spin < FMP__LOCK_SPIN && n <= cpus ? FMP__LOCK_SPIN : t->spin;
     for (int m = 0; m < n; m++) {
         fmp__robust_mutex_init(&t->slots[m].life);
         t->slots[m].pidfd = -1;
     }
-    atomic_store(&t->slots[0].pid, (int)getpid());
+    atomic_store(&t->slots[0].pid, (int)t->master_pid);
     atomic_store(&t->slots[0].state, FMP__S_RUNNING);
     return t;
 }
@@ -304,7 +309,7 @@ static void child_start(fmp__shteam *t, int m, pid_t parent, int leader, int war
     fmp__hooks_child(parent, leader);
     /* alive from here on, whoever reaps us: the kernel releases this lock at our end */
     pthread_mutex_lock(&s->life);
-    atomic_store(&s->pid, (int)getpid());
+    atomic_store(&s->pid, (int)fmp__g.pid);
     atomic_store(&s->state, FMP__S_RUNNING);
     /* those watching for it to start (their sleep compares this word with 0) */
     fmp__futex_wake(fmp__life_word(s), INT_MAX);
@@ -346,8 +351,8 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
                                  "too many live teams in this process", "", outcome(what));
     fmp__census_fork(n); /* counted before they start: they may wait at once */
     t->counted = 1;
-    int leader = (pid_t)syscall(SYS_gettid) == getpid();
     pid_t me = getpid();
+    int leader = (pid_t)syscall(SYS_gettid) == me;
     fflush(NULL); /* nothing buffered may be printed twice */
     int w = fmp__warm_enter(t, file, line);
     if (w > 0) {

@@ -1539,10 +1539,10 @@ static int threads_of_self(void)
 /* The master's threads, from one read of /proc/self/status when it has a pool (which
    also gives the signal masks for master_post_acts), else from /proc/self/task; -1 if
    unknown. */
-static int master_threads(void)
+static int master_threads(pid_t me)
 {
     g_pool.masks = 0;
-    if (!g_pool.ctl || g_pool.ctl->mpid != getpid() || g_pool.stfd <= 2)
+    if (!g_pool.ctl || g_pool.ctl->mpid != me || g_pool.stfd <= 2)
         return threads_of_self();
     char b[4096];
     long n = pread(g_pool.stfd, b, sizeof b - 1, 0);
@@ -1872,14 +1872,15 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
     char why[256] = "";
     if (fmp__g.is_child || t->level != 1 || t->persistent)
         return -1; /* nested regions, regions of members and persistent teams fork */
-    int th = master_threads();
+    pid_t me = t->master_pid;
+    int th = master_threads(me);
     if (th != 1) {
         snprintf(why, sizeof why, "the process has %d threads (warm regions need one)", th);
         say_fallback(file, line, why);
         return -1;
     }
-    if (g_pool.ctl && (g_pool.ctl->mpid != getpid() || g_pool.nmem != t->n - 1)) {
-        if (g_pool.ctl->mpid == getpid())
+    if (g_pool.ctl && (g_pool.ctl->mpid != me || g_pool.nmem != t->n - 1)) {
+        if (g_pool.ctl->mpid == me)
             pool_destroy();
         else
             forget_pool(); /* inherited through the program's fork */
