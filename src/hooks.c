@@ -272,10 +272,13 @@ void fmp__hooks_before_fork(void)
     find_openmp();
 }
 
-void fmp__hooks_child(pid_t parent, int creator_is_leader)
+void fmp__hooks_child(pid_t parent, int creator_is_leader, int warm)
 {
     g_parent = parent;
-    if (creator_is_leader) {
+    if (warm) {
+        /* a warm member: its parent-death signal was armed when the pool was made (kernel
+           state, not memory: it holds), by a master with one thread */
+    } else if (creator_is_leader) {
         prctl(PR_SET_PDEATHSIG, (unsigned long)SIGKILL, 0UL, 0UL, 0UL);
     } else {
         struct sigaction sa;
@@ -290,7 +293,7 @@ void fmp__hooks_child(pid_t parent, int creator_is_leader)
         pthread_sigmask(SIG_UNBLOCK, &s, NULL);
         prctl(PR_SET_PDEATHSIG, (unsigned long)PDEATH_SIG, 0UL, 0UL, 0UL);
     }
-    if (getppid() != parent) /* the parent died before the signal was armed */
+    if (!warm && getppid() != parent) /* the parent died before the signal was armed */
         _exit(FMP_EXIT_FAILURE);
     /* first in the LIFO of exit handlers: runs before any the program registered */
     on_exit(on_process_exit, NULL);

@@ -465,8 +465,9 @@ void fmp__region_result(int err);
 /* Master, before it forks: install what children need (the fatal-signal recorder, once),
    prepare their environment (thread counts 1) and find the OpenMP runtime. */
 void fmp__hooks_before_fork(void);
-/* A new child, right after fork: parent death, exit hook, environment, OpenMP runtime. */
-void fmp__hooks_child(pid_t parent, int creator_is_leader);
+/* A new child, right after fork: parent death, exit hook, environment, OpenMP runtime;
+   warm: a warm member entering a region (its parent death is armed already). */
+void fmp__hooks_child(pid_t parent, int creator_is_leader, int warm);
 /* Child: the team and member its crash records go to. */
 void fmp__set_my_slot(fmp__shteam *t, int me);
 

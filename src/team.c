@@ -306,7 +306,7 @@ static void child_start(fmp__shteam *t, int m, pid_t parent, int leader, int war
     if (!warm)
         fmp__for_each_team(close_team_pidfds);
     fmp__failure_forget_teams();
-    fmp__hooks_child(parent, leader);
+    fmp__hooks_child(parent, leader, warm);
     /* alive from here on, whoever reaps us: the kernel releases this lock at our end */
     pthread_mutex_lock(&s->life);
     atomic_store(&s->pid, (int)fmp__g.pid);

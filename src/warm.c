@@ -826,6 +826,19 @@ static int take_fd(w_mem *m, int fd)
     return r < 0 ? (int)r : 0;
 }
 
+/* take_fd for each descriptor the walk of the master's table marked (one walk, not two:
+   reading /proc/PID/fd costs a lookup per descriptor). */
+static int take_marked(w_mem *m)
+{
+    for (int w = 0; w < MAXFD / 32; w++)
+        for (uint32_t bits = m->mfds[w]; bits; bits &= bits - 1) {
+            int r = take_fd(m, w * 32 + __builtin_ctz(bits));
+            if (r < 0)
+                return r;
+        }
+    return 0;
+}
+
 static int drop_fd(w_mem *m, int fd)
 {
     if (!is_tool_fd(m, fd) && !master_has(m, fd))
@@ -841,7 +854,7 @@ static int sync_fds(w_mem *m)
     for (unsigned i = 0; r == 0 && i < sizeof tools / sizeof tools[0]; i++)
         r = move_clear(m, tools[i]);
     if (r == 0)
-        r = each_fd(m, m->mfddir, take_fd);
+        r = take_marked(m);
     if (r == 0)
         r = each_fd(m, m->sfddir, drop_fd);
     return r;
