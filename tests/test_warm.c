@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -374,6 +375,48 @@ static void test_shared_mapping_made_between_regions(void)
     fmp_warm_release(); /* the pool is not left to the harness */
 }
 
+/* Another process writes the master's private memory between regions with
+   process_vm_writev (as Open MPI's shared-memory transport does, single-copy through CMA):
+   the kernel's write faults like the master's own, so the members see it. */
+static long g_cma_word[512] __attribute__((aligned(4096)));
+
+static void test_write_by_another_process_between_regions(void)
+{
+    int warm = warm_available();
+    in_warm_mode();
+    long *seen = ht_shared(sizeof(long) * 4);
+    g_cma_word[0] = 5;
+    long first_pid = 0;
+    for (int r = 0; r < 6; r++) {
+        pid_t me = getpid(), c = fork();
+        HT_REQUIRE(c >= 0);
+        if (c == 0) {
+            long val = 1000 + r;
+            struct iovec here = {&val, sizeof val}, there = {&g_cma_word[0], sizeof val};
+            _exit(process_vm_writev(me, &here, 1, &there, 1, 0) == (ssize_t)sizeof val ? 0 : 1);
+        }
+        int st;
+        HT_REQUIRE(waitpid(c, &st, 0) == c);
+        HT_REQUIRE_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "process_vm_writev failed");
+        HT_REQUIRE(g_cma_word[0] == 1000 + r);
+        FMP_PARALLEL(3) {
+            seen[fmp_thread_num()] = g_cma_word[0];
+            if (fmp_thread_num() == 1)
+                seen[3] = getpid();
+            g_cma_word[0] = -1; /* a member's own write: gone at the join */
+        }
+        HT_CHECK_INT_EQ(g_cma_word[0], -1); /* the master's write stays */
+        for (int m = 1; m < 3; m++)
+            HT_CHECK_MSG(seen[m] == 1000 + r, "region %d: member %d saw %ld, not %d", r, m, seen[m],
+                         1000 + r);
+        if (r == 0)
+            first_pid = seen[3];
+        else if (warm)
+            HT_CHECK_MSG(seen[3] == first_pid, "region %d did not reuse the warm members", r);
+    }
+    fmp_warm_release();
+}
+
 static void test_programs_own_fork(void)
 {
     in_warm_mode();
@@ -449,6 +492,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST_TIMEOUT(test_no_userfaultfd_falls_back, 120),
                                 HT_TEST_TIMEOUT(test_exec_leaves_no_member, 90),
                                 HT_TEST_TIMEOUT(test_wait_for_all_children_after_regions, 200),
+                                HT_TEST_TIMEOUT(test_write_by_another_process_between_regions, 60),
                                 HT_TEST(test_nested_regions_in_warm_members),
                                 HT_TEST(test_team_sizes_change),
                                 HT_TEST(test_function_form),
