@@ -386,8 +386,9 @@ static const struct envvar {
       "How FMP_PARALLEL and fmp_parallel bring up their members: fork forks them at every "
       "region; warm forks them once and, at each later region of the same size, brings "
       "them up to date with the master's memory (fork's semantics, without the fork); auto "
-      "is warm where the kernel and the process allow it (Linux 6.7, x86-64, a process "
-      "with one thread), fork elsewhere. FMP_DISPLAY_ENV says which, and why."},
+      "is warm where the kernel and the process allow it (Linux 6.7, x86-64; in a process "
+      "with other threads, MPI's, a region opened by its first thread while the others "
+      "stand still in their waits), fork elsewhere. FMP_DISPLAY_ENV says which, and why."},
      set_region,
      show_region,
      0},

@@ -29,9 +29,10 @@
  *
  * What is not memory follows fork's rules where it is mirrored (the signal mask, the
  * working directory, file descriptors) and is the pool's own otherwise (see
- * doc/porting.md, "Warm regions"); where the machinery cannot follow (a master with
- * other threads, a mapping that cannot be tracked, a kernel without the features), the
- * region forks and, once, says why under FMP_DISPLAY_ENV. */
+ * doc/porting.md, "Warm regions"); where the machinery cannot follow (another thread of
+ * the master's ran while the members copied, memory pinned for a device, a mapping that
+ * cannot be tracked, a kernel without the features), the region forks and, once, says
+ * why under FMP_DISPLAY_ENV. */
 #undef _FORTIFY_SOURCE /* the member's jump back to its park lowers the stack pointer */
 #include "internal.h"
 #include "messages.h"
@@ -195,9 +196,12 @@ typedef struct w_ctl {
     uintptr_t jb;           /* the master's context, in its stack */
     fmp__shteam *team;
     u64 brk;
-    u64 xs, xe;            /* the tool reservation: never mirrored */
-    int full;              /* the master's written list overflowed: copy all of its memory */
-    _Atomic uint32_t acts; /* seq, once sigmask and act are posted for it */
+    u64 xs, xe;               /* the tool reservation: never mirrored */
+    int full;                 /* the master's written list overflowed: copy all of its memory */
+    _Atomic uint32_t acts;    /* seq, once sigmask and act are posted for it */
+    int threaded;             /* the master has other threads: members wait for a verdict */
+    int go;                   /* the verdict: the copy is a snapshot, enter the region */
+    _Atomic uint32_t verdict; /* seq, once go is posted for it */
     u64 sigmask;
     struct w_sigaction act[64]; /* the master's signal dispositions, 1..64 */
     int nmaps;
@@ -1118,6 +1122,20 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t l
         u64 mask = c->sigmask;
         RS(SYS_rt_sigprocmask, SIG_SETMASK, &mask, 0, 8, 0, 0);
         bump(&c->synced);
+        if (c->threaded) {
+            /* the master's other threads may have run while we copied: its verdict */
+            uint32_t v;
+            for (int k = 0; (v = atomic_load_explicit(&c->verdict, memory_order_acquire)) != s; k++)
+                if (k > 4000)
+                    RS(SYS_futex, &c->verdict, FUTEX_WAIT, v, 0, 0, 0);
+                else
+                    __builtin_ia32_pause();
+            if (!c->go) {
+                member_post(c, m); /* as after an empty body */
+                bump(&c->parked);
+                continue;
+            }
+        }
         if (sigsetjmp(m->park, 0) == 0)
             siglongjmp(*(sigjmp_buf *)c->jb, m->id);
         /* back from the body (fmp__warm_park) */
@@ -1549,25 +1567,137 @@ static int threads_of_self(void)
     return n;
 }
 
-/* The master's threads, from one read of /proc/self/status when it has a pool (which
-   also gives the signal masks for master_post_acts), else from /proc/self/task; -1 if
-   unknown. */
-static int master_threads(pid_t me)
+/* The master's threads and pinned pages (-1 each if unknown), from one read of
+   /proc/self/status (a pread of the pool's descriptor once there is a pool), which also
+   gives the signal masks for master_post_acts. */
+static int master_threads(pid_t me, long *pinned_kb)
 {
     g_pool.masks = 0;
-    if (!g_pool.ctl || g_pool.ctl->mpid != me || g_pool.stfd <= 2)
-        return threads_of_self();
+    *pinned_kb = -1;
     char b[4096];
-    long n = pread(g_pool.stfd, b, sizeof b - 1, 0);
-    if (n <= 0)
-        return threads_of_self();
-    b[n] = 0;
-    const char *q = strstr(b, "\nThreads:");
+    long n = g_pool.ctl && g_pool.ctl->mpid == me && g_pool.stfd > 2
+                 ? pread(g_pool.stfd, b, sizeof b - 1, 0)
+                 : read_file("/proc/self/status", b, sizeof b);
+    const char *q = n > 0 ? (b[n] = 0, strstr(b, "\nThreads:")) : NULL;
     if (!q)
         return threads_of_self();
+    const char *v = strstr(b, "\nVmPin:");
+    if (v)
+        *pinned_kb = atol(v + strlen("\nVmPin:"));
     g_pool.masks = status_mask(b, "\nSigIgn:", &g_pool.ign) == 0 &&
                    status_mask(b, "\nSigCgt:", &g_pool.cgt) == 0;
     return atoi(q + strlen("\nThreads:"));
+}
+
+/* ---------------------------------------------------------------- other threads
+
+   A master with other threads (an MPI rank: Open MPI's progress threads) runs warm only
+   when none of them runs while the members copy: then the copy is a snapshot of the
+   process at one instant, taken while each of them was blocked in a wait that holds no
+   lock of the C library's (poll, epoll, select, sleeps, a condition variable's futex),
+   which is what a fork would have given (fork takes glibc's locks; a snapshot at such an
+   instant has none held).  No signal is sent: /proc/self/task/TID/schedstat counts the
+   times the thread was put on a cpu; read before the thread's syscall file and again
+   after the members synced, an unchanged count says that it never ran in between.  When
+   it ran, the members park again without entering and the region forks. */
+#define MAXTHR 64
+static struct {
+    int n;
+    int tid[MAXTHR];
+    u64 runs[MAXTHR];
+} g_thr;
+
+static int thread_runs(int tid, u64 *runs)
+{
+    char path[64], b[128];
+    snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
+    if (read_file(path, b, sizeof b) <= 0)
+        return -1;
+    const char *q = strchr(b, ' ');
+    q = q ? strchr(q + 1, ' ') : NULL; /* run time, wait time, runs */
+    if (!q)
+        return -1;
+    *runs = strtoull(q + 1, NULL, 10);
+    return 0;
+}
+
+/* Whether thread tid is blocked in a wait during which the C library holds no lock. */
+static int thread_waits_safely(int tid)
+{
+    char path[64], b[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+    if (read_file(path, b, sizeof b) <= 0 || b[0] < '0' || b[0] > '9')
+        return 0; /* "running", or -1: stopped outside a system call */
+    char *e;
+    long nr = strtol(b, &e, 10);
+    switch (nr) {
+    case SYS_poll:
+    case SYS_ppoll:
+    case SYS_select:
+    case SYS_pselect6:
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case 441: /* epoll_pwait2 */
+    case SYS_nanosleep:
+    case SYS_clock_nanosleep:
+        return 1;
+    case SYS_futex: {
+        /* FUTEX_WAIT_BITSET: condition variables, semaphores, joins; glibc's own locks
+           wait with FUTEX_WAIT, and a thread waiting for one may hold another */
+        strtoul(e, &e, 16); /* the address */
+        unsigned long op = strtoul(e, &e, 16);
+        return (op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* The master's other threads, each standing in a safe wait: 0, or -1 and why. */
+static int threads_snapshot(pid_t me, char *why, size_t len)
+{
+    g_thr.n = 0;
+    DIR *d = opendir("/proc/self/task");
+    if (!d) {
+        snprintf(why, len, "/proc/self/task: %s", strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        int tid = atoi(e->d_name);
+        if (tid == me)
+            continue;
+        u64 runs;
+        if (g_thr.n == MAXTHR) {
+            snprintf(why, len, "the process has more than %d threads", MAXTHR);
+            rc = -1;
+        } else if (thread_runs(tid, &runs) < 0 || !thread_waits_safely(tid)) {
+            snprintf(why, len,
+                     "another thread of the process (%d) was running, or waiting where the C "
+                     "library may hold a lock, when the region began",
+                     tid);
+            rc = -1;
+        } else {
+            g_thr.tid[g_thr.n] = tid;
+            g_thr.runs[g_thr.n++] = runs;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Whether none of the snapshot's threads ran since. */
+static int threads_stood_still(void)
+{
+    for (int i = 0; i < g_thr.n; i++) {
+        u64 runs;
+        if (thread_runs(g_thr.tid[i], &runs) < 0 || runs != g_thr.runs[i])
+            return 0;
+    }
+    return 1;
 }
 
 static int pool_create(int nmem, int level, char *why, size_t len)
@@ -1725,7 +1855,22 @@ static int pool_holds_too_much(w_ctl *c, char *why, size_t len)
 
 /* The master side of a warm region's open; returns 0, or -1 (why says why): -2, members are
    in the region with it; -3, a new pool is due; -4, auto forks this region. */
-static int master_open(fmp__shteam *t, sigjmp_buf *jb, char *why, size_t len)
+/* The team's slots name the pool's members, before they may enter the region. */
+static void bind_slots(fmp__shteam *t)
+{
+    for (int m = 1; m < t->n; m++) {
+        fmp__slot *s = &t->slots[m];
+        atomic_store(&s->state, FMP__S_STARTING);
+        atomic_store(&s->pid, (int)g_pool.pid[m - 1]);
+        s->pidfd = fcntl(g_pool.pidfd[m - 1], F_DUPFD_CLOEXEC, 3);
+    }
+}
+
+/* The master side of a warm region's open (threaded: the master has other threads);
+   returns 0, or -1 (why says why): -2, members are in the region with it; -3, a new pool
+   is due; -4, auto forks this region; -5, this region forks for the reason in why (the
+   members are parked). */
+static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, size_t len)
 {
     w_ctl *c = g_pool.ctl;
     if (master_wait(&c->parked, (uint32_t)g_pool.nmem) < 0) {
@@ -1736,22 +1881,22 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, char *why, size_t len)
        resident memory (16 MiB at least), a new pool, forked now, shares it all again */
     if (pool_holds_too_much(c, why, len))
         return -3;
+    if (threaded && threads_snapshot(t->master_pid, why, len) < 0)
+        return -5;
     int r = master_prepare(c, why, len);
     if (r < 0)
         return r;
     c->jb = (uintptr_t)jb;
     c->team = t;
     c->cmd = CMD_REGION;
+    c->threaded = threaded;
     atomic_store(&c->synced, 0);
     atomic_store(&c->parked, 0);
-    for (int m = 1; m < t->n; m++) {
-        fmp__slot *s = &t->slots[m];
-        atomic_store(&s->state, FMP__S_STARTING);
-        atomic_store(&s->pid, (int)g_pool.pid[m - 1]);
-        s->pidfd = fcntl(g_pool.pidfd[m - 1], F_DUPFD_CLOEXEC, 3);
-    }
+    if (!threaded)
+        bind_slots(t); /* the members enter as soon as they synced */
     bump(&c->seq);
-    master_post_acts(c, atomic_load(&c->seq));
+    uint32_t seq = atomic_load(&c->seq);
+    master_post_acts(c, seq);
     if (master_wait(&c->synced, (uint32_t)g_pool.nmem) < 0) {
         if (atomic_load(&c->err))
             snprintf(why, len, "member %d could not follow the master (step %d: %s)", c->err_member,
@@ -1759,6 +1904,20 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, char *why, size_t len)
         else
             snprintf(why, len, "a member of the warm pool died");
         return -2; /* the team's slots name the pool: the caller breaks the team */
+    }
+    if (threaded) {
+        /* what the other threads wrote before the scan was copied; if one ran since, the
+           copy may hold half of an update, or a lock it took: the members park again
+           (the pages it wrote are in the next region's scan) and this region forks */
+        c->go = threads_stood_still();
+        if (c->go)
+            bind_slots(t);
+        atomic_store_explicit(&c->verdict, seq, memory_order_release);
+        RS(SYS_futex, &c->verdict, FUTEX_WAKE, INT_MAX, 0, 0, 0);
+        if (!c->go) {
+            snprintf(why, len, "another thread of the process ran while the members copied");
+            return -5;
+        }
     }
     g_pool.used++;
     return 0;
@@ -1886,9 +2045,23 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
     if (fmp__g.is_child || t->level != 1 || t->persistent)
         return -1; /* nested regions, regions of members and persistent teams fork */
     pid_t me = t->master_pid;
-    int th = master_threads(me);
-    if (th != 1) {
-        snprintf(why, sizeof why, "the process has %d threads (warm regions need one)", th);
+    long pinned_kb;
+    int th = master_threads(me, &pinned_kb);
+    if (th < 1 || (th > 1 && (pid_t)syscall(SYS_gettid) != me)) {
+        snprintf(why, sizeof why,
+                 th < 1 ? "the process's threads are unknown"
+                        : "the region is opened by a thread other than the process's first");
+        say_fallback(file, line, why);
+        return -1;
+    }
+    if (pinned_kb != 0) {
+        /* pages pinned for a device (an RDMA registration: MPI over InfiniBand) are
+           written by it without a page fault, which the tracking never sees */
+        snprintf(why, sizeof why,
+                 pinned_kb < 0 ? "the process's pinned memory is unknown"
+                               : "the process has %ld KiB of memory pinned for a device "
+                                 "(RDMA), whose writes the tracking cannot see",
+                 pinned_kb);
         say_fallback(file, line, why);
         return -1;
     }
@@ -1914,9 +2087,13 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
         g_member_id = m;
         return m;
     }
-    int r = master_open(t, &jb, why, sizeof why);
+    int r = master_open(t, &jb, th > 1, why, sizeof why);
     if (r == -4)
         return -1; /* auto: this region forks; the pool waits for the next */
+    if (r == -5) {
+        say_fallback(file, line, why); /* this region forks; the pool waits */
+        return -1;
+    }
     if (r == -3) {
         /* the master shares memory its members lack, or they hold too many copies of its
            pages: a new pool, forked now, shares all of it */
@@ -1926,9 +2103,13 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
             say_fallback(file, line, why);
             return -1;
         }
-        r = master_open(t, &jb, why, sizeof why);
+        r = master_open(t, &jb, th > 1, why, sizeof why);
         if (r == -4)
             return -1;
+        if (r == -5) {
+            say_fallback(file, line, why);
+            return -1;
+        }
     }
     if (r < 0) {
         /* the pool goes (members already in the region with it); the region forks */

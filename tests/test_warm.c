@@ -20,6 +20,9 @@
 #define _GNU_SOURCE
 #include <forkmp.h>
 
+#include <poll.h>
+#include <pthread.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,6 +420,132 @@ static void test_write_by_another_process_between_regions(void)
     fmp_warm_release();
 }
 
+/* A master with other threads (an MPI rank has Open MPI's): threads blocked in poll and
+   in a condition variable let the regions run warm; a thread that wakes every millisecond
+   makes some regions fork (it ran while the members copied), and no warm region shows
+   its two counters half updated; a region opened by a thread other than the first forks. */
+static int g_th_pipe[2];
+static volatile long g_th_x, g_th_y;
+static volatile int g_th_quit;
+static pthread_mutex_t g_th_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_th_cv = PTHREAD_COND_INITIALIZER;
+
+static void *th_poller(void *a)
+{
+    (void)a;
+    struct pollfd p = {g_th_pipe[0], POLLIN, 0};
+    poll(&p, 1, -1);
+    return NULL;
+}
+
+static void *th_waiter(void *a)
+{
+    (void)a;
+    pthread_mutex_lock(&g_th_mu);
+    while (!g_th_quit)
+        pthread_cond_wait(&g_th_cv, &g_th_mu);
+    pthread_mutex_unlock(&g_th_mu);
+    return NULL;
+}
+
+static void *th_ticker(void *a)
+{
+    (void)a;
+    struct timespec ms = {0, 1000000};
+    while (!g_th_quit) {
+        g_th_x++;
+        for (volatile int k = 0; k < 1000; k++)
+            ;
+        g_th_y++;
+        nanosleep(&ms, NULL);
+    }
+    return NULL;
+}
+
+/* n regions of 3; *reused: those whose member 1 was the pool's; *torn: warm regions whose
+   members saw the ticker's counters differ */
+static void th_regions(int n, long *shared, long pool_pid, int *reused, int *torn)
+{
+    static long g;
+    *reused = *torn = 0;
+    for (int r = 0; r < n; r++) {
+        g = r;
+        FMP_PARALLEL(3) {
+            int me = fmp_thread_num();
+            shared[me] = g;
+            if (me)
+                shared[4 + me] = g_th_x == g_th_y;
+            if (me == 1)
+                shared[3] = getpid();
+            g = -1;
+        }
+        for (int m = 0; m < 3; m++)
+            HT_CHECK_MSG(shared[m] == r, "region %d: member %d saw %ld", r, m, shared[m]);
+        int warm = shared[3] == pool_pid;
+        *reused += warm;
+        if (warm)
+            *torn += !shared[5] + !shared[6];
+    }
+}
+
+static void *th_opener(void *a)
+{
+    long *shared = a;
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 1)
+            shared[3] = getpid();
+    }
+    return NULL;
+}
+
+static void test_threads_in_the_master(void)
+{
+    int warm = warm_available();
+    in_warm_mode();
+    long *shared = ht_shared(sizeof(long) * 8);
+    HT_REQUIRE(pipe(g_th_pipe) == 0);
+    g_th_quit = 0;
+    pthread_t a, b, c, d;
+    HT_REQUIRE(pthread_create(&a, NULL, th_poller, NULL) == 0);
+    HT_REQUIRE(pthread_create(&b, NULL, th_waiter, NULL) == 0);
+    usleep(50000); /* both blocked */
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 1)
+            shared[3] = getpid();
+    }
+    long pool = shared[3];
+    int reused, torn;
+    th_regions(20, shared, pool, &reused, &torn);
+    if (warm)
+        HT_CHECK_MSG(reused >= 15,
+                     "threads blocked in poll and a condition variable: only %d "
+                     "of 20 regions reused the warm members",
+                     reused);
+    HT_REQUIRE(pthread_create(&c, NULL, th_ticker, NULL) == 0);
+    th_regions(200, shared, pool, &reused, &torn);
+    HT_CHECK_MSG(torn == 0, "%d warm regions saw the ticker's counters half updated", torn);
+    fprintf(stderr, "with a thread ticking every millisecond: %d of 200 regions warm\n", reused);
+    /* a region opened by another thread forks */
+    shared[3] = 0;
+    HT_REQUIRE(pthread_create(&d, NULL, th_opener, shared) == 0);
+    pthread_join(d, NULL);
+    HT_CHECK_MSG(shared[3] != 0 && shared[3] != pool,
+                 "a region opened by a second thread "
+                 "ran on the pool (member 1: %ld)",
+                 shared[3]);
+    g_th_quit = 1;
+    pthread_mutex_lock(&g_th_mu);
+    pthread_cond_broadcast(&g_th_cv);
+    pthread_mutex_unlock(&g_th_mu);
+    HT_REQUIRE(write(g_th_pipe[1], "x", 1) == 1);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    pthread_join(c, NULL);
+    close(g_th_pipe[0]);
+    close(g_th_pipe[1]);
+    fmp_warm_release();
+}
+
 static void test_programs_own_fork(void)
 {
     in_warm_mode();
@@ -493,6 +622,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST_TIMEOUT(test_exec_leaves_no_member, 90),
                                 HT_TEST_TIMEOUT(test_wait_for_all_children_after_regions, 200),
                                 HT_TEST_TIMEOUT(test_write_by_another_process_between_regions, 60),
+                                HT_TEST_TIMEOUT(test_threads_in_the_master, 120),
                                 HT_TEST(test_nested_regions_in_warm_members),
                                 HT_TEST(test_team_sizes_change),
                                 HT_TEST(test_function_form),
