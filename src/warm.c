@@ -1618,7 +1618,9 @@ static int thread_runs(int tid, u64 *runs)
     if (!q)
         return -1;
     *runs = strtoull(q + 1, NULL, 10);
-    return 0;
+    /* a thread has run at least once: 0 is a kernel without these counts ("0 0 0"),
+       where a thread's stillness cannot be seen */
+    return *runs ? 0 : -1;
 }
 
 /* Whether thread tid is blocked in a wait during which the C library holds no lock. */
