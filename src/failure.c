@@ -342,7 +342,7 @@ static void kill_team(fmp__shteam *t)
 static __attribute__((noreturn)) void abort_now(void)
 {
     g_aborting = 1;
-    fflush(NULL); /* what the master printed survives */
+    fmp__flush_streams(); /* what the master printed survives */
     FMP__SAY(member_failed, g_last_failure);
     /* every team this process masters: its members are stopped and reaped */
     fmp__for_each_team(kill_team);

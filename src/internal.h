@@ -563,6 +563,9 @@ void fmp__desc_release(fmp__ctx *c, fmp__desc *d, void (*cleanup)(fmp__desc *));
 
 /* Output (output.c) */
 void fmp__flush_stdio(void);
+/* Before a fork: every stream with output waiting (fflush(NULL) without waiting on the
+   lock of a stream being read, such as stdin under another thread's fgets). */
+void fmp__flush_streams(void);
 /* Messages to the user: the catalogue is messages.h (FMP__SAY, FMP__MSG_*). */
 int fmp__write_all(int fd, const char *buf, size_t len);
 int fmp__vprint(int fd, const char *fmt, va_list ap); /* one locked write */

@@ -1,8 +1,10 @@
 /* Output: whole-line printing across processes, stdio flushing at fork and sync. */
 #include "internal.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +28,33 @@ void fmp__flush_stdio(void)
 {
     fflush(stdout);
     fflush(stderr);
+}
+
+/* Every stream with output waiting, flushed as fflush(NULL) would, without taking the lock
+   of a stream that has none: fflush(NULL) locks every stream in turn, and a thread blocked
+   in fgets(stdin) holds stdin's lock until a line comes, which would hold a region's start
+   (or a failure's report) until then.  glibc's list of streams is walked under its own
+   lock, as fflush(NULL) walks it; where the C library lacks those names, fflush(NULL). */
+void fmp__flush_streams(void)
+{
+    static int looked;
+    static FILE **all;
+    static void (*list_lock)(void), (*list_unlock)(void);
+    if (!looked) {
+        all = (FILE **)dlsym(RTLD_DEFAULT, "_IO_list_all");
+        *(void **)&list_lock = dlsym(RTLD_DEFAULT, "_IO_list_lock");
+        *(void **)&list_unlock = dlsym(RTLD_DEFAULT, "_IO_list_unlock");
+        looked = 1;
+    }
+    if (!all || !list_lock || !list_unlock) {
+        fflush(NULL);
+        return;
+    }
+    list_lock();
+    for (FILE *fp = *all; fp; fp = fp->_chain)
+        if (__fpending(fp) > 0)
+            fflush(fp);
+    list_unlock();
 }
 
 /* One write per call, under the arena's output lock, so that lines from different

@@ -353,7 +353,7 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
     t->counted = 1;
     pid_t me = getpid();
     int leader = (pid_t)syscall(SYS_gettid) == me;
-    fflush(NULL); /* nothing buffered may be printed twice */
+    fmp__flush_streams(); /* nothing buffered may be printed twice */
     int w = fmp__warm_enter(t, file, line);
     if (w > 0) {
         child_start(t, w, me, leader, 1);
@@ -476,7 +476,7 @@ int fmp__team_reap(fmp__shteam *t)
 
 void fmp__child_exit(fmp__shteam *t, int me, int state, int status)
 {
-    fflush(NULL);
+    fmp__flush_streams();
     if (t) {
         atomic_store(&t->slots[me].state, state);
         pthread_mutex_unlock(&t->slots[me].life);

@@ -1762,7 +1762,7 @@ static int pool_create(int nmem, int level, char *why, size_t len)
         if (syscall(SYS_get_robust_list, 0, &head, &hlen) == 0)
             c->robust = (u64)(uintptr_t)head, c->robust_len = hlen;
     }
-    fflush(NULL);
+    fmp__flush_streams();
     for (int m = 1; m <= nmem; m++) {
         /* a clone child that signals nothing at its end: the program's wait() and
            waitpid(-1) (without __WALL) never see it, so a program that reaps all of its

@@ -48,6 +48,10 @@
  *       a persistent run fails, then fmp_team_destroy: the diagnostic is printed once.
  *   set_num_threads_big
  *       fmp_set_num_threads(100000).
+ *   stdin_reader
+ *       a thread blocked in fgets(stdin) (a pipe that stays open and empty) holds stdin's
+ *       lock; the master buffers "before", runs 3 regions of 2 and prints
+ *       " regions A B" (each member's count of regions).
  */
 #define _GNU_SOURCE
 #include <forkmp.h>
@@ -317,6 +321,35 @@ static int case_failure_publish(const char *when)
     }
     printf("AFTER REGION\n");
     return 0;
+}
+
+static void *stdin_reader(void *arg)
+{
+    (void)arg;
+    char line[64];
+    if (fgets(line, sizeof line, stdin)) /* never: nobody writes the pipe */
+        printf("read %s", line);
+    return NULL;
+}
+
+static int case_stdin_reader(void)
+{
+    int p[2];
+    if (pipe(p) != 0 || dup2(p[0], 0) < 0)
+        return 2;
+    pthread_t t;
+    if (pthread_create(&t, NULL, stdin_reader, NULL) != 0)
+        return 2;
+    usleep(50000); /* in fgets, holding stdin's lock */
+    printf("before");
+    int *n = fmp_shared_alloc(2 * sizeof *n);
+    for (int r = 0; r < 3; r++)
+        FMP_PARALLEL(2) {
+            __atomic_fetch_add(&n[fmp_thread_num()], 1, __ATOMIC_SEQ_CST);
+        }
+    printf(" regions %d %d\n", n[0], n[1]);
+    fflush(stdout);
+    _exit(0); /* the reader still waits */
 }
 
 static int case_macro_error(void)
@@ -600,6 +633,8 @@ int main(int argc, char **argv)
         return case_failure_publish(a);
     if (strcmp(c, "macro_error") == 0)
         return case_macro_error();
+    if (strcmp(c, "stdin_reader") == 0)
+        return case_stdin_reader();
     if (strcmp(c, "nproc") == 0)
         return case_nproc(a, argc > 3 ? argv[3] : NULL);
     if (strcmp(c, "arena_as") == 0)

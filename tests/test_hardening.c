@@ -271,6 +271,17 @@ static void test_failure_record_is_published_whole(void)
     }
 }
 
+/* A thread blocked in fgets(stdin) holds stdin's lock: a region still starts (flushing
+   before the fork must not wait for every stream's lock, as fflush(NULL) does), and what
+   the master buffered is printed once. */
+static void test_thread_reading_stdin_does_not_stop_regions(void)
+{
+    expect_case(&(expect){.args = {"stdin_reader"},
+                          .within = 20,
+                          .out = {"before regions 3 3\n"},
+                          .no_out = {"beforebefore"}});
+}
+
 static void test_macro_form_result_and_last_failure_cleared(void)
 {
     expect_case(&(expect){.args = {"macro_error"},
@@ -835,6 +846,7 @@ static const ht_test tests[] = {
     HT_TEST(test_members_stdout_survives_an_abort),
     HT_TEST(test_failure_record_is_published_whole),
     HT_TEST(test_macro_form_result_and_last_failure_cleared),
+    HT_TEST_TIMEOUT(test_thread_reading_stdin_does_not_stop_regions, 60),
     HT_TEST(test_region_that_cannot_fork_ends_the_program),
     HT_TEST(test_fmp_parallel_that_cannot_fork_ends_the_program),
     HT_TEST(test_team_that_cannot_fork_ends_the_program),
