@@ -1574,10 +1574,18 @@ static int master_threads(pid_t me, long *pinned_kb)
 {
     g_pool.masks = 0;
     *pinned_kb = -1;
+    /* the lines read here come before Cpus_allowed and Mems_allowed, which grow long on
+       big nodes: the file's first 4 KiB are enough, a whole read may not fit */
     char b[4096];
-    long n = g_pool.ctl && g_pool.ctl->mpid == me && g_pool.stfd > 2
-                 ? pread(g_pool.stfd, b, sizeof b - 1, 0)
-                 : read_file("/proc/self/status", b, sizeof b);
+    long n;
+    if (g_pool.ctl && g_pool.ctl->mpid == me && g_pool.stfd > 2) {
+        n = pread(g_pool.stfd, b, sizeof b - 1, 0);
+    } else {
+        int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+        n = fd < 0 ? -1 : read(fd, b, sizeof b - 1);
+        if (fd >= 0)
+            close(fd);
+    }
     const char *q = n > 0 ? (b[n] = 0, strstr(b, "\nThreads:")) : NULL;
     if (!q)
         return threads_of_self();
