@@ -21,6 +21,8 @@
 #define ACTIVE_SPIN 1000000000L /* OMP_WAIT_POLICY=active: spin (nearly) for ever */
 /* the limits the table's texts spell out */
 _Static_assert(FMP__MAX_TEAM == 4096 && FMP__MAX_LEVELS == 16, "update the texts of vars[]");
+_Static_assert(FMP__TREE_FANIN == 8 && FMP__TREE_DEFAULT == 16 && FMP__INLINE_SCRATCH == 256,
+               "update the text of FMP_BARRIER_TREE in vars[]");
 _Static_assert(FMP__SHARED_SIZE_MIN == (size_t)1 << 20 &&
                    (sizeof(size_t) < 8 || FMP__SHARED_SIZE_MAX == (size_t)65536 << 40),
                "update the text of FMP_SHARED_SIZE in vars[]");
@@ -34,6 +36,7 @@ fmp__icv fmp__g_icv = {
     .spin_count = DEFAULT_SPIN,
     .on_error = FMP_ERRORS_ABORT,
     .num_procs = 1,
+    .barrier_tree = FMP__TREE_DEFAULT,
 };
 
 /* ------------------------------------------------------------------------------------
@@ -153,6 +156,28 @@ static int set_region(load *l, const char *v)
         return FMP_EINVAL;
     l->icv.region = i;
     return 0;
+}
+
+static int set_barrier_tree(load *l, const char *v)
+{
+    static const char *const words[] = {"off", NULL};
+    int i, x;
+    if (fmp__env_parse_word(v, words, &i) == 0) {
+        l->icv.barrier_tree = 0;
+        return 0;
+    }
+    if (fmp__env_parse_positive(v, &x) < 0 || x < 2)
+        return FMP_EINVAL;
+    l->icv.barrier_tree = x > FMP__MAX_TEAM ? FMP__MAX_TEAM : x;
+    return 0;
+}
+
+static void show_barrier_tree(const fmp__icv *g, char *b, size_t n)
+{
+    if (g->barrier_tree == 0)
+        snprintf(b, n, "off");
+    else
+        snprintf(b, n, "%d", g->barrier_tree);
 }
 
 static void show_region(const fmp__icv *g, char *b, size_t n)
@@ -392,6 +417,15 @@ static const struct envvar {
      set_region,
      show_region,
      0},
+    {{"FMP_BARRIER_TREE", NULL, "an integer from 2 (team size), or off", "16",
+      "Teams of this many members or more arrive at their barriers through a tree of "
+      "counters, at most 8 arrivals a counter, that follows the topology when the members "
+      "are bound (L3 caches, NUMA nodes, packages; each counter in memory of its members' "
+      "NUMA node), and combine their small reductions (256 bytes a member at most) along "
+      "it; smaller teams use one counter. off: one counter always."},
+     set_barrier_tree,
+     show_barrier_tree,
+     1},
     {{"FMP_SHARED_SIZE", NULL,
       "a number of bytes from 1M to 65536T (64 PiB: no machine maps more), optionally "
       "with K, M, G or T (or KB, KiB and so on: powers of 1024)",
@@ -453,6 +487,7 @@ int fmp__env_load(fmp__icv *out, const char *(*get)(const char *name, void *ctx)
         g->bind[i] = FMP__BIND_UNSET;
     g->wait_policy = FMP__WAIT_UNSET;
     g->on_error = FMP_ERRORS_ABORT;
+    g->barrier_tree = FMP__TREE_DEFAULT;
     g->num_procs = fmp__affinity_count();
 
     for (size_t i = 0; i < NVARS; i++) {

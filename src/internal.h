@@ -54,6 +54,8 @@ typedef struct fmp__icv {
     int region;                     /* FMP_REGION: enum fmp__region_mode */
     const char *nthreads_name;      /* the variable FMP_NUM_THREADS was read from, or NULL */
     int spin_explicit;              /* FMP_SPIN_COUNT or FMP_WAIT_POLICY=active was given */
+    int barrier_tree;               /* FMP_BARRIER_TREE: team size from which barriers
+                                       combine through a tree; 0 never */
 } fmp__icv;
 
 extern fmp__icv fmp__g_icv;
@@ -285,6 +287,8 @@ typedef struct fmp__shteam {
     int reported;                /* the master printed this team's failure */
     int warm;                    /* its members are the warm pool's (warm.c) */
     int counted;                 /* its members are in the census (census.c) */
+    struct fmp__tree *tree;      /* combining tree of a big team's barrier (tree.c), or
+                                    NULL: the flat counter bar_arrived */
     _Atomic uint32_t broken FMP__ALIGNED;   /* non-zero: failed, every wait returns */
     _Atomic uint32_t go;         /* set once every member was forked: bodies may start */
     _Atomic uint32_t go_sleepers;
@@ -504,6 +508,11 @@ static inline _Atomic uint32_t *fmp__life_word(fmp__slot *s)
 
 /* Barrier (sync.c).  kind is an enum fmp__kind; flushes stdio; returns 0 or error. */
 int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line);
+/* The same, combining a small reduction on the way when the team has a tree (tree.c):
+   fold NULL, or the team has no tree, is fmp__barrier. */
+struct fmp__fold;
+int fmp__barrier_fold(fmp__ctx *c, int kind, const char *file, int line,
+                      const struct fmp__fold *fold);
 /* Tasks (task.c).  Run the team's tasks until none is left (the last member to arrive at
    a barrier, before it releases the others): 0, or the team's error. */
 int fmp__task_drain(fmp__ctx *c);
@@ -589,6 +598,58 @@ int fmp__affinity_count(void);
 /* Spins a waiter of a team of n makes before it sleeps (team.c): FMP_SPIN_COUNT's
    value, cut short when the team outnumbers the cpus. */
 long fmp__team_spin(int n);
+
+/* Combining trees (tree.c): a big team's barrier arrives through a tree of counters
+   that follows the topology, and its small reductions combine along it. */
+#define FMP__TREE_FANIN 8    /* arrivals at one node, at most */
+#define FMP__TREE_DEFAULT 16 /* FMP_BARRIER_TREE's default */
+/* The shape of a tree over n members: nnodes nodes, node 0 the root, every node's parent
+   before it; a node's children are members (leafy) or nodes, at most FMP__TREE_FANIN. */
+typedef struct fmp__tree_shape {
+    int n, nnodes;
+    int *parent;  /* [node]: -1 for the root */
+    int *nkids;   /* [node] */
+    int *leafy;   /* [node] */
+    int *numa;    /* [node]: the NUMA node of all its members (a key of numa[]), -1 */
+    int *depth;   /* [node]: 0 for the root */
+    int *kids;    /* [node * FMP__TREE_FANIN + i] */
+    int *leaf;    /* [member]: the node it arrives at */
+    int *pos;     /* [member]: its place among that node's children */
+} fmp__tree_shape;
+/* The shape from nlevels keys per member (keys[l * n + m], finest level first: the
+   index of the domain holding member m at level l, -1 unknown): each level that splits
+   the members in fewer groups than the last one kept groups them, and every group of
+   more than FMP__TREE_FANIN is split in nodes of that many in member order; numa[m] (or
+   NULL) names the NUMA node of member m, for the nodes' numa.  0, FMP_EINVAL, FMP_ENOMEM;
+   free with fmp__tree_shape_free(). */
+int fmp__tree_build(int n, int nlevels, const int *keys, const int *numa, fmp__tree_shape *s);
+void fmp__tree_shape_free(fmp__tree_shape *s);
+/* A combination riding on the barrier: count elements (bytes in all, at most
+   FMP__INLINE_SCRATCH) combined with f / to; exact: the bits do not depend on the order
+   (combined along the tree), else combined in member order at the root. */
+typedef struct fmp__fold {
+    void (*f)(void *acc, const void *in, size_t count, fmp_op op);
+    void (*to)(void *dst, const void *a, const void *b, size_t count, fmp_op op);
+    size_t count, bytes;
+    fmp_op op;
+    int exact;
+} fmp__fold;
+/* Before the fork of a team: give it a tree when it is big enough (no tree on failure). */
+void fmp__tree_attach(fmp__shteam *t);
+void fmp__tree_detach(fmp__shteam *t);
+/* Arrive at the barrier through the tree (f NULL: no combination): 1 for the last
+   arriver at the root, else 0. */
+int fmp__tree_arrive(fmp__shteam *t, int me, const fmp__fold *f);
+/* Where member me writes its contribution to a combination; where the result is. */
+void *fmp__tree_contrib(fmp__shteam *t, int me);
+const void *fmp__tree_result(fmp__shteam *t);
+/* topo.c: the places of the n members of a team opened at level (-1 each when not
+   binding); the tree over members at those places (0, or an error: no tree); bind
+   len bytes at addr to memory of the NUMA node of logical index numa, when the machine
+   has several (best effort). */
+void fmp__topo_member_places(int level, int n, int *places);
+int fmp__topo_places_tree(const int *places, int n, fmp__tree_shape *s);
+void fmp__topo_membind(void *addr, size_t len, int numa);
 
 /* Reductions (reduce.c) */
 int fmp__reduce_combine(void *acc, const void *in, size_t count, fmp_type type, fmp_op op);

@@ -552,6 +552,29 @@ static int reduce_large(fmp__ctx *c, const void *in, void *out, size_t count, si
     return 0;
 }
 
+/* A small reduction of a team with a combining tree: the contributions go to the
+   members' leaves and are combined on the way to the root (tree.c). */
+static int reduce_tree(fmp__ctx *c, const void *in, void *out, size_t count, fmp_type type,
+                       fmp_op op, int premix, int kind, const char *file, int line)
+{
+    fmp__shteam *t = c->team;
+    size_t bytes = count * fmp_type_size(type);
+    enum tclass cl = type_class(type);
+    fmp__fold fold = {combiners[type].f, combiners[type].to, count, bytes, op,
+                      cl == TC_INT || cl == TC_BOOL ||
+                          (cl == TC_PAIR && type != FMP_FLOAT_INT && type != FMP_DOUBLE_INT &&
+                           type != FMP_LONG_DOUBLE_INT)};
+    void *mine = fmp__tree_contrib(t, c->me);
+    memcpy(mine, premix ? out : in, bytes);
+    if (premix)
+        combiners[type].f(mine, in, count, op);
+    int rc = fmp__barrier_fold(c, kind, file, line, &fold);
+    if (rc)
+        return fmp__wait_failed(c, rc);
+    memcpy(out, fmp__tree_result(t), bytes);
+    return 0;
+}
+
 /* fmp_reduce (into 0) and fmp_reduce_into (into 1, kind FMP__K_REDUCE_INTO): the same
    machinery.  For fmp_reduce_into the master stages its out (the variable's value)
    combined with its in, so that the combination in member order starts with that value:
@@ -596,6 +619,8 @@ static int reduce(fmp__ctx *c, const void *in, void *out, size_t count, fmp_type
        write once, with the same value.  in was staged, so out may alias it (and be NULL
        for a count of 0). */
     int premix = into && c->me == 0;
+    if (t->tree && bytes && bytes <= FMP__INLINE_SCRATCH)
+        return reduce_tree(c, in, out, count, type, op, premix, kind, file, line);
     unsigned char small[FMP__INLINE_SCRATCH] FMP__ALIGNED;
     int medium = bytes > FMP__INLINE_SCRATCH;
     char *staged = scratch_or_fail(c, parity, medium ? 2 * bytes : bytes, what, file, line);

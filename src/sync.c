@@ -109,6 +109,11 @@ static int held_critical(fmp__ctx *c, int kind, const char *file, int line)
 
 int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
 {
+    return fmp__barrier_fold(c, kind, file, line, NULL);
+}
+
+int fmp__barrier_fold(fmp__ctx *c, int kind, const char *file, int line, const fmp__fold *fold)
+{
     fmp__flush_stdio();
     fmp__shteam *t = c->team;
     if (!t)
@@ -135,7 +140,9 @@ int fmp__barrier(fmp__ctx *c, int kind, const char *file, int line)
     atomic_store(&s->bar_wait, (uint64_t)gen | (1ULL << 32));
     if (atomic_load(&t->ordered_loops) && fmp__ordered_skipped(c))
         return fmp__broken_err(t);
-    if (atomic_fetch_add(&t->bar_arrived, 1) == (uint32_t)t->n - 1) {
+    int last = t->tree ? fmp__tree_arrive(t, c->me, fold)
+                       : atomic_fetch_add(&t->bar_arrived, 1) == (uint32_t)t->n - 1;
+    if (last) {
         /* every task of the team is complete at a barrier: the last to arrive runs them
            (with the others, who run them while they wait) before it releases */
         int err = fmp__task_drain(c);

@@ -246,6 +246,7 @@ void fmp__team_free(fmp__shteam *t)
         for (int p = 0; p < 2; p++)
             fmp__arena_free(t->slots[m].scratch[p]);
     fmp__task_free(t);
+    fmp__tree_detach(t);
     fmp__arena_free(t->arg);
     fmp__arena_free(t->result[0]);
     fmp__arena_free(t->result[1]);
@@ -345,6 +346,8 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
     int n = t->n;
     fmp__check_oversubscription(n);
     fmp__topo_prepare(n);
+    if (!t->tree)
+        fmp__tree_attach(t);
     fmp__hooks_before_fork();
     if (fmp__team_register(t) < 0)
         return fmp__start_failed(-EAGAIN, FMP__MSG_fork_failed, what, file, line, 1,

@@ -241,6 +241,53 @@ int fmp__topo_assign(hwloc_topology_t topo, hwloc_const_cpuset_t allowed, const 
 }
 
 /* ------------------------------------------------------------------------------------
+ * Combining trees: the domains that hold each member
+ * ------------------------------------------------------------------------------------ */
+
+/* The logical index of the object of type that holds set, or -1. */
+static int holder(hwloc_topology_t topo, hwloc_const_bitmap_t set, hwloc_obj_type_t type)
+{
+    if (type == HWLOC_OBJ_NUMANODE) {
+        int nn = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+        for (int i = 0; i < nn; i++) {
+            hwloc_obj_t o = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, i);
+            if (o && o->cpuset && hwloc_bitmap_isincluded(set, o->cpuset))
+                return (int)o->logical_index;
+        }
+        return -1;
+    }
+    for (hwloc_obj_t o = hwloc_get_obj_covering_cpuset(topo, set); o; o = o->parent)
+        if (o->type == type)
+            return (int)o->logical_index;
+    return -1;
+}
+
+int fmp__topo_tree(hwloc_topology_t topo, const hwloc_const_bitmap_t *cpus, int n,
+                   fmp__tree_shape *s)
+{
+    static const hwloc_obj_type_t levels[] = {HWLOC_OBJ_L3CACHE, HWLOC_OBJ_NUMANODE,
+                                              HWLOC_OBJ_PACKAGE};
+    enum { NL = sizeof levels / sizeof levels[0] };
+    if (n < 1)
+        return FMP_EINVAL;
+    int bound = 1;
+    for (int m = 0; m < n && bound; m++)
+        bound = cpus[m] != NULL && !hwloc_bitmap_iszero(cpus[m]);
+    if (!bound)
+        return fmp__tree_build(n, 0, NULL, NULL, s);
+    int *keys = malloc(sizeof(int) * (size_t)n * NL);
+    if (!keys)
+        return FMP_ENOMEM;
+    for (int l = 0; l < NL; l++)
+        for (int m = 0; m < n; m++)
+            keys[l * n + m] = holder(topo, cpus[m], levels[l]);
+    /* keys[n .. 2n) are the NUMA nodes' */
+    int rc = fmp__tree_build(n, NL, keys, keys + n, s);
+    free(keys);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------
  * This process: lazy topology, binding
  * ------------------------------------------------------------------------------------ */
 
@@ -432,6 +479,35 @@ void fmp__bind_child(pid_t pid, int level, int me, int n)
     int place = member_place(level, me, n);
     if (place >= 0)
         hwloc_set_proc_cpubind(st.topo, pid, st.places[place], HWLOC_CPUBIND_PROCESS);
+}
+
+void fmp__topo_member_places(int level, int n, int *places)
+{
+    for (int m = 0; m < n; m++)
+        places[m] = member_place(level, m, n);
+}
+
+int fmp__topo_places_tree(const int *places, int n, fmp__tree_shape *s)
+{
+    int bound = places[0] >= 0 && st.places_state > 0;
+    hwloc_const_bitmap_t *cpus = calloc((size_t)n, sizeof *cpus);
+    if (!cpus)
+        return FMP_ENOMEM;
+    for (int m = 0; m < n && bound; m++)
+        cpus[m] = places[m] >= 0 ? st.places[places[m]] : NULL;
+    int rc = bound ? fmp__topo_tree(st.topo, cpus, n, s) : fmp__tree_build(n, 0, NULL, NULL, s);
+    free(cpus);
+    return rc;
+}
+
+void fmp__topo_membind(void *addr, size_t len, int numa)
+{
+    if (st.loaded <= 0 || hwloc_get_nbobjs_by_type(st.topo, HWLOC_OBJ_NUMANODE) < 2)
+        return;
+    hwloc_obj_t o = hwloc_get_obj_by_type(st.topo, HWLOC_OBJ_NUMANODE, (unsigned)numa);
+    if (o && o->nodeset)
+        hwloc_set_area_membind(st.topo, addr, len, o->nodeset, HWLOC_MEMBIND_BIND,
+                               HWLOC_MEMBIND_BYNODESET | HWLOC_MEMBIND_MIGRATE);
 }
 
 /* ------------------------------------------------------------------------------------

@@ -41,6 +41,14 @@ void fmp__topo_place_member(int nplaces, fmp__placement parent, int bind, int n,
 int fmp__topo_assign(hwloc_topology_t topo, hwloc_const_cpuset_t allowed, const char *spec,
                      int bind, int n, hwloc_bitmap_t *out);
 
+/* The shape of a team's combining tree (tree.c) for n members bound to cpus[m] (NULL:
+   not bound): grouped by L3 cache, then NUMA node, then package, where the members'
+   cpusets lie inside those; numa names NUMA nodes by logical index.  Members that are not
+   all bound get a tree of FMP__TREE_FANIN members a leaf in member order.  0,
+   FMP_EINVAL, FMP_ENOMEM. */
+int fmp__topo_tree(hwloc_topology_t topo, const hwloc_const_bitmap_t *cpus, int n,
+                   fmp__tree_shape *s);
+
 /* What an FMP_AFFINITY_FORMAT line shows. */
 typedef struct fmp__affinity_info {
     const char *host;

@@ -47,7 +47,8 @@ static const char *const all_vars[] = {"FMP_NUM_THREADS",
                                        "FMP_SHARED_SIZE",
                                        "FMP_ON_ERROR",
                                        "FMP_SPIN_COUNT",
-                                       "GOMP_SPINCOUNT"};
+                                       "GOMP_SPINCOUNT",
+                                       "FMP_BARRIER_TREE"};
 
 static void clear_env(void)
 {
@@ -515,6 +516,19 @@ static void test_init_spin(void)
     clear_env();
     fmp__env_init();
     CU_ASSERT_EQUAL(g->spin_count, 300000);
+    /* FMP_BARRIER_TREE: a team size from 2 (past the largest team: clamped), or off */
+    CU_ASSERT_EQUAL(g->barrier_tree, FMP__TREE_DEFAULT);
+    setenv("FMP_BARRIER_TREE", "2", 1);
+    fmp__env_init();
+    CU_ASSERT_EQUAL(g->barrier_tree, 2);
+    setenv("FMP_BARRIER_TREE", " OFF ", 1);
+    fmp__env_init();
+    CU_ASSERT_EQUAL(g->barrier_tree, 0);
+    setenv("FMP_BARRIER_TREE", "100000", 1);
+    fmp__env_init();
+    CU_ASSERT_EQUAL(g->barrier_tree, FMP__MAX_TEAM);
+    clear_env();
+    fmp__env_init();
 }
 
 /* ---------------------------------------------------------------- fmp__env_load */
@@ -707,6 +721,7 @@ static void test_display(void)
     CU_ASSERT(shows(out, "FMP_SHARED_SIZE", "1048576"));
     CU_ASSERT(shows(out, "FMP_ON_ERROR", "ABORT"));
     CU_ASSERT(shows(out, "FMP_SPIN_COUNT", "1000000000"));
+    CU_ASSERT(shows(out, "FMP_BARRIER_TREE", "16"));
     free(out);
 
     /* one line per variable: control characters of a value are shown as '?' */

@@ -290,9 +290,11 @@ static int expected(enum tclass c, fmp_op op)
 #define MAXCOUNT 20000
 #define MAXELEM 32
 
+#define MAXTEAM 12
+
 typedef struct matrix_shared {
-    int rc[8];
-    unsigned char out[8][MAXCOUNT * MAXELEM];
+    int rc[MAXTEAM];
+    unsigned char out[MAXTEAM][MAXCOUNT * MAXELEM];
     int bad;
 } matrix_shared;
 
@@ -305,6 +307,7 @@ static void matrix_in_team(int n, int into)
     const char *fn = into ? "fmp_reduce_into" : "fmp_reduce";
     static const size_t counts[] = { 5, MAXCOUNT };
     matrix_shared *sh = ht_shared(sizeof *sh);
+    HT_REQUIRE(n <= MAXTEAM);
     FMP_PARALLEL(n) {
         int me = fmp_thread_num();
         unsigned char *in = calloc(MAXCOUNT, MAXELEM);
@@ -394,6 +397,21 @@ static void test_every_type_and_op_team_of_3(void)
 static void test_every_type_and_op_team_of_4(void)
 {
     matrix_in_team(4, 0);
+}
+
+/* A team with a combining tree (FMP_BARRIER_TREE=2: two leaves of 8 and 3 members under
+   the root): exact types combine along the tree, floating ones in member order at the
+   root; both give the serial reference's bits. */
+static void test_tree_every_type_and_op_team_of_11(void)
+{
+    setenv("FMP_BARRIER_TREE", "2", 1);
+    matrix_in_team(11, 0);
+}
+
+static void test_tree_reduce_into_every_type_and_op_team_of_9(void)
+{
+    setenv("FMP_BARRIER_TREE", "2", 1);
+    matrix_in_team(9, 1);
 }
 
 static void test_reduce_into_every_type_and_op_team_of_3(void)
@@ -1144,6 +1162,8 @@ static const ht_test tests[] = {HT_TEST(test_type_sizes),
                                 HT_TEST(test_gather_member_order),
                                 HT_TEST(test_reduce_into_keeps_initial_value),
                                 HT_TEST_TIMEOUT(test_reduce_into_every_type_and_op_team_of_3, 60),
+                                HT_TEST_TIMEOUT(test_tree_every_type_and_op_team_of_11, 120),
+                                HT_TEST_TIMEOUT(test_tree_reduce_into_every_type_and_op_team_of_9, 120),
                                 HT_TEST(test_reduce_into_sizes_and_team_sizes),
                                 HT_TEST(test_reduce_into_outside_and_teams_of_one),
                                 HT_TEST(test_reduce_into_persistent_team),

@@ -551,6 +551,101 @@ static void test_many_members_many_barriers(void)
         HT_CHECK_MSG(done[m], "member %d of 16 did not get through 200 barriers", m);
 }
 
+/* ---------------------------------------------------------------- combining trees */
+
+/* Teams with a combining tree (FMP_BARRIER_TREE=2; 13 members: leaves of 8 and 5 under
+   the root): every barrier still separates rounds, tasks made before a barrier are done
+   after it, a single runs once a round, a small reduction is exact. */
+static void tree_task(void *arg)
+{
+    ht_atomic_add(*(int **)arg, 1);
+}
+
+static void test_tree_barriers_tasks_singles(void)
+{
+    enum { N = 13, ROUNDS = 120 };
+    setenv("FMP_BARRIER_TREE", "2", 1);
+    int *slot = ht_shared(N * sizeof(int));
+    int *tasks_done = ht_shared(ROUNDS * sizeof(int));
+    int *singles = ht_shared(ROUNDS * sizeof(int));
+    int *bad = ht_shared(4 * sizeof(int));
+    FMP_PARALLEL(N) {
+        int me = fmp_thread_num();
+        for (int r = 1; r <= ROUNDS; r++) {
+            ht_atomic_store(&slot[me], r);
+            int *counter = &tasks_done[r - 1];
+            if (me % 4 == 0 && fmp_task(tree_task, &counter, sizeof counter) != FMP_OK)
+                ht_atomic_add(&bad[0], 1);
+            if (fmp_barrier() != FMP_OK)
+                ht_atomic_add(&bad[0], 1);
+            for (int m = 0; m < N; m++)
+                if (ht_atomic_load(&slot[m]) != r)
+                    ht_atomic_add(&bad[1], 1);
+            if (ht_atomic_load(counter) != (N + 3) / 4)
+                ht_atomic_add(&bad[2], 1);
+            if (fmp_single())
+                ht_atomic_add(&singles[r - 1], 1);
+            long v = me + r, sum = -1;
+            if (fmp_reduce(&v, &sum, 1, FMP_LONG, FMP_SUM) != FMP_OK ||
+                sum != (long)N * r + (long)N * (N - 1) / 2)
+                ht_atomic_add(&bad[3], 1);
+        }
+    }
+    HT_CHECK_MSG(bad[0] == 0, "%d calls failed", bad[0]);
+    HT_CHECK_MSG(bad[1] == 0, "%d times a member saw a sibling in another round", bad[1]);
+    HT_CHECK_MSG(bad[2] == 0, "%d times a task made before a barrier was not done after it",
+                 bad[2]);
+    HT_CHECK_MSG(bad[3] == 0, "%d reductions were wrong", bad[3]);
+    for (int r = 0; r < ROUNDS; r++)
+        HT_CHECK_MSG(singles[r] == 1, "round %d: the single ran %d times", r, singles[r]);
+}
+
+/* A member that skips a barrier of a team with a tree is named; nobody hangs. */
+static void tree_skip_barrier(void *arg)
+{
+    (void)arg;
+    if (fmp_thread_num() != 11)
+        fmp_barrier();
+    fmp_barrier();
+}
+
+/* A member killed while the others wait in the tree: the region reports it. */
+static void tree_member_dies(void *arg)
+{
+    int me = fmp_thread_num();
+    fmp_barrier();
+    if (me == 10) {
+        *(pid_t *)arg = getpid();
+        raise(SIGKILL);
+    }
+    for (int i = 0; i < 5; i++)
+        fmp_barrier();
+}
+
+static void test_tree_mismatch_and_death(void)
+{
+    setenv("FMP_BARRIER_TREE", "2", 1);
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    int rc = fmp_parallel(12, tree_skip_barrier, NULL);
+    HT_CHECK_INT_EQ(rc, FMP_EMISMATCH);
+    HT_CHECK_CONTAINS(fmp_last_failure(), "member 11");
+    pid_t *victim = ht_shared(sizeof(pid_t));
+    rc = fmp_parallel(12, tree_member_dies, victim);
+    HT_CHECK_INT_EQ(rc, FMP_EMEMBER);
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %d", (int)*victim);
+    HT_CHECK_CONTAINS(fmp_last_failure(), pid);
+    HT_CHECK_CONTAINS(fmp_last_failure(), "SIGKILL");
+    HT_CHECK_INT_EQ(ht_children_left(), 0);
+    /* and the program goes on */
+    int *count = ht_shared(sizeof(int));
+    FMP_PARALLEL(12) {
+        fmp_barrier();
+        ht_atomic_add(count, 1);
+    }
+    HT_CHECK_INT_EQ(*count, 12);
+}
+
 /* ---------------------------------------------------------------- nested locks */
 
 /* Each member takes the lock at depth 1 to 3 (set, test), increments a counter with a
@@ -833,6 +928,8 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_lock_dead_owner_active_policy, 15),
     HT_TEST_TIMEOUT(test_lock_dead_owner_in_another_team, 15),
     HT_TEST_TIMEOUT(test_many_members_many_barriers, 60),
+    HT_TEST_TIMEOUT(test_tree_barriers_tasks_singles, 60),
+    HT_TEST_TIMEOUT(test_tree_mismatch_and_death, 30),
     HT_TEST(test_nest_lock_across_members),
     HT_TEST_TIMEOUT(test_nest_lock_contention_more_members_than_cores, 60),
     HT_TEST(test_nest_lock_depth_and_test_counts),

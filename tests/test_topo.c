@@ -601,6 +601,184 @@ static void test_display_affinity(void)
     CU_ASSERT(end && end[1] == '\0');
 }
 
+/* ---------------------------------------------------------------- combining trees */
+
+#define NUMA4 "pack:2 numa:2 l3:2 core:4 pu:1" /* 32 cores: 4 per L3, 8 per NUMA node */
+#define WIDE "numa:8 core:16 pu:1"             /* 128 cores in 8 NUMA nodes, no L3 */
+
+/* The shape is a tree over the members: every member in one leaf at its leaf/pos, every
+   node with 1..FANIN children whose parent is it, parents before children, and a node's
+   numa the one NUMA node of all its members (-1 when they have several). */
+static void check_shape(const fmp__tree_shape *s, const int *member_numa)
+{
+    CU_ASSERT_FATAL(s->nnodes >= 1 && s->nnodes < 2 * s->n + 1);
+    CU_ASSERT_EQUAL(s->parent[0], -1);
+    int *seen = calloc((size_t)s->n, sizeof(int));
+    for (int k = 0; k < s->nnodes; k++) {
+        CU_ASSERT(s->nkids[k] >= 1 && s->nkids[k] <= FMP__TREE_FANIN);
+        CU_ASSERT(k == 0 || (s->parent[k] >= 0 && s->parent[k] < k));
+        CU_ASSERT(k == 0 || s->depth[k] == s->depth[s->parent[k]] + 1);
+        for (int i = 0; i < s->nkids[k]; i++) {
+            int c = s->kids[k * FMP__TREE_FANIN + i];
+            if (s->leafy[k]) {
+                CU_ASSERT(c >= 0 && c < s->n && s->leaf[c] == k && s->pos[c] == i);
+                if (c >= 0 && c < s->n)
+                    seen[c]++;
+            } else {
+                CU_ASSERT(c > k && c < s->nnodes && s->parent[c] == k);
+            }
+        }
+    }
+    for (int m = 0; m < s->n; m++)
+        CU_ASSERT_EQUAL(seen[m], 1);
+    if (member_numa)
+        for (int k = 0; k < s->nnodes; k++) {
+            int v = -2;
+            for (int m = 0; m < s->n; m++) {
+                int a = s->leaf[m];
+                while (a >= 0 && a != k)
+                    a = s->parent[a];
+                if (a == k)
+                    v = v == -2 || v == member_numa[m] ? member_numa[m] : -1;
+            }
+            CU_ASSERT_EQUAL(s->numa[k], v);
+        }
+    free(seen);
+}
+
+/* "([0 1]@0 [2 3]@1)": leaves in brackets, other nodes in parentheses, children in
+   order, each followed by @numa when it has one */
+static size_t render(const fmp__tree_shape *s, int k, char *b, size_t len)
+{
+    size_t o = (size_t)snprintf(b, len, "%s", s->leafy[k] ? "[" : "(");
+    for (int i = 0; i < s->nkids[k] && o < len; i++) {
+        int c = s->kids[k * FMP__TREE_FANIN + i];
+        if (i)
+            o += (size_t)snprintf(b + o, len - o, " ");
+        if (s->leafy[k])
+            o += (size_t)snprintf(b + o, len - o, "%d", c);
+        else if (o < len)
+            o += render(s, c, b + o, len - o);
+    }
+    if (o < len)
+        o += (size_t)snprintf(b + o, len - o, "%s", s->leafy[k] ? "]" : ")");
+    if (o < len && s->numa[k] >= 0)
+        o += (size_t)snprintf(b + o, len - o, "@%d", s->numa[k]);
+    return o;
+}
+
+/* The tree of n members placed by spec and bind on desc (bind false: not bound), checked
+   and compared with want (NULL: checked only); returns the number of nodes. */
+static int check_tree(const char *desc, const char *spec, int bind, int n, const char *want)
+{
+    hwloc_topology_t t = synthetic(desc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    hwloc_bitmap_t *cpus = calloc((size_t)n, sizeof *cpus);
+    int *numa = calloc((size_t)n, sizeof(int));
+    for (int i = 0; i < n; i++)
+        cpus[i] = hwloc_bitmap_alloc();
+    CU_ASSERT_EQUAL_FATAL(fmp__topo_assign(t, hwloc_topology_get_topology_cpuset(t), spec, bind,
+                                           n, cpus), 0);
+    for (int i = 0; i < n; i++) {
+        numa[i] = -1;
+        for (int j = 0; j < hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_NUMANODE); j++)
+            if (hwloc_bitmap_isincluded(cpus[i],
+                                        hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, j)->cpuset))
+                numa[i] = j;
+    }
+    fmp__tree_shape s;
+    const hwloc_const_bitmap_t *member_cpus = (const hwloc_const_bitmap_t *)cpus;
+    hwloc_const_bitmap_t *none = calloc((size_t)n, sizeof *none);
+    int rc = fmp__topo_tree(t, bind == FMP__BIND_FALSE ? none : member_cpus, n, &s);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    check_shape(&s, bind == FMP__BIND_FALSE ? NULL : numa);
+    char got[16384];
+    render(&s, 0, got, sizeof got);
+    if (want) {
+        CU_ASSERT_STRING_EQUAL(got, want);
+        if (strcmp(got, want) != 0)
+            fprintf(stderr, "\n  tree %s '%s' bind %d n %d:\n   got  '%s'\n   want '%s'\n", desc,
+                    spec, bind, n, got, want);
+    }
+    int nn = s.nnodes;
+    fmp__tree_shape_free(&s);
+    for (int i = 0; i < n; i++)
+        hwloc_bitmap_free(cpus[i]);
+    free(cpus);
+    free(none);
+    free(numa);
+    hwloc_topology_destroy(t);
+    return nn;
+}
+
+static void test_trees(void)
+{
+    /* bound to cores: L3 caches of 4, in NUMA nodes of 2 caches, in packages of 2 nodes */
+    check_tree(NUMA4, "cores", FMP__BIND_CLOSE, 32,
+               "((([0 1 2 3]@0 [4 5 6 7]@0)@0 ([8 9 10 11]@1 [12 13 14 15]@1)@1) "
+               "(([16 17 18 19]@2 [20 21 22 23]@2)@2 ([24 25 26 27]@3 [28 29 30 31]@3)@3))");
+    /* two members a core: 8 members an L3 cache, still one leaf each */
+    CU_ASSERT_EQUAL(check_tree(NUMA4, "cores", FMP__BIND_CLOSE, 64, NULL), 8 + 4 + 2 + 1);
+    /* spread: one member an L3 cache and a NUMA node, so only packages group them */
+    check_tree(NUMA4, "cores", FMP__BIND_SPREAD, 4, "([0 1] [2 3])");
+    /* members bound to packages: grouped by package, no NUMA node of their own */
+    check_tree(NUMA4, "sockets", FMP__BIND_CLOSE, 4, "([0 1] [2 3])");
+    /* 16 members a NUMA node: two leaves of 8 under each node's counter */
+    check_tree(WIDE, "cores", FMP__BIND_CLOSE, 128, NULL);
+    {
+        hwloc_topology_t t = synthetic(WIDE);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        int n = 128;
+        hwloc_bitmap_t *cpus = calloc((size_t)n, sizeof *cpus);
+        for (int i = 0; i < n; i++)
+            cpus[i] = hwloc_bitmap_alloc();
+        fmp__topo_assign(t, hwloc_topology_get_topology_cpuset(t), "cores", FMP__BIND_CLOSE, n,
+                         cpus);
+        fmp__tree_shape s;
+        CU_ASSERT_EQUAL_FATAL(fmp__topo_tree(t, (const hwloc_const_bitmap_t *)cpus, n, &s), 0);
+        CU_ASSERT_EQUAL(s.nnodes, 16 + 8 + 1);
+        CU_ASSERT_EQUAL(s.nkids[0], 8);
+        for (int m = 0; m < n; m++) {
+            int leaf = s.leaf[m];
+            CU_ASSERT_EQUAL(s.numa[leaf], m / 16);            /* the member's node */
+            CU_ASSERT_EQUAL(s.numa[s.parent[leaf]], m / 16);  /* and its NUMA node's */
+            CU_ASSERT_EQUAL(s.parent[s.parent[leaf]], 0);
+        }
+        fmp__tree_shape_free(&s);
+        for (int i = 0; i < n; i++)
+            hwloc_bitmap_free(cpus[i]);
+        free(cpus);
+        hwloc_topology_destroy(t);
+    }
+    /* not bound: 8 members a leaf in member order, whatever the machine */
+    check_tree(NUMA4, "cores", FMP__BIND_FALSE, 20,
+               "([0 1 2 3 4 5 6 7] [8 9 10 11 12 13 14 15] [16 17 18 19])");
+    check_tree(NUMA4, "cores", FMP__BIND_FALSE, 8, "[0 1 2 3 4 5 6 7]");
+    /* the largest team: 512 leaves, 64, 8, the root */
+    fmp__tree_shape s;
+    CU_ASSERT_EQUAL_FATAL(fmp__tree_build(4096, 0, NULL, NULL, &s), 0);
+    check_shape(&s, NULL);
+    CU_ASSERT_EQUAL(s.nnodes, 512 + 64 + 8 + 1);
+    CU_ASSERT_EQUAL(s.depth[s.leaf[4095]], 3);
+    fmp__tree_shape_free(&s);
+    /* keys straight: groups in the order of their first member, members in order, even
+       when a domain's members are not consecutive; a level no coarser than the last one
+       kept, or unknown for a member, is skipped */
+    static const int interleaved[] = {0, 1, 0, 1, /* numa */ 5, 6, 5, 6};
+    CU_ASSERT_EQUAL_FATAL(fmp__tree_build(4, 2, interleaved, interleaved + 4, &s), 0);
+    check_shape(&s, interleaved + 4);
+    char got[256];
+    render(&s, 0, got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "([0 2]@5 [1 3]@6)");
+    fmp__tree_shape_free(&s);
+    static const int wrapped[] = {1, 1, 0, 0, /* unknown */ 0, -1, 0, 0};
+    CU_ASSERT_EQUAL_FATAL(fmp__tree_build(4, 2, wrapped, NULL, &s), 0);
+    render(&s, 0, got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "([0 1] [2 3])");
+    fmp__tree_shape_free(&s);
+    CU_ASSERT_EQUAL(fmp__tree_build(0, 0, NULL, NULL, &s), FMP_EINVAL);
+}
+
 int main(void)
 {
     alarm(120); /* a watchdog: a hang is a failure */
@@ -618,6 +796,7 @@ int main(void)
     CU_add_test(s, "places outside the process's cpus", test_places_outside);
     CU_add_test(s, "oversubscription warning", test_oversubscription);
     CU_add_test(s, "FMP_DISPLAY_AFFINITY", test_display_affinity);
+    CU_add_test(s, "combining trees follow the topology", test_trees);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
