@@ -1,10 +1,14 @@
 /* bench/epcc_fmp.c: EPCC-method synchronisation and scheduling overheads of forkmp.
  *
- *   epcc_fmp --impl fork|team [--members N] [--reps R] [--delay D] [--target-ms T]
+ *   epcc_fmp --impl fork|team|flat|tree [--members N] [--reps R] [--delay D] [--target-ms T]
  *            [--size large] [NAME]
  *
  * --impl fork: every region is an FMP_PARALLEL (a fork per region);
- * --impl team: one persistent team (fmp_team_create once, fmp_team_run per region).
+ * --impl team: one persistent team (fmp_team_create once, fmp_team_run per region);
+ * --impl flat, tree: the same team with its barriers and small reductions through one
+ * counter (FMP_BARRIER_TREE=off) or a combining tree (FMP_BARRIER_TREE=2) whatever its
+ * size (team's rows use FMP_BARRIER_TREE's default): the pair measures from what team
+ * size the tree pays.
  * NAME runs only the tests whose name contains it.  The wait policy comes from
  * FMP_WAIT_POLICY / OMP_WAIT_POLICY, read by forkmp at its first call: bench/run starts
  * one process per policy.  Result lines: see common.h. */
@@ -16,7 +20,7 @@
 #include "epcc_driver.h"
 
 static const char usage[] =
-    "usage: epcc_fmp --impl fork|team [--members N] [--reps R] [--delay D] "
+    "usage: epcc_fmp --impl fork|team|flat|tree [--members N] [--reps R] [--delay D] "
     "[--target-ms T] [--size large] [NAME]\n";
 
 /* What a region needs: copied by value to the members of a persistent team; read
@@ -171,17 +175,23 @@ int main(int argc, char **argv)
 {
     bench_opts o = { 0, 11, 0, 0, 0.0, NULL, NULL };
     bench_parse(argc, argv, &o, usage);
-    if (!o.impl || (strcmp(o.impl, "fork") && strcmp(o.impl, "team"))) {
+    if (!o.impl || (strcmp(o.impl, "fork") && strcmp(o.impl, "team") && strcmp(o.impl, "flat") &&
+                    strcmp(o.impl, "tree"))) {
         fputs(usage, stderr);
         return 2;
     }
+    /* read at forkmp's first call, below */
+    if (!strcmp(o.impl, "flat"))
+        setenv("FMP_BARRIER_TREE", "off", 1);
+    if (!strcmp(o.impl, "tree"))
+        setenv("FMP_BARRIER_TREE", "2", 1);
     fmp_set_error_mode(FMP_ERRORS_RETURN);
     g_lock = fmp_lock_create();
     if (!g_lock) {
         perror("fmp_lock_create");
         return 1;
     }
-    if (!strcmp(o.impl, "team")) {
+    if (strcmp(o.impl, "fork") != 0) {
         g_team = fmp_team_create(o.members);
         if (!g_team) {
             perror("fmp_team_create");

@@ -14,6 +14,8 @@ BEGIN {
     nrow = 0; nmeta = 0; nnote = 0; nplot = 0
     impl_name["fork"] = "FMP_PARALLEL"
     impl_name["team"] = "persistent team"
+    impl_name["flat"] = "persistent team, one barrier counter"
+    impl_name["tree"] = "persistent team, combining tree"
     impl_name["omp"] = "libgomp"
     impl_name["warm"] = "FMP_PARALLEL, warm members"
     impl_name["auto"] = "FMP_PARALLEL, FMP_REGION=auto"
@@ -117,7 +119,9 @@ function param_name(p,    v, u, i) {
 function comparison(i,    g, f, im) {
     g = r_grp[i]; f = r_fig[i]; im = r_impl[i]
     cmp_impl = ""
-    if (g == "epcc" || g == "stream" || g == "pi" || g == "stencil" || g == "reduce" || g == "tasks")
+    if (g == "epcc" && im == "tree")
+        cmp_impl = "flat" # the combining tree against one counter, same team
+    else if (g == "epcc" || g == "stream" || g == "pi" || g == "stencil" || g == "reduce" || g == "tasks")
         cmp_impl = "omp"
     else if (g == "floor" && (f ~ /^empty region/ || f ~ /^page faults/))
         cmp_impl = "bare"
@@ -143,7 +147,7 @@ function comparison(i,    g, f, im) {
     return key(g, f, cmp_impl, r_pol[i], r_mem[i], r_par[i])
 }
 
-function is_forkmp(im) { return im == "fork" || im == "team" || im == "warm" || im == "auto" || im == "hybrid" || im == "hybrid-yield" || im == "procs" }
+function is_forkmp(im) { return im == "fork" || im == "team" || im == "flat" || im == "tree" || im == "warm" || im == "auto" || im == "hybrid" || im == "hybrid-yield" || im == "procs" }
 
 # the target of a row: sets tgt_op ("<=", ">=", "<") and tgt_val; returns 1 if any
 function target(i,    g, f, im) {
@@ -457,7 +461,9 @@ END {
     print "has a noise: twice the robust spread (1.4826 × median absolute deviation) of one"
     print "repetition of the test and of the reference, combined, per construct (at least the"
     print "size of a negative median). A median at or below it is shown as \"below noise (±X)\","
-    print "on either side, and has no ratio."
+    print "on either side, and has no ratio. From 4 members, flat and tree are the persistent"
+    print "team with one barrier counter (FMP_BARRIER_TREE=off) and with the combining tree"
+    print "(FMP_BARRIER_TREE=2); tree's ratio is against flat: below 1, the tree pays at that size."
     for (pi_ = 1; pi_ <= 3; pi_++) {
         pol = pi_ == 1 ? "active" : pi_ == 2 ? "passive" : "default"
         for (m = 1; m <= 4096; m++) {
