@@ -39,7 +39,7 @@
 #define PLOCK_WAITERS 0x80000000u /* an unlock must wake a sleeper */
 #define PLOCK_PID FUTEX_TID_MASK  /* the owner's pid */
 #define PLOCK_LOOK_EVERY 4096     /* spins between looks at the owner's life */
-#define PLOCK_BACKOFF 32          /* the most spins between two looks at the word */
+#define PLOCK_BACKOFF 64          /* the most pauses between two looks at the word */
 #define PLOCK_SLICE_MS 50         /* sleeps of a waiter whose owner is not watched */
 
 /* this process's pid, refreshed in every child (forkmp's members and the program's own
@@ -163,7 +163,10 @@ static int lock_slow(fmp__plock *l, uint32_t me)
         spins = FMP__LOCK_SPIN;
     spins = fmp__spin_now(spins); /* the node's cpus oversubscribed: the holder needs one */
     /* between two looks at the word, a pause that doubles up to PLOCK_BACKOFF: every
-       look takes the line from the owner, whose next lock or unlock must fetch it back */
+       look takes the line from the owner, whose next lock or unlock must fetch it back.
+       64 (about 1.3 us of pauses on Zen 5) rather than 32: a contended critical of 2
+       members costs 0.9x libgomp's instead of 1.4x, a lock 0.6x instead of 1.0x (EPCC,
+       bench/RESULTS.md); a waiter sees a release up to that much later */
     long pause = 1, look = PLOCK_LOOK_EVERY;
     for (long i = 0; i < spins; i += pause) {
         uint32_t w = atomic_load_explicit(&l->word, memory_order_relaxed);
