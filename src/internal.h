@@ -616,10 +616,11 @@ typedef struct fmp__tree_shape {
     int *leaf;    /* [member]: the node it arrives at */
     int *pos;     /* [member]: its place among that node's children */
 } fmp__tree_shape;
-/* The shape from nlevels keys per member (keys[l * n + m], finest level first: the
-   index of the domain holding member m at level l, -1 unknown): each level that splits
-   the members in fewer groups than the last one kept groups them, and every group of
-   more than FMP__TREE_FANIN is split in nodes of that many in member order; numa[m] (or
+/* The shape from nlevels keys per member (keys[l * n + m], at most 8 levels: the index
+   of the domain holding member m at level l, -1 unknown): the levels are taken from the
+   one with the most groups down, each that splits the members in fewer groups than the
+   last one kept groups them, and every group of more than FMP__TREE_FANIN is split in
+   nodes of that many in member order; numa[m] (or
    NULL) names the NUMA node of member m, for the nodes' numa.  0, FMP_EINVAL, FMP_ENOMEM;
    free with fmp__tree_shape_free(). */
 int fmp__tree_build(int n, int nlevels, const int *keys, const int *numa, fmp__tree_shape *s);

@@ -117,13 +117,27 @@ int fmp__tree_build(int n, int nlevels, const int *keys, const int *numa, fmp__t
     int nunits = n;
     for (int m = 0; m < n; m++)
         units[m] = unit_rep[m] = m;
-    int leafy = 1, kept = n;
+    /* the levels from the one with the most groups down: the caller's order is the
+       usual nesting (L3 in NUMA node in package), but a NUMA node may be finer than an
+       L3 cache (Intel's sub-NUMA clusters) */
+    int order[8], dist[8];
+    if (nlevels > 8)
+        nlevels = 8;
     for (int l = 0; l < nlevels; l++) {
         const int *key = keys + (size_t)l * n;
         int ok = 1;
         for (int m = 0; m < n && ok; m++)
             ok = key[m] >= 0;
-        int d = ok ? distinct(key, n) : 0;
+        dist[l] = ok ? distinct(key, n) : 0;
+        int j = l;
+        for (; j > 0 && dist[order[j - 1]] < dist[l]; j--)
+            order[j] = order[j - 1];
+        order[j] = l;
+    }
+    int leafy = 1, kept = n;
+    for (int li = 0; li < nlevels; li++) {
+        const int *key = keys + (size_t)order[li] * n;
+        int d = dist[order[li]];
         if (d < 2 || d >= kept)
             continue; /* not known for every member, one group, or no coarser */
         /* the units of each group, in the order of their first member */

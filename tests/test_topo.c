@@ -605,6 +605,7 @@ static void test_display_affinity(void)
 
 #define NUMA4 "pack:2 numa:2 l3:2 core:4 pu:1" /* 32 cores: 4 per L3, 8 per NUMA node */
 #define WIDE "numa:8 core:16 pu:1"             /* 128 cores in 8 NUMA nodes, no L3 */
+#define SNC "pack:2 l3:1 numa:2 core:4 pu:1"   /* an L3 cache a package, 2 NUMA nodes in it */
 
 /* The shape is a tree over the members: every member in one leaf at its leaf/pos, every
    node with 1..FANIN children whose parent is it, parents before children, and a node's
@@ -719,6 +720,9 @@ static void test_trees(void)
                "(([16 17 18 19]@2 [20 21 22 23]@2)@2 ([24 25 26 27]@3 [28 29 30 31]@3)@3))");
     /* two members a core: 8 members an L3 cache, still one leaf each */
     CU_ASSERT_EQUAL(check_tree(NUMA4, "cores", FMP__BIND_CLOSE, 64, NULL), 8 + 4 + 2 + 1);
+    /* NUMA nodes inside an L3 cache (sub-NUMA clusters): the NUMA nodes are the leaves */
+    check_tree(SNC, "cores", FMP__BIND_CLOSE, 16,
+               "(([0 1 2 3]@0 [4 5 6 7]@1) ([8 9 10 11]@2 [12 13 14 15]@3))");
     /* spread: one member an L3 cache and a NUMA node, so only packages group them */
     check_tree(NUMA4, "cores", FMP__BIND_SPREAD, 4, "([0 1] [2 3])");
     /* members bound to packages: grouped by package, no NUMA node of their own */
