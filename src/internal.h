@@ -192,6 +192,25 @@ enum fmp__kind { FMP__K_NONE = 0, FMP__K_FOR, FMP__K_FOR_END, FMP__K_BARRIER, FM
                  FMP__K_REGION_END, FMP__K_MPI, FMP__K_FOR_STEP, FMP__K_FOR_COLLAPSE,
                  FMP__K_FOR_ORDERED, FMP__K_REDUCE_INTO };
 
+/* A member's barrier record: what it met before its latest barrier, checked by the last
+   arriver; and whether it waits in a barrier: its generation | 1 << 32 (a stale
+   generation: not waiting), with the descriptors it had claimed (an ordered loop that it
+   has not met cannot go on, loop.c).  In its slot, or in its leaf's page when the team
+   has a combining tree (fmp__bar). */
+typedef struct fmp__barrec {
+    unsigned long count;
+    uint64_t sig;
+    int kind;
+    const char *file;
+    int line;
+    int last_kind;
+    const char *last_file;
+    int last_line;
+    long last_args[3];
+    _Atomic uint64_t wait;
+    unsigned long ws;
+} FMP__ALIGNED fmp__barrec;
+
 typedef struct fmp__slot {
     /* Liveness: a robust process-shared mutex the member locks as it starts and holds
        for its whole life.  However the member ends, and whoever reaps it, the kernel
@@ -210,21 +229,8 @@ typedef struct fmp__slot {
     int fault_code;              /* si_code */
     int fault_sender;            /* si_pid, for a signal sent by kill() / raise() */
     uintptr_t fault_addr, fault_pc;
-    /* what the member met before its latest barrier, checked by the last arriver */
-    unsigned long bar_count;
-    uint64_t bar_sig;
-    int bar_kind;
-    const char *bar_file;
-    int bar_line;
-    int last_kind;
-    const char *last_file;
-    int last_line;
-    long last_args[3];
-    /* waiting in a barrier: its generation | 1 << 32 (a stale generation: not waiting),
-       and the descriptors the member had claimed; an ordered loop that it has not met
-       cannot go on (loop.c) */
-    _Atomic uint64_t bar_wait;
-    unsigned long bar_ws;
+    /* its barrier record when the team has no tree (fmp__bar) */
+    fmp__barrec bar;
     /* reduction / gather scratch, double-buffered by epoch parity */
     void *scratch[2];
     size_t scratch_cap[2];
@@ -643,6 +649,12 @@ void fmp__tree_detach(fmp__shteam *t);
 int fmp__tree_arrive(fmp__shteam *t, int me, const fmp__fold *f);
 /* Where member me writes its contribution to a combination; where the result is. */
 void *fmp__tree_contrib(fmp__shteam *t, int me);
+/* Member m's barrier record in its leaf's page. */
+fmp__barrec *fmp__tree_barrec(fmp__shteam *t, int m);
+static inline fmp__barrec *fmp__bar(fmp__shteam *t, int m)
+{
+    return t->tree ? fmp__tree_barrec(t, m) : &t->slots[m].bar;
+}
 const void *fmp__tree_result(fmp__shteam *t);
 /* topo.c: the places of the n members of a team opened at level (-1 each when not
    binding); the tree over members at those places (0, or an error: no tree); bind

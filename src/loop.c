@@ -471,17 +471,17 @@ static unsigned long ord_offset(const fmp__loopx *x, long i)
 /* Member m waits in the team's current barrier, having claimed no descriptor from k on. */
 static int waits_elsewhere(fmp__shteam *t, int m, unsigned long k)
 {
-    const fmp__slot *s = &t->slots[m];
-    uint64_t w = atomic_load(&s->bar_wait);
-    return w == ((uint64_t)atomic_load(&t->bar_gen) | (1ULL << 32)) && s->bar_ws <= k;
+    const fmp__barrec *s = fmp__bar(t, m);
+    uint64_t w = atomic_load(&s->wait);
+    return w == ((uint64_t)atomic_load(&t->bar_gen) | (1ULL << 32)) && s->ws <= k;
 }
 
 static int skipped(fmp__shteam *t, int m, const fmp__desc *d, unsigned long k)
 {
-    const fmp__slot *s = &t->slots[m];
+    const fmp__barrec *s = fmp__bar(t, m);
     return fmp__team_fail(t, FMP_EMISMATCH, m, FMP__HOW_MISMATCH, 0, FMP__MSG_mismatch_ordered,
-                          t->n, t->file, t->line, m, fmp__kind_name(s->bar_kind),
-                          s->bar_file ? s->bar_file : "?", s->bar_line, d->file ? d->file : "?",
+                          t->n, t->file, t->line, m, fmp__kind_name(s->kind),
+                          s->file ? s->file : "?", s->line, d->file ? d->file : "?",
                           d->line, k, d->member);
 }
 

@@ -41,11 +41,10 @@ void fmp__construct_mix(fmp__ctx *c, long v)
     c->sig = mix(c->sig, (uint64_t)v);
 }
 
-static void describe(char *buf, size_t len, const fmp__slot *s)
+static void describe(char *buf, size_t len, const fmp__barrec *s)
 {
-    snprintf(buf, len, FMP__MSG_mismatch_point,
-             fmp__kind_name(s->bar_kind), s->bar_file ? s->bar_file : "?", s->bar_line,
-             s->bar_count, s->bar_count == 1 ? "" : "s", fmp__kind_name(s->last_kind),
+    snprintf(buf, len, FMP__MSG_mismatch_point, fmp__kind_name(s->kind), s->file ? s->file : "?",
+             s->line, s->count, s->count == 1 ? "" : "s", fmp__kind_name(s->last_kind),
              s->last_file ? s->last_file : "-", s->last_line, s->last_args[0], s->last_args[1],
              s->last_args[2]);
 }
@@ -53,11 +52,10 @@ static void describe(char *buf, size_t len, const fmp__slot *s)
 /* The last member to arrive compares what every member met. */
 static int check_barrier(fmp__ctx *c, fmp__shteam *t)
 {
-    const fmp__slot *a = &t->slots[0];
+    const fmp__barrec *a = fmp__bar(t, 0);
     for (int m = 1; m < t->n; m++) {
-        const fmp__slot *b = &t->slots[m];
-        if (b->bar_count == a->bar_count && b->bar_sig == a->bar_sig &&
-            b->bar_kind == a->bar_kind)
+        const fmp__barrec *b = fmp__bar(t, m);
+        if (b->count == a->count && b->sig == a->sig && b->kind == a->kind)
             continue;
         char la[320], lb[320];
         describe(la, sizeof la, a);
@@ -125,19 +123,19 @@ int fmp__barrier_fold(fmp__ctx *c, int kind, const char *file, int line, const f
         if (err)
             return err;
     }
-    fmp__slot *s = &t->slots[c->me];
-    s->bar_count = c->count;
-    s->bar_sig = c->sig;
-    s->bar_kind = kind;
-    s->bar_file = file;
-    s->bar_line = line;
+    fmp__barrec *s = fmp__bar(t, c->me);
+    s->count = c->count;
+    s->sig = c->sig;
+    s->kind = kind;
+    s->file = file;
+    s->line = line;
     s->last_kind = c->last_kind;
     s->last_file = c->last_file;
     s->last_line = c->last_line;
     memcpy(s->last_args, c->last_args, sizeof s->last_args);
     uint32_t gen = atomic_load(&t->bar_gen);
-    s->bar_ws = c->ws_index;
-    atomic_store(&s->bar_wait, (uint64_t)gen | (1ULL << 32));
+    s->ws = c->ws_index;
+    atomic_store(&s->wait, (uint64_t)gen | (1ULL << 32));
     if (atomic_load(&t->ordered_loops) && fmp__ordered_skipped(c))
         return fmp__broken_err(t);
     int last = t->tree ? fmp__tree_arrive(t, c->me, fold)

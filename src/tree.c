@@ -11,6 +11,10 @@
  * nodes, then packages, each split into nodes of at most FMP__TREE_FANIN children), and
  * every node lives in a page of its own, bound to the NUMA node of its members.
  *
+ * Each member's barrier record (what it met before the barrier, fmp__barrec) is in its
+ * leaf's page too, so that what a member writes at every barrier is in memory of its own
+ * NUMA node.
+ *
  * A small reduction (at most FMP__INLINE_SCRATCH bytes a member) rides on the arrival:
  * each member writes its contribution into its leaf's page (memory of its own NUMA
  * node); for exact combinations (integers, booleans, integer pairs: the bits do not
@@ -227,6 +231,7 @@ typedef struct fmp__tnode {
     int kids[FMP__TREE_FANIN];
     unsigned char partial[FMP__INLINE_SCRATCH] FMP__ALIGNED;
     unsigned char contrib[FMP__TREE_FANIN][FMP__INLINE_SCRATCH] FMP__ALIGNED; /* leafy */
+    fmp__barrec rec[FMP__TREE_FANIN];        /* leafy: its members' barrier records */
 } __attribute__((aligned(PAGE))) fmp__tnode; /* a page each: bound to its NUMA node */
 _Static_assert(sizeof(fmp__tnode) == PAGE, "a tree node is a page");
 
@@ -302,6 +307,12 @@ void *fmp__tree_contrib(fmp__shteam *t, int me)
 {
     fmp__tree *tr = t->tree;
     return tr->nodes[tr->leaf[me]].contrib[tr->pos[me]];
+}
+
+fmp__barrec *fmp__tree_barrec(fmp__shteam *t, int m)
+{
+    fmp__tree *tr = t->tree;
+    return &tr->nodes[tr->leaf[m]].rec[tr->pos[m]];
 }
 
 const void *fmp__tree_result(fmp__shteam *t)
