@@ -658,11 +658,12 @@ static inline fmp__barrec *fmp__bar(fmp__shteam *t, int m)
 const void *fmp__tree_result(fmp__shteam *t);
 /* topo.c: the places of the n members of a team opened at level (-1 each when not
    binding); the tree over members at those places (0, or an error: no tree); bind
-   len bytes at addr to memory of the NUMA node of logical index numa, when the machine
-   has several (best effort). */
+   len bytes at addr (whole pages) to memory of the NUMA node of logical index numa
+   (-1: back to the default policy), when the machine has several (best effort): 1 when
+   it bound them. */
 void fmp__topo_member_places(int level, int n, int *places);
 int fmp__topo_places_tree(const int *places, int n, fmp__tree_shape *s);
-void fmp__topo_membind(void *addr, size_t len, int numa);
+int fmp__topo_membind(void *addr, size_t len, int numa);
 
 /* Reductions (reduce.c) */
 int fmp__reduce_combine(void *acc, const void *in, size_t count, fmp_type type, fmp_op op);

@@ -500,14 +500,20 @@ int fmp__topo_places_tree(const int *places, int n, fmp__tree_shape *s)
     return rc;
 }
 
-void fmp__topo_membind(void *addr, size_t len, int numa)
+int fmp__topo_membind(void *addr, size_t len, int numa)
 {
     if (st.loaded <= 0 || hwloc_get_nbobjs_by_type(st.topo, HWLOC_OBJ_NUMANODE) < 2)
-        return;
+        return 0;
+    if (numa < 0) /* back to the default: the arena's pages are used again by others */
+        return hwloc_set_area_membind(st.topo, addr, len,
+                                      hwloc_topology_get_topology_nodeset(st.topo),
+                                      HWLOC_MEMBIND_DEFAULT, HWLOC_MEMBIND_BYNODESET) == 0;
     hwloc_obj_t o = hwloc_get_obj_by_type(st.topo, HWLOC_OBJ_NUMANODE, (unsigned)numa);
-    if (o && o->nodeset)
-        hwloc_set_area_membind(st.topo, addr, len, o->nodeset, HWLOC_MEMBIND_BIND,
-                               HWLOC_MEMBIND_BYNODESET | HWLOC_MEMBIND_MIGRATE);
+    /* not STRICT: hwloc asks for the node as preferred, so that a full node never fails
+       a page fault on the arena */
+    return o && o->nodeset &&
+           hwloc_set_area_membind(st.topo, addr, len, o->nodeset, HWLOC_MEMBIND_BIND,
+                                  HWLOC_MEMBIND_BYNODESET | HWLOC_MEMBIND_MIGRATE) == 0;
 }
 
 /* ------------------------------------------------------------------------------------

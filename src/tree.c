@@ -32,6 +32,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PAGE 4096u
 
@@ -239,6 +240,7 @@ typedef struct fmp__tree fmp__tree;
 struct fmp__tree {
     void *block; /* the arena allocation */
     int n, nnodes;
+    int bound;         /* some node pages were bound to a NUMA node */
     fmp__tnode *nodes; /* a page each, node 0 the root */
     int *leaf, *pos;   /* per member */
 };
@@ -286,8 +288,10 @@ void fmp__tree_attach(fmp__shteam *t)
     tr->nodes = (fmp__tnode *)first;
     for (int k = 0; k < s->nnodes; k++) {
         fmp__tnode *nd = &tr->nodes[k];
-        if (s->numa[k] >= 0)
-            fmp__topo_membind(nd, PAGE, s->numa[k]);
+        /* a node is a page where the system's pages are 4 KiB (elsewhere nodes share
+           pages, and stay where they are) */
+        if (s->numa[k] >= 0 && sysconf(_SC_PAGESIZE) == PAGE)
+            tr->bound |= fmp__topo_membind(nd, PAGE, s->numa[k]);
         nd->parent = s->parent[k];
         nd->expected = s->nkids[k];
         nd->leafy = s->leafy[k];
@@ -298,8 +302,14 @@ void fmp__tree_attach(fmp__shteam *t)
 
 void fmp__tree_detach(fmp__shteam *t)
 {
-    if (t->tree)
-        fmp__arena_free(t->tree->block);
+    fmp__tree *tr = t->tree;
+    if (!tr)
+        return;
+    /* the arena is one shared object: a NUMA policy set on its pages stays with them
+       after the block is given back */
+    if (tr->bound)
+        fmp__topo_membind(tr->nodes, (size_t)tr->nnodes * PAGE, -1);
+    fmp__arena_free(tr->block);
     t->tree = NULL;
 }
 
