@@ -104,7 +104,7 @@ int fmp__tree_build(int n, int nlevels, const int *keys, const int *numa, fmp__t
         return FMP_EINVAL;
     /* at most n leaves, then a node for every FANIN below it: < 2n nodes */
     int cap = 2 * n + 1;
-    int *mem = malloc(sizeof(int) * ((size_t)cap * (5 + FMP__TREE_FANIN) + 4 * (size_t)n));
+    int *mem = malloc(sizeof(int) * ((size_t)cap * (5 + FMP__TREE_FANIN) + 7 * (size_t)n));
     if (!mem)
         return FMP_ENOMEM;
     s->n = n;
@@ -118,6 +118,9 @@ int fmp__tree_build(int n, int nlevels, const int *keys, const int *numa, fmp__t
     s->pos = s->leaf + n;
     int *units = s->pos + n;   /* the current level's units */
     int *unit_rep = units + n; /* a member of each unit, for its keys */
+    int *done = unit_rep + n;  /* a level's work: units grouped already, */
+    int *pick = done + n;      /* the units of one group, */
+    int *rep = pick + n;       /* the next level's unit_rep */
     builder b = {s};
     int nunits = n;
     for (int m = 0; m < n; m++)
@@ -147,16 +150,7 @@ int fmp__tree_build(int n, int nlevels, const int *keys, const int *numa, fmp__t
             continue; /* not known for every member, one group, or no coarser */
         /* the units of each group, in the order of their first member */
         int nnew = 0;
-        int *done = calloc((size_t)nunits, sizeof(int));
-        int *pick = malloc(sizeof(int) * (size_t)nunits);
-        int *rep = malloc(sizeof(int) * (size_t)nunits);
-        if (!done || !pick || !rep) {
-            free(done);
-            free(pick);
-            free(rep);
-            fmp__tree_shape_free(s);
-            return FMP_ENOMEM;
-        }
+        memset(done, 0, sizeof(int) * (size_t)nunits);
         for (int i = 0; i < nunits; i++) {
             if (done[i])
                 continue;
@@ -175,9 +169,6 @@ int fmp__tree_build(int n, int nlevels, const int *keys, const int *numa, fmp__t
             units[nnew++] = group(&b, leafy, pick, np);
         }
         memcpy(unit_rep, rep, sizeof(int) * (size_t)nnew);
-        free(done);
-        free(pick);
-        free(rep);
         nunits = nnew;
         leafy = 0;
         kept = d;
