@@ -270,8 +270,20 @@ static size_t lead_gap(char *start, size_t align)
     return gap;
 }
 
+/* Where a block about to be handed out is named before it is marked allocated: NULL
+   for a plain allocation; a realloc's g_hdr->moving, so that a death at any store of the
+   allocation leaves a block the repair frees (the kill lands between two instructions:
+   a signal fence keeps the compiler from moving the name after the mark). */
+static void announce(blk **at, blk *b)
+{
+    if (at) {
+        *at = b;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+}
+
 /* Cut the part of free block b from gap on into an allocated block of need bytes. */
-static blk *carve(blk *b, size_t gap, size_t need)
+static blk *carve(blk *b, size_t gap, size_t need, blk **at)
 {
     list_remove(b);
     if (gap) {
@@ -288,12 +300,13 @@ static blk *carve(blk *b, size_t gap, size_t need)
         fix_next_prev(t);
         list_push(t);
     }
+    announce(at, b);
     b->free = 0;
     return b;
 }
 
 /* Take a block of need bytes from the untouched space above top. */
-static blk *from_top(size_t need, size_t align)
+static blk *from_top(size_t need, size_t align, blk **at)
 {
     char *start = g_hdr->top;
     size_t gap = lead_gap(start, align);
@@ -306,6 +319,7 @@ static blk *from_top(size_t need, size_t align)
         start += gap;
     }
     blk *b = make_blk(start, need, g_hdr->last_size, 0);
+    announce(at, b);
     g_hdr->top = start + need;
     g_hdr->last_size = need;
     return b;
@@ -324,19 +338,20 @@ static int block_size(size_t bytes, size_t *need, size_t *align)
 }
 
 /* A block of need bytes whose user part is aligned to align: first fit on the free
-   list, else from top.  Under the lock. */
-static blk *alloc_locked(size_t need, size_t align)
+   list, else from top, named at *at (when not NULL) before it is allocated.  Under the
+   lock. */
+static blk *alloc_locked(size_t need, size_t align, blk **at)
 {
     blk *got = NULL;
     for (blk *b = g_hdr->free_list; b; b = b->fnext) {
         size_t gap = lead_gap((char *)b, align);
         if (gap + need <= b->size) {
-            got = carve(b, gap, need);
+            got = carve(b, gap, need, at);
             break;
         }
     }
     if (!got)
-        got = from_top(need, align);
+        got = from_top(need, align, at);
     if (got)
         g_hdr->in_use += got->size;
     return got;
@@ -353,7 +368,7 @@ void *fmp__arena_alloc(size_t bytes)
         errno = ENOMEM;
         return NULL;
     }
-    blk *got = alloc_locked(need, align);
+    blk *got = alloc_locked(need, align, NULL);
     pthread_mutex_unlock(&g_hdr->lock);
     if (!got) {
         errno = ENOMEM;
@@ -546,20 +561,21 @@ void *fmp__arena_realloc(void *p, size_t bytes)
         wipe((char *)p + bytes, b->size - BLK_HDR - bytes);
         q = p;
     } else {
-        blk *nb = alloc_locked(need, align);
+        /* from before the new block is allocated until the old one is given back, a
+           death makes the repair free the new one, which nobody has seen: no block is
+           lost however the caller dies (test_hardening, killed inside realloc) */
+        blk *nb = alloc_locked(need, align, &g_hdr->moving);
         if (nb) {
             /* the old block's part past its size is zero: copying it keeps the new
                block's tail zero */
             size_t keep = b->size - BLK_HDR < bytes ? b->size - BLK_HDR : bytes;
-            /* until the old block is given back, a death makes the repair free the new
-               one, which nobody has seen: no block is lost however the caller dies */
-            g_hdr->moving = nb;
             memcpy((char *)nb + BLK_HDR, p, keep);
             g_hdr->in_use -= b->size;
             release(b);
-            g_hdr->moving = NULL;
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);
             q = (char *)nb + BLK_HDR;
         }
+        g_hdr->moving = NULL;
     }
     pthread_mutex_unlock(&g_hdr->lock);
     if (!q)
