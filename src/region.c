@@ -130,9 +130,11 @@ static void region_end(fmp__region *r, int normal)
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         fmp__child_exit(t, c->me, FMP__S_DONE, 0);
     }
-    /* the master waits for the children to exit anyway: it sleeps at the end barrier
-       rather than spin while they may still need the CPU to start */
-    t->spin = 0;
+    /* the master waits for forked children to exit anyway: it sleeps at the end barrier
+       rather than spin while they may still need the CPU to start (a warm team's members
+       are running already) */
+    if (!t->warm)
+        t->spin = 0;
     if (!atomic_load(&t->broken))
         fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
     int err = fmp__team_reap(t);

@@ -201,6 +201,7 @@ typedef struct w_ctl {
     _Atomic uint32_t acts;    /* seq, once sigmask and act are posted for it */
     int threaded;             /* the master has other threads: members wait for a verdict */
     int go;                   /* the verdict: the copy is a snapshot, enter the region */
+    long spin;                /* a parked member's spins before it sleeps (the team's) */
     _Atomic uint32_t verdict; /* seq, once go is posted for it */
     u64 sigmask;
     struct w_sigaction act[64]; /* the master's signal dispositions, 1..64 */
@@ -1096,10 +1097,15 @@ static void member_post(w_ctl *c, w_mem *m)
         member_fail(c, m, 13, -E2BIG);
 }
 
-static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t last)
+static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t first)
 {
+    volatile uint32_t seen = first; /* kept across the jump back from the body */
     for (;;) {
-        uint32_t s;
+        uint32_t s, last = seen;
+        /* the next region may follow at once: spin as the team's members would */
+        for (long i = c->spin; i > 0 && atomic_load_explicit(&c->seq, memory_order_relaxed) == last;
+             i--)
+            __builtin_ia32_pause();
         while ((s = atomic_load_explicit(&c->seq, memory_order_acquire)) == last) {
             struct timespec ts = {IDLE_CHECK_S, 0};
             if (RS(SYS_futex, &c->seq, FUTEX_WAIT, last, &ts, 0, 0) != -ETIMEDOUT)
@@ -1110,7 +1116,7 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t l
             if (RS(SYS_pread64, m->mpmfd, &e, 8, (u64)(uintptr_t)c / PG * 8, 0, 0) != 8)
                 RS1(SYS_exit_group, 0);
         }
-        last = s;
+        seen = s;
         if (c->cmd == CMD_QUIT)
             RS1(SYS_exit_group, 0);
         long rc = 0;
@@ -1883,23 +1889,26 @@ static void bind_slots(fmp__shteam *t)
 static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, size_t len)
 {
     w_ctl *c = g_pool.ctl;
-    if (master_wait(&c->parked, (uint32_t)g_pool.nmem) < 0) {
-        snprintf(why, len, "a member of the warm pool is gone");
-        return -1;
-    }
     /* each member holds a private copy of what it copied: past a quarter of the master's
        resident memory (16 MiB at least), a new pool, forked now, shares it all again */
     if (pool_holds_too_much(c, why, len))
         return -3;
     if (threaded && threads_snapshot(t->master_pid, why, len) < 0)
         return -5;
+    /* the master's scans run while the members finish the last region's (member_post:
+       their own scans and maps, which read nothing the master writes here) */
     int r = master_prepare(c, why, len);
+    if (master_wait(&c->parked, (uint32_t)g_pool.nmem) < 0) {
+        snprintf(why, len, "a member of the warm pool is gone");
+        return -1;
+    }
     if (r < 0)
         return r;
     c->jb = (uintptr_t)jb;
     c->team = t;
     c->cmd = CMD_REGION;
     c->threaded = threaded;
+    c->spin = fmp__spin_now(t->spin);
     atomic_store(&c->synced, 0);
     atomic_store(&c->parked, 0);
     if (!threaded)
