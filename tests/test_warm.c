@@ -612,6 +612,62 @@ static void test_release(void)
     fmp_warm_release();
 }
 
+/* The CPU time (user + system, in clock ticks) of a process, from /proc/PID/stat; -1
+   when it cannot be read. */
+static long cpu_ticks(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* after the command's name */
+    unsigned long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (long)(ut + st);
+}
+
+/* Parked members spin a while after a region, as a team's members do (the next region
+   may follow at once), then sleep: an idle warm pool costs no CPU.  Over a second of
+   idleness, from 50 ms after the region on (the spin lasts some milliseconds), each
+   member may take a tick or two of CPU (its liveness look every 2 s), never the second
+   that a member spinning on would.  A team of 2, no more members than this machine's
+   cpus: the unthrottled spin. */
+static void test_idle_pool_sleeps(void)
+{
+    in_warm_mode();
+    int *pid = ht_shared(sizeof(int) * 2);
+    for (int r = 0; r < 3; r++)
+        FMP_PARALLEL(2) {
+            pid[fmp_thread_num()] = (int)getpid();
+        }
+    if (fmp_warm_release() == 0) /* these regions forked: nothing is parked */
+        return;
+    FMP_PARALLEL(2) {
+        pid[fmp_thread_num()] = (int)getpid();
+    }
+    ht_sleep(0.05);
+    long before[2], after[2];
+    for (int m = 1; m < 2; m++)
+        before[m] = cpu_ticks(pid[m]);
+    ht_sleep(1.0);
+    for (int m = 1; m < 2; m++) {
+        after[m] = cpu_ticks(pid[m]);
+        HT_CHECK_MSG(before[m] >= 0 && after[m] >= 0, "member %d (pid %d) is not parked", m,
+                     pid[m]);
+        long hz = sysconf(_SC_CLK_TCK);
+        HT_CHECK_MSG(after[m] - before[m] <= hz / 20 + 1,
+                     "member %d (pid %d) of an idle warm pool used %ld ticks of CPU in a second "
+                     "(%ld a second)",
+                     m, pid[m], after[m] - before[m], hz);
+    }
+    fmp_warm_release();
+}
+
 static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_memory_warm, 200),
                                 HT_TEST_TIMEOUT(test_members_see_the_masters_memory_fork, 200),
                                 HT_TEST_TIMEOUT(test_members_see_the_masters_memory_auto, 200),
@@ -630,6 +686,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST(test_shared_mapping_made_between_regions),
                                 HT_TEST(test_programs_own_fork),
                                 HT_TEST(test_release),
+                                HT_TEST(test_idle_pool_sleeps),
                                 HT_END};
 
 int main(int argc, char **argv)
