@@ -145,6 +145,7 @@ struct w_pm_scan_arg {
 #define AUTO_FORK_MIN ((u64)1 << 20)
 _Static_assert(AUTO_FORK_MIN / PG >= 2 * STICKY_PAGES, "auto would fork for the sticky pages");
 #define IDLE_CHECK_S 2 /* a parked member looks at its master this often */
+#define SCAN_SKIP ((u64)1 << 20) /* untracked mappings the scan for new ones leaves out */
 #define TOOL_FD 900    /* the members' own descriptors go from here up */
 #define MAXFD 4096
 
@@ -1369,6 +1370,37 @@ static int merge_into(w_mpriv *mp, struct w_range *to, long *nto, long max, cons
 }
 
 /* At a region's open: the master's maps, what it mapped anew, what it wrote. */
+/* The master's memory that may be tracked and is not registered: new mappings, a mapping
+   replaced at the same address, brk growth.  Into mp->unreg; the count, or -errno.  The
+   scan leaves out what the maps just read say cannot hold tracked memory and would cost
+   a walk of its page tables: the pool's reservation and every other mapping of a MiB
+   or more that is shared or not writable (the arena, libraries' code). */
+static long scan_unreg(const w_ctl *c, w_mpriv *mp)
+{
+    long n = 0;
+    u64 from = PG;
+    for (int i = 0; i <= c->nmaps; i++) {
+        u64 s = UEND, e = UEND; /* past the last map: the rest */
+        if (i < c->nmaps) {
+            s = c->maps[i].s, e = c->maps[i].e;
+            if (tracked(&c->maps[i]) || e - s < SCAN_SKIP)
+                continue;
+        }
+        if (from < c->xs && c->xs < s) /* the reservation, not among the maps, comes first */
+            s = c->xs, e = c->xe, i--;
+        if (from < s) {
+            long r = pm_scan(g_pool.pmfd, from, s, 0, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED, 0,
+                             W_PAGE_IS_WPALLOWED, mp->pr, mp->unreg + n, MAXMAPS - n);
+            if (r < 0)
+                return r;
+            n += r;
+        }
+        if (e > from)
+            from = e;
+    }
+    return n;
+}
+
 static int master_prepare(w_ctl *c, char *why, size_t len)
 {
     w_mpriv *mp = (w_mpriv *)g_pool.res;
@@ -1384,8 +1416,7 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
             snprintf(why, len, "a shared mapping appeared at %#lx", (unsigned long)c->maps[i].s);
             return -3; /* the members lack it: a new pool, forked now, shares it */
         }
-    long nu = pm_scan(g_pool.pmfd, PG, UEND, 0, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED, 0,
-                      W_PAGE_IS_WPALLOWED, mp->pr, mp->unreg, MAXMAPS);
+    long nu = scan_unreg(c, mp);
     if (nu < 0) {
         snprintf(why, len, "PAGEMAP_SCAN failed (%s)", strerror((int)-nu));
         return -1;
