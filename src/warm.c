@@ -144,9 +144,9 @@ struct w_pm_scan_arg {
    pages (listed at every region), or a region would fork for them alone */
 #define AUTO_FORK_MIN ((u64)1 << 20)
 _Static_assert(AUTO_FORK_MIN / PG >= 2 * STICKY_PAGES, "auto would fork for the sticky pages");
-#define IDLE_CHECK_S 2 /* a parked member looks at its master this often */
+#define IDLE_CHECK_S 2           /* a parked member looks at its master this often */
 #define SCAN_SKIP ((u64)1 << 20) /* untracked mappings the scan for new ones leaves out */
-#define TOOL_FD 900    /* the members' own descriptors go from here up */
+#define TOOL_FD 900              /* the members' own descriptors go from here up */
 #define MAXFD 4096
 
 /* A raw system call: nothing in libc, errno untouched (the sync may not write
