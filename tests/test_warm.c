@@ -612,6 +612,51 @@ static void test_release(void)
     fmp_warm_release();
 }
 
+/* Between regions the master writes ranges of every size (a few pages, half of a block,
+   all of it: the members copy the large ones after lifting their own protection from
+   them); in each region the members must see exactly the master's memory, and what they
+   scribble over it (all of it) must be gone, for the master and for the next region. */
+static void test_large_writes_between_regions(void)
+{
+    in_warm_mode();
+    long *errs = ht_shared(sizeof(long) * 3);
+    const size_t sizes[] = {(size_t)64 << 10, (size_t)1 << 20, (size_t)4 << 20};
+    for (unsigned k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        unsigned char *p = malloc(n), *sh = malloc(n);
+        HT_REQUIRE(p && sh);
+        memset(p, 0, n);
+        memset(sh, 0, n);
+        memset(errs, 0, sizeof(long) * 3);
+        long master_bad = 0;
+        for (int r = 0; r < 18; r++) {
+            size_t few = n < 20 * 4096 ? n : 20 * 4096;
+            size_t part = r % 3 == 0 ? n : r % 3 == 1 ? n / 2 : few;
+            for (size_t i = 0; i < part; i += 256)
+                p[i] = sh[i] = (unsigned char)(r * 31 + i / 4096);
+            FMP_PARALLEL(3) {
+                int me = fmp_thread_num();
+                if (me) {
+                    long b = 0;
+                    for (size_t i = 0; i < n; i++)
+                        b += p[i] != sh[i];
+                    errs[me] += b;
+                    memset(p, 0xab + me, n);
+                    memset(sh, 0xab + me, n);
+                }
+            }
+            master_bad += memcmp(p, sh, n) != 0;
+        }
+        HT_CHECK_MSG(master_bad == 0, "%zu KiB: the members' writes showed in the master %ld times",
+                     n >> 10, master_bad);
+        for (int m = 1; m < 3; m++)
+            HT_CHECK_MSG(errs[m] == 0, "%zu KiB: member %d saw %ld bytes unlike the master's",
+                         n >> 10, m, errs[m]);
+        free(p);
+        free(sh);
+    }
+}
+
 /* The CPU time (user + system, in clock ticks) of a process, from /proc/PID/stat; -1
    when it cannot be read. */
 static long cpu_ticks(int pid)
@@ -687,6 +732,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST(test_programs_own_fork),
                                 HT_TEST(test_release),
                                 HT_TEST(test_idle_pool_sleeps),
+                                HT_TEST(test_large_writes_between_regions),
                                 HT_END};
 
 int main(int argc, char **argv)
