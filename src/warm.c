@@ -214,6 +214,8 @@ typedef struct w_ctl {
     _Atomic uint64_t copied; /* pages the members copied since the last count, all told */
     int nshared;             /* the master's shared mappings at the pool's fork */
     struct w_map shared[MAXSHARED];
+    uint32_t toolfds[MAXFD / 32]; /* the master's own descriptors (the pool's, the team's
+                                     pidfds): not mirrored, a bitmap */
     long ndirty;
     struct w_range dirty[MAXR];
 } w_ctl;
@@ -859,10 +861,15 @@ static int drop_fd(w_mem *m, int fd)
     return 0;
 }
 
-static int sync_fds(w_mem *m)
+static int sync_fds(const w_ctl *c, w_mem *m)
 {
     memset(m->mfds, 0, sizeof m->mfds);
     int r = each_fd(m, m->mfddir, mark_fd);
+    /* the pool's and the team's own descriptors in the master, close-on-exec and never
+       the program's: a fork child would hold them unused, a member does without (one
+       kcmp each less at every region) */
+    for (int w = 0; w < MAXFD / 32; w++)
+        m->mfds[w] &= ~c->toolfds[w];
     int *tools[] = {&m->uffd, &m->pmfd, &m->mpmfd, &m->mfddir, &m->sfddir, &m->mpidfd};
     for (unsigned i = 0; r == 0 && i < sizeof tools / sizeof tools[0]; i++)
         r = move_clear(m, tools[i]);
@@ -1085,7 +1092,7 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
             return *rc = r, 11;
         *mine = *a;
     }
-    if ((r = sync_fds(m)) < 0)
+    if ((r = sync_fds(c, m)) < 0)
         return *rc = r, 11;
     char path[64];
     proc_path(path, c->mpid, "cwd");
@@ -1926,6 +1933,25 @@ static void bind_slots(fmp__shteam *t)
     }
 }
 
+static void tool_fd(w_ctl *c, int fd)
+{
+    if (fd > 2 && fd < MAXFD)
+        c->toolfds[fd / 32] |= 1u << (fd % 32);
+}
+
+/* The master's descriptors that its members do not mirror (sync_fds). */
+static void list_tool_fds(w_ctl *c, const fmp__shteam *t, int bound)
+{
+    memset(c->toolfds, 0, sizeof c->toolfds);
+    tool_fd(c, g_pool.uffd);
+    tool_fd(c, g_pool.pmfd);
+    tool_fd(c, g_pool.stfd);
+    for (int m = 0; m < g_pool.nmem; m++)
+        tool_fd(c, g_pool.pidfd[m]);
+    for (int m = 1; bound && m < t->n; m++)
+        tool_fd(c, t->slots[m].pidfd);
+}
+
 /* The master side of a warm region's open (threaded: the master has other threads);
    returns 0, or -1 (why says why): -2, members are in the region with it; -3, a new pool
    is due; -4, auto forks this region; -5, this region forks for the reason in why (the
@@ -1957,6 +1983,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
     atomic_store(&c->parked, 0);
     if (!threaded)
         bind_slots(t); /* the members enter as soon as they synced */
+    list_tool_fds(c, t, !threaded);
     bump(&c->seq);
     uint32_t seq = atomic_load(&c->seq);
     master_post_acts(c, seq);
