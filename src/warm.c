@@ -240,6 +240,8 @@ typedef struct w_mem {
     long nfull;
     struct w_range full[MAXR];
     struct w_range unmap[MAXMAPS];
+    int nskip;
+    struct w_range skip[MAXMAPS]; /* the master's shared mappings, for member_post's scan */
     int idx[MAXMAPS];
     long ncreate;
     struct {
@@ -260,6 +262,8 @@ typedef struct w_mem {
 typedef struct w_mpriv {
     long nunreg;
     struct w_range unreg[MAXMAPS];
+    int nskip;
+    struct w_range skip[MAXMAPS]; /* what the scan for new mappings leaves out */
     /* what regions that forked under auto left for the members' next sync: pages written
        (and protected again), mappings made anew */
     long npend, npfresh;
@@ -606,6 +610,44 @@ static void member_fail(w_ctl *c, w_mem *m, int step, long rc)
 static int tracked(const struct w_map *m)
 {
     return (m->prot & PROT_WRITE) && m->kind != K_SHARED;
+}
+
+/* The ranges of maps[0..n) of a MiB or more that the scan for memory not registered
+   leaves out (a walk of their page tables for nothing): the shared ones, and with
+   any_untracked the ones not writable too.  Into skip; the count. */
+static int skip_ranges(const struct w_map *maps, int n, int any_untracked, struct w_range *skip)
+{
+    int k = 0;
+    for (int i = 0; i < n && k < MAXMAPS; i++)
+        if (maps[i].e - maps[i].s >= SCAN_SKIP &&
+            (maps[i].kind == K_SHARED || (any_untracked && !tracked(&maps[i]))))
+            skip[k++] = (struct w_range){maps[i].s, maps[i].e};
+    return k;
+}
+
+/* Memory not registered with the userfaultfd (new mappings, a mapping replaced at the
+   same address, brk growth; the category inverted) over [PG, UEND), less the ranges in
+   skip (sorted) and the pool's reservation [xs, xe).  Into out; the count, or -errno. */
+static long scan_unreg(int fd, const struct w_range *skip, int nskip, u64 xs, u64 xe,
+                       struct w_page_region *pr, struct w_range *out, long max)
+{
+    long n = 0;
+    u64 from = PG;
+    for (int i = 0; i <= nskip; i++) {
+        u64 s = i < nskip ? skip[i].s : UEND, e = i < nskip ? skip[i].e : UEND;
+        if (from < xs && xs < s) /* the reservation, not among the maps, comes first */
+            s = xs, e = xe, i--;
+        if (from < s) {
+            long r = pm_scan(fd, from, s, 0, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED, 0,
+                             W_PAGE_IS_WPALLOWED, pr, out + n, max - n);
+            if (r < 0)
+                return r;
+            n += r;
+        }
+        if (e > from)
+            from = e;
+    }
+    return n;
 }
 
 static int same_ident(const struct w_map *a, const struct w_map *b, u64 s)
@@ -1098,6 +1140,7 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     proc_path(path, c->mpid, "cwd");
     if ((r = RS1(SYS_chdir, path)) < 0)
         return *rc = r, 11;
+    m->nskip = skip_ranges(LM, nm, 0, m->skip); /* c->maps changes after the region */
     return 0; /* the maps for the next diff are read after the body (member_post) */
 }
 
@@ -1109,8 +1152,10 @@ static void member_post(w_ctl *c, w_mem *m)
                      W_PAGE_IS_WRITTEN, m->pr, m->cdirty, MAXR);
     m->cd_full = r < 0;
     m->ncd = r < 0 ? 0 : r;
-    r = pm_scan(m->pmfd, PG, UEND, 0, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED, 0,
-                W_PAGE_IS_WPALLOWED, m->pr, m->cunreg, MAXMAPS);
+    /* what the body mapped: not in the reservation, nor in a shared mapping of the
+       master's (the arena); a mapping that replaced one not writable is told by its
+       identity or protections at the next sync (step 2) */
+    r = scan_unreg(m->pmfd, m->skip, m->nskip, c->xs, c->xe, m->pr, m->cunreg, MAXMAPS);
     m->ncu = r < 0 ? 0 : r;
     if (r < 0)
         m->cd_full = 1;
@@ -1390,37 +1435,6 @@ static int merge_into(w_mpriv *mp, struct w_range *to, long *nto, long max, cons
 }
 
 /* At a region's open: the master's maps, what it mapped anew, what it wrote. */
-/* The master's memory that may be tracked and is not registered: new mappings, a mapping
-   replaced at the same address, brk growth.  Into mp->unreg; the count, or -errno.  The
-   scan leaves out what the maps just read say cannot hold tracked memory and would cost
-   a walk of its page tables: the pool's reservation and every other mapping of a MiB
-   or more that is shared or not writable (the arena, libraries' code). */
-static long scan_unreg(const w_ctl *c, w_mpriv *mp)
-{
-    long n = 0;
-    u64 from = PG;
-    for (int i = 0; i <= c->nmaps; i++) {
-        u64 s = UEND, e = UEND; /* past the last map: the rest */
-        if (i < c->nmaps) {
-            s = c->maps[i].s, e = c->maps[i].e;
-            if (tracked(&c->maps[i]) || e - s < SCAN_SKIP)
-                continue;
-        }
-        if (from < c->xs && c->xs < s) /* the reservation, not among the maps, comes first */
-            s = c->xs, e = c->xe, i--;
-        if (from < s) {
-            long r = pm_scan(g_pool.pmfd, from, s, 0, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED, 0,
-                             W_PAGE_IS_WPALLOWED, mp->pr, mp->unreg + n, MAXMAPS - n);
-            if (r < 0)
-                return r;
-            n += r;
-        }
-        if (e > from)
-            from = e;
-    }
-    return n;
-}
-
 static int master_prepare(w_ctl *c, char *why, size_t len)
 {
     w_mpriv *mp = (w_mpriv *)g_pool.res;
@@ -1436,7 +1450,10 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
             snprintf(why, len, "a shared mapping appeared at %#lx", (unsigned long)c->maps[i].s);
             return -3; /* the members lack it: a new pool, forked now, shares it */
         }
-    long nu = scan_unreg(c, mp);
+    /* the maps just read say where tracked memory cannot be: the pool's reservation, the
+       shared mappings (the arena) and those not writable */
+    mp->nskip = skip_ranges(c->maps, c->nmaps, 1, mp->skip);
+    long nu = scan_unreg(g_pool.pmfd, mp->skip, mp->nskip, c->xs, c->xe, mp->pr, mp->unreg, MAXMAPS);
     if (nu < 0) {
         snprintf(why, len, "PAGEMAP_SCAN failed (%s)", strerror((int)-nu));
         return -1;
