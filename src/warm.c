@@ -1453,7 +1453,8 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
     /* the maps just read say where tracked memory cannot be: the pool's reservation, the
        shared mappings (the arena) and those not writable */
     mp->nskip = skip_ranges(c->maps, c->nmaps, 1, mp->skip);
-    long nu = scan_unreg(g_pool.pmfd, mp->skip, mp->nskip, c->xs, c->xe, mp->pr, mp->unreg, MAXMAPS);
+    long nu =
+        scan_unreg(g_pool.pmfd, mp->skip, mp->nskip, c->xs, c->xe, mp->pr, mp->unreg, MAXMAPS);
     if (nu < 0) {
         snprintf(why, len, "PAGEMAP_SCAN failed (%s)", strerror((int)-nu));
         return -1;
