@@ -49,7 +49,8 @@ static fmp__region open_region(int nprocs, int cond, const char *file, int line,
         }
         fmp__ctx_enter(c, parent, t, m, n);
         c->frame = frame;
-        fmp__bind_member(c->level, m, n);
+        if (m == 0 || !fmp__warm_member_of(t)) /* a warm member is bound (warm.c) */
+            fmp__bind_member(c->level, m, n);
         if (fmp__g_icv.display_affinity)
             fmp__display_affinity(c->level, m, n);
     } else {

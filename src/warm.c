@@ -270,6 +270,7 @@ typedef struct w_mpriv {
     int pend_full;
     struct w_range pend[MAXR], pfresh[MAXMAPS], merged[2 * MAXR];
     struct w_page_region pr[NVEC];
+    int places[FMP__MAX_TEAM]; /* the members' places for this region's team */
     char buf[1 << 20];
 } w_mpriv;
 
@@ -289,9 +290,11 @@ static struct {
     uint64_t ign, cgt; /* SigIgn, SigCgt: ignored and caught signals, bit sig - 1 */
     pid_t pid[FMP__MAX_TEAM];
     int pidfd[FMP__MAX_TEAM];
-    int used;     /* regions run */
+    int place[FMP__MAX_TEAM]; /* the place member m + 1 is bound to (-1: none) */
+    int level;                /* the team level its places are for */
+    int used;                 /* regions run */
     u64 held;     /* a member's private memory when last measured (bytes) */
-    int spin;     /* master_wait's spins: none when the pool outnumbers the cpus */
+    long spin;    /* master_wait's spins: the team's (none when it outnumbers the cpus) */
     long rss;     /* the master's resident pages, measured now and then (master_rss) */
     int rss_used; /* used when rss was measured */
 } g_pool;
@@ -569,9 +572,11 @@ static int find_tid_off(void)
    sleep in 20 ms slices); 0, or -1 when a member died or said it failed. */
 static int master_wait(_Atomic uint32_t *w, uint32_t want)
 {
-    for (int i = 0; i < g_pool.spin; i++) {
+    for (long i = 0; i < g_pool.spin; i++) {
         if (atomic_load_explicit(w, memory_order_acquire) == want)
             return 0;
+        if ((i & 4095) == 4095 && atomic_load(&g_pool.ctl->err))
+            return -1;
         fmp__cpu_relax();
     }
     for (;;) {
@@ -1824,9 +1829,8 @@ static int pool_create(int nmem, int level, char *why, size_t len)
     }
     c->mpid = getpid();
     c->nmem = nmem;
-    cpu_set_t cpus;
-    g_pool.spin =
-        sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > nmem ? 2000 : 0;
+    /* master_wait's spins, until the first region sets the team's */
+    g_pool.spin = fmp__affinity_count() > nmem ? 2000 : 0;
     c->xs = (u64)(uintptr_t)g_pool.res;
     c->xe = c->xs + g_pool.res_len;
     c->tid_off = find_tid_off();
@@ -1889,6 +1893,9 @@ static int pool_create(int nmem, int level, char *why, size_t len)
         }
         fmp__bind_child(pid, level, m, nmem + 1);
     }
+    g_pool.level = level;
+    fmp__topo_member_places(level, nmem + 1, ((w_mpriv *)g_pool.res)->places);
+    memcpy(g_pool.place, ((w_mpriv *)g_pool.res)->places + 1, (size_t)nmem * sizeof(int));
     if (master_wait(&c->parked, (uint32_t)nmem) < 0) {
         int step = atomic_load(&c->err);
         if (step == 23)
@@ -1970,6 +1977,22 @@ static void list_tool_fds(w_ctl *c, const fmp__shteam *t, int bound)
         tool_fd(c, t->slots[m].pidfd);
 }
 
+/* The members bind themselves to their places at every forked region; a warm member
+   was bound when the pool started, and again here only when its place for this region
+   differs (a member's hwloc_set_cpubind for the whole process reads /proc/self/task:
+   about 100 us a region on this guest). */
+static void rebind_members(const fmp__shteam *t)
+{
+    int *pl = ((w_mpriv *)g_pool.res)->places;
+    fmp__topo_member_places(t->level, t->n, pl);
+    for (int m = 1; m < t->n; m++)
+        if (pl[m] != g_pool.place[m - 1] || t->level != g_pool.level) {
+            fmp__bind_child(g_pool.pid[m - 1], t->level, m, t->n);
+            g_pool.place[m - 1] = pl[m];
+        }
+    g_pool.level = t->level;
+}
+
 /* The master side of a warm region's open (threaded: the master has other threads);
    returns 0, or -1 (why says why): -2, members are in the region with it; -3, a new pool
    is due; -4, auto forks this region; -5, this region forks for the reason in why (the
@@ -1996,7 +2019,11 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
     c->team = t;
     c->cmd = CMD_REGION;
     c->threaded = threaded;
-    c->spin = fmp__spin_now(t->spin);
+    /* the members and the master wait for each other as the team's members would: the
+       cpus are the team's places when it is bound (the master's own affinity is then
+       its place alone), a spin cut when the node is oversubscribed */
+    c->spin = g_pool.spin = fmp__spin_now(t->spin);
+    rebind_members(t);
     atomic_store(&c->synced, 0);
     atomic_store(&c->parked, 0);
     if (!threaded)

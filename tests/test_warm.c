@@ -21,6 +21,7 @@
 #include <forkmp.h>
 
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <time.h>
 #include <signal.h>
@@ -657,6 +658,37 @@ static void test_large_writes_between_regions(void)
     }
 }
 
+/* Members bound to places (OMP_PROC_BIND=close, OMP_PLACES=cores): a warm member is
+   bound once, when the pool starts, and keeps its place region after region (it no
+   longer binds itself at each region); each member on a cpu of its own. */
+static void test_bound_members_keep_their_places(void)
+{
+    setenv("OMP_PROC_BIND", "close", 1);
+    setenv("OMP_PLACES", "cores", 1);
+    in_warm_mode();
+    cpu_set_t all;
+    HT_REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
+    if (CPU_COUNT(&all) < 2) {
+        HT_SKIP("one cpu: no places to tell apart");
+        return;
+    }
+    cpu_set_t *mask = ht_shared(sizeof(cpu_set_t) * 2 * 8);
+    for (int r = 0; r < 8; r++)
+        FMP_PARALLEL(2) {
+            sched_getaffinity(0, sizeof(cpu_set_t), &mask[r * 2 + fmp_thread_num()]);
+        }
+    for (int r = 0; r < 8; r++) {
+        HT_CHECK_MSG(CPU_COUNT(&mask[r * 2]) == 1 && CPU_COUNT(&mask[r * 2 + 1]) == 1,
+                     "region %d: the master's mask has %d cpus, the member's %d", r,
+                     CPU_COUNT(&mask[r * 2]), CPU_COUNT(&mask[r * 2 + 1]));
+        HT_CHECK_MSG(!CPU_EQUAL(&mask[r * 2], &mask[r * 2 + 1]),
+                     "region %d: the master and the member share their cpu", r);
+        HT_CHECK_MSG(CPU_EQUAL(&mask[r * 2 + 1], &mask[1]),
+                     "region %d: the member moved from the place of the first region", r);
+    }
+    fmp_warm_release();
+}
+
 /* The CPU time (user + system, in clock ticks) of a process, from /proc/PID/stat; -1
    when it cannot be read. */
 static long cpu_ticks(int pid)
@@ -733,6 +765,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST(test_release),
                                 HT_TEST(test_idle_pool_sleeps),
                                 HT_TEST(test_large_writes_between_regions),
+                                HT_TEST(test_bound_members_keep_their_places),
                                 HT_END};
 
 int main(int argc, char **argv)
