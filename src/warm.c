@@ -293,7 +293,7 @@ static struct {
     int place[FMP__MAX_TEAM]; /* the place member m + 1 is bound to (-1: none) */
     int level;                /* the team level its places are for */
     int used;                 /* regions run */
-    u64 held;     /* a member's private memory when last measured (bytes) */
+    u64 held;                 /* a member's private memory when last measured (bytes) */
     long spin;    /* master_wait's spins: the team's (none when it outnumbers the cpus) */
     long rss;     /* the master's resident pages, measured now and then (master_rss) */
     int rss_used; /* used when rss was measured */
