@@ -59,6 +59,16 @@
 
 #include "topo.h"
 
+#if defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h> /* glibc 2.35: the thread's rseq area, __rseq_offset */
+#define WARM_RSEQ 1
+#endif
+#endif
+#ifndef WARM_RSEQ
+#define WARM_RSEQ 0
+#endif
+
 #if defined(__x86_64__) && defined(__linux__) && defined(SYS_userfaultfd)
 #define WARM_ARCH 1
 #include <linux/userfaultfd.h>
@@ -194,6 +204,8 @@ typedef struct w_ctl {
     int nmem;
     pid_t mpid;
     int tid_off;
+    long rseq_off; /* the thread's rseq area from its thread pointer, when registered */
+    int rseq;
     u64 robust, robust_len; /* the master's robust-futex list (set_robust_list) */
     uintptr_t jb;           /* the master's context, in its stack */
     fmp__shteam *team;
@@ -1110,6 +1122,14 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     /* 9. our own thread id in the control block */
     if (c->tid_off > 0)
         *(volatile int *)(uintptr_t)(m->fsbase + (u64)c->tid_off) = m->tid;
+    /* and the cpu in our rseq area, which the kernel writes only when we are moved or
+       preempted (glibc's sched_getcpu reads it): the master's was copied */
+    unsigned cpu, node;
+    if (c->rseq && RS3(SYS_getcpu, &cpu, &node, 0) == 0) {
+        volatile uint32_t *rs = (volatile uint32_t *)(uintptr_t)(m->fsbase + (u64)c->rseq_off);
+        rs[0] = cpu; /* cpu_id_start */
+        rs[1] = cpu; /* cpu_id */
+    }
     /* 10. protect again what the copy and the last body wrote, so that only the next
            body's writes show; a few pages are left as they are (STICKY_PAGES): the next
            sync copies them again */
@@ -1834,6 +1854,10 @@ static int pool_create(int nmem, int level, char *why, size_t len)
     c->xs = (u64)(uintptr_t)g_pool.res;
     c->xe = c->xs + g_pool.res_len;
     c->tid_off = find_tid_off();
+#if WARM_RSEQ
+    c->rseq = __rseq_size >= 8;
+    c->rseq_off = (long)__rseq_offset;
+#endif
     if (c->tid_off < 0) {
         snprintf(why, len, "the thread id's place in the C library's thread block is unknown");
         pool_destroy();

@@ -660,7 +660,9 @@ static void test_large_writes_between_regions(void)
 
 /* Members bound to places (OMP_PROC_BIND=close, OMP_PLACES=cores): a warm member is
    bound once, when the pool starts, and keeps its place region after region (it no
-   longer binds itself at each region); each member on a cpu of its own. */
+   longer binds itself at each region); each member on a cpu of its own, and
+   sched_getcpu() says a cpu of its own (glibc reads it from the thread's rseq area,
+   which the copy of the master's memory overwrites with the master's cpu). */
 static void test_bound_members_keep_their_places(void)
 {
     setenv("OMP_PROC_BIND", "close", 1);
@@ -673,9 +675,11 @@ static void test_bound_members_keep_their_places(void)
         return;
     }
     cpu_set_t *mask = ht_shared(sizeof(cpu_set_t) * 2 * 8);
+    int *cpu = ht_shared(sizeof(int) * 2 * 8);
     for (int r = 0; r < 8; r++)
         FMP_PARALLEL(2) {
             sched_getaffinity(0, sizeof(cpu_set_t), &mask[r * 2 + fmp_thread_num()]);
+            cpu[r * 2 + fmp_thread_num()] = sched_getcpu(); /* glibc reads it from rseq */
         }
     for (int r = 0; r < 8; r++) {
         HT_CHECK_MSG(CPU_COUNT(&mask[r * 2]) == 1 && CPU_COUNT(&mask[r * 2 + 1]) == 1,
@@ -685,6 +689,10 @@ static void test_bound_members_keep_their_places(void)
                      "region %d: the master and the member share their cpu", r);
         HT_CHECK_MSG(CPU_EQUAL(&mask[r * 2 + 1], &mask[1]),
                      "region %d: the member moved from the place of the first region", r);
+        for (int m = 0; m < 2; m++)
+            HT_CHECK_MSG(cpu[r * 2 + m] >= 0 && CPU_ISSET(cpu[r * 2 + m], &mask[r * 2 + m]),
+                         "region %d: sched_getcpu() in member %d says cpu %d, outside its mask", r,
+                         m, cpu[r * 2 + m]);
     }
     fmp_warm_release();
 }
