@@ -658,15 +658,16 @@ static void test_large_writes_between_regions(void)
     }
 }
 
-/* Members bound to places (OMP_PROC_BIND=close, OMP_PLACES=cores): a warm member is
-   bound once, when the pool starts, and keeps its place region after region (it no
-   longer binds itself at each region); each member on a cpu of its own, and
-   sched_getcpu() says a cpu of its own (glibc reads it from the thread's rseq area,
-   which the copy of the master's memory overwrites with the master's cpu). */
+/* Members bound to places (OMP_PROC_BIND=close, OMP_PLACES=threads: a cpu a place, with
+   or without SMT): a warm member is bound once, when the pool starts, and keeps its
+   place region after region (it no longer binds itself at each region); each member on
+   a cpu of its own, and sched_getcpu() says a cpu of its own (glibc reads it from the
+   thread's rseq area, which the copy of the master's memory overwrites with the
+   master's cpu). */
 static void test_bound_members_keep_their_places(void)
 {
     setenv("OMP_PROC_BIND", "close", 1);
-    setenv("OMP_PLACES", "cores", 1);
+    setenv("OMP_PLACES", "threads", 1);
     in_warm_mode();
     cpu_set_t all;
     HT_REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
