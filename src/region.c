@@ -49,7 +49,10 @@ static fmp__region open_region(int nprocs, int cond, const char *file, int line,
         }
         fmp__ctx_enter(c, parent, t, m, n);
         c->frame = frame;
-        if (m == 0 || !fmp__warm_member_of(t)) /* a warm member is bound (warm.c) */
+        /* the master binds its thread; members are bound by their parent before they
+           may start (fmp__bind_child: at the fork in team.c, when a warm pool starts
+           or a warm member's place changes in warm.c) */
+        if (m == 0)
             fmp__bind_member(c->level, m, n);
         if (fmp__g_icv.display_affinity)
             fmp__display_affinity(c->level, m, n);
