@@ -535,6 +535,8 @@ void fmp__task_free(fmp__shteam *t);
    the member's number in a member, returning as a fork child would; -1 when the region
    must fork (FMP_REGION=fork, nested, another thread, no kernel support...). */
 int fmp__warm_enter(fmp__shteam *t, const char *file, int line);
+/* A stamp of the warm regions' profile (-DFMP_WARM_PROFILE, see warm.c); nothing otherwise. */
+void fmp__wprof(int slot);
 int fmp__warm_member_of(const fmp__shteam *t); /* this process is t's warm member */
 __attribute__((noreturn)) void fmp__warm_park(void); /* a warm member's end of region */
 void fmp__warm_shutdown(void);                 /* the master: the pool goes */

@@ -139,14 +139,18 @@ static void region_end(fmp__region *r, int normal)
        are running already) */
     if (!t->warm)
         t->spin = 0;
+    fmp__wprof(13); /* a warm profile's stamps (warm.c), nothing otherwise */
     if (!atomic_load(&t->broken))
         fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
+    fmp__wprof(14);
     int err = fmp__team_reap(t);
+    fmp__wprof(15);
     fmp__g.cur = c->parent;
     free(c);
     fmp__thread_leave();
     r->err = fmp__team_report(t, err);
     fmp__team_free(t);
+    fmp__wprof(16);
 }
 
 int fmp__parallel_at(int nprocs, int cond, void (*body)(void *), void *arg, const char *file,

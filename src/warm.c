@@ -230,6 +230,9 @@ typedef struct w_ctl {
                                      pidfds): not mirrored, a bitmap */
     long ndirty;
     struct w_range dirty[MAXR];
+#ifdef FMP_WARM_PROFILE
+    u64 pf[64], pn, tb; /* the profile's slots, regions, the master's post */
+#endif
 } w_ctl;
 
 /* A member's own state, in its part of the reservation (the master never touches it). */
@@ -249,6 +252,7 @@ typedef struct w_mem {
     int cd_full;
     long ncu; /* mappings the last body created */
     struct w_range cunreg[MAXMAPS];
+    struct w_range tr[MAXMAPS], trk[MAXMAPS]; /* member_post: tracked, and registered */
     long nfull;
     struct w_range full[MAXR];
     struct w_range unmap[MAXMAPS];
@@ -274,8 +278,8 @@ typedef struct w_mem {
 typedef struct w_mpriv {
     long nunreg;
     struct w_range unreg[MAXMAPS];
-    int nskip;
-    struct w_range skip[MAXMAPS]; /* what the scan for new mappings leaves out */
+    int ntr;
+    struct w_range tr[MAXMAPS]; /* the tracked mappings, adjacent ones joined */
     /* what regions that forked under auto left for the members' next sync: pages written
        (and protected again), mappings made anew */
     long npend, npfresh;
@@ -326,6 +330,56 @@ static fmp__shteam *g_member_team;
 static pid_t g_member_pid;
 static int g_member_id;
 
+/* Where a warm region's time goes: built with -DFMP_WARM_PROFILE (`make
+   CPPFLAGS=-DFMP_WARM_PROFILE`), the master adds the cycles since its last stamp to
+   slot i at WP(i) (0-19: its open, the body, its join), member 1 at MPF(i) (32-43: its
+   sync, and after the body); FMP_WPROF=1 prints the means per region, in microseconds
+   at FMP_WPROF_MHZ (default 2600), when the pool goes.  Not built otherwise. */
+#ifdef FMP_WARM_PROFILE
+#include <x86intrin.h>
+static u64 g_pl; /* the master's last stamp */
+#define WP(i)                                                                                      \
+    do {                                                                                           \
+        u64 n_ = __rdtsc();                                                                        \
+        if (g_pool.ctl)                                                                            \
+            g_pool.ctl->pf[i] += n_ - g_pl;                                                        \
+        g_pl = n_;                                                                                 \
+    } while (0)
+#define MPF(i)                                                                                     \
+    do {                                                                                           \
+        if (m->id == 1) {                                                                          \
+            u64 n_ = __rdtsc();                                                                    \
+            c->pf[i] += n_ - ml;                                                                   \
+            ml = n_;                                                                               \
+        }                                                                                          \
+    } while (0)
+#define MPF_START() u64 ml = __rdtsc()
+void fmp__wprof(int i)
+{
+    WP(i);
+}
+static void wprof_print(const w_ctl *c)
+{
+    const char *mhz = getenv("FMP_WPROF_MHZ");
+    double f = mhz ? atof(mhz) : 2600.0;
+    if (!getenv("FMP_WPROF") || !c->pn || f <= 0)
+        return;
+    fprintf(stderr, "forkmp: warm profile, %llu regions (us):", (unsigned long long)c->pn);
+    for (int i = 0; i < 64; i++)
+        if (c->pf[i])
+            fprintf(stderr, " %d:%.1f", i, (double)c->pf[i] / f / (double)c->pn);
+    fprintf(stderr, "\n");
+}
+#else
+#define WP(i) ((void)0)
+#define MPF(i) ((void)0)
+#define MPF_START() ((void)0)
+void fmp__wprof(int i)
+{
+    (void)i;
+}
+#define wprof_print(c) ((void)0)
+#endif
 static w_mem *mem_of(char *res, int id)
 {
     return (w_mem *)(res + MPRIV_BYTES + (size_t)(id - 1) * MEM_BYTES);
@@ -642,6 +696,64 @@ static int skip_ranges(const struct w_map *maps, int n, int any_untracked, struc
     return k;
 }
 
+/* The tracked mappings of maps[0..n), adjacent ones joined: the ranges the scans walk.
+   (A scan of [PG, UEND) walks the page tables of every mapping that is not tracked too:
+   the libraries' code, the shared ones.)  Into out; the count. */
+static int tracked_ranges(const struct w_map *maps, int n, struct w_range *out)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (!tracked(&maps[i]))
+            continue;
+        if (k && out[k - 1].e == maps[i].s)
+            out[k - 1].e = maps[i].e;
+        else
+            out[k++] = (struct w_range){maps[i].s, maps[i].e};
+    }
+    return k;
+}
+
+/* The sorted ranges a[0..na) less the sorted ranges b[0..nb), into out: the count. */
+static long less_ranges(const struct w_range *a, long na, const struct w_range *b, long nb,
+                        struct w_range *out, long max)
+{
+    long n = 0, j = 0;
+    for (long i = 0; i < na; i++) {
+        u64 cur = a[i].s;
+        while (j < nb && b[j].e <= cur)
+            j++;
+        for (long k = j; cur < a[i].e; k++) {
+            u64 to = k < nb && b[k].s < a[i].e ? b[k].s : a[i].e;
+            if (to > cur && n < max)
+                out[n++] = (struct w_range){cur, to};
+            if (k >= nb || b[k].s >= a[i].e)
+                break;
+            cur = b[k].e;
+        }
+    }
+    return n;
+}
+
+/* PAGEMAP_SCAN (as pm_scan) over each of the sorted ranges r[0..n), into out: the count,
+   -E2BIG when out is full, or -errno. */
+static long pm_scan_in(int fd, const struct w_range *r, int n, u64 inv, u64 mask, u64 ret,
+                       struct w_page_region *vec, struct w_range *out, long outmax)
+{
+    long k = 0;
+    for (int i = 0; i < n; i++) {
+        long got = pm_scan(fd, r[i].s, r[i].e, 0, inv, mask, 0, ret, vec, out + k, outmax - k);
+        if (got < 0)
+            return got;
+        if (got && k && out[k - 1].e == out[k].s) { /* the two ranges touch */
+            out[k - 1].e = out[k].e;
+            memmove(out + k, out + k + 1, (size_t)(got - 1) * sizeof *out);
+            got--;
+        }
+        k += got;
+    }
+    return k;
+}
+
 /* Memory not registered with the userfaultfd (new mappings, a mapping replaced at the
    same address, brk growth; the category inverted) over [PG, UEND), less the ranges in
    skip (sorted) and the pool's reservation [xs, xe).  Into out; the count, or -errno. */
@@ -945,6 +1057,11 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     const struct w_map *LM = c->maps;
     int nm = c->nmaps;
     long r;
+    MPF_START();
+#ifdef FMP_WARM_PROFILE
+    if (m->id == 1)
+        c->pf[43] += ml - c->tb; /* the wake */
+#endif
     m->nfull = 0;
     /* 1. the heap's end */
     u64 ch = heap_end(m->maps, m->nmaps);
@@ -990,21 +1107,17 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     }
     /* 3. the master's memory the member holds in a mapping the body created (not
           registered: its content is unknown): reset and copied whole */
-    for (long u = 0; u < m->ncu; u++)
-        for (int i = 0; i < nm; i++) {
-            if (LM[i].e <= m->cunreg[u].s || LM[i].s >= m->cunreg[u].e)
-                continue;
-            for (int j = 0; j < m->nmaps; j++) {
+    for (long u = 0, i0 = 0, j0 = 0; u < m->ncu; u++) { /* the three lists are sorted */
+        const struct w_range *U = &m->cunreg[u];
+        while (i0 < nm && LM[i0].e <= U->s)
+            i0++;
+        while (j0 < m->nmaps && m->maps[j0].e <= U->s)
+            j0++;
+        for (long i = i0; i < nm && LM[i].s < U->e; i++) {
+            u64 ls = LM[i].s > U->s ? LM[i].s : U->s, le = LM[i].e < U->e ? LM[i].e : U->e;
+            for (long j = j0; j < m->nmaps && m->maps[j].s < le; j++) {
                 const struct w_map *b = &m->maps[j];
-                u64 s = LM[i].s, e = LM[i].e;
-                if (m->cunreg[u].s > s)
-                    s = m->cunreg[u].s;
-                if (m->cunreg[u].e < e)
-                    e = m->cunreg[u].e;
-                if (b->s > s)
-                    s = b->s;
-                if (b->e < e)
-                    e = b->e;
+                u64 s = b->s > ls ? b->s : ls, e = b->e < le ? b->e : le;
                 if (s >= e || !((LM[i].prot | b->prot) & PROT_WRITE) || LM[i].kind == K_SHARED ||
                     !same_ident(&LM[i], b, s))
                     continue;
@@ -1015,6 +1128,7 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
                     return *rc = r, 3;
             }
         }
+    }
     /* 4. what the member has and the master not: unmapped */
     long nun = subtract(m->maps, m->nmaps, LM, nm, m->unmap, NULL, MAXMAPS);
     for (long i = 0; i < nun; i++)
@@ -1032,6 +1146,7 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
         RS3(SYS_madvise, c->fresh[i].s, c->fresh[i].e - c->fresh[i].s, MADV_DONTNEED);
         uffd_reg(m->uffd, c->fresh[i].s, c->fresh[i].e);
     }
+    MPF(32);
     /* 7. what to copy: written by the master, by the body, or in a new mapping */
     if (c->full || m->cd_full) {
         m->nfull = 0;
@@ -1064,6 +1179,7 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
                 P[np++] = (struct w_range){s, e};
         }
     }
+    MPF(33);
     /* 8. the copy.  A page the last protection covers takes a write-protect fault when
           the copy writes it (on a paravirtualised guest an exit to the hypervisor: about
           18 us a page here, 75 ms for 16 MiB); the large ranges are lifted first, one
@@ -1119,6 +1235,7 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     }
     for (int i = 0; i < m->ntmp; i++)
         RS3(SYS_mprotect, LM[m->tmp[i]].s, LM[m->tmp[i]].e - LM[m->tmp[i]].s, LM[m->tmp[i]].prot);
+    MPF(34);
     /* 9. our own thread id in the control block */
     if (c->tid_off > 0)
         *(volatile int *)(uintptr_t)(m->fsbase + (u64)c->tid_off) = m->tid;
@@ -1146,6 +1263,7 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
         pm_scan(m->pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0, W_PAGE_IS_WRITTEN,
                 m->pr, NULL, 0);
     }
+    MPF(35);
     /* 11. signal dispositions (the master posts them while the members copy),
            descriptors and working directory, as after a fork */
     uint32_t seq = atomic_load_explicit(&c->seq, memory_order_relaxed), posted;
@@ -1159,13 +1277,16 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
             return *rc = r, 11;
         *mine = *a;
     }
+    MPF(36);
     if ((r = sync_fds(c, m)) < 0)
         return *rc = r, 11;
+    MPF(37);
     char path[64];
     proc_path(path, c->mpid, "cwd");
     if ((r = RS1(SYS_chdir, path)) < 0)
         return *rc = r, 11;
     m->nskip = skip_ranges(LM, nm, 0, m->skip); /* c->maps changes after the region */
+    MPF(38);
     return 0; /* the maps for the next diff are read after the body (member_post) */
 }
 
@@ -1173,19 +1294,27 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
 static void member_post(w_ctl *c, w_mem *m)
 {
     /* listed, not protected: the pass after the next copy protects them with the rest */
-    long r = pm_scan(m->pmfd, PG, UEND, 0, 0, W_PAGE_IS_WRITTEN | W_PAGE_IS_WPALLOWED, 0,
-                     W_PAGE_IS_WRITTEN, m->pr, m->cdirty, MAXR);
-    m->cd_full = r < 0;
-    m->ncd = r < 0 ? 0 : r;
+    MPF_START();
     /* what the body mapped: not in the reservation, nor in a shared mapping of the
        master's (the arena); a mapping that replaced one not writable is told by its
        identity or protections at the next sync (step 2) */
-    r = scan_unreg(m->pmfd, m->skip, m->nskip, c->xs, c->xe, m->pr, m->cunreg, MAXMAPS);
+    long r = scan_unreg(m->pmfd, m->skip, m->nskip, c->xs, c->xe, m->pr, m->cunreg, MAXMAPS);
     m->ncu = r < 0 ? 0 : r;
-    if (r < 0)
-        m->cd_full = 1;
+    m->cd_full = r < 0;
+    MPF(41);
     if (read_own_maps(c, m) < 0)
         member_fail(c, m, 13, -E2BIG);
+    MPF(42);
+    /* what the body wrote, in the registered part of our tracked mappings: the scan for
+       written pages alone (the kernel's fast path, as in master_prepare) */
+    long nt = tracked_ranges(m->maps, m->nmaps, m->tr);
+    nt = less_ranges(m->tr, nt, m->cunreg, m->ncu, m->trk, MAXMAPS);
+    r = pm_scan_in(m->pmfd, m->trk, (int)nt, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN, m->pr,
+                   m->cdirty, MAXR);
+    if (r < 0)
+        m->cd_full = 1;
+    m->ncd = r < 0 ? 0 : r;
+    MPF(40);
 }
 
 static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t first)
@@ -1464,7 +1593,9 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
 {
     w_mpriv *mp = (w_mpriv *)g_pool.res;
     long r = read_file("/proc/self/maps", mp->buf, sizeof mp->buf);
+    WP(2);
     c->nmaps = r < 0 ? -1 : parse_maps(mp->buf, c->maps, MAXMAPS, c->xs, c->xe);
+    WP(3);
     if (c->nmaps < 0) {
         snprintf(why, len, "cannot read this process's mappings");
         return -1;
@@ -1475,11 +1606,12 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
             snprintf(why, len, "a shared mapping appeared at %#lx", (unsigned long)c->maps[i].s);
             return -3; /* the members lack it: a new pool, forked now, shares it */
         }
-    /* the maps just read say where tracked memory cannot be: the pool's reservation, the
-       shared mappings (the arena) and those not writable */
-    mp->nskip = skip_ranges(c->maps, c->nmaps, 1, mp->skip);
-    long nu =
-        scan_unreg(g_pool.pmfd, mp->skip, mp->nskip, c->xs, c->xe, mp->pr, mp->unreg, MAXMAPS);
+    /* memory not registered yet: only tracked mappings can hold it (the maps just read
+       leave out the pool's reservation) */
+    mp->ntr = tracked_ranges(c->maps, c->nmaps, mp->tr);
+    long nu = pm_scan_in(g_pool.pmfd, mp->tr, mp->ntr, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED,
+                         W_PAGE_IS_WPALLOWED, mp->pr, mp->unreg, MAXMAPS);
+    WP(4);
     if (nu < 0) {
         snprintf(why, len, "PAGEMAP_SCAN failed (%s)", strerror((int)-nu));
         return -1;
@@ -1513,12 +1645,17 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
     /* Protecting written pages again costs a TLB flush per page table touched, which a
        paravirtualised guest pays dearly; copying a page costs little.  So while the pages
        written but not protected are few they stay so, and the members copy them at every
-       region; past STICKY_PAGES they are protected, and the count starts again. */
-    long nd = pm_scan(g_pool.pmfd, PG, UEND, 0, 0, W_PAGE_IS_WRITTEN | W_PAGE_IS_WPALLOWED, 0,
-                      W_PAGE_IS_WRITTEN, mp->pr, c->dirty, MAXR);
+       region; past STICKY_PAGES they are protected, and the count starts again.  The
+       tracked ranges are all registered now, so the scan asks for written pages alone
+       (the kernel's fast path: a third of the time of one that also asks for
+       registered memory). */
+    WP(5);
+    long nd = pm_scan_in(g_pool.pmfd, mp->tr, mp->ntr, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN,
+                         mp->pr, c->dirty, MAXR);
     if (nd < 0 || pages_in(c->dirty, nd) > STICKY_PAGES)
         nd = pm_scan(g_pool.pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
                      W_PAGE_IS_WRITTEN, mp->pr, c->dirty, MAXR);
+    WP(6);
     c->full = nd < 0 || over;
     c->ndirty = nd < 0 ? 0 : nd;
     if (nd < 0 && nd != -E2BIG) {
@@ -1553,6 +1690,7 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
         c->full = 1;
     c->nfresh = (int)nf;
     mp->npend = mp->npfresh = mp->pend_full = 0;
+    WP(7);
     return 0;
 }
 
@@ -1617,6 +1755,7 @@ static void pool_destroy(void)
         return;
     w_ctl *c = g_pool.ctl;
     if (c->mpid == getpid()) {
+        wprof_print(c);
         for (int m = 0; m < g_pool.nmem; m++)
             if (g_pool.pidfd[m] >= 0)
                 syscall(SYS_pidfd_send_signal, g_pool.pidfd[m], SIGKILL, NULL, 0);
@@ -2028,6 +2167,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
        resident memory (16 MiB at least), a new pool, forked now, shares it all again */
     if (pool_holds_too_much(c, why, len))
         return -3;
+    WP(1);
     if (threaded && threads_snapshot(t->master_pid, why, len) < 0)
         return -5;
     /* the master's scans run while the members finish the last region's (member_post:
@@ -2037,6 +2177,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
         snprintf(why, len, "a member of the warm pool is gone");
         return -1;
     }
+    WP(8);
     if (r < 0)
         return r;
     c->jb = (uintptr_t)jb;
@@ -2053,9 +2194,13 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
     if (!threaded)
         bind_slots(t); /* the members enter as soon as they synced */
     list_tool_fds(c, t, !threaded);
+#ifdef FMP_WARM_PROFILE
+    c->tb = __rdtsc();
+#endif
     bump(&c->seq);
     uint32_t seq = atomic_load(&c->seq);
     master_post_acts(c, seq);
+    WP(9);
     if (master_wait(&c->synced, (uint32_t)g_pool.nmem) < 0) {
         if (atomic_load(&c->err))
             snprintf(why, len, "member %d could not follow the master (step %d: %s)", c->err_member,
@@ -2079,6 +2224,10 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
         }
     }
     g_pool.used++;
+    WP(11);
+#ifdef FMP_WARM_PROFILE
+    c->pn++;
+#endif
     return 0;
 }
 
@@ -2205,7 +2354,9 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
         return -1; /* nested regions, regions of members and persistent teams fork */
     pid_t me = t->master_pid;
     long pinned_kb;
+    WP(10);
     int th = master_threads(me, &pinned_kb);
+    WP(0);
     if (th < 1 || (th > 1 && (pid_t)syscall(SYS_gettid) != me)) {
         snprintf(why, sizeof why,
                  th < 1 ? "the process's threads are unknown"

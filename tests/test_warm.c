@@ -658,6 +658,51 @@ static void test_large_writes_between_regions(void)
     }
 }
 
+/* Pages the master drops between regions (MADV_DONTNEED on anonymous memory: malloc_trim,
+   a program's own allocator) read as zeros in the master; a warm member must see the
+   zeros too, not the copy it kept.  Dropped after the pages were protected again (the
+   whole block written), and after a few pages written just before were left unprotected. */
+static void test_pages_dropped_between_regions(void)
+{
+    in_warm_mode();
+    const size_t n = (size_t)1 << 20, pg = 4096;
+    unsigned char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    HT_REQUIRE(p != MAP_FAILED);
+    long *seen = ht_shared(sizeof(long) * 4 * 3);
+    memset(seen, 0, sizeof(long) * 4 * 3);
+    for (int round = 0; round < 4; round++) {
+        /* 0: all written; 1: all dropped; 2: 4 pages written; 3: those 4 dropped */
+        if (round == 0)
+            memset(p, 7, n);
+        else if (round == 1)
+            HT_REQUIRE(madvise(p, n, MADV_DONTNEED) == 0);
+        else if (round == 2)
+            for (int k = 0; k < 4; k++)
+                p[(size_t)(10 + 3 * k) * pg] = 9;
+        else
+            for (int k = 0; k < 4; k++)
+                HT_REQUIRE(madvise(p + (size_t)(10 + 3 * k) * pg, pg, MADV_DONTNEED) == 0);
+        FMP_PARALLEL(3) {
+            int me = fmp_thread_num();
+            if (me) {
+                long nz = 0;
+                for (size_t i = 0; i < n; i++)
+                    nz += p[i] != 0;
+                seen[round * 3 + me] = nz + 1;         /* 0: never ran */
+                memset(p + pg * (size_t)me, 0x55, pg); /* undone at the next region */
+            }
+        }
+        HT_CHECK_MSG(fmp_region_error() == 0, "round %d: the region failed", round);
+    }
+    const long want[4] = {(long)n, 0, 4, 0};
+    for (int round = 0; round < 4; round++)
+        for (int m = 1; m < 3; m++)
+            HT_CHECK_MSG(seen[round * 3 + m] == want[round] + 1,
+                         "round %d: member %d saw %ld bytes not zero, the master %ld", round, m,
+                         seen[round * 3 + m] - 1, want[round]);
+    munmap(p, n);
+}
+
 /* Members bound to places (OMP_PROC_BIND=close, OMP_PLACES=threads: a cpu a place, with
    or without SMT): a warm member is bound once, when the pool starts, and keeps its
    place region after region (it no longer binds itself at each region); each member on
@@ -775,6 +820,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST(test_idle_pool_sleeps),
                                 HT_TEST(test_large_writes_between_regions),
                                 HT_TEST(test_bound_members_keep_their_places),
+                                HT_TEST(test_pages_dropped_between_regions),
                                 HT_END};
 
 int main(int argc, char **argv)
