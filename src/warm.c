@@ -155,7 +155,6 @@ struct w_pm_scan_arg {
 #define AUTO_FORK_MIN ((u64)1 << 20)
 _Static_assert(AUTO_FORK_MIN / PG >= 2 * STICKY_PAGES, "auto would fork for the sticky pages");
 #define IDLE_CHECK_S 2           /* a parked member looks at its master this often */
-#define SCAN_SKIP ((u64)1 << 20) /* untracked mappings the scan for new ones leaves out */
 #define UNPROTECT_MIN (16 * PG)  /* ranges to copy lifted from protection before the copy */
 #define TOOL_FD 900              /* the members' own descriptors go from here up */
 #define MAXFD 4096
@@ -258,12 +257,12 @@ typedef struct w_mem {
     int cd_full;
     long ncu; /* mappings the last body created */
     struct w_range cunreg[MAXMAPS];
-    struct w_range tr[MAXMAPS], trk[MAXMAPS]; /* member_post: tracked, and registered */
+    struct w_range tr[MAXMAPS], trk[2 * MAXMAPS]; /* member_post's scans */
     long nfull;
     struct w_range full[MAXR];
     struct w_range unmap[MAXMAPS];
-    int nskip;
-    struct w_range skip[MAXMAPS]; /* the master's shared mappings, for member_post's scan */
+    int nwr;
+    struct w_range wr[MAXMAPS]; /* the master's tracked mappings at the last sync */
     int idx[MAXMAPS];
     long ncreate;
     struct {
@@ -773,19 +772,6 @@ static int tracked(const struct w_map *m)
     return (m->prot & PROT_WRITE) && m->kind != K_SHARED;
 }
 
-/* The ranges of maps[0..n) of a MiB or more that the scan for memory not registered
-   leaves out (a walk of their page tables for nothing): the shared ones, and with
-   any_untracked the ones not writable too.  Into skip; the count. */
-static int skip_ranges(const struct w_map *maps, int n, int any_untracked, struct w_range *skip)
-{
-    int k = 0;
-    for (int i = 0; i < n && k < MAXMAPS; i++)
-        if (maps[i].e - maps[i].s >= SCAN_SKIP &&
-            (maps[i].kind == K_SHARED || (any_untracked && !tracked(&maps[i]))))
-            skip[k++] = (struct w_range){maps[i].s, maps[i].e};
-    return k;
-}
-
 /* The tracked mappings of maps[0..n), adjacent ones joined: the ranges the scans walk.
    (A scan of [PG, UEND) walks the page tables of every mapping that is not tracked too:
    the libraries' code, the shared ones.)  Into out; the count. */
@@ -842,31 +828,6 @@ static long pm_scan_in(int fd, const struct w_range *r, int n, u64 inv, u64 mask
         k += got;
     }
     return k;
-}
-
-/* Memory not registered with the userfaultfd (new mappings, a mapping replaced at the
-   same address, brk growth; the category inverted) over [PG, UEND), less the ranges in
-   skip (sorted) and the pool's reservation [xs, xe).  Into out; the count, or -errno. */
-static long scan_unreg(int fd, const struct w_range *skip, int nskip, u64 xs, u64 xe,
-                       struct w_page_region *pr, struct w_range *out, long max)
-{
-    long n = 0;
-    u64 from = PG;
-    for (int i = 0; i <= nskip; i++) {
-        u64 s = i < nskip ? skip[i].s : UEND, e = i < nskip ? skip[i].e : UEND;
-        if (from < xs && xs < s) /* the reservation, not among the maps, comes first */
-            s = xs, e = xe, i--;
-        if (from < s) {
-            long r = pm_scan(fd, from, s, 0, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED, 0,
-                             W_PAGE_IS_WPALLOWED, pr, out + n, max - n);
-            if (r < 0)
-                return r;
-            n += r;
-        }
-        if (e > from)
-            from = e;
-    }
-    return n;
 }
 
 static int same_ident(const struct w_map *a, const struct w_map *b, u64 s)
@@ -1068,7 +1029,7 @@ static int master_has(const w_mem *m, int fd)
 /* A tool descriptor at a number the master uses now: moved to one it does not use. */
 static int move_clear(w_mem *m, int *tool)
 {
-    if (!master_has(m, *tool))
+    if (*tool < 0 || !master_has(m, *tool))
         return 0;
     for (int want = TOOL_FD;; want++) {
         long fd = RS3(SYS_fcntl, *tool, F_DUPFD_CLOEXEC, want);
@@ -1128,7 +1089,7 @@ static int sync_fds(const w_ctl *c, w_mem *m)
        kcmp each less at every region) */
     for (int w = 0; w < MAXFD / 32; w++)
         m->mfds[w] &= ~c->toolfds[w];
-    int *tools[] = {&m->uffd, &m->pmfd, &m->mpmfd, &m->mfddir, &m->sfddir, &m->mpidfd};
+    int *tools[] = {&m->uffd, &m->pmfd, &m->mpmfd, &m->mfddir, &m->sfddir, &m->mpidfd, &m->mapsfd};
     for (unsigned i = 0; r == 0 && i < sizeof tools / sizeof tools[0]; i++)
         r = move_clear(m, tools[i]);
     if (r == 0)
@@ -1354,6 +1315,9 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     /* 11. signal dispositions (the master posts them while the members copy),
            descriptors and working directory, as after a fork */
     uint32_t seq = atomic_load_explicit(&c->seq, memory_order_relaxed), posted;
+    for (long i = c->spin; i > 0 && atomic_load_explicit(&c->acts, memory_order_acquire) != seq;
+         i--)
+        __builtin_ia32_pause(); /* a few system calls of the master's: a sleep costs more */
     while ((posted = atomic_load_explicit(&c->acts, memory_order_acquire)) != seq)
         RS(SYS_futex, &c->acts, FUTEX_WAIT, posted, 0, 0, 0);
     for (int sig = 1; sig <= 64; sig++) {
@@ -1372,7 +1336,7 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     proc_path(path, c->mpid, "cwd");
     if ((r = RS1(SYS_chdir, path)) < 0)
         return *rc = r, 11;
-    m->nskip = skip_ranges(LM, nm, 0, m->skip); /* c->maps changes after the region */
+    m->nwr = tracked_ranges(LM, nm, m->wr); /* c->maps changes after the region */
     MPF(38);
     return 0; /* the maps for the next diff are read after the body (member_post) */
 }
@@ -1380,22 +1344,27 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
 /* After the body: what it wrote, and what it mapped. */
 static void member_post(w_ctl *c, w_mem *m)
 {
-    /* listed, not protected: the pass after the next copy protects them with the rest */
     MPF_START();
-    /* what the body mapped: not in the reservation, nor in a shared mapping of the
-       master's (the arena); a mapping that replaced one not writable is told by its
-       identity or protections at the next sync (step 2) */
-    long r = scan_unreg(m->pmfd, m->skip, m->nskip, c->xs, c->xe, m->pr, m->cunreg, MAXMAPS);
-    m->ncu = r < 0 ? 0 : r;
-    m->cd_full = r < 0;
-    MPF(41);
+    long r;
     if ((r = read_own_maps(c, m)) < 0)
         member_fail(c, m, 13, r);
     MPF(42);
-    /* what the body wrote, in the registered part of our tracked mappings: the scan for
-       written pages alone (the kernel's fast path, as in master_prepare) */
+    /* what the body mapped (not registered), where we or the master at the last sync
+       had tracked memory: a mapping made over memory writable on neither side holds
+       nothing to copy (step 3 of the sync), one with another backing than the master's
+       is told by its identity at the next sync (step 2), and memory the master makes
+       writable after is a fresh mapping of the master's, copied whole (step 6) */
     long nt = tracked_ranges(m->maps, m->nmaps, m->tr);
-    nt = less_ranges(m->tr, nt, m->cunreg, m->ncu, m->trk, MAXMAPS);
+    long nw = merge3(m->tr, nt, m->wr, m->nwr, NULL, 0, m->trk);
+    r = pm_scan_in(m->pmfd, m->trk, (int)nw, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED,
+                   W_PAGE_IS_WPALLOWED, m->pr, m->cunreg, MAXMAPS);
+    m->ncu = r < 0 ? 0 : r;
+    m->cd_full = r < 0;
+    MPF(41);
+    /* what the body wrote, in the registered part of our tracked mappings: the scan for
+       written pages alone (the kernel's fast path, as in master_prepare); listed, not
+       protected: the pass after the next copy protects them with the rest */
+    nt = less_ranges(m->tr, nt, m->cunreg, m->ncu, m->trk, 2 * MAXMAPS);
     r = pm_scan_in(m->pmfd, m->trk, (int)nt, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN, m->pr,
                    m->cdirty, MAXR);
     if (r < 0)

@@ -703,6 +703,57 @@ static void test_pages_dropped_between_regions(void)
     munmap(p, n);
 }
 
+/* The master's descriptors at the numbers where a warm member keeps its own (the
+   userfaultfd, pagemap and maps files...: from 900 up, opened when the pool starts): the
+   member moves its own away and holds the master's there, as a fork child would; the
+   regions stay warm. */
+static void test_descriptors_where_members_keep_theirs(void)
+{
+    in_warm_mode();
+    enum { COUNT = 32 };
+    long *got = ht_shared(sizeof(long) * 3 * COUNT), *pid = ht_shared(sizeof(long) * 4);
+    int first = 900, count = COUNT;
+    FMP_PARALLEL(3) { /* the pool starts: its members' descriptors go from 900 up */
+        if (fmp_thread_num() == 1)
+            pid[3] = (long)getpid();
+    }
+    for (int round = 0; round < 3; round++) {
+        memset(got, 0, sizeof(long) * 3 * COUNT);
+        for (int k = 0; k < count; k++) {
+            FILE *f = tmpfile();
+            HT_REQUIRE(f != NULL);
+            long v = round * 1000 + k + 1;
+            HT_REQUIRE(fwrite(&v, sizeof v, 1, f) == 1 && fflush(f) == 0);
+            HT_REQUIRE(dup2(fileno(f), first + k) == first + k);
+            fclose(f);
+        }
+        FMP_PARALLEL(3) {
+            int me = fmp_thread_num();
+            if (me == 1)
+                pid[round] = (long)getpid();
+            if (me)
+                for (int k = 0; k < count; k++) {
+                    long v = -1;
+                    if (pread(first + k, &v, sizeof v, 0) != (ssize_t)sizeof v)
+                        v = -2;
+                    got[me * COUNT + k] = v;
+                }
+        }
+        HT_CHECK_MSG(fmp_region_error() == 0, "round %d: the region failed", round);
+        for (int m = 1; m < 3; m++)
+            for (int k = 0; k < count; k++)
+                HT_CHECK_MSG(got[m * COUNT + k] == round * 1000 + k + 1,
+                             "round %d: member %d read %ld from descriptor %d, the master's "
+                             "file holds %d",
+                             round, m, got[m * COUNT + k], first + k, round * 1000 + k + 1);
+        for (int k = 0; k < count; k++)
+            close(first + k);
+    }
+    HT_CHECK_MSG(pid[3] > 0 && pid[0] == pid[3] && pid[1] == pid[3] && pid[2] == pid[3],
+                 "member 1 was %ld, then %ld, %ld, %ld: the regions did not stay warm", pid[3],
+                 pid[0], pid[1], pid[2]);
+}
+
 /* Members bound to places (OMP_PROC_BIND=close, OMP_PLACES=threads: a cpu a place, with
    or without SMT): a warm member is bound once, when the pool starts, and keeps its
    place region after region (it no longer binds itself at each region); each member on
@@ -821,6 +872,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST(test_large_writes_between_regions),
                                 HT_TEST(test_bound_members_keep_their_places),
                                 HT_TEST(test_pages_dropped_between_regions),
+                                HT_TEST(test_descriptors_where_members_keep_theirs),
                                 HT_END};
 
 int main(int argc, char **argv)
