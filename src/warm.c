@@ -338,9 +338,17 @@ static int g_member_id;
 
 /* Where a warm region's time goes: built with -DFMP_WARM_PROFILE (`make
    CPPFLAGS=-DFMP_WARM_PROFILE`), the master adds the cycles since its last stamp to
-   slot i at WP(i) (0-19: its open, the body, its join), member 1 at MPF(i) (32-43: its
-   sync, and after the body); FMP_WPROF=1 prints the means per region, in microseconds
-   at FMP_WPROF_MHZ (default 2600), when the pool goes.  Not built otherwise. */
+   slot i at WP(i), member 1 at MPF(i); FMP_WPROF=1 prints the means per region, in
+   microseconds at FMP_WPROF_MHZ (default 2600), when the pool goes.  Not built otherwise.
+   The master: 10 its own code since the last region, 0 its threads, 1 the members'
+   memory, 2 the maps, 4 the scan for memory not registered, 5 registering it, 6 the scan
+   of written pages, 7 the rest of master_prepare, 8 waiting for the members to park, 9
+   the post (places, descriptors, signal dispositions), 11 waiting for their sync, 13 the
+   body, 14 the end barrier, 15 the join, 16 the team's report.  Member 1: 43 from the
+   master's post to its wake, 32 the sync's mappings (steps 1-6), 33 what to copy, 34 the
+   copy, 35 protecting again, 36 the signal dispositions, 37 the descriptors, 38 the
+   working directory; after the body, 42 its maps, 41 the scan for what it mapped, 40
+   the scan of what it wrote; 50 the pages it copied (a count, not microseconds). */
 #ifdef FMP_WARM_PROFILE
 #include <x86intrin.h>
 static u64 g_pl; /* the master's last stamp */
@@ -373,7 +381,7 @@ static void wprof_print(const w_ctl *c)
     fprintf(stderr, "forkmp: warm profile, %llu regions (us):", (unsigned long long)c->pn);
     for (int i = 0; i < 64; i++)
         if (c->pf[i])
-            fprintf(stderr, " %d:%.1f", i, (double)c->pf[i] / f / (double)c->pn);
+            fprintf(stderr, " %d:%.1f", i, (double)c->pf[i] / (i == 50 ? 1 : f) / (double)c->pn);
     fprintf(stderr, "\n");
 }
 #else
@@ -1239,6 +1247,10 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
             uffd_unwp(m->uffd, P[i].s, P[i].e); /* best effort: a range not registered */
     }
     atomic_fetch_add_explicit(&c->copied, pages, memory_order_relaxed);
+#ifdef FMP_WARM_PROFILE
+    if (m->id == 1)
+        c->pf[50] += pages; /* a count */
+#endif
     long pi = 0;
     u64 off = 0;
     while (pi < np) {
