@@ -64,7 +64,7 @@ bench_allreduce_mpi_LDFLAGS = -no-install
 
 dist_noinst_SCRIPTS += bench/run
 dist_noinst_DATA += bench/report.awk bench/README.md bench/RESULTS.md bench/regions.png \
-	bench/regions-a63fe8e.png bench/regions-fdd3774.png
+	bench/regions-a63fe8e.png bench/regions-fdd3774.png bench/regions-761b01b.png
 
 # `make bench`: build, then run the suite here.  BENCH_FLAGS passes options to bench/run
 # (make bench BENCH_FLAGS="--members 16 --size large").

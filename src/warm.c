@@ -341,10 +341,12 @@ static int g_member_id;
    slot i at WP(i), member 1 at MPF(i); FMP_WPROF=1 prints the means per region, in
    microseconds at FMP_WPROF_MHZ (default 2600), when the pool goes.  Not built otherwise.
    The master: 10 its own code since the last region, 0 its threads, 1 the members'
-   memory, 2 the maps, 4 the scan for memory not registered, 5 registering it, 6 the scan
-   of written pages, 7 the rest of master_prepare, 8 waiting for the members to park, 9
-   the post (places, descriptors, signal dispositions), 11 waiting for their sync, 13 the
-   body, 14 the end barrier, 15 the join, 16 the team's report.  Member 1: 43 from the
+   memory, 19 the other threads' snapshot, 2 the maps, 4 the scan for memory not
+   registered, 5 registering it, 6 the scan of written pages, 7 the rest of
+   master_prepare, 8 waiting for the members to park, 17 their places, 18 the post and
+   the wake, 9 the signal dispositions, 11 waiting for their sync, 13 the body, 14 the
+   end barrier, 15 the join, 16 the team's report (on shared cpus a slot also holds the
+   time the members ran on the master's).  Member 1: 43 from the
    master's post to its wake, 32 the sync's mappings (steps 1-6), 33 what to copy, 34 the
    copy, 35 protecting again, 36 the signal dispositions, 37 the descriptors, 38 the
    working directory; after the body, 42 its maps, 41 the scan for what it mapped, 40
@@ -2292,6 +2294,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
     WP(1);
     if (threaded && threads_snapshot(t->master_pid, why, len) < 0)
         return -5;
+    WP(19);
     /* the master's scans run while the members finish the last region's (member_post:
        their own scans and maps, which read nothing the master writes here) */
     int r = master_prepare(c, why, len);
@@ -2311,6 +2314,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
        its place alone), a spin cut when the node is oversubscribed */
     c->spin = g_pool.spin = fmp__spin_now(t->spin);
     rebind_members(t);
+    WP(17);
     atomic_store(&c->synced, 0);
     atomic_store(&c->parked, 0);
     if (!threaded)
@@ -2320,6 +2324,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
     c->tb = __rdtsc();
 #endif
     bump(&c->seq);
+    WP(18);
     uint32_t seq = atomic_load(&c->seq);
     master_post_acts(c, seq);
     WP(9);
