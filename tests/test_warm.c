@@ -749,9 +749,10 @@ static void test_descriptors_where_members_keep_theirs(void)
         for (int k = 0; k < count; k++)
             close(first + k);
     }
-    HT_CHECK_MSG(pid[3] > 0 && pid[0] == pid[3] && pid[1] == pid[3] && pid[2] == pid[3],
-                 "member 1 was %ld, then %ld, %ld, %ld: the regions did not stay warm", pid[3],
-                 pid[0], pid[1], pid[2]);
+    if (warm_available()) /* else every region forks (a sanitizer build, valgrind) */
+        HT_CHECK_MSG(pid[3] > 0 && pid[0] == pid[3] && pid[1] == pid[3] && pid[2] == pid[3],
+                     "member 1 was %ld, then %ld, %ld, %ld: the regions did not stay warm",
+                     pid[3], pid[0], pid[1], pid[2]);
 }
 
 /* Members bound to places (OMP_PROC_BIND=close, OMP_PLACES=threads: a cpu a place, with
