@@ -262,7 +262,7 @@ typedef struct w_mem {
     struct w_range full[MAXR];
     struct w_range unmap[MAXMAPS];
     int nwr;
-    struct w_range wr[MAXMAPS]; /* the master's tracked mappings at the last sync */
+    struct w_range wr[MAXMAPS]; /* the master's private mappings at the last sync */
     int idx[MAXMAPS];
     long ncreate;
     struct {
@@ -283,8 +283,10 @@ typedef struct w_mem {
 typedef struct w_mpriv {
     long nunreg;
     struct w_range unreg[MAXMAPS];
-    int ntr;
+    int ntr, npv;
     struct w_range tr[MAXMAPS]; /* the tracked mappings, adjacent ones joined */
+    struct w_range pv[MAXMAPS]; /* the private ones */
+    struct w_range tw[2 * MAXMAPS]; /* the scan of written pages: tracked, and fresh */
     /* what regions that forked under auto left for the members' next sync: pages written
        (and protected again), mappings made anew */
     long npend, npfresh;
@@ -782,14 +784,14 @@ static int tracked(const struct w_map *m)
     return (m->prot & PROT_WRITE) && m->kind != K_SHARED;
 }
 
-/* The tracked mappings of maps[0..n), adjacent ones joined: the ranges the scans walk.
-   (A scan of [PG, UEND) walks the page tables of every mapping that is not tracked too:
-   the libraries' code, the shared ones.)  Into out; the count. */
-static int tracked_ranges(const struct w_map *maps, int n, struct w_range *out)
+/* The private mappings of maps[0..n) (with writable, the tracked ones alone), adjacent
+   ones joined: the ranges the scans walk (a scan of [PG, UEND) walks the shared ones' page
+   tables too).  Into out; the count. */
+static int map_ranges(const struct w_map *maps, int n, int writable, struct w_range *out)
 {
     int k = 0;
     for (int i = 0; i < n; i++) {
-        if (!tracked(&maps[i]))
+        if (maps[i].kind == K_SHARED || (writable && !tracked(&maps[i])))
             continue;
         if (k && out[k - 1].e == maps[i].s)
             out[k - 1].e = maps[i].e;
@@ -929,7 +931,7 @@ static int create_part(w_ctl *c, w_mem *m, const struct w_map *me, u64 s, u64 e)
     }
     if (r != (long)s)
         return r < 0 ? (int)r : -EEXIST;
-    if ((me->prot & PROT_WRITE) && me->kind != K_STACK) {
+    if (me->kind != K_STACK) {
         long rr = uffd_reg(m->uffd, s, e);
         if (rr < 0)
             return (int)rr;
@@ -1176,12 +1178,10 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
             for (long j = j0; j < m->nmaps && m->maps[j].s < le; j++) {
                 const struct w_map *b = &m->maps[j];
                 u64 s = b->s > ls ? b->s : ls, e = b->e < le ? b->e : le;
-                if (s >= e || !((LM[i].prot | b->prot) & PROT_WRITE) || LM[i].kind == K_SHARED ||
-                    !same_ident(&LM[i], b, s))
+                if (s >= e || LM[i].kind == K_SHARED || !same_ident(&LM[i], b, s))
                     continue;
                 RS3(SYS_madvise, s, e - s, MADV_DONTNEED);
-                if (LM[i].prot & PROT_WRITE)
-                    uffd_reg(m->uffd, s, e);
+                uffd_reg(m->uffd, s, e);
                 if ((r = add_full(m, s, e)) < 0)
                     return *rc = r, 3;
             }
@@ -1229,7 +1229,9 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
             if (!(LM[k].prot & PROT_WRITE) && (m->ntmp == 0 || m->tmp[m->ntmp - 1] != k) &&
                 m->ntmp < MAXMAPS) {
                 m->tmp[m->ntmp++] = (int)k;
-                RS3(SYS_mprotect, LM[k].s, LM[k].e - LM[k].s, PROT_READ | PROT_WRITE);
+                /* executable stays so: code this member runs may be in it */
+                RS3(SYS_mprotect, LM[k].s, LM[k].e - LM[k].s,
+                    PROT_READ | PROT_WRITE | (LM[k].prot & PROT_EXEC));
             }
             if (np && P[np - 1].e == s)
                 P[np - 1].e = e;
@@ -1350,7 +1352,7 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     proc_path(path, c->mpid, "cwd");
     if ((r = RS1(SYS_chdir, path)) < 0)
         return *rc = r, 11;
-    m->nwr = tracked_ranges(LM, nm, m->wr); /* c->maps changes after the region */
+    m->nwr = map_ranges(LM, nm, 0, m->wr); /* c->maps changes after the region */
     MPF(38);
     return 0; /* the maps for the next diff are read after the body (member_post) */
 }
@@ -1363,12 +1365,10 @@ static void member_post(w_ctl *c, w_mem *m)
     if ((r = read_own_maps(c, m)) < 0)
         member_fail(c, m, 13, r);
     MPF(42);
-    /* what the body mapped (not registered), where we or the master at the last sync
-       had tracked memory: a mapping made over memory writable on neither side holds
-       nothing to copy (step 3 of the sync), one with another backing than the master's
-       is told by its identity at the next sync (step 2), and memory the master makes
-       writable after is a fresh mapping of the master's, copied whole (step 6) */
-    long nt = tracked_ranges(m->maps, m->nmaps, m->tr);
+    /* what the body mapped (not registered: all of our private memory is), where we or
+       the master at the last sync had private memory; our other mappings, and the
+       shared ones, are not walked */
+    long nt = map_ranges(m->maps, m->nmaps, 0, m->tr);
     long nw = merge3(m->tr, nt, m->wr, m->nwr, NULL, 0, m->trk);
     r = pm_scan_in(m->pmfd, m->trk, (int)nw, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED,
                    W_PAGE_IS_WPALLOWED, m->pr, m->cunreg, MAXMAPS);
@@ -1378,6 +1378,7 @@ static void member_post(w_ctl *c, w_mem *m)
     /* what the body wrote, in the registered part of our tracked mappings: the scan for
        written pages alone (the kernel's fast path, as in master_prepare); listed, not
        protected: the pass after the next copy protects them with the rest */
+    nt = map_ranges(m->maps, m->nmaps, 1, m->tr);
     nt = less_ranges(m->tr, nt, m->cunreg, m->ncu, m->trk, 2 * MAXMAPS);
     r = pm_scan_in(m->pmfd, m->trk, (int)nt, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN, m->pr,
                    m->cdirty, MAXR);
@@ -1497,9 +1498,11 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
         member_fail(c, m, 23, pr < 0 ? pr : -EIO);
         RS1(SYS_exit_group, FMP_EXIT_FAILURE);
     }
-    /* track from here on; what the fork's child side wrote before is found below */
+    /* track from here on; what the fork's child side wrote before is found below.  The
+       private memory not writable is registered and protected too: what is not
+       registered after a body is what the body mapped, whatever its protections */
     for (int i = 0; i < m->nmaps; i++)
-        if (tracked(&m->maps[i])) {
+        if (m->maps[i].kind != K_SHARED) {
             long r = uffd_reg(m->uffd, m->maps[i].s, m->maps[i].e);
             if (r == 0)
                 r = uffd_wp(m->uffd, m->maps[i].s, m->maps[i].e);
@@ -1614,9 +1617,11 @@ static int master_track_all(w_ctl *c, char *why, size_t len)
     for (int i = 0; i < c->nmaps; i++)
         if (c->maps[i].kind == K_SHARED && c->nshared < MAXSHARED)
             c->shared[c->nshared++] = c->maps[i];
-    for (int i = 0; i < c->nmaps; i++) {
-        if (!tracked(&c->maps[i]))
+    for (int i = 0; i < c->nmaps; i++) { /* the private memory: see master_prepare */
+        if (c->maps[i].kind == K_SHARED)
             continue;
+        /* protected too where it is not writable: a page whose protection was never set
+           reads as written in the scans that protect (the libraries' code) */
         r = uffd_reg(g_pool.uffd, c->maps[i].s, c->maps[i].e);
         if (r == 0)
             r = uffd_wp(g_pool.uffd, c->maps[i].s, c->maps[i].e);
@@ -1726,10 +1731,13 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
             snprintf(why, len, "a shared mapping appeared at %#lx", (unsigned long)c->maps[i].s);
             return -3; /* the members lack it: a new pool, forked now, shares it */
         }
-    /* memory not registered yet: only tracked mappings can hold it (the maps just read
-       leave out the pool's reservation) */
-    mp->ntr = tracked_ranges(c->maps, c->nmaps, mp->tr);
-    long nu = pm_scan_in(g_pool.pmfd, mp->tr, mp->ntr, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED,
+    /* private memory not registered yet (the maps just read leave out the pool's
+       reservation): all of it is registered, not writable too, so that one the master made
+       anew shows here whatever its protections (a mapping written, then made read-only,
+       at an address where the members hold another of the same kind) */
+    mp->ntr = map_ranges(c->maps, c->nmaps, 1, mp->tr);
+    mp->npv = map_ranges(c->maps, c->nmaps, 0, mp->pv);
+    long nu = pm_scan_in(g_pool.pmfd, mp->pv, mp->npv, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED,
                          W_PAGE_IS_WPALLOWED, mp->pr, mp->unreg, MAXMAPS);
     WP(4);
     if (nu < 0) {
@@ -1742,7 +1750,7 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
         while (j < c->nmaps && c->maps[j].e <= mp->unreg[i].s)
             j++;
         for (long k = j; k < c->nmaps && c->maps[k].s < mp->unreg[i].e; k++) {
-            if (!tracked(&c->maps[k]))
+            if (c->maps[k].kind == K_SHARED)
                 continue;
             u64 s = c->maps[k].s > mp->unreg[i].s ? c->maps[k].s : mp->unreg[i].s;
             u64 e = c->maps[k].e < mp->unreg[i].e ? c->maps[k].e : mp->unreg[i].e;
@@ -1762,21 +1770,27 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
                 over = 1;
         }
     }
+    if (over) {
+        snprintf(why, len, "more than %d new mappings", MAXMAPS);
+        return -3; /* a new pool, forked now, has them all */
+    }
     /* Protecting written pages again costs a TLB flush per page table touched, which a
        paravirtualised guest pays dearly; copying a page costs little.  So while the pages
        written but not protected are few they stay so, and the members copy them at every
        region; past STICKY_PAGES they are protected, and the count starts again.  The
        tracked ranges are all registered now, so the scan asks for written pages alone
        (the kernel's fast path: a third of the time of one that also asks for
-       registered memory). */
+       registered memory); over the fresh ones too, not writable ones included: every
+       page of theirs reads as written (none is protected yet), and is copied. */
     WP(5);
-    long nd = pm_scan_in(g_pool.pmfd, mp->tr, mp->ntr, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN,
+    long ntw = merge3(mp->tr, mp->ntr, c->fresh, nf, NULL, 0, mp->tw);
+    long nd = pm_scan_in(g_pool.pmfd, mp->tw, (int)ntw, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN,
                          mp->pr, c->dirty, MAXR);
     if (nd < 0 || pages_in(c->dirty, nd) > STICKY_PAGES)
         nd = pm_scan(g_pool.pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
                      W_PAGE_IS_WRITTEN, mp->pr, c->dirty, MAXR);
     WP(6);
-    c->full = nd < 0 || over;
+    c->full = nd < 0;
     c->ndirty = nd < 0 ? 0 : nd;
     if (nd < 0 && nd != -E2BIG) {
         snprintf(why, len, "PAGEMAP_SCAN failed (%s)", strerror((int)-nd));

@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include <forkmp.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <pthread.h>
@@ -755,6 +756,93 @@ static void test_descriptors_where_members_keep_theirs(void)
                      pid[3], pid[0], pid[1], pid[2]);
 }
 
+/* A body that maps over the master's memory (MAP_FIXED): over memory the master keeps
+   read-only, over memory it writes, and with a mapping of another kind; at the next region
+   each member sees the master's bytes there again, as a fork child would. */
+static void test_body_maps_over_the_masters_memory(void)
+{
+    in_warm_mode();
+    const size_t pg = 4096, n = 4 * pg;
+    unsigned char *ro = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *rw = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    HT_REQUIRE(ro != MAP_FAILED && rw != MAP_FAILED);
+    memset(ro, 0x11, n);
+    memset(rw, 0x22, n);
+    HT_REQUIRE(mprotect(ro, n, PROT_READ) == 0);
+    long *bad = ht_shared(sizeof(long) * 8 * 3);
+    memset(bad, 0, sizeof(long) * 8 * 3);
+    for (int round = 0; round < 8; round++) {
+        rw[round * 100] = 0x22; /* the master writes a byte of rw before each region */
+        FMP_PARALLEL(3) {
+            int me = fmp_thread_num();
+            if (me) {
+                long b = 0;
+                for (size_t i = 0; i < n; i++)
+                    b += (ro[i] != 0x11) + (rw[i] != 0x22);
+                bad[round * 3 + me] = b;
+                /* round by round: anonymous read-only, anonymous writable, a file's pages */
+                int prot = round % 3 == 1 ? PROT_READ | PROT_WRITE : PROT_READ;
+                int flags = MAP_PRIVATE | MAP_FIXED | (round % 3 == 2 ? 0 : MAP_ANONYMOUS);
+                int fd = round % 3 == 2 ? open("/proc/self/exe", O_RDONLY) : -1;
+                void *a = mmap(ro, n, prot, flags, fd, 0);
+                void *w = mmap(rw, n, PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
+                if (fd >= 0)
+                    close(fd);
+                if (a == MAP_FAILED || w == MAP_FAILED)
+                    bad[round * 3 + me] = -1;
+            }
+        }
+        HT_CHECK_MSG(fmp_region_error() == 0, "round %d: the region failed", round);
+    }
+    for (int round = 0; round < 8; round++)
+        for (int m = 1; m < 3; m++)
+            HT_CHECK_MSG(bad[round * 3 + m] == 0,
+                         "round %d: member %d saw %ld bytes unlike the master's (-1: its mmap "
+                         "failed)",
+                         round, m, bad[round * 3 + m]);
+    munmap(ro, n);
+    munmap(rw, n);
+}
+
+/* The master replaces read-only memory between regions (MAP_FIXED at the same address,
+   written, made read-only again: a table rebuilt, a code cache): the members see the new
+   bytes, though the mapping has the same address, kind and protections as the one they
+   hold. */
+static void test_master_replaces_read_only_memory(void)
+{
+    in_warm_mode();
+    const size_t n = 4 * 4096;
+    unsigned char *ro = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    HT_REQUIRE(ro != MAP_FAILED);
+    memset(ro, 0x30, n);
+    HT_REQUIRE(mprotect(ro, n, PROT_READ) == 0);
+    long *bad = ht_shared(sizeof(long) * 6 * 3);
+    memset(bad, 0, sizeof(long) * 6 * 3);
+    for (int round = 0; round < 6; round++) {
+        unsigned char want = (unsigned char)(0x30 + round);
+        if (round > 0) {
+            HT_REQUIRE(mmap(ro, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                            -1, 0) == ro);
+            memset(ro, want, round % 2 ? n : n / 2); /* half of it: the rest reads zeros */
+            HT_REQUIRE(mprotect(ro, n, PROT_READ) == 0);
+        }
+        unsigned char copy[4 * 4096];
+        memcpy(copy, ro, n);
+        FMP_PARALLEL(3) {
+            int me = fmp_thread_num();
+            if (me)
+                bad[round * 3 + me] = 1 + (memcmp(copy, ro, n) != 0);
+        }
+        HT_CHECK_MSG(fmp_region_error() == 0, "round %d: the region failed", round);
+    }
+    for (int round = 0; round < 6; round++)
+        for (int m = 1; m < 3; m++)
+            HT_CHECK_MSG(bad[round * 3 + m] == 1, "round %d: member %d %s", round, m,
+                         bad[round * 3 + m] ? "saw other bytes than the master's" : "never ran");
+    munmap(ro, n);
+}
+
 /* Members bound to places (OMP_PROC_BIND=close, OMP_PLACES=threads: a cpu a place, with
    or without SMT): a warm member is bound once, when the pool starts, and keeps its
    place region after region (it no longer binds itself at each region); each member on
@@ -874,6 +962,8 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST(test_bound_members_keep_their_places),
                                 HT_TEST(test_pages_dropped_between_regions),
                                 HT_TEST(test_descriptors_where_members_keep_theirs),
+                                HT_TEST(test_body_maps_over_the_masters_memory),
+                                HT_TEST(test_master_replaces_read_only_memory),
                                 HT_END};
 
 int main(int argc, char **argv)
