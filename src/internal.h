@@ -302,6 +302,11 @@ typedef struct fmp__shteam {
     _Atomic uint32_t bar_arrived FMP__ALIGNED;
     _Atomic uint32_t bar_gen FMP__ALIGNED;
     _Atomic uint32_t bar_sleepers;
+    /* changes at every new task, at a completion that may end a wait, and at every
+       barrier's release: barrier waiters and task waiters sleep on it.  On bar_gen's line:
+       a barrier's waiter sees the release and the new generation in one transfer */
+    _Atomic uint32_t task_gen;
+    _Atomic uint32_t task_sleepers;
     _Atomic unsigned long single_count FMP__ALIGNED;
     _Atomic uint32_t ring_sleepers;
     _Atomic uint32_t ordered_loops; /* ordered loops whose descriptor is in the ring */
@@ -322,10 +327,6 @@ typedef struct fmp__shteam {
     /* tasks (task.c): the team's deques, allocated in the arena by the first fmp_task */
     _Atomic(struct fmp__tasks *) tasks;
     _Atomic uint32_t task_pending FMP__ALIGNED; /* tasks created and not complete */
-    /* changes at every new task, at a completion that may end a wait, and at every
-       barrier's release: barrier waiters and task waiters sleep on it */
-    _Atomic uint32_t task_gen FMP__ALIGNED;
-    _Atomic uint32_t task_sleepers;
     fmp__slot slots[];           /* n of them */
 } fmp__shteam;
 
