@@ -824,14 +824,17 @@ static long less_ranges(const struct w_range *a, long na, const struct w_range *
 
 /* PAGEMAP_SCAN (as pm_scan) over each of the sorted ranges r[0..n), into out: the count,
    -E2BIG when out is full, or -errno. */
-static long pm_scan_in(int fd, const struct w_range *r, int n, u64 inv, u64 mask, u64 ret,
-                       struct w_page_region *vec, struct w_range *out, long outmax)
+static long pm_scan_in(int fd, const struct w_range *r, int n, u64 flags, u64 inv, u64 mask,
+                       u64 ret, struct w_page_region *vec, struct w_range *out, long outmax)
 {
     long k = 0;
     for (int i = 0; i < n; i++) {
-        long got = pm_scan(fd, r[i].s, r[i].e, 0, inv, mask, 0, ret, vec, out + k, outmax - k);
+        long got = pm_scan(fd, r[i].s, r[i].e, flags, inv, mask, 0, ret, vec, out ? out + k : NULL,
+                           outmax - k);
         if (got < 0)
             return got;
+        if (!out)
+            continue;
         if (got && k && out[k - 1].e == out[k].s) { /* the two ranges touch */
             out[k - 1].e = out[k].e;
             memmove(out + k, out + k + 1, (size_t)(got - 1) * sizeof *out);
@@ -1324,8 +1327,9 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
             uffd_wp(m->uffd, pg, pg + PG);
         }
     } else {
-        pm_scan(m->pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0, W_PAGE_IS_WRITTEN,
-                m->pr, NULL, 0);
+        long nt = map_ranges(LM, nm, 1, m->tr); /* the tracked memory: ours is the master's */
+        pm_scan_in(m->pmfd, m->tr, (int)nt, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN,
+                   W_PAGE_IS_WRITTEN, m->pr, NULL, 0);
     }
     MPF(35);
     /* 11. signal dispositions (the master posts them while the members copy),
@@ -1370,7 +1374,7 @@ static void member_post(w_ctl *c, w_mem *m)
        shared ones, are not walked */
     long nt = map_ranges(m->maps, m->nmaps, 0, m->tr);
     long nw = merge3(m->tr, nt, m->wr, m->nwr, NULL, 0, m->trk);
-    r = pm_scan_in(m->pmfd, m->trk, (int)nw, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED,
+    r = pm_scan_in(m->pmfd, m->trk, (int)nw, 0, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED,
                    W_PAGE_IS_WPALLOWED, m->pr, m->cunreg, MAXMAPS);
     m->ncu = r < 0 ? 0 : r;
     m->cd_full = r < 0;
@@ -1380,7 +1384,7 @@ static void member_post(w_ctl *c, w_mem *m)
        protected: the pass after the next copy protects them with the rest */
     nt = map_ranges(m->maps, m->nmaps, 1, m->tr);
     nt = less_ranges(m->tr, nt, m->cunreg, m->ncu, m->trk, 2 * MAXMAPS);
-    r = pm_scan_in(m->pmfd, m->trk, (int)nt, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN, m->pr,
+    r = pm_scan_in(m->pmfd, m->trk, (int)nt, 0, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN, m->pr,
                    m->cdirty, MAXR);
     if (r < 0)
         m->cd_full = 1;
@@ -1499,12 +1503,12 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
         RS1(SYS_exit_group, FMP_EXIT_FAILURE);
     }
     /* track from here on; what the fork's child side wrote before is found below.  The
-       private memory not writable is registered and protected too: what is not
+       private memory not writable is registered too (not protected): what is not
        registered after a body is what the body mapped, whatever its protections */
     for (int i = 0; i < m->nmaps; i++)
         if (m->maps[i].kind != K_SHARED) {
             long r = uffd_reg(m->uffd, m->maps[i].s, m->maps[i].e);
-            if (r == 0)
+            if (r == 0 && tracked(&m->maps[i]))
                 r = uffd_wp(m->uffd, m->maps[i].s, m->maps[i].e);
             if (r < 0) {
                 member_fail(c, m, 22, r);
@@ -1620,10 +1624,11 @@ static int master_track_all(w_ctl *c, char *why, size_t len)
     for (int i = 0; i < c->nmaps; i++) { /* the private memory: see master_prepare */
         if (c->maps[i].kind == K_SHARED)
             continue;
-        /* protected too where it is not writable: a page whose protection was never set
-           reads as written in the scans that protect (the libraries' code) */
+        /* protected where it is writable only: protecting read-only memory would fill its
+           page tables with markers (8 MiB of them for a 4 GiB file mapped read-only); the
+           scans of written pages never walk it (the tracked and fresh ranges alone) */
         r = uffd_reg(g_pool.uffd, c->maps[i].s, c->maps[i].e);
-        if (r == 0)
+        if (r == 0 && tracked(&c->maps[i]))
             r = uffd_wp(g_pool.uffd, c->maps[i].s, c->maps[i].e);
         if (r < 0) {
             snprintf(why, len, "the mapping at %#lx cannot be tracked (%s)",
@@ -1737,7 +1742,7 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
        at an address where the members hold another of the same kind) */
     mp->ntr = map_ranges(c->maps, c->nmaps, 1, mp->tr);
     mp->npv = map_ranges(c->maps, c->nmaps, 0, mp->pv);
-    long nu = pm_scan_in(g_pool.pmfd, mp->pv, mp->npv, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED,
+    long nu = pm_scan_in(g_pool.pmfd, mp->pv, mp->npv, 0, W_PAGE_IS_WPALLOWED, W_PAGE_IS_WPALLOWED,
                          W_PAGE_IS_WPALLOWED, mp->pr, mp->unreg, MAXMAPS);
     WP(4);
     if (nu < 0) {
@@ -1784,11 +1789,11 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
        page of theirs reads as written (none is protected yet), and is copied. */
     WP(5);
     long ntw = merge3(mp->tr, mp->ntr, c->fresh, nf, NULL, 0, mp->tw);
-    long nd = pm_scan_in(g_pool.pmfd, mp->tw, (int)ntw, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN,
+    long nd = pm_scan_in(g_pool.pmfd, mp->tw, (int)ntw, 0, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN,
                          mp->pr, c->dirty, MAXR);
     if (nd < 0 || pages_in(c->dirty, nd) > STICKY_PAGES)
-        nd = pm_scan(g_pool.pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
-                     W_PAGE_IS_WRITTEN, mp->pr, c->dirty, MAXR);
+        nd = pm_scan_in(g_pool.pmfd, mp->tw, (int)ntw, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN,
+                        W_PAGE_IS_WRITTEN, mp->pr, c->dirty, MAXR);
     WP(6);
     c->full = nd < 0;
     c->ndirty = nd < 0 ? 0 : nd;
@@ -1797,8 +1802,8 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
         return -1;
     }
     if (nd < 0) /* protect everything again; the members copy all */
-        pm_scan(g_pool.pmfd, PG, UEND, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN, 0,
-                W_PAGE_IS_WRITTEN, mp->pr, NULL, 0);
+        pm_scan_in(g_pool.pmfd, mp->tw, (int)ntw, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN,
+                   W_PAGE_IS_WRITTEN, mp->pr, NULL, 0);
     /* auto: a region after more writes than are worth copying forks, and the pool waits
        with what they were; the next region that could run warm starts a new pool instead
        when the writes of the regions that forked are too many to copy (a pool forked anew
