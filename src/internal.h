@@ -537,7 +537,11 @@ void fmp__task_free(fmp__shteam *t);
    must fork (FMP_REGION=fork, nested, another thread, no kernel support...). */
 int fmp__warm_enter(fmp__shteam *t, const char *file, int line);
 /* A stamp of the warm regions' profile (-DFMP_WARM_PROFILE, see warm.c); nothing otherwise. */
+#ifdef FMP_WARM_PROFILE
 void fmp__wprof(int slot);
+#else
+#define fmp__wprof(slot) ((void)0)
+#endif
 int fmp__warm_member_of(const fmp__shteam *t); /* this process is t's warm member */
 __attribute__((noreturn)) void fmp__warm_park(void); /* a warm member's end of region */
 void fmp__warm_shutdown(void);                 /* the master: the pool goes */

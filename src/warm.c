@@ -392,10 +392,6 @@ static void wprof_print(const w_ctl *c)
 #define WP(i) ((void)0)
 #define MPF(i) ((void)0)
 #define MPF_START() ((void)0)
-void fmp__wprof(int i)
-{
-    (void)i;
-}
 #define wprof_print(c) ((void)0)
 #endif
 static w_mem *mem_of(char *res, int id)
@@ -523,6 +519,20 @@ static int starts(const char *p, const char *q)
     return 1;
 }
 
+/* A mapping less the tool reservation [xs, xe) (never mirrored): 0 when nothing is left. */
+static int cut_reservation(struct w_map *m, u64 xs, u64 xe)
+{
+    if (m->e <= xs || m->s >= xe)
+        return 1;
+    if (m->s >= xs && m->e <= xe)
+        return 0;
+    if (m->s < xs)
+        m->e = xs;
+    else
+        m->s = xe;
+    return 1;
+}
+
 /* The mappings of a maps text, the tool reservation [xs, xe) cut out, the kernel's
    special ones ([vdso], [vvar], [vsyscall]) left out.  -1: too many. */
 static int parse_maps(const char *p, struct w_map *out, int max, u64 xs, u64 xe,
@@ -555,14 +565,8 @@ static int parse_maps(const char *p, struct w_map *out, int max, u64 xs, u64 xe,
         int named = p > name;
         if (*p)
             p++;
-        if (m.e > xs && m.s < xe) {
-            if (m.s >= xs && m.e <= xe)
-                continue;
-            if (m.s < xs)
-                m.e = xs;
-            else
-                m.s = xe;
-        }
+        if (!cut_reservation(&m, xs, xe))
+            continue;
         if (named && name[0] == '[') {
             if (starts(name, "[heap]"))
                 m.kind = K_HEAP;
@@ -626,14 +630,8 @@ static int query_maps(int fd, const w_ctl *c, u64 brk, struct w_map *out, int ma
             return (int)r;
         at = q.vma_end;
         struct w_map m = {q.vma_start, q.vma_end, q.vma_offset, q.inode, 0, 0};
-        if (m.e > c->xs && m.s < c->xe) {
-            if (m.s >= c->xs && m.e <= c->xe)
-                continue;
-            if (m.s < c->xs)
-                m.e = c->xs;
-            else
-                m.s = c->xe;
-        }
+        if (!cut_reservation(&m, c->xs, c->xe))
+            continue;
         int special = 0;
         for (int i = 0; i < c->nspecial; i++)
             special |= c->special[i].s == q.vma_start && c->special[i].e == q.vma_end;
@@ -988,10 +986,24 @@ static void sort_ranges(struct w_range *r, long n)
 
 /* The descriptors: those of the master at the same numbers, as after a fork (the same
    open file descriptions), and no others but the member's own tools. */
-static int is_tool_fd(const w_mem *m, int fd)
+/* The member's own descriptors, the one list that says which they are (the sync keeps
+   them and moves them away from the master's numbers); -1 where one is not open. */
+#define NTOOLS 7
+static void tool_fds(w_mem *m, int *out[NTOOLS])
 {
-    return fd == m->uffd || fd == m->pmfd || fd == m->mpmfd || fd == m->mfddir || fd == m->sfddir ||
-           fd == m->mpidfd || (fd == m->mapsfd && fd >= 0);
+    int *all[NTOOLS] = {&m->uffd,   &m->pmfd,   &m->mpmfd, &m->mfddir,
+                        &m->sfddir, &m->mpidfd, &m->mapsfd};
+    memcpy(out, all, sizeof all);
+}
+
+static int is_tool_fd(w_mem *m, int fd)
+{
+    int *tools[NTOOLS];
+    tool_fds(m, tools);
+    for (int i = 0; i < NTOOLS; i++)
+        if (fd >= 0 && *tools[i] == fd)
+            return 1;
+    return 0;
 }
 
 struct w_dirent {
@@ -1104,8 +1116,9 @@ static int sync_fds(const w_ctl *c, w_mem *m)
        kcmp each less at every region) */
     for (int w = 0; w < MAXFD / 32; w++)
         m->mfds[w] &= ~c->toolfds[w];
-    int *tools[] = {&m->uffd, &m->pmfd, &m->mpmfd, &m->mfddir, &m->sfddir, &m->mpidfd, &m->mapsfd};
-    for (unsigned i = 0; r == 0 && i < sizeof tools / sizeof tools[0]; i++)
+    int *tools[NTOOLS];
+    tool_fds(m, tools);
+    for (int i = 0; r == 0 && i < NTOOLS; i++)
         r = move_clear(m, tools[i]);
     if (r == 0)
         r = take_marked(m);
@@ -1115,6 +1128,17 @@ static int sync_fds(const w_ctl *c, w_mem *m)
 }
 
 /* Bring the member's memory to the master's.  0, or the failing step (errno in *rc). */
+/* A member waits for the master to post want in *w: spins first, then sleeps (raw
+   system calls: nothing in libc). */
+static void member_await(_Atomic uint32_t *w, uint32_t want, long spins)
+{
+    uint32_t v;
+    for (long i = spins; i > 0 && atomic_load_explicit(w, memory_order_acquire) != want; i--)
+        __builtin_ia32_pause();
+    while ((v = atomic_load_explicit(w, memory_order_acquire)) != want)
+        RS(SYS_futex, w, FUTEX_WAIT, v, 0, 0, 0);
+}
+
 static int member_sync(w_ctl *c, w_mem *m, long *rc)
 {
     const struct w_map *LM = c->maps;
@@ -1334,12 +1358,8 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     MPF(35);
     /* 11. signal dispositions (the master posts them while the members copy),
            descriptors and working directory, as after a fork */
-    uint32_t seq = atomic_load_explicit(&c->seq, memory_order_relaxed), posted;
-    for (long i = c->spin; i > 0 && atomic_load_explicit(&c->acts, memory_order_acquire) != seq;
-         i--)
-        __builtin_ia32_pause(); /* a few system calls of the master's: a sleep costs more */
-    while ((posted = atomic_load_explicit(&c->acts, memory_order_acquire)) != seq)
-        RS(SYS_futex, &c->acts, FUTEX_WAIT, posted, 0, 0, 0);
+    /* a few system calls of the master's: spin first, a sleep costs more */
+    member_await(&c->acts, atomic_load_explicit(&c->seq, memory_order_relaxed), c->spin);
     for (int sig = 1; sig <= 64; sig++) {
         struct w_sigaction *a = &c->act[sig - 1], *mine = &m->act[sig - 1];
         if (sig == SIGKILL || sig == SIGSTOP || memcmp(a, mine, sizeof *a) == 0)
@@ -1425,12 +1445,7 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
         bump(&c->synced);
         if (c->threaded) {
             /* the master's other threads may have run while we copied: its verdict */
-            uint32_t v;
-            for (int k = 0; (v = atomic_load_explicit(&c->verdict, memory_order_acquire)) != s; k++)
-                if (k > 4000)
-                    RS(SYS_futex, &c->verdict, FUTEX_WAIT, v, 0, 0, 0);
-                else
-                    __builtin_ia32_pause();
+            member_await(&c->verdict, s, 4000);
             if (!c->go) {
                 member_post(c, m); /* as after an empty body */
                 bump(&c->parked);
