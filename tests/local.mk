@@ -33,7 +33,8 @@ fmp_test_suites = \
 	tests/test_hardening \
 	tests/test_faults \
 	tests/test_tasks \
-	tests/test_warm
+	tests/test_warm \
+	tests/test_symbols
 
 EXTRA_DIST += tests/harness.h tests/no_cunit.sh tests/harness_selftest.sh
 
@@ -221,3 +222,28 @@ tests_test_warm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
 tests_test_warm_CFLAGS = $(fmp_test_cflags)
 tests_test_warm_LDADD = $(fmp_test_ldadd)
 tests_test_warm_LDFLAGS = -no-install
+
+# the symbolizer of the lost-write detector (src/symbols.c): internal functions, so the
+# library's objects with every symbol visible (tests/envtopo.mk); the probes of
+# tests/sym_dwarf.c built with older DWARF versions, and a module the test dlopens under
+# other names (tests/.libs/libsymmod.so)
+if HAVE_CUNIT
+check_LTLIBRARIES += tests/libsymdw4.la tests/libsymdw2.la tests/libsymmod.la
+endif
+tests_test_symbols_SOURCES = tests/test_symbols.c tests/sym_probe.h
+tests_test_symbols_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+tests_test_symbols_CFLAGS = $(fmp_test_cflags) -g
+tests_test_symbols_LDADD = tests/libharness.la tests/libsymdw4.la tests/libsymdw2.la \
+	tests/libforkmp_internal.la $(CUNIT_LIBS) $(HWLOC_LIBS)
+tests_test_symbols_LDFLAGS = -no-install
+
+tests_libsymdw4_la_SOURCES = tests/sym_dwarf.c tests/sym_probe.h
+tests_libsymdw4_la_CPPFLAGS = $(AM_CPPFLAGS) -DSYM_DWARF_FN=sym_dwarf4_where
+tests_libsymdw4_la_CFLAGS = $(AM_CFLAGS) -gdwarf-4
+tests_libsymdw2_la_SOURCES = tests/sym_dwarf.c tests/sym_probe.h
+tests_libsymdw2_la_CPPFLAGS = $(AM_CPPFLAGS) -DSYM_DWARF_FN=sym_dwarf2_where
+tests_libsymdw2_la_CFLAGS = $(AM_CFLAGS) -gdwarf-2
+
+tests_libsymmod_la_SOURCES = tests/sym_module.c
+tests_libsymmod_la_CFLAGS = $(AM_CFLAGS) -g
+tests_libsymmod_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere

@@ -1,0 +1,51 @@
+/* The in-process symbolizer (symbols.c): what a run-time address is, for the messages of
+ * the lost-write detector (FMP_CHECK=writes).  A global or static variable is named by its
+ * symbol, a code address by its function and, where the object has a DWARF line table,
+ * by file and line.
+ *
+ * The objects are those dl_iterate_phdr lists (the main program, the shared objects, the
+ * vdso); each object's ELF file is read from disk on the first question about it, its
+ * symbols once (.symtab, else .dynsym), its line table (.debug_line) only on the first
+ * fmp__sym_line about it.  Nothing at all happens before the first call.  The cache is
+ * guarded by a mutex (and held across fork by pthread_atfork handlers registered at the
+ * first call), so any thread of any process may call; a call may allocate (malloc), open
+ * and map files: it is not async-signal-safe.  An odd file (truncated, not ELF, 32-bit, a
+ * file replaced on disk since it was loaded) is an object without symbols, never a crash.
+ */
+#ifndef FMP_SYMBOLS_H
+#define FMP_SYMBOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fmp__sym {
+    char name[256];   /* the symbol, "" when no symbol holds the address */
+    char object[512]; /* the object's file path (the main program: its real path) */
+    uintptr_t start;  /* the symbol's run-time address (0 when none) */
+    size_t size;      /* its st_size */
+    int func;         /* 1: a function (STT_FUNC / STT_GNU_IFUNC), 0: data */
+    int runtime;      /* 1: the object is the C runtime, the dynamic loader, libgcc, the vdso,
+                         forkmp's own libraries or what they load (MPI, hwloc, ...) */
+} fmp__sym;
+
+/* The loaded object (main program or shared object) whose mapped segments hold addr, and
+   the symbol of its .symtab (else .dynsym) whose [st_value, st_value + st_size) holds it
+   (for st_size 0 symbols: only an exact match; of several, the innermost, a typed one
+   before an untyped one, global before weak before local).  0: an object holds addr (name
+   may be ""); -1: no loaded object holds it (heap, stack, anonymous memory).  out may be
+   NULL. */
+int fmp__sym_at(uintptr_t addr, fmp__sym *out);
+
+/* "file.c:123" for a code address, from the object's DWARF line table (.debug_line,
+   versions 2 to 5, 32- and 64-bit formats): the file as the line table's file entry names
+   it, without its directories.  pc is the address of an instruction (for a return
+   address, pass it less one: the call).  0 on success (the text truncated to len if need
+   be), -1 when the object has no line table for pc (stripped, compressed sections, forms
+   this decoder does not know, line 0): the caller then uses the function name. */
+int fmp__sym_line(uintptr_t pc, char *buf, size_t len);
+
+/* Forget the cache (tests; and after dlclose, though an unload is also noticed by itself
+   through dl_iterate_phdr's count of unloaded objects). */
+void fmp__sym_reset(void);
+
+#endif /* FMP_SYMBOLS_H */

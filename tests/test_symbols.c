@@ -1,0 +1,643 @@
+/* test_symbols: the in-process symbolizer (src/symbols.c) with which the lost-write
+ * detector (FMP_CHECK=writes) names the memory a member wrote.
+ *
+ *  - a global and a static array of this program: their symbol, start, size, object (the
+ *    program's real path), data, not the runtime's;
+ *  - a function of this program: its symbol; the line of a call in it (the line table of
+ *    the compiler's default DWARF version), and in tests/sym_dwarf.c built with
+ *    -gdwarf-4 and -gdwarf-2;
+ *  - libc's stdout FILE and printf, the loader's _r_debug, the vdso: the runtime's, and
+ *    no line for libc (Debian's has no line table);
+ *  - heap, stack, anonymous memory and garbage addresses: no object;
+ *  - a shared object (a copy of tests/.libs/libsymmod.so under another name): its
+ *    variables, static ones too, functions and lines; names that make an object the
+ *    runtime's; dlclose noticed;
+ *  - the file of a loaded object replaced by damaged ones (empty, truncated, not ELF,
+ *    32-bit, absurd section headers, thousands of random corruptions): never a crash, and
+ *    the object is still found;
+ *  - threads calling concurrently while the process forks, and children that call. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnu/lib-names.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "symbols.h"
+#include "sym_probe.h"
+
+int sym_global_array[100];
+static double sym_static_table[50];
+
+int sym_probe_function(int x);
+
+__attribute__((noinline)) void *sym_return_address(void)
+{
+    return __builtin_return_address(0);
+}
+
+__attribute__((noinline)) int sym_probe_function(int x)
+{
+    sym_global_array[x % 100] += x;
+    return sym_global_array[(x * 7) % 100] * 3 + 1;
+}
+
+static void exe_path(char *buf)
+{
+    HT_REQUIRE_MSG(realpath("/proc/self/exe", buf) != NULL, "realpath(/proc/self/exe): %s",
+                   strerror(errno));
+}
+
+/* fmp__sym_at(addr) names the symbol name of the object obj (NULL: any) */
+static int check_sym(uintptr_t addr, const char *name, const char *obj, fmp__sym *s)
+{
+    int rc = fmp__sym_at(addr, s);
+    if (!HT_CHECK_MSG(rc == 0, "fmp__sym_at(%#lx) = %d, expected the symbol %s", (long)addr, rc,
+                      name))
+        return 0;
+    int ok =
+        HT_CHECK_MSG(strcmp(s->name, name) == 0, "fmp__sym_at(%#lx): '%s' in %s, expected '%s'",
+                     (long)addr, s->name, s->object, name);
+    if (obj)
+        ok &= HT_CHECK_MSG(strcmp(s->object, obj) == 0, "fmp__sym_at(%#lx): object '%s', not '%s'",
+                           (long)addr, s->object, obj);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- this program */
+
+static void test_global_array(void)
+{
+    char exe[PATH_MAX];
+    exe_path(exe);
+    sym_global_array[37] = 1;
+    fmp__sym s;
+    if (!check_sym((uintptr_t)&sym_global_array[37], "sym_global_array", exe, &s))
+        return;
+    HT_CHECK(s.start == (uintptr_t)&sym_global_array[0]);
+    HT_CHECK_INT_EQ(s.size, sizeof sym_global_array);
+    HT_CHECK_INT_EQ(s.func, 0);
+    HT_CHECK_INT_EQ(s.runtime, 0);
+    /* its first and last bytes; the byte after it is not it */
+    check_sym((uintptr_t)sym_global_array, "sym_global_array", exe, &s);
+    check_sym((uintptr_t)(sym_global_array + 100) - 1, "sym_global_array", exe, &s);
+    int rc = fmp__sym_at((uintptr_t)(sym_global_array + 100), &s);
+    HT_CHECK_MSG(rc != 0 || strcmp(s.name, "sym_global_array") != 0,
+                 "the byte after sym_global_array is in it");
+    /* out may be NULL */
+    HT_CHECK_INT_EQ(fmp__sym_at((uintptr_t)&sym_global_array[5], NULL), 0);
+}
+
+static void test_static_table(void)
+{
+    char exe[PATH_MAX];
+    exe_path(exe);
+    *(volatile double *)&sym_static_table[49] = 2.5;
+    fmp__sym s;
+    if (!check_sym((uintptr_t)&sym_static_table[37], "sym_static_table", exe, &s))
+        return;
+    HT_CHECK(s.start == (uintptr_t)&sym_static_table[0]);
+    HT_CHECK_INT_EQ(s.size, sizeof sym_static_table);
+    HT_CHECK_INT_EQ(s.func, 0);
+    HT_CHECK_INT_EQ(s.runtime, 0);
+}
+
+static void test_function(void)
+{
+    char exe[PATH_MAX];
+    exe_path(exe);
+    int (*volatile fn)(int) = sym_probe_function;
+    HT_CHECK(fn(3) > 0);
+    uintptr_t at = (uintptr_t)fn;
+    fmp__sym s;
+    if (!check_sym(at, "sym_probe_function", exe, &s))
+        return;
+    HT_CHECK(s.start == at);
+    HT_CHECK_INT_EQ(s.func, 1);
+    HT_CHECK_INT_EQ(s.runtime, 0);
+    HT_REQUIRE(s.size > 0);
+    check_sym(at + s.size - 1, "sym_probe_function", exe, &s);
+    /* its entry has a line of this file */
+    char buf[256];
+    HT_CHECK_INT_EQ(fmp__sym_line(at, buf, sizeof buf), 0);
+    HT_CHECK_MSG(strncmp(buf, "test_symbols.c:", 15) == 0, "line of sym_probe_function: '%s'", buf);
+}
+
+static void check_line(const sym_where *w, const char *file, const char *function)
+{
+    char buf[256], want[256];
+    snprintf(want, sizeof want, "%s:%d", file, w->line);
+    int rc = fmp__sym_line(w->pc, buf, sizeof buf);
+    HT_CHECK_MSG(rc == 0 && strcmp(buf, want) == 0, "fmp__sym_line(%#lx) = %d '%s', expected '%s'",
+                 (long)w->pc, rc, rc == 0 ? buf : "", want);
+    fmp__sym s;
+    HT_CHECK_INT_EQ(fmp__sym_at(w->pc, &s), 0);
+    HT_CHECK_MSG(strncmp(s.name, function, strlen(function)) == 0,
+                 "the call at %#lx is in '%s', expected %s", (long)w->pc, s.name, function);
+    HT_CHECK_INT_EQ(s.func, 1);
+}
+
+static void test_line_of_a_call(void)
+{
+    sym_where w;
+    SYM_WHERE(&w);
+    check_line(&w, "test_symbols.c", "test_line_of_a_call");
+    /* a second question about the object: the table decoded the first time */
+    check_line(&w, "test_symbols.c", "test_line_of_a_call");
+}
+
+static void test_line_tables_of_older_dwarf(void)
+{
+    sym_where w;
+    sym_dwarf4_where(&w);
+    check_line(&w, "sym_dwarf.c", "sym_dwarf4_where");
+    sym_dwarf2_where(&w);
+    check_line(&w, "sym_dwarf.c", "sym_dwarf2_where");
+}
+
+static void test_line_buffer(void)
+{
+    sym_where w;
+    SYM_WHERE(&w);
+    char buf[8];
+    memset(buf, 'x', sizeof buf);
+    HT_CHECK_INT_EQ(fmp__sym_line(w.pc, buf, 5), 0);
+    HT_CHECK_MSG(strcmp(buf, "test") == 0 && buf[5] == 'x', "truncated to 5: '%.8s'", buf);
+    HT_CHECK_INT_EQ(fmp__sym_line(w.pc, buf, 0), -1);
+    HT_CHECK_INT_EQ(fmp__sym_line(w.pc, NULL, 10), -1);
+}
+
+/* ---------------------------------------------------------------- the runtime's objects */
+
+static void test_libc(void)
+{
+    fmp__sym s;
+    HT_REQUIRE(fmp__sym_at((uintptr_t)stdout, &s) == 0); /* the FILE, in libc's data */
+    HT_CHECK_CONTAINS(s.object, "libc");
+    HT_CHECK_CONTAINS(s.name, "stdout");
+    HT_CHECK_INT_EQ(s.runtime, 1);
+    HT_CHECK_INT_EQ(s.func, 0);
+    HT_CHECK(s.start <= (uintptr_t)stdout && (uintptr_t)stdout < s.start + s.size);
+
+    /* libc's own printf (in a sanitizer build RTLD_DEFAULT finds the interceptor) */
+    void *libc = dlopen(LIBC_SO, RTLD_LAZY | RTLD_NOLOAD);
+    HT_REQUIRE_MSG(libc != NULL, "dlopen(%s): %s", LIBC_SO, dlerror());
+    void *pf = dlsym(libc, "printf");
+    HT_REQUIRE(pf != NULL);
+    HT_REQUIRE(fmp__sym_at((uintptr_t)pf, &s) == 0);
+    HT_CHECK_CONTAINS(s.object, "libc");
+    HT_CHECK_MSG(strcmp(s.name, "printf") == 0, "printf named '%s'", s.name);
+    HT_CHECK_INT_EQ(s.runtime, 1);
+    HT_CHECK_INT_EQ(s.func, 1);
+    HT_CHECK(s.start == (uintptr_t)pf);
+
+    /* no line table in the distribution's libc: the caller falls back on the name */
+    char buf[256];
+    HT_CHECK_INT_EQ(fmp__sym_line((uintptr_t)pf, buf, sizeof buf), -1);
+    HT_CHECK_INT_EQ(fmp__sym_line((uintptr_t)pf + 1, buf, sizeof buf), -1);
+    dlclose(libc);
+}
+
+static void test_loader_and_vdso(void)
+{
+    fmp__sym s;
+    void *r = dlsym(RTLD_DEFAULT, "_r_debug");
+    Dl_info di;
+    if (r && dladdr(r, &di) && di.dli_fname && strstr(di.dli_fname, "ld-linux")) {
+        HT_REQUIRE(fmp__sym_at((uintptr_t)r, &s) == 0);
+        HT_CHECK_CONTAINS(s.object, "ld-linux");
+        HT_CHECK_INT_EQ(s.runtime, 1);
+        HT_CHECK_INT_EQ(s.func, 0);
+    }
+    uintptr_t vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+    if (vdso) {
+        HT_REQUIRE(fmp__sym_at(vdso + 16, &s) == 0);
+        HT_CHECK_INT_EQ(s.runtime, 1);
+        HT_CHECK_MSG(s.object[0] != 0, "the vdso has no name");
+    }
+}
+
+/* ---------------------------------------------------------------- no object */
+
+static void check_none(uintptr_t addr, const char *what)
+{
+    fmp__sym s;
+    memset(&s, 'x', sizeof s);
+    int rc = fmp__sym_at(addr, &s);
+    HT_CHECK_MSG(rc == -1, "fmp__sym_at(%s %#lx) = %d: '%s' in '%s'", what, (long)addr, rc, s.name,
+                 s.object);
+    HT_CHECK_MSG(s.name[0] == 0 && s.object[0] == 0 && s.start == 0 && s.size == 0,
+                 "fmp__sym_at(%s): *out not cleared", what);
+    char buf[64];
+    HT_CHECK_MSG(fmp__sym_line(addr, buf, sizeof buf) == -1, "fmp__sym_line(%s %#lx) = 0: %s", what,
+                 (long)addr, buf);
+}
+
+static void test_heap_stack_anonymous(void)
+{
+    char *small = malloc(64), *big = malloc(8 << 20); /* brk heap, and an mmap'd block */
+    HT_REQUIRE(small && big);
+    check_none((uintptr_t)small + 8, "heap");
+    check_none((uintptr_t)big + 4096, "mmap'd heap block");
+    volatile int local = 3;
+    check_none((uintptr_t)&local, "stack");
+    void *anon = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    HT_REQUIRE(anon != MAP_FAILED);
+    check_none((uintptr_t)anon + 100, "anonymous mapping");
+    munmap(anon, 1 << 16);
+    free(small);
+    free(big);
+}
+
+static void test_garbage_addresses(void)
+{
+    check_none(0, "null");
+    check_none(1, "one");
+    check_none(0xffffffffffffUL, "0xffffffffffff");
+    check_none(UINTPTR_MAX, "the last address");
+    check_none(UINTPTR_MAX - 4095, "the last page");
+    check_none((uintptr_t)1 << 63, "a non-canonical address");
+}
+
+/* ---------------------------------------------------------------- shared objects */
+
+typedef struct module {
+    char dir[1024];
+    char path[PATH_MAX];
+    void *handle;
+    int *data;
+    long *stat;
+    int (*where)(uintptr_t *pc);
+} module;
+
+static char *read_whole(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (n == cap) {
+            char *nb = realloc(buf, cap = cap ? 2 * cap : 65536);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* Replace path by a new file holding bytes (rename: the loaded copy keeps its old file). */
+static void replace_file(const char *path, const void *bytes, size_t len)
+{
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    HT_REQUIRE_MSG(fd >= 0, "cannot create %s: %s", tmp, strerror(errno));
+    const char *p = bytes;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        HT_REQUIRE_MSG(n > 0, "write %s: %s", tmp, strerror(errno));
+        p += n;
+        len -= (size_t)n;
+    }
+    close(fd);
+    HT_REQUIRE_MSG(rename(tmp, path) == 0, "rename %s: %s", tmp, strerror(errno));
+}
+
+/* A copy of libsymmod.so named name in a new directory, loaded. */
+static void module_load(module *m, const char *name, char **image, size_t *image_len)
+{
+    char lib[4096];
+    ht_helper_path(".libs/libsymmod.so", lib, sizeof lib);
+    if (access(lib, R_OK) != 0)
+        HT_SKIP("no %s (shared libraries disabled?)", lib);
+    memset(m, 0, sizeof *m);
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(m->dir, sizeof m->dir, "%s/fmp-symbols.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    HT_REQUIRE_MSG(mkdtemp(m->dir) != NULL, "mkdtemp: %s", strerror(errno));
+    snprintf(m->path, sizeof m->path, "%s/%s", m->dir, name);
+    size_t len = 0;
+    char *bytes = read_whole(lib, &len);
+    HT_REQUIRE_MSG(bytes != NULL, "cannot read %s", lib);
+    replace_file(m->path, bytes, len);
+    m->handle = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
+    HT_REQUIRE_MSG(m->handle != NULL, "dlopen %s: %s", m->path, dlerror());
+    int *(*data)(void) = (int *(*)(void))dlsym(m->handle, "sym_module_data_addr");
+    long *(*stat)(void) = (long *(*)(void))dlsym(m->handle, "sym_module_static_addr");
+    m->where = (int (*)(uintptr_t *))dlsym(m->handle, "sym_module_where");
+    HT_REQUIRE(data && stat && m->where);
+    m->data = data();
+    m->stat = stat();
+    if (image) {
+        *image = bytes;
+        *image_len = len;
+    } else {
+        free(bytes);
+    }
+}
+
+static void module_unload(module *m)
+{
+    if (m->handle)
+        dlclose(m->handle);
+    m->handle = NULL;
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.new", m->path);
+    unlink(tmp);
+    unlink(m->path);
+    rmdir(m->dir);
+}
+
+static void test_shared_object(void)
+{
+    module m;
+    module_load(&m, "libusercode.so", NULL, NULL);
+    fmp__sym s;
+    if (check_sym((uintptr_t)&m.data[63], "sym_module_data", m.path, &s)) {
+        HT_CHECK(s.start == (uintptr_t)m.data);
+        HT_CHECK_INT_EQ(s.size, 64 * sizeof(int));
+        HT_CHECK_INT_EQ(s.func, 0);
+        HT_CHECK_INT_EQ(s.runtime, 0);
+    }
+    if (check_sym((uintptr_t)&m.stat[3], "sym_module_static", m.path, &s)) {
+        HT_CHECK(s.start == (uintptr_t)m.stat);
+        HT_CHECK_INT_EQ(s.size, 8 * sizeof(long));
+    }
+    if (check_sym((uintptr_t)m.where, "sym_module_where", m.path, &s))
+        HT_CHECK_INT_EQ(s.func, 1);
+    sym_where w;
+    w.line = m.where(&w.pc);
+    check_line(&w, "sym_module.c", "sym_module_where");
+
+    /* gone: dlclose is noticed without fmp__sym_reset */
+    uintptr_t data = (uintptr_t)m.data;
+    dlclose(m.handle);
+    m.handle = NULL;
+    HT_CHECK_INT_EQ(fmp__sym_at(data, &s), -1);
+    module_unload(&m);
+}
+
+static void check_runtime(const char *name, int runtime)
+{
+    module m;
+    module_load(&m, name, NULL, NULL);
+    fmp__sym s;
+    if (check_sym((uintptr_t)m.data, "sym_module_data", m.path, &s))
+        HT_CHECK_MSG(s.runtime == runtime, "an object named %s: runtime %d, expected %d", name,
+                     s.runtime, runtime);
+    module_unload(&m);
+}
+
+static void test_runtime_names(void)
+{
+    check_runtime("libmpi.so.40", 1);
+    check_runtime("libforkmp_mpi.so.0", 1);
+    check_runtime("libhwloc.so.15", 1);
+    check_runtime("libucp.so.0", 1);
+    check_runtime("libcustom.so", 0); /* "libc" alone is not the C library */
+    check_runtime("libmpifoo_user.so", 1);
+    check_runtime("mylibmpi.so", 0);
+    check_runtime("libsolver.so", 0);
+    check_runtime("libasan.so.8", 1);
+}
+
+/* ---------------------------------------------------------------- odd files */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* The object's file replaced by bytes: the object is still found, nothing crashes. */
+static void probe_damaged(const module *m, const void *bytes, size_t len, const char *what)
+{
+    replace_file(m->path, bytes, len);
+    fmp__sym_reset();
+    fmp__sym s;
+    int rc = fmp__sym_at((uintptr_t)&m->data[1], &s);
+    HT_CHECK_MSG(rc == 0 && strcmp(s.object, m->path) == 0, "%s: fmp__sym_at = %d, object '%s'",
+                 what, rc, s.object);
+    char buf[256];
+    uintptr_t pc;
+    m->where(&pc);
+    rc = fmp__sym_line(pc, buf, sizeof buf);
+    HT_CHECK_MSG(rc == -1 || (rc == 0 && strchr(buf, ':')), "%s: fmp__sym_line = %d '%s'", what, rc,
+                 buf);
+    fmp__sym_at((uintptr_t)m->where, &s);
+    fmp__sym_at((uintptr_t)&m->stat[2], &s);
+}
+
+static void test_odd_files(void)
+{
+    module m;
+    char *good;
+    size_t len;
+    module_load(&m, "libodd.so", &good, &len);
+    HT_REQUIRE(len > 4096);
+    char *bad = malloc(len);
+    HT_REQUIRE(bad != NULL);
+    Elf64_Ehdr eh;
+    memcpy(&eh, good, sizeof eh);
+    fmp__sym s;
+
+    probe_damaged(&m, good, 0, "an empty file");
+    HT_CHECK_INT_EQ(fmp__sym_at((uintptr_t)m.data, &s), 0);
+    HT_CHECK_MSG(s.name[0] == 0, "an empty file gives a name: %s", s.name);
+    probe_damaged(&m, good, 10, "10 bytes");
+    probe_damaged(&m, good, sizeof eh, "the ELF header alone");
+    probe_damaged(&m, good, sizeof eh + 3 * sizeof(Elf64_Phdr), "cut in the program headers");
+    for (int i = 1; i < 16; i++)
+        probe_damaged(&m, good, len * i / 16, "truncated");
+    probe_damaged(&m, good, len - 1, "one byte short");
+    memset(bad, 'a', len);
+    probe_damaged(&m, bad, len, "not ELF");
+    memcpy(bad, good, len);
+    bad[EI_CLASS] = ELFCLASS32;
+    probe_damaged(&m, bad, len, "32-bit class");
+    HT_CHECK_INT_EQ(fmp__sym_at((uintptr_t)m.data, &s), 0);
+    HT_CHECK_MSG(s.name[0] == 0, "a 32-bit file gives a name: %s", s.name);
+    memcpy(bad, good, len);
+    bad[EI_DATA] = ELFDATA2MSB;
+    probe_damaged(&m, bad, len, "big-endian");
+
+    /* absurd section headers */
+    Elf64_Ehdr *h = (Elf64_Ehdr *)(void *)bad;
+    const struct {
+        uint64_t shoff;
+        uint16_t shnum, shstrndx;
+    } heads[] = {
+        {UINT64_MAX - 10, eh.e_shnum, eh.e_shstrndx},
+        {len - 10, eh.e_shnum, eh.e_shstrndx},
+        {eh.e_shoff, 0xffff, eh.e_shstrndx},
+        {eh.e_shoff, 0, eh.e_shstrndx}, /* the count in section 0, which says 0 */
+        {eh.e_shoff, eh.e_shnum, SHN_XINDEX},
+        {eh.e_shoff, eh.e_shnum, 0xfff0},
+        {0, eh.e_shnum, eh.e_shstrndx},
+        {1, eh.e_shnum, eh.e_shstrndx},
+    };
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        memcpy(bad, good, len);
+        h->e_shoff = heads[i].shoff;
+        h->e_shnum = heads[i].shnum;
+        h->e_shstrndx = heads[i].shstrndx;
+        probe_damaged(&m, bad, len, "section headers");
+    }
+    /* every section's offset, size, link or entry size absurd in turn */
+    if (eh.e_shoff + (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr) <= len) {
+        for (unsigned i = 0; i < eh.e_shnum; i++)
+            for (int field = 0; field < 5; field++) {
+                memcpy(bad, good, len);
+                Elf64_Shdr sh;
+                char *at = bad + eh.e_shoff + i * sizeof sh;
+                memcpy(&sh, at, sizeof sh);
+                switch (field) {
+                case 0:
+                    sh.sh_offset = UINT64_MAX - sh.sh_size / 2;
+                    break;
+                case 1:
+                    sh.sh_size = UINT64_MAX - 3;
+                    break;
+                case 2:
+                    sh.sh_link = 0xffffffff;
+                    break;
+                case 3:
+                    sh.sh_entsize = 7;
+                    break;
+                default:
+                    sh.sh_flags |= SHF_COMPRESSED;
+                    break;
+                }
+                memcpy(at, &sh, sizeof sh);
+                probe_damaged(&m, bad, len, "a section header");
+            }
+    }
+    /* random damage after the program headers (so that the file still passes for the
+       loaded object and its sections get read), half of it in the last 40% of the file,
+       where the symbol tables, the DWARF sections and the section headers are */
+    size_t from = eh.e_phoff + (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+    HT_REQUIRE(from < len);
+    for (int round = 0; round < 3000; round++) {
+        memcpy(bad, good, len);
+        size_t lo = round % 2 ? len * 3 / 5 : from;
+        int flips = 1 + (int)(rng() % 16);
+        for (int k = 0; k < flips; k++) {
+            size_t at = lo + (size_t)(rng() % (len - lo));
+            if (round % 3 == 0)
+                bad[at] = (char)rng();
+            else
+                bad[at] = (char)(bad[at] ^ (1 << (rng() % 8)));
+        }
+        probe_damaged(&m, bad, len, "random damage");
+    }
+
+    /* the file back: names again */
+    replace_file(m.path, good, len);
+    fmp__sym_reset();
+    check_sym((uintptr_t)&m.data[1], "sym_module_data", m.path, &s);
+    /* and no file at all */
+    unlink(m.path);
+    fmp__sym_reset();
+    HT_CHECK_INT_EQ(fmp__sym_at((uintptr_t)m.data, &s), 0);
+    HT_CHECK_MSG(s.name[0] == 0, "a removed file gives a name: %s", s.name);
+    free(bad);
+    free(good);
+    module_unload(&m);
+}
+
+/* ---------------------------------------------------------------- threads and fork */
+
+static int stop_threads;
+
+static void *hammer(void *arg)
+{
+    long me = (long)arg;
+    char buf[128];
+    fmp__sym s;
+    while (!ht_atomic_load(&stop_threads)) {
+        fmp__sym_at((uintptr_t)&sym_global_array[me], &s);
+        fmp__sym_line((uintptr_t)sym_probe_function, buf, sizeof buf);
+        fmp__sym_at((uintptr_t)stdout, &s);
+        if (me == 0)
+            fmp__sym_reset();
+    }
+    return NULL;
+}
+
+static void test_threads_and_fork(void)
+{
+    pthread_t th[3];
+    for (long i = 0; i < 3; i++)
+        HT_REQUIRE(pthread_create(&th[i], NULL, hammer, (void *)i) == 0);
+    double end = ht_now() + 1.0;
+    int children = 0;
+    while (ht_now() < end) {
+        pid_t pid = fork();
+        HT_REQUIRE(pid >= 0);
+        if (pid == 0) { /* a child of a process whose threads were inside: not stuck */
+            fmp__sym s;
+            int ok = fmp__sym_at((uintptr_t)&sym_global_array[3], &s) == 0 &&
+                     strcmp(s.name, "sym_global_array") == 0;
+            sym_where w;
+            SYM_WHERE(&w);
+            char buf[128];
+            ok = ok && fmp__sym_line(w.pc, buf, sizeof buf) == 0;
+            _exit(ok ? 0 : 1);
+        }
+        int status;
+        HT_REQUIRE(waitpid(pid, &status, 0) == pid);
+        HT_CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %#x",
+                     children, status);
+        children++;
+    }
+    ht_atomic_store(&stop_threads, 1);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    HT_CHECK(children > 0);
+}
+
+static const ht_test tests[] = {HT_TEST(test_global_array),
+                                HT_TEST(test_static_table),
+                                HT_TEST(test_function),
+                                HT_TEST(test_line_of_a_call),
+                                HT_TEST(test_line_tables_of_older_dwarf),
+                                HT_TEST(test_line_buffer),
+                                HT_TEST(test_libc),
+                                HT_TEST(test_loader_and_vdso),
+                                HT_TEST(test_heap_stack_anonymous),
+                                HT_TEST(test_garbage_addresses),
+                                HT_TEST(test_shared_object),
+                                HT_TEST(test_runtime_names),
+                                HT_TEST_TIMEOUT(test_odd_files, 120),
+                                HT_TEST(test_threads_and_fork),
+                                HT_END};
+
+int main(int argc, char **argv)
+{
+    return ht_main(argc, argv, "symbols", tests);
+}
