@@ -247,3 +247,23 @@ tests_libsymdw2_la_CFLAGS = $(AM_CFLAGS) -gdwarf-2
 tests_libsymmod_la_SOURCES = tests/sym_module.c
 tests_libsymmod_la_CFLAGS = $(AM_CFLAGS) -g
 tests_libsymmod_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+
+# tests/check_alloc.sh: libforkmp_check.so (src/check/local.mk) preloaded into
+# tests/check_alloc_prog, a plain program (not linked with forkmp) that checks the records
+# of its blocks through the fmp_check_* API; again with tests/.libs/libcheck_alloc_atfork.so
+# preloaded after it, whose fork handlers allocate while the library holds its lock; and
+# without the preload, where the API is absent.  -export-dynamic: the program's functions
+# are named by dladdr, which tells whether a record's stack starts in the function that
+# allocated.
+check_PROGRAMS += tests/check_alloc_prog
+TESTS += tests/check_alloc.sh
+dist_noinst_SCRIPTS += tests/check_alloc.sh
+tests_check_alloc_prog_SOURCES = tests/check_alloc_prog.c
+tests_check_alloc_prog_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+tests_check_alloc_prog_LDADD = -lpthread
+tests_check_alloc_prog_LDFLAGS = -no-install -export-dynamic
+# -rpath: libtool builds a shared module only for an installable-looking library
+check_LTLIBRARIES += tests/libcheck_alloc_atfork.la
+tests_libcheck_alloc_atfork_la_SOURCES = tests/check_alloc_atfork.c
+tests_libcheck_alloc_atfork_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
+tests_libcheck_alloc_atfork_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
