@@ -541,6 +541,21 @@ FMP_EXPORT int fmp_region_error(void);
  *         message, when called inside a region or a team's run.
  */
 FMP_EXPORT int fmp_warm_release(void);
+/**
+ * Turns the lost-write detector on or off, as ::FMP_CHECK does in the environment (see
+ * doc/porting.md, "Lost writes"): with "writes", at the end of every FMP_PARALLEL region
+ * (and fmp_parallel()) each member other than the master reports the private memory it
+ * wrote that the master had before the region, which the join throws away: a global or
+ * static variable by its name, a heap block by its allocation site, a local of a function
+ * enclosing the region by that function; one line on stderr per place, once per run.
+ * "writes:FILE" also appends a JSON line per place to FILE.  "off" (or NULL) turns it
+ * off.  Heap blocks are named only when the check was on as the program started
+ * (::FMP_CHECK in the environment: their allocation sites are recorded from the start).
+ * The master calls it, outside regions and team runs.
+ * @return 0; ::FMP_EINVAL, with a message, for another value; ::FMP_ESTATE, with a
+ *         message, inside a region or a team's run.
+ */
+FMP_EXPORT int fmp_set_check(const char *what);
 /**@}*/
 
 /* ================================================================================

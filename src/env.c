@@ -186,6 +186,21 @@ static void show_region(const fmp__icv *g, char *b, size_t n)
     fmp__warm_describe(b, n);
 }
 
+static int set_check(load *l, const char *v)
+{
+    return fmp__env_parse_check(v, &l->icv.check, l->icv.check_file, sizeof l->icv.check_file);
+}
+
+static void show_check(const fmp__icv *g, char *b, size_t n)
+{
+    if (!g->check)
+        snprintf(b, n, "off");
+    else if (g->check_file[0])
+        snprintf(b, n, "writes:%s", g->check_file);
+    else
+        snprintf(b, n, "writes");
+}
+
 static int set_shared_size(load *l, const char *v)
 {
     return fmp__env_parse_size(v, &l->icv.shared_size);
@@ -417,6 +432,17 @@ static const struct envvar {
      set_region,
      show_region,
      0},
+    {{"FMP_CHECK", NULL, "writes, writes:FILE, or off", "off",
+      "The lost-write detector: at the end of every FMP_PARALLEL region, each member other "
+      "than the master reports the private memory it wrote that the master had before the "
+      "region (a global by its name, a heap block by its allocation site, a local of a "
+      "function enclosing the region by its function), which the join throws away: one "
+      "line on stderr per place, once per run; with :FILE also a JSON line per place, "
+      "appended to FILE. Costs a snapshot of the master (a fork) at every region; nothing "
+      "without it."},
+     set_check,
+     show_check,
+     1},
     {{"FMP_BARRIER_TREE", NULL, "an integer from 2 (team size), or off", "16",
       "Teams of this many members or more arrive at their barriers through a tree of "
       "counters, at most 8 arrivals a counter, that follows the topology when the members "

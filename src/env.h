@@ -39,6 +39,7 @@ int fmp__env_parse_word(const char *s, const char *const *words, int *index);
 /* s without the whitespace around it, into dst of cap bytes: FMP_EINVAL when empty or
    when it does not fit. */
 int fmp__env_parse_trimmed(const char *s, char *dst, size_t cap);
+int fmp__env_parse_check(const char *s, int *check, char *file, size_t cap);
 
 /* ---------------------------------------------------------------- env.c */
 /* The documented part of row i of the variables table (NULL past the last row). */

@@ -337,6 +337,29 @@ int fmp__env_parse_trimmed(const char *s, char *dst, size_t cap)
     return 0;
 }
 
+/* FMP_CHECK: "writes", "writes:FILE" (FILE not empty) or "off" (any case but FILE's),
+   spaces around allowed.
+   *check gets FMP__CHECK_* bits, file the report's path ("" none, cap bytes at most). */
+int fmp__env_parse_check(const char *s, int *check, char *file, size_t cap)
+{
+    char tmp[1024];
+    if (fmp__env_parse_trimmed(s, tmp, sizeof tmp) < 0)
+        return FMP_EINVAL;
+    if (strcasecmp(tmp, "off") == 0) {
+        *check = 0;
+        file[0] = '\0';
+        return 0;
+    }
+    if (strncasecmp(tmp, "writes", 6) != 0 || (tmp[6] != '\0' && tmp[6] != ':'))
+        return FMP_EINVAL;
+    const char *f = tmp[6] == ':' ? tmp + 7 : "";
+    if ((tmp[6] == ':' && !*f) || strlen(f) >= cap)
+        return FMP_EINVAL;
+    *check = FMP__CHECK_WRITES;
+    memcpy(file, f, strlen(f) + 1);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------------------
  * OpenMP place lists:
  *   list       := p-list | aname

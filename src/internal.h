@@ -33,6 +33,8 @@ enum fmp__bind { FMP__BIND_UNSET = -1, FMP__BIND_FALSE = 0, FMP__BIND_TRUE,
 enum fmp__wait { FMP__WAIT_UNSET = -1, FMP__WAIT_PASSIVE = 0, FMP__WAIT_ACTIVE = 1 };
 enum fmp__region_mode { FMP__REGION_AUTO = 0, FMP__REGION_WARM, FMP__REGION_FORK };
 
+#define FMP__CHECK_WRITES 1 /* FMP_CHECK=writes: the lost-write detector */
+
 typedef struct fmp__icv {
     int nthreads[FMP__MAX_LEVELS]; /* team size per nesting level; 0 = default */
     int nthreads_len;               /* entries given (0: unset) */
@@ -56,6 +58,8 @@ typedef struct fmp__icv {
     int spin_explicit;              /* FMP_SPIN_COUNT or FMP_WAIT_POLICY=active was given */
     int barrier_tree;               /* FMP_BARRIER_TREE: team size from which barriers
                                        combine through a tree; 0 never */
+    int check;                      /* FMP_CHECK: FMP__CHECK_* bits, 0 none */
+    char check_file[512];           /* FMP_CHECK=writes:FILE, "" none */
 } fmp__icv;
 
 extern fmp__icv fmp__g_icv;
@@ -327,6 +331,7 @@ typedef struct fmp__shteam {
     /* tasks (task.c): the team's deques, allocated in the arena by the first fmp_task */
     _Atomic(struct fmp__tasks *) tasks;
     _Atomic uint32_t task_pending FMP__ALIGNED; /* tasks created and not complete */
+    struct fmp__chk *chk;        /* FMP_CHECK=writes: this region's findings (check.c) */
     fmp__slot slots[];           /* n of them */
 } fmp__shteam;
 
@@ -543,6 +548,27 @@ void fmp__wprof(int slot);
 #define fmp__wprof(slot) ((void)0)
 #endif
 int fmp__warm_member_of(const fmp__shteam *t); /* this process is t's warm member */
+/* FMP_CHECK=writes (warm.c): track the private memory this member writes from now on
+   (a warm member's own tracking, protected again; a forked child's, registered anew):
+   0 or -errno.  Then the pages written since, as [start, end) ranges into out: the count,
+   -E2BIG when out is full, or -errno. */
+int fmp__wtrack_begin(const fmp__shteam *t);
+long fmp__wtrack_written(uintptr_t (*out)[2], long max);
+/* A persistent team's member: only what is written from now on shows. */
+int fmp__wtrack_rearm(void);
+
+/* The lost-write detector (check.c), for FMP_PARALLEL's teams when FMP_CHECK=writes:
+   the master opens it before its members start (a snapshot of its memory, the frames of
+   its stack), each member other than the master reports at its body's end the private
+   memory it wrote, the master names and prints it after the join. */
+void fmp__check_open(fmp__shteam *t, uintptr_t frame);
+void fmp__check_member_begin(fmp__shteam *t);
+void fmp__check_member_end(fmp__shteam *t, int me);
+void fmp__check_close(fmp__shteam *t);
+/* A persistent team's (the snapshot is the team's memory at its creation, kept for its
+   life): before a run's body, in a member; after a run's join, in the master. */
+void fmp__check_member_rearm(fmp__shteam *t);
+void fmp__check_report(fmp__shteam *t);
 __attribute__((noreturn)) void fmp__warm_park(void); /* a warm member's end of region */
 void fmp__warm_shutdown(void);                 /* the master: the pool goes */
 void fmp__warm_report(void); /* FMP_DISPLAY_ENV=verbose: the counts, at the master's end */

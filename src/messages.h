@@ -45,6 +45,35 @@
 #define FMP__MSG_warm_report                                                            \
     "FMP_REGION: %ld regions reused warm members, %ld started a warm pool, %ld forked"
 
+/* ------------------------------------------------------------------ FMP_CHECK=writes */
+#define FMP__MSG_check_lost                                                                        \
+    "lost write in the region at %s:%d: member %d%s wrote %zu bytes of %s, which the join "        \
+    "throws away: " FMP__MSG_check_fix " (said once for this place)"
+#define FMP__MSG_check_lost_team                                                                   \
+    "lost write in a run of the team created at %s:%d: member %d%s wrote %zu bytes of %s, "        \
+    "which the master never sees: " FMP__MSG_check_fix " (said once for this place)"
+#define FMP__MSG_check_fix "allocate it with fmp_shared_alloc, or combine it with fmp_reduce"
+#define FMP__MSG_check_more " (and %d more members)"
+#define FMP__MSG_check_global "the global `%s` (bytes %zu to %zu of its %zu; in %s)"
+#define FMP__MSG_check_heap "a heap block of %zu bytes allocated at %s (bytes %zu to %zu)"
+#define FMP__MSG_check_stack "a local of %s() (bytes -%zu to -%zu from the top of its frame)"
+#define FMP__MSG_check_unavailable                                                                 \
+    "FMP_CHECK=writes: the members' writes cannot be checked here (%s): no lost write is "         \
+    "reported"
+#define FMP__MSG_check_no_sites                                                                    \
+    "note: FMP_CHECK=writes: heap blocks are not checked: their allocation sites are "             \
+    "recorded by libforkmp_check.so, which is not loaded (set FMP_CHECK before the program "       \
+    "starts, or preload it: LD_PRELOAD=libforkmp_check.so)"
+#define FMP__MSG_check_file                                                                        \
+    "FMP_CHECK=writes:%s: cannot open the report file (%s); lost writes go to stderr only"
+#define FMP__MSG_check_lost_hits                                                                   \
+    "FMP_CHECK=writes: a region's members wrote more than %ld places; the others are not "         \
+    "reported"
+#define FMP__MSG_set_check "fmp_set_check(\"%s\"): expected writes, writes:FILE or off; ignored"
+#define FMP__MSG_set_check_inside                                                                  \
+    "fmp_set_check() inside a region or a team's run: the check changes between regions; "         \
+    "ignored"
+
 /* ------------------------------------------------------------------ ICV setters */
 #define FMP__MSG_set_num_threads                                                        \
     "fmp_set_num_threads(%d): the team size must be at least 1; ignored"

@@ -79,7 +79,9 @@ static __attribute__((noreturn)) void member_loop(fmp__shteam *t, int me, fmp__c
                            FMP__MSG_team_arg_memory, me, t->file, t->line, t->argsize);
             fmp__child_exit(t, me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         }
+        fmp__check_member_rearm(t); /* FMP_CHECK=writes: nothing otherwise */
         t->body(arg);
+        fmp__check_member_end(t, me);
         int err = fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
         if (err)
             fmp__child_exit(t, me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
@@ -112,10 +114,12 @@ static fmp_team *team_create(int nprocs, const char *file, int line, fmp__ctx *p
         return NULL;
     }
     t->persistent = 1;
+    fmp__check_open(t, 0); /* FMP_CHECK=writes: the snapshot, for the team's life */
     int m = fmp__team_fork(t, "fmp_team_create", file, line);
     if (m > 0)
         member_loop(t, m, parent, &team->member_ctx);
     if (m < 0) {
+        fmp__check_close(t);
         fmp__team_free(t);
         free(team);
         errno = -m;
@@ -250,6 +254,7 @@ static int team_run(fmp_team *team, void (*body)(void *), const void *arg, size_
         err = fmp__barrier(&team->ctx, FMP__K_REGION_END, t->file, t->line);
     fmp__g.cur = saved;
     team->running = 0;
+    fmp__check_report(t); /* FMP_CHECK=writes: the run's lost writes */
     return run_result(t, err);
 }
 
@@ -279,6 +284,7 @@ int fmp_team_destroy(fmp_team *team)
         atomic_fetch_add(&t->run_gen, 1);
         fmp__futex_wake(&t->run_gen, INT_MAX);
         err = fmp__team_reap(t);
+        fmp__check_close(t);
         /* a failure not reported by a run yet (a member that died after the last one) */
         if (err && !t->reported)
             err = fmp__team_report(t, err);

@@ -40,8 +40,10 @@ static fmp__region open_region(int nprocs, int cond, const char *file, int line,
                                       "the region was not run");
             return r;
         }
+        fmp__check_open(t, frame); /* FMP_CHECK=writes: nothing otherwise */
         int m = fmp__team_fork(t, "FMP_PARALLEL", file, line);
         if (m < 0) {
+            fmp__check_close(t);
             fmp__team_free(t);
             free(c);
             r.err = m;
@@ -129,6 +131,7 @@ static void region_end(fmp__region *r, int normal)
             fmp__team_fail(t, FMP_EEXITED, c->me, FMP__HOW_LEFT_BLOCK, 0, FMP__MSG_left_block, who);
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         }
+        fmp__check_member_end(t, c->me); /* before the master may end the snapshot */
         int err = fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
         if (err)
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
@@ -144,6 +147,7 @@ static void region_end(fmp__region *r, int normal)
         fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
     fmp__wprof(14);
     int err = fmp__team_reap(t);
+    fmp__check_close(t); /* FMP_CHECK=writes: the lost writes, named */
     fmp__wprof(15);
     fmp__g.cur = c->parent;
     free(c);

@@ -360,6 +360,7 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
     int w = fmp__warm_enter(t, file, line);
     if (w > 0) {
         child_start(t, w, me, leader, 1);
+        fmp__check_member_begin(t);
         if (fmp__wait_change(t, &t->go, 0, &t->go_sleepers) != 0)
             fmp__child_exit(t, w, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         return w;
@@ -369,6 +370,7 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
         pid_t pid = fork();
         if (pid == 0) {
             child_start(t, m, me, leader, 0);
+            fmp__check_member_begin(t);
             /* no body starts before the whole team exists: a failed fork of a later
                member must leave no trace of the region */
             if (fmp__wait_change(t, &t->go, 0, &t->go_sleepers) != 0)

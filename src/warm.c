@@ -2608,6 +2608,132 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
 #endif
 }
 
+/* ---------------------------------------------------------------- check mode's tracking
+
+   FMP_CHECK=writes (check.c): the private memory a member wrote during its body.  A warm
+   member already tracks its memory: every page is protected again here (the sync leaves
+   a few copied pages unprotected), so that only the body's writes show.  A forked child
+   registers its private writable mappings with a userfaultfd of its own (registrations
+   are not inherited across fork).  The state lives in a mapping made for it, which is
+   not tracked. */
+#if WARM_ARCH
+typedef struct w_track {
+    int uffd, pmfd, own;
+    int nr;
+    struct w_range r[MAXMAPS];
+    struct w_map maps[MAXMAPS];
+    struct w_page_region pr[NVEC];
+    char buf[1 << 20];
+} w_track;
+static w_track *g_wt;
+static pid_t g_wt_pid;
+
+int fmp__wtrack_begin(const fmp__shteam *t)
+{
+    if (WARM_SANITIZED)
+        return -ENOTSUP; /* the sanitizer's shadow: terabytes of private mappings */
+    if (!g_wt || g_wt_pid != fmp__g.pid) {
+        void *p =
+            mmap(NULL, sizeof(w_track), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return -errno;
+        g_wt = p;
+        g_wt_pid = fmp__g.pid;
+        g_wt->uffd = g_wt->pmfd = -1;
+    }
+    w_track *w = g_wt;
+    w->nr = 0;
+    if (fmp__warm_member_of(t)) {
+        w_mem *m = mem_of(g_pool.res, g_member_id);
+        w->uffd = m->uffd;
+        w->pmfd = m->pmfd;
+        w->own = 0;
+        w->nr = map_ranges(g_pool.ctl->maps, g_pool.ctl->nmaps, 1, w->r);
+        long r = pm_scan_in(w->pmfd, w->r, w->nr, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN,
+                            W_PAGE_IS_WRITTEN, w->pr, NULL, 0);
+        return r < 0 ? (int)r : 0;
+    }
+    if (w->own) { /* a region before, in this process: registered already, maybe */
+        close(w->uffd);
+        close(w->pmfd);
+    }
+    w->own = 1;
+    w->uffd = uffd_create();
+    w->pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (w->uffd < 0 || w->pmfd < 0)
+        return w->uffd < 0 ? w->uffd : -errno;
+    long len = read_file("/proc/self/maps", w->buf, sizeof w->buf);
+    if (len < 0)
+        return (int)len;
+    u64 xs = g_pool.ctl ? g_pool.ctl->xs : 0, xe = g_pool.ctl ? g_pool.ctl->xe : 0;
+    int n = parse_maps(w->buf, w->maps, MAXMAPS, xs, xe, NULL, NULL);
+    if (n < 0)
+        return -E2BIG;
+    struct w_range self = {(u64)(uintptr_t)w, (u64)(uintptr_t)w + ROUND(sizeof *w, PG)};
+    for (int i = 0; i < n; i++) {
+        const struct w_map *m = &w->maps[i];
+        if (!tracked(m))
+            continue;
+        long r = uffd_reg(w->uffd, m->s, m->e);
+        if (r == 0)
+            r = uffd_wp(w->uffd, m->s, m->e);
+        if (r < 0)
+            continue; /* a mapping that cannot be tracked (VM_IO, hugetlb...): not checked */
+        /* this state's own mapping, merged with a neighbour perhaps, is left out */
+        struct w_range whole = {m->s, m->e}, part[2];
+        long np = less_ranges(&whole, 1, &self, 1, part, 2);
+        for (long k = 0; k < np && w->nr < MAXMAPS; k++)
+            if (w->nr && w->r[w->nr - 1].e == part[k].s)
+                w->r[w->nr - 1].e = part[k].e;
+            else
+                w->r[w->nr++] = part[k];
+    }
+    return 0;
+}
+
+int fmp__wtrack_rearm(void)
+{
+    w_track *w = g_wt;
+    if (!w || g_wt_pid != fmp__g.pid || w->pmfd < 0)
+        return -EINVAL;
+    long r = pm_scan_in(w->pmfd, w->r, w->nr, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN,
+                        W_PAGE_IS_WRITTEN, w->pr, NULL, 0);
+    return r < 0 ? (int)r : 0;
+}
+
+long fmp__wtrack_written(uintptr_t (*out)[2], long max)
+{
+    w_track *w = g_wt;
+    if (!w || g_wt_pid != fmp__g.pid || w->pmfd < 0)
+        return -EINVAL;
+    struct w_range *o = (struct w_range *)out;
+    _Static_assert(sizeof *o == sizeof *out, "a range is two addresses");
+    return pm_scan_in(w->pmfd, w->r, w->nr, 0, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN, w->pr, o,
+                      max);
+}
+
+#else /* !WARM_ARCH */
+
+int fmp__wtrack_begin(const fmp__shteam *t)
+{
+    (void)t;
+    return -ENOSYS;
+}
+
+int fmp__wtrack_rearm(void)
+{
+    return -ENOSYS;
+}
+
+long fmp__wtrack_written(uintptr_t (*out)[2], long max)
+{
+    (void)out;
+    (void)max;
+    return -ENOSYS;
+}
+
+#endif
+
 int fmp__warm_member_of(const fmp__shteam *t)
 {
     return t && t == g_member_team && g_member_pid == fmp__g.pid;

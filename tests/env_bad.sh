@@ -18,7 +18,7 @@ for v in NUM_THREADS NESTED MAX_ACTIVE_LEVELS THREAD_LIMIT SCHEDULE PROC_BIND PL
          DISPLAY_ENV DISPLAY_AFFINITY AFFINITY_FORMAT WAIT_POLICY; do
     unset="$unset -u FMP_$v -u OMP_$v"
 done
-unset="$unset -u FMP_SHARED_SIZE -u FMP_ON_ERROR -u FMP_SPIN_COUNT -u GOMP_SPINCOUNT -u FMP_REGION -u FMP_BARRIER_TREE"
+unset="$unset -u FMP_SHARED_SIZE -u FMP_ON_ERROR -u FMP_SPIN_COUNT -u GOMP_SPINCOUNT -u FMP_REGION -u FMP_BARRIER_TREE -u FMP_CHECK"
 
 # run VAR VALUE [ARG]: the probe alone with VAR=VALUE among forkmp's variables
 run() {
@@ -77,6 +77,9 @@ bad FMP_THREAD_LIMIT -2
 bad FMP_ON_ERROR ignore
 bad FMP_SPIN_COUNT 1x
 bad FMP_REGION warmish
+bad FMP_CHECK reads
+bad FMP_CHECK writes:
+bad FMP_CHECK writesx
 bad FMP_BARRIER_TREE 1
 bad FMP_BARRIER_TREE sometimes
 

@@ -34,14 +34,15 @@ fmp_test_suites = \
 	tests/test_faults \
 	tests/test_tasks \
 	tests/test_warm \
-	tests/test_symbols
+	tests/test_symbols \
+	tests/test_check
 
 EXTRA_DIST += tests/harness.h tests/no_cunit.sh tests/harness_selftest.sh
 
 if HAVE_CUNIT
 check_LTLIBRARIES += tests/libharness.la
 check_PROGRAMS += $(fmp_test_suites) tests/fail_prog tests/fault_prog tests/output_prog \
-	tests/test_harness_demo tests/hard_prog tests/task_prog tests/warm_prog
+	tests/test_harness_demo tests/hard_prog tests/task_prog tests/warm_prog tests/check_prog
 # an LD_PRELOAD helper of test_hardening (a module: tests/.libs/libslowfmt.so)
 check_LTLIBRARIES += tests/libslowfmt.la
 if HAVE_OPENMP
@@ -212,6 +213,32 @@ tests_test_tasks_LDFLAGS = -no-install
 tests_warm_prog_SOURCES = tests/warm_prog.c
 tests_warm_prog_LDADD = libforkmp.la
 tests_warm_prog_LDFLAGS = -no-install
+
+# check_prog: the lost-write detector's cases, run by test_check (linked to the shared
+# libforkmp: FMP_CHECK preloads libforkmp_check.so from beside it)
+tests_check_prog_SOURCES = tests/check_prog.c
+tests_check_prog_CFLAGS = $(AM_CFLAGS) -g
+tests_check_prog_LDADD = libforkmp.la
+tests_check_prog_LDFLAGS = -no-install
+
+# check_examples.sh: the examples under FMP_CHECK=writes, and check_jacobi_lost, a copy of
+# examples/jacobi.c made here with one grid from malloc() instead of fmp_shared_alloc()
+check_PROGRAMS += tests/check_jacobi_lost
+nodist_tests_check_jacobi_lost_SOURCES = tests/check_jacobi_lost.c
+tests_check_jacobi_lost_LDADD = libforkmp.la -lm
+tests_check_jacobi_lost_LDFLAGS = -no-install
+CLEANFILES += tests/check_jacobi_lost.c
+tests/check_jacobi_lost.c: $(top_srcdir)/examples/jacobi.c
+	$(AM_V_GEN)$(MKDIR_P) tests && \
+	sed 's/{ fmp_shared_alloc(/{ malloc(/' $(top_srcdir)/examples/jacobi.c >$@-t && \
+	grep -q '{ malloc(' $@-t && mv $@-t $@
+TESTS += tests/check_examples.sh
+dist_noinst_SCRIPTS += tests/check_examples.sh
+
+tests_test_check_SOURCES = tests/test_check.c
+tests_test_check_CFLAGS = $(fmp_test_cflags)
+tests_test_check_LDADD = $(fmp_test_ldadd)
+tests_test_check_LDFLAGS = -no-install
 
 tests_task_prog_SOURCES = tests/task_prog.c
 tests_task_prog_LDADD = libforkmp.la

@@ -48,7 +48,8 @@ static const char *const all_vars[] = {"FMP_NUM_THREADS",
                                        "FMP_ON_ERROR",
                                        "FMP_SPIN_COUNT",
                                        "GOMP_SPINCOUNT",
-                                       "FMP_BARRIER_TREE"};
+                                       "FMP_BARRIER_TREE",
+                                       "FMP_CHECK"};
 
 static void clear_env(void)
 {
@@ -527,6 +528,22 @@ static void test_init_spin(void)
     setenv("FMP_BARRIER_TREE", "100000", 1);
     fmp__env_init();
     CU_ASSERT_EQUAL(g->barrier_tree, FMP__MAX_TEAM);
+    /* FMP_CHECK: writes, writes:FILE (the file as given), off */
+    clear_env();
+    fmp__env_init();
+    CU_ASSERT_EQUAL(g->check, 0);
+    setenv("FMP_CHECK", " Writes ", 1);
+    fmp__env_init();
+    CU_ASSERT_EQUAL(g->check, FMP__CHECK_WRITES);
+    CU_ASSERT_STRING_EQUAL(g->check_file, "");
+    setenv("FMP_CHECK", "writes:/tmp/Lost Writes.json", 1);
+    fmp__env_init();
+    CU_ASSERT_EQUAL(g->check, FMP__CHECK_WRITES);
+    CU_ASSERT_STRING_EQUAL(g->check_file, "/tmp/Lost Writes.json");
+    setenv("FMP_CHECK", "off", 1);
+    fmp__env_init();
+    CU_ASSERT_EQUAL(g->check, 0);
+    CU_ASSERT_STRING_EQUAL(g->check_file, "");
     clear_env();
     fmp__env_init();
 }

@@ -23,10 +23,11 @@
 
 mpi_tests = tests/mpi/coll.mpi tests/mpi/init.mpi tests/mpi/bad.mpi tests/mpi/crash.mpi \
 	tests/mpi/forksafe.mpi tests/mpi/ops.mpi tests/mpi/examples.mpi tests/mpi/slurm.mpi \
-	tests/mpi/member.mpi tests/mpi/wrappers.mpi tests/mpi/info.mpi tests/mpi/census.mpi
+	tests/mpi/member.mpi tests/mpi/wrappers.mpi tests/mpi/info.mpi tests/mpi/census.mpi \
+	tests/mpi/check.mpi
 mpi_test_programs = tests/mpi/t_coll tests/mpi/t_init tests/mpi/t_bad tests/mpi/t_crash \
 	tests/mpi/t_forksafe tests/mpi/t_linger tests/mpi/t_ops tests/mpi/t_member \
-	tests/mpi/t_census
+	tests/mpi/t_census tests/mpi/t_check
 
 TEST_EXTENSIONS += .mpi
 MPI_LOG_COMPILER = $(SHELL) $(top_builddir)/tests/run-mpi.sh
@@ -58,6 +59,10 @@ tests_mpi_t_bad_CFLAGS = $(mpi_test_cflags)
 tests_mpi_t_bad_LDADD = $(mpi_test_ldadd)
 tests_mpi_t_bad_LDFLAGS = -no-install
 # the core's table of hooks (census_live, census_throttled), through its one export
+tests_mpi_t_check_SOURCES = tests/mpi/t_check.c
+tests_mpi_t_check_CFLAGS = $(mpi_test_cflags)
+tests_mpi_t_check_LDADD = $(mpi_test_ldadd)
+tests_mpi_t_check_LDFLAGS = -no-install
 tests_mpi_t_census_SOURCES = tests/mpi/t_census.c
 tests_mpi_t_census_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
 tests_mpi_t_census_CFLAGS = $(mpi_test_cflags)

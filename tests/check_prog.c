@@ -1,0 +1,181 @@
+/* check_prog: the lost-write detector's cases, run by test_check under FMP_CHECK=writes.
+ *
+ *   check_prog global   member 1 writes 100 elements of a global array, every member a
+ *                       file-scope static: two lines
+ *   check_prog heap     member 1 writes 10 elements of a block malloc'd before the region:
+ *                       one line naming the block's allocation site (printed on stdout as
+ *                       "site LINE")
+ *   check_prog stack    a member writes a local of the function that calls the one holding
+ *                       the region (through a pointer): one line naming that function
+ *   check_prog clean    only writes that are not lost: shared memory, the body's own
+ *                       locals, a block allocated in the region, the master's writes, a
+ *                       reduction: no line
+ *   check_prog repeat   the same lost write in 20 regions: one line
+ *   check_prog api      fmp_set_check: bad values refused, refused inside a region, turns
+ *                       the check on and off at run time
+ *   check_prog team     member 1 of a persistent team writes a global in 5 runs: one line
+ *
+ * Prints "done" at its end.  Each region is FMP_PARALLEL(3). */
+#include <forkmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int lost_array[1000];
+static double lost_static[64];
+int master_only;
+
+static __attribute__((noinline)) double *make_grid(size_t n, int *line)
+{
+    *line = __LINE__ + 1;
+    double *g = malloc(n * sizeof *g);
+    if (!g)
+        exit(2);
+    memset(g, 0, n * sizeof *g);
+    return g;
+}
+
+static void global_case(void)
+{
+    FMP_PARALLEL(3) {
+        int me = fmp_thread_num();
+        if (me == 1)
+            for (int i = 100; i < 200; i++)
+                lost_array[i] = i;
+        lost_static[5] = me + 1.0;
+    }
+    printf("static %g\n", lost_static[5]);
+}
+
+static void heap_case(void)
+{
+    int line;
+    double *grid = make_grid(4096, &line);
+    printf("site %d\n", line);
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 1)
+            for (int i = 10; i < 20; i++)
+                grid[i] = 1.5 * i;
+    }
+    free(grid);
+}
+
+static __attribute__((noinline)) void compute(long *acc)
+{
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 2)
+            acc[3] += 7;
+    }
+}
+
+static __attribute__((noinline)) void caller(void)
+{
+    long acc[8] = {0};
+    compute(acc);
+    printf("acc %ld\n", acc[3]);
+}
+
+static void clean_case(void)
+{
+    long *shared = fmp_shared_alloc(64 * sizeof(long));
+    double sum = 0;
+    FMP_PARALLEL(3) {
+        int me = fmp_thread_num();
+        long mine[32];
+        for (int i = 0; i < 32; i++)
+            mine[i] = me * i;
+        shared[me] = mine[31];
+        double *tmp = malloc(1000 * sizeof *tmp);
+        for (int i = 0; i < 1000; i++)
+            tmp[i] = i;
+        free(tmp);
+        if (me == 0)
+            master_only = 42;
+        double part = me, all = 0;
+        fmp_reduce(&part, &all, 1, FMP_DOUBLE, FMP_SUM);
+        if (me == 0)
+            sum = all;
+    }
+    printf("clean %ld %d %g\n", shared[2], master_only, sum);
+    fmp_shared_free(shared);
+}
+
+static void repeat_case(void)
+{
+    for (int r = 0; r < 20; r++) {
+        FMP_PARALLEL(3) {
+            if (fmp_thread_num() == 1)
+                lost_array[7] = r;
+        }
+    }
+}
+
+static void team_body(void *arg)
+{
+    int r = *(const int *)arg;
+    if (fmp_thread_num() == 1)
+        lost_array[50] = r + 1;
+}
+
+static void team_case(void)
+{
+    fmp_team *team = fmp_team_create(3);
+    if (!team)
+        exit(3);
+    for (int r = 0; r < 5; r++)
+        if (fmp_team_run(team, team_body, &r, sizeof r) != 0)
+            exit(4);
+    if (fmp_team_destroy(team) != 0)
+        exit(5);
+    printf("team %d\n", lost_array[50]);
+}
+
+static void api_case(void)
+{
+    if (fmp_set_check("bogus") != FMP_EINVAL || fmp_set_check("writes:") != FMP_EINVAL)
+        printf("api: bad values accepted\n");
+    int inside = 0;
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 0)
+            inside = fmp_set_check("writes");
+    }
+    if (inside != FMP_ESTATE)
+        printf("api: accepted inside a region (%d)\n", inside);
+    if (fmp_set_check("writes") != 0)
+        printf("api: writes refused\n");
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 1)
+            lost_array[1] = 1;
+    }
+    if (fmp_set_check("off") != 0)
+        printf("api: off refused\n");
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 1)
+            lost_array[2] = 2;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "";
+    if (strcmp(what, "global") == 0)
+        global_case();
+    else if (strcmp(what, "heap") == 0)
+        heap_case();
+    else if (strcmp(what, "stack") == 0)
+        caller();
+    else if (strcmp(what, "clean") == 0)
+        clean_case();
+    else if (strcmp(what, "repeat") == 0)
+        repeat_case();
+    else if (strcmp(what, "api") == 0)
+        api_case();
+    else if (strcmp(what, "team") == 0)
+        team_case();
+    else {
+        fprintf(stderr, "usage: check_prog global|heap|stack|clean|repeat|api|team\n");
+        return 2;
+    }
+    printf("done\n");
+    return 0;
+}

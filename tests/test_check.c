@@ -1,0 +1,267 @@
+/* test_check: the lost-write detector (FMP_CHECK=writes), through tests/check_prog.
+ *
+ * Each case runs check_prog under FMP_CHECK=writes:FILE with FMP_REGION=fork and =warm
+ * and reads its stderr and the JSON lines of FILE:
+ *  - a global array, a file-scope static, a heap block allocated before the region, a
+ *    local of the function calling the region's function: each found once, named (the
+ *    symbol; the allocation site's file and line; the function), with the bytes written,
+ *    the member, the region's place and the fix;
+ *  - the writes that are not lost (shared memory, the body's own locals, a block the
+ *    member allocated, the master's writes, a reduction): no line;
+ *  - one lost write in 20 regions: one line;
+ *  - a persistent team's runs: checked the same way, once per place;
+ *  - fmp_set_check: bad values and calls inside a region refused, on and off at run time;
+ *  - FMP_CHECK unset: nothing is said, nothing is preloaded.
+ * Where members cannot track their writes (a sanitizer build, valgrind: the detector says
+ * so once), the cases check that message and that the program still runs right. */
+#define _GNU_SOURCE
+#include <forkmp.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+typedef struct run {
+    ht_proc p;
+    char *json;    /* FILE's text, "" when none */
+    int lines;     /* "lost write" lines on stderr */
+    int checkable; /* the detector did not say it cannot check here */
+} run;
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strdup("");
+    char *buf = calloc(1, 1 << 20);
+    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    (void)n;
+    fclose(f);
+    return buf;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* check_prog CASE under FMP_REGION=mode, FMP_CHECK=check (NULL: unset; "FILE" in it is
+   replaced by a temporary file). */
+static void run_case(run *r, const char *what, const char *mode, const char *check)
+{
+    char path[4096], file[64] = "/tmp/fmp-test-check.XXXXXX", env_mode[64], env_check[256];
+    ht_helper_path("check_prog", path, sizeof path);
+    int fd = mkstemp(file);
+    HT_REQUIRE_MSG(fd >= 0, "mkstemp failed");
+    close(fd);
+    unlink(file);
+    snprintf(env_mode, sizeof env_mode, "FMP_REGION=%s", mode);
+    if (check) {
+        const char *f = strstr(check, "FILE");
+        snprintf(env_check, sizeof env_check, "FMP_CHECK=%.*s%s", f ? (int)(f - check) : 200, check,
+                 f ? file : "");
+    } else {
+        snprintf(env_check, sizeof env_check, "FMP_CHECK");
+    }
+    const char *env[] = {env_mode, env_check, "FMP_NUM_THREADS", NULL};
+    char *argv[] = {path, (char *)what, NULL};
+    memset(r, 0, sizeof *r);
+    int rc = ht_run(argv, env, NULL, 120, &r->p);
+    HT_REQUIRE_MSG(rc == 0, "cannot run %s", path);
+    char st[128];
+    HT_CHECK_MSG(r->p.reaped && WIFEXITED(r->p.status) && WEXITSTATUS(r->p.status) == 0 &&
+                     strstr(r->p.out, "done"),
+                 "check_prog %s (FMP_REGION=%s, %s) %s; stdout: %.500s; stderr: %.2000s", what,
+                 mode, env_check, ht_status_str(&r->p, st, sizeof st), r->p.out, r->p.err);
+    r->json = slurp(file);
+    unlink(file);
+    r->lines = count(r->p.err, "lost write in the region at ");
+    r->checkable = strstr(r->p.err, "cannot be checked here") == NULL;
+}
+
+static void done(run *r)
+{
+    free(r->json);
+    ht_proc_free(&r->p);
+}
+
+static const char *const modes[] = {"fork", "warm"};
+
+/* A line of stderr holding all of the given texts. */
+static int has_line(const char *err, const char *a, const char *b, const char *c)
+{
+    for (const char *p = err; p && *p;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char line[4096];
+        snprintf(line, sizeof line, "%.*s", (int)n, p);
+        if (strstr(line, a) && (!b || strstr(line, b)) && (!c || strstr(line, c)))
+            return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+static void test_global_and_static(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "global", modes[i], "writes:FILE");
+        if (r.checkable) {
+            HT_CHECK_MSG(r.lines == 2, "FMP_REGION=%s: %d lines, expected 2: %.3000s", modes[i],
+                         r.lines, r.p.err);
+            HT_CHECK_MSG(has_line(r.p.err, "the global `lost_array` (bytes 400 to 799 of its 4000",
+                                  "member 1 wrote 400 bytes", "check_prog.c:"),
+                         "FMP_REGION=%s: lost_array not named right: %.3000s", modes[i], r.p.err);
+            HT_CHECK_MSG(has_line(r.p.err, "`lost_static` (bytes 40 to 47 of its 512",
+                                  "member 1 (and 1 more members)", NULL),
+                         "FMP_REGION=%s: lost_static not named right: %.3000s", modes[i], r.p.err);
+            HT_CHECK_MSG(has_line(r.p.err,
+                                  "allocate it with fmp_shared_alloc, or combine it "
+                                  "with fmp_reduce",
+                                  NULL, NULL),
+                         "no fix said: %.2000s", r.p.err);
+            HT_CHECK_MSG(count(r.json, "\n") == 2 &&
+                             strstr(r.json, "\"kind\":\"global\",\"name\":\"lost_array\"") &&
+                             strstr(r.json, "\"bytes\":400,\"first\":400,\"last\":799,"
+                                            "\"size\":4000") &&
+                             strstr(r.json, "\"name\":\"lost_static\"") &&
+                             strstr(r.json, "\"rank\":-1"),
+                         "FMP_REGION=%s: JSON lines: %.2000s", modes[i], r.json);
+        }
+        done(&r);
+    }
+}
+
+static void test_heap_block_by_site(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "heap", modes[i], "writes:FILE");
+        const char *s = strstr(r.p.out, "site ");
+        HT_REQUIRE_MSG(s, "no site line: %.500s", r.p.out);
+        char site[64];
+        snprintf(site, sizeof site, "check_prog.c:%d (in make_grid < main)", atoi(s + 5));
+        if (r.checkable) {
+            HT_CHECK_MSG(r.lines == 1 && has_line(r.p.err,
+                                                  "a heap block of 32768 bytes allocated "
+                                                  "at ",
+                                                  site, "(bytes 80 to 159)"),
+                         "FMP_REGION=%s: expected one line naming the block of %s: %.3000s",
+                         modes[i], site, r.p.err);
+            HT_CHECK_MSG(strstr(r.json, "\"kind\":\"heap\"") && strstr(r.json, site) &&
+                             strstr(r.json, "\"bytes\":80,"),
+                         "FMP_REGION=%s: JSON: %.2000s", modes[i], r.json);
+        }
+        done(&r);
+    }
+}
+
+static void test_local_of_enclosing_function(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "stack", modes[i], "writes");
+        HT_CHECK_MSG(strstr(r.p.out, "acc 0"), "the master's acc changed: %.200s", r.p.out);
+        if (r.checkable)
+            HT_CHECK_MSG(r.lines == 1 && has_line(r.p.err, "8 bytes of a local of caller() (",
+                                                  "member 2 wrote", NULL),
+                         "FMP_REGION=%s: expected one line naming caller(): %.3000s", modes[i],
+                         r.p.err);
+        done(&r);
+    }
+}
+
+static void test_clean_program_says_nothing(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "clean", modes[i], "writes:FILE");
+        HT_CHECK_MSG(strstr(r.p.out, "clean 62 42 3"), "wrong results: %.300s", r.p.out);
+        HT_CHECK_MSG(r.lines == 0 && r.json[0] == 0,
+                     "FMP_REGION=%s: lines for writes that are not lost: %.3000s", modes[i],
+                     r.p.err);
+        done(&r);
+    }
+}
+
+static void test_once_per_place(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "repeat", modes[i], "writes");
+        if (r.checkable)
+            HT_CHECK_MSG(
+                r.lines == 1 && has_line(r.p.err, "`lost_array` (bytes 24 to 31", NULL, NULL),
+                "FMP_REGION=%s: expected one line for 20 regions: %.3000s", modes[i], r.p.err);
+        done(&r);
+    }
+}
+
+static void test_persistent_team_runs(void)
+{
+    run r;
+    run_case(&r, "team", "auto", "writes:FILE");
+    HT_CHECK_MSG(strstr(r.p.out, "team 0"), "the master's global changed: %.200s", r.p.out);
+    if (r.checkable) {
+        HT_CHECK_MSG(r.lines == 0 &&
+                         count(r.p.err, "lost write in a run of the team created "
+                                        "at ") == 1 &&
+                         has_line(r.p.err,
+                                  "member 1 wrote 8 bytes of the global `lost_array` "
+                                  "(bytes 200 to 207 of its 4000",
+                                  "which the master never sees", NULL),
+                     "expected one line for the team's 5 runs: %.3000s", r.p.err);
+        HT_CHECK_MSG(count(r.json, "\n") == 1 && strstr(r.json, "\"name\":\"lost_array\""),
+                     "JSON: %.2000s", r.json);
+    }
+    done(&r);
+}
+
+static void test_set_check(void)
+{
+    run r;
+    run_case(&r, "api", "auto", NULL);
+    HT_CHECK_MSG(!strstr(r.p.out, "api:"), "fmp_set_check: %.500s", r.p.out);
+    HT_CHECK_MSG(strstr(r.p.err, "fmp_set_check(\"bogus\"): expected writes") &&
+                     strstr(r.p.err, "fmp_set_check() inside a region"),
+                 "messages of the refused calls: %.2000s", r.p.err);
+    if (r.checkable)
+        HT_CHECK_MSG(r.lines == 1 && has_line(r.p.err, "`lost_array` (bytes 0 to 7", NULL, NULL),
+                     "expected the one lost write made while the check was on: %.3000s", r.p.err);
+    /* turned on at run time: heap blocks cannot be named, and that is said */
+    HT_CHECK_MSG(strstr(r.p.err, "heap blocks are not checked") || !r.checkable,
+                 "no note on heap blocks: %.2000s", r.p.err);
+    done(&r);
+}
+
+static void test_off_by_default(void)
+{
+    run r;
+    run_case(&r, "global", "auto", NULL);
+    HT_CHECK_MSG(r.lines == 0 && !strstr(r.p.err, "FMP_CHECK"),
+                 "something said without FMP_CHECK: %.2000s", r.p.err);
+    done(&r);
+}
+
+static const ht_test tests[] = {HT_TEST_TIMEOUT(test_global_and_static, 240),
+                                HT_TEST_TIMEOUT(test_heap_block_by_site, 240),
+                                HT_TEST_TIMEOUT(test_local_of_enclosing_function, 240),
+                                HT_TEST_TIMEOUT(test_clean_program_says_nothing, 240),
+                                HT_TEST_TIMEOUT(test_once_per_place, 240),
+                                HT_TEST_TIMEOUT(test_persistent_team_runs, 120),
+                                HT_TEST_TIMEOUT(test_set_check, 120),
+                                HT_TEST_TIMEOUT(test_off_by_default, 120),
+                                HT_END};
+
+int main(int argc, char **argv)
+{
+    return ht_main(argc, argv, "check", tests);
+}
