@@ -66,6 +66,7 @@ typedef struct fmp__chk_hit {
     uintptr_t s, e; /* bytes that differ from the snapshot */
     uintptr_t base; /* the global's or the block's first byte; the stack: the address */
     size_t size;    /* the global's or the block's size */
+    size_t bytes;   /* in [s, e): the 8-byte words that differ, in bytes */
     int member, kind;
 } fmp__chk_hit;
 
@@ -104,8 +105,9 @@ static struct {
     uint64_t *places;
 } g_chk;
 
-/* A member's state from its begin to its end. */
+/* A member's state from its begin to its end: tracking works; its last hit. */
 static int g_member_ok;
+static long g_last_hit = -1;
 
 static void alloc_api(void)
 {
@@ -327,7 +329,7 @@ static unsigned char *page_copy(uintptr_t pg, int make)
 
 /* A member's scratch at its end, in a mapping of its own (not tracked, not the
    master's): the written pages, the snapshot's bytes. */
-#define MAX_WRITTEN 65536
+#define MAX_WRITTEN (1L << 20)
 #define CMP_BYTES ((size_t)64 << 10)
 typedef struct scratch {
     uintptr_t w[MAX_WRITTEN][2];
@@ -352,11 +354,24 @@ static void add_hit(fmp__chk *k, fmp__chk_hit *h, int kind, uintptr_t e, uintptr
     h->e = b + ((h->e - b + 7) & ~(uintptr_t)7);
     if (h->e > end)
         h->e = end;
+    h->bytes = h->e - h->s;
+    /* the member's last hit, when this one goes on with it (the same variable or block,
+       or the stack nearby): one hit, whatever the pattern of the writes */
+    if (g_last_hit >= 0) {
+        fmp__chk_hit *l = &k->hit[g_last_hit];
+        if (l->kind == kind && (kind == H_STACK ? h->s <= l->e + 64 : l->base == base)) {
+            l->e = h->e > l->e ? h->e : l->e;
+            l->bytes += h->bytes;
+            return;
+        }
+    }
     long i = atomic_fetch_add(&k->n, 1);
-    if (i < CHK_HITS)
+    if (i < CHK_HITS) {
         k->hit[i] = *h;
-    else
+        g_last_hit = i;
+    } else {
         atomic_fetch_add(&k->lost, 1);
+    }
 }
 
 /* Names the C runtime gives the program a copy of (copy relocations): its own state. */
@@ -388,7 +403,7 @@ static void classify(fmp__chk *k, int me, const scratch *sc, uintptr_t s, uintpt
                      uintptr_t stack_lo, uintptr_t stack_hi)
 {
     while (s < e) {
-        fmp__chk_hit h = {s, e, s, 0, me, 0}; /* what it is: add_hit */
+        fmp__chk_hit h = {.s = s, .e = e, .base = s, .member = me}; /* what: add_hit */
         uintptr_t next = e;
         if (s >= stack_lo && s < stack_hi) {
             next = e < stack_hi ? e : stack_hi;
@@ -459,8 +474,9 @@ void fmp__check_member_end(fmp__shteam *t, int me)
     if (!k || !g_member_ok)
         return;
     g_member_ok = k->persistent; /* a team's member checks every run */
-    scratch *sc =
-        mmap(NULL, sizeof *sc, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    g_last_hit = -1;
+    scratch *sc = mmap(NULL, sizeof *sc, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (sc == MAP_FAILED) {
         int z = 0;
         atomic_compare_exchange_strong(&k->failed, &z, -errno);
@@ -756,7 +772,7 @@ static void report(fmp__shteam *t, fmp__chk *k)
         p.size = h->size;
         p.lo = h->s;
         p.hi = h->e;
-        p.bytes = h->e - h->s;
+        p.bytes = h->bytes;
         p.seen = 1ULL << (h->member & 63);
         if (h->kind == H_GLOBAL) {
             p.key = mix(1, h->base);

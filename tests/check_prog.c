@@ -14,6 +14,7 @@
  *   check_prog api      fmp_set_check: bad values refused, refused inside a region, turns
  *                       the check on and off at run time
  *   check_prog team     member 1 of a persistent team writes a global in 5 runs: one line
+ *   check_prog scatter  member 2 writes every other double of a 64 KiB global: one line
  *
  * Prints "done" at its end.  Each region is FMP_PARALLEL(3). */
 #include <forkmp.h>
@@ -110,6 +111,18 @@ static void repeat_case(void)
     }
 }
 
+double scatter[8192];
+
+/* every other double of a 64 KiB global: 4096 runs of written bytes, one place */
+static void scatter_case(void)
+{
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 2)
+            for (int i = 0; i < 8192; i += 2)
+                scatter[i] = i + 1.0;
+    }
+}
+
 static void team_body(void *arg)
 {
     int r = *(const int *)arg;
@@ -172,8 +185,10 @@ int main(int argc, char **argv)
         api_case();
     else if (strcmp(what, "team") == 0)
         team_case();
+    else if (strcmp(what, "scatter") == 0)
+        scatter_case();
     else {
-        fprintf(stderr, "usage: check_prog global|heap|stack|clean|repeat|api|team\n");
+        fprintf(stderr, "usage: check_prog global|heap|stack|clean|repeat|api|team|scatter\n");
         return 2;
     }
     printf("done\n");

@@ -8,7 +8,7 @@
  *    the member, the region's place and the fix;
  *  - the writes that are not lost (shared memory, the body's own locals, a block the
  *    member allocated, the master's writes, a reduction): no line;
- *  - one lost write in 20 regions: one line;
+ *  - one lost write in 20 regions: one line; 4096 runs of bytes in one global: one line;
  *  - a persistent team's runs: checked the same way, once per place;
  *  - fmp_set_check: bad values and calls inside a region refused, on and off at run time;
  *  - FMP_CHECK unset: nothing is said, nothing is preloaded.
@@ -205,6 +205,24 @@ static void test_once_per_place(void)
     }
 }
 
+static void test_scattered_writes_one_place(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "scatter", modes[i], "writes");
+        if (r.checkable)
+            HT_CHECK_MSG(r.lines == 1 &&
+                             has_line(r.p.err,
+                                      "member 2 wrote 32768 bytes of the global `scatter` "
+                                      "(bytes 0 to 65527 of its 65536",
+                                      NULL, NULL) &&
+                             !strstr(r.p.err, "more than"),
+                         "FMP_REGION=%s: expected one line for 4096 runs: %.3000s", modes[i],
+                         r.p.err);
+        done(&r);
+    }
+}
+
 static void test_persistent_team_runs(void)
 {
     run r;
@@ -256,6 +274,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_global_and_static, 240),
                                 HT_TEST_TIMEOUT(test_local_of_enclosing_function, 240),
                                 HT_TEST_TIMEOUT(test_clean_program_says_nothing, 240),
                                 HT_TEST_TIMEOUT(test_once_per_place, 240),
+                                HT_TEST_TIMEOUT(test_scattered_writes_one_place, 240),
                                 HT_TEST_TIMEOUT(test_persistent_team_runs, 120),
                                 HT_TEST_TIMEOUT(test_set_check, 120),
                                 HT_TEST_TIMEOUT(test_off_by_default, 120),
