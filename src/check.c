@@ -42,6 +42,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <time.h>
 #include <unwind.h>
 
 #if defined(__has_include)
@@ -75,11 +76,11 @@ typedef struct fmp__chk_hit {
 
 /* One region's check, in the arena (the members write their hits into it). */
 typedef struct fmp__chk {
-    pid_t shadow;    /* the snapshot */
-    int persistent;  /* a persistent team's: the snapshot of its creation, kept */
-    uintptr_t bound; /* the top of the region's function's frame: the master's frames
-                        enclosing it lie from here up */
-    int nframes;     /* those frames: frame i spans [cfa[i - 1] (bound), cfa[i]) */
+    _Atomic int shadow; /* the snapshot: 0 until the master forked it, -1: none */
+    int persistent;     /* a persistent team's: the snapshot of its creation, kept */
+    uintptr_t bound;    /* the top of the region's function's frame: the master's frames
+                           enclosing it lie from here up */
+    int nframes;        /* those frames: frame i spans [cfa[i - 1] (bound), cfa[i]) */
     uintptr_t cfa[CHK_FRAMES], ip[CHK_FRAMES];
     unsigned long gen;  /* the allocation generation the region began (0: no sites) */
     _Atomic long n;     /* hits written */
@@ -96,8 +97,11 @@ static struct {
     int (*own_memory)(uintptr_t (*r)[2], int max);
 } g_alloc;
 
+#define DEAD_MAX 16
 /* The master's side, for the run. */
 static struct {
+    int ndead; /* snapshots killed, not reaped yet */
+    pid_t dead[DEAD_MAX];
     int warmed; /* the symbol tables were read before the first snapshot */
     int said_failed, said_heap, said_file, said_lost;
     int jfd;             /* FMP_CHECK=writes:FILE, once opened (0: not yet; -1: failed) */
@@ -177,6 +181,31 @@ static int warm_one(struct dl_phdr_info *info, size_t size, void *arg)
 
 /* ------------------------------------------------------------------ the snapshot */
 
+static void reap_one(pid_t pid)
+{
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* The snapshots killed before: all of them (wait), or those gone already. */
+static void reap_snapshots(int wait)
+{
+    int k = 0;
+    for (int i = 0; i < g_chk.ndead; i++) {
+        if (wait)
+            reap_one(g_chk.dead[i]);
+        else if (waitpid(g_chk.dead[i], NULL, WNOHANG) == 0)
+            g_chk.dead[k++] = g_chk.dead[i]; /* still going */
+    }
+    g_chk.ndead = k;
+}
+
+__attribute__((destructor)) static void check_end(void)
+{
+    if (g_chk.ndead && getpid() == fmp__g.pid)
+        reap_snapshots(1);
+}
+
 static pid_t snapshot(void)
 {
     pid_t master = getpid();
@@ -209,6 +238,10 @@ void fmp__check_open(fmp__shteam *t, uintptr_t frame)
             FMP__SAY(check_unavailable, "the shared arena is full");
         return;
     }
+    /* the last region's snapshot, gone before this region's members copy the master's
+       pages (a copy pins the page it reads, which a page still shared with a snapshot
+       would copy first) */
+    reap_snapshots(1);
     alloc_api();
     if (!g_chk.warmed) {
         g_chk.warmed = 1;
@@ -223,15 +256,38 @@ void fmp__check_open(fmp__shteam *t, uintptr_t frame)
     k->gen = g_alloc.block_at ? g_alloc.generation(1) : 0;
     if (!k->gen && !g_chk.said_heap++)
         FMP__SAY(check_no_sites);
-    fmp__flush_streams();
-    k->shadow = snapshot();
-    if (k->shadow < 0) {
-        if (!g_chk.said_failed++)
-            FMP__SAY(check_unavailable, strerror(errno));
-        fmp__arena_free(k);
-        return;
-    }
     t->chk = k;
+}
+
+/* The snapshot, forked once the members are under way (a warm member has copied what it
+   copies from the master: its copies pin the master's pages, which would have made the
+   master copy every page it then shared with a snapshot) and before the master writes
+   anything of the region's: its memory is the region's start. */
+void fmp__check_snapshot(fmp__shteam *t)
+{
+    fmp__chk *k = t->chk;
+    if (!k)
+        return;
+    fmp__flush_streams();
+    pid_t pid = snapshot();
+    if (pid < 0 && !g_chk.said_failed++)
+        FMP__SAY(check_unavailable, strerror(errno));
+    atomic_store(&k->shadow, pid < 0 ? -1 : (int)pid);
+}
+
+/* In a member: the snapshot's pid, once the master posted it (-1: none). */
+static int snapshot_of(fmp__shteam *t, fmp__chk *k)
+{
+    int pid;
+    for (long i = 0; (pid = atomic_load(&k->shadow)) == 0; i++) {
+        if (atomic_load(&t->broken) || i > 200000) /* the master is gone, or 10 s */
+            return -1;
+        if (i > 100) {
+            struct timespec ts = {0, 50000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return pid;
 }
 
 /* ------------------------------------------------------------------ members */
@@ -424,12 +480,15 @@ static void classify(fmp__chk *k, int me, const scratch *sc, uintptr_t s, uintpt
             /* the interposer's own records */
         } else if (fmp__sym_at(s, &sym) == 0) {
             uintptr_t end = sym.start + (sym.size ? sym.size : 1);
-            if (sym.name[0] && !sym.func && sym.start <= s && s < end) {
+            if (sym.runtime) {
+                next = e; /* the runtime's memory: none of it is told */
+            } else if (sym.name[0] && !sym.func && sym.start <= s && s < end) {
                 next = end < e ? end : e;
-                if (!sym.runtime && !runtime_copy(sym.name))
+                if (!runtime_copy(sym.name))
                     add_hit(k, &h, H_GLOBAL, next, sym.start, sym.size);
             } else {
-                next = s + 1; /* no variable there (the GOT, padding): the next byte */
+                /* no variable there (the GOT, padding): the next word */
+                next = ((s | 7) + 1) < e ? (s | 7) + 1 : e;
             }
         } else if (g_alloc.block_at && g_alloc.block_at(s, &b)) {
             uintptr_t end = b.start + (b.size ? b.size : 1);
@@ -447,25 +506,6 @@ static void classify(fmp__chk *k, int me, const scratch *sc, uintptr_t s, uintpt
         }
         s = next;
     }
-}
-
-/* The stack mapping holding the region's frames: [lo, hi) from /proc/self/maps. */
-static void stack_of(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
-{
-    *lo = *hi = 0;
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        unsigned long s, e;
-        if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s <= a && a < e) {
-            *lo = s;
-            *hi = e;
-            break;
-        }
-    }
-    fclose(f);
 }
 
 void fmp__check_member_end(fmp__shteam *t, int me)
@@ -491,15 +531,24 @@ void fmp__check_member_end(fmp__shteam *t, int me)
     }
     sc->nown = g_alloc.block_at ? g_alloc.own_memory(sc->own, 64) : 0;
     uintptr_t stack_lo = 0, stack_hi = 0;
-    stack_of((uintptr_t)&stack_lo, &stack_lo, &stack_hi);
-    for (long i = 0; i < n; i++) {
+    fmp__vma_of((uintptr_t)&stack_lo, &stack_lo, &stack_hi); /* the stack */
+    /* the snapshot's memory through its mem file: process_vm_readv pins the pages it
+       reads, which makes the snapshot copy every page it shares with the master */
+    char path[64];
+    int shadow = snapshot_of(t, k);
+    snprintf(path, sizeof path, "/proc/%d/mem", shadow);
+    int memfd = shadow > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (memfd < 0) { /* no snapshot (said by the master), or it cannot be read */
+        int z = 0;
+        atomic_compare_exchange_strong(&k->failed, &z, shadow > 0 ? -errno : -ESRCH);
+    }
+    for (long i = 0; i < n && memfd >= 0; i++) {
         uintptr_t s = sc->w[i][0], e = sc->w[i][1];
         if (s >= stack_lo && e <= stack_hi && e <= k->bound)
             continue; /* the member's own frames */
         for (uintptr_t a = s; a < e;) {
             size_t len = e - a < CMP_BYTES ? e - a : CMP_BYTES;
-            struct iovec here = {sc->buf, len}, there = {(void *)a, len};
-            ssize_t got = process_vm_readv(k->shadow, &here, 1, &there, 1, 0);
+            ssize_t got = memfd >= 0 ? pread(memfd, sc->buf, len, (off_t)a) : -1;
             if (got <= 0) { /* not in the snapshot: mapped since */
                 a += 4096;
                 continue;
@@ -532,6 +581,8 @@ void fmp__check_member_end(fmp__shteam *t, int me)
             a += (size_t)got;
         }
     }
+    if (memfd >= 0)
+        close(memfd);
     munmap(sc, sizeof *sc);
 }
 
@@ -839,9 +890,17 @@ void fmp__check_close(fmp__shteam *t)
     if (!k)
         return;
     t->chk = NULL;
-    kill(k->shadow, SIGKILL);
-    while (waitpid(k->shadow, NULL, 0) < 0 && errno == EINTR)
-        ;
+    int pid = atomic_load(&k->shadow);
+    if (pid > 0) {
+        /* killed now, reaped before the next snapshot or at the process's end: its
+           memory goes while the master works between regions */
+        kill(pid, SIGKILL);
+        reap_snapshots(0);
+        if (g_chk.ndead < DEAD_MAX)
+            g_chk.dead[g_chk.ndead++] = pid;
+        else
+            reap_one(pid);
+    }
     if (!k->persistent)
         report(t, k); /* a team's: after each run */
     fmp__arena_free(k);

@@ -556,12 +556,15 @@ int fmp__wtrack_begin(const fmp__shteam *t);
 long fmp__wtrack_written(uintptr_t (*out)[2], long max);
 /* A persistent team's member: only what is written from now on shows. */
 int fmp__wtrack_rearm(void);
+/* The mapping holding address a: [*lo, *hi), or 0 and 0 when none; 0 or -errno. */
+int fmp__vma_of(uintptr_t a, uintptr_t *lo, uintptr_t *hi);
 
 /* The lost-write detector (check.c), for FMP_PARALLEL's teams when FMP_CHECK=writes:
    the master opens it before its members start (a snapshot of its memory, the frames of
    its stack), each member other than the master reports at its body's end the private
    memory it wrote, the master names and prints it after the join. */
 void fmp__check_open(fmp__shteam *t, uintptr_t frame);
+void fmp__check_snapshot(fmp__shteam *t); /* the master, once its members are started */
 void fmp__check_member_begin(fmp__shteam *t);
 void fmp__check_member_end(fmp__shteam *t, int me);
 void fmp__check_close(fmp__shteam *t);

@@ -126,6 +126,7 @@ static fmp_team *team_create(int nprocs, const char *file, int line, fmp__ctx *p
         return NULL;
     }
     team->t = t;
+    fmp__check_snapshot(t);
     fmp__ctx_enter(&team->ctx, parent, t, 0, n);
     fmp__g.cur = parent;
     fmp__bind_member(team->ctx.level, 0, n);

@@ -49,6 +49,8 @@ static fmp__region open_region(int nprocs, int cond, const char *file, int line,
             r.err = m;
             return r;
         }
+        if (m == 0)
+            fmp__check_snapshot(t);
         fmp__ctx_enter(c, parent, t, m, n);
         c->frame = frame;
         /* the master binds its thread; members are bound by their parent before they

@@ -2691,6 +2691,35 @@ int fmp__wtrack_begin(const fmp__shteam *t)
     return 0;
 }
 
+int fmp__vma_of(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
+{
+    *lo = *hi = 0;
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct w_procmap_query q;
+    memset(&q, 0, sizeof q);
+    q.size = sizeof q;
+    q.query_addr = a;
+    long r = RS3(SYS_ioctl, fd, W_PROCMAP_QUERY, &q);
+    if (r == 0) {
+        *lo = q.vma_start;
+        *hi = q.vma_end;
+    } else if (r != -ENOENT) { /* before Linux 6.11: the text */
+        w_track *w = g_wt;
+        long len = w ? read_file("/proc/self/maps", w->buf, sizeof w->buf) : -EINVAL;
+        int n = len < 0 ? -1 : parse_maps(w->buf, w->maps, MAXMAPS, 0, 0, NULL, NULL);
+        for (int i = 0; i < n; i++)
+            if (w->maps[i].s <= a && a < w->maps[i].e) {
+                *lo = w->maps[i].s;
+                *hi = w->maps[i].e;
+            }
+        r = 0;
+    }
+    close(fd);
+    return r < 0 ? (int)r : 0;
+}
+
 int fmp__wtrack_rearm(void)
 {
     w_track *w = g_wt;
@@ -2713,6 +2742,13 @@ long fmp__wtrack_written(uintptr_t (*out)[2], long max)
 }
 
 #else /* !WARM_ARCH */
+
+int fmp__vma_of(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
+{
+    (void)a;
+    *lo = *hi = 0;
+    return -ENOSYS;
+}
 
 int fmp__wtrack_begin(const fmp__shteam *t)
 {
