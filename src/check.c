@@ -78,6 +78,7 @@ typedef struct fmp__chk_hit {
 typedef struct fmp__chk {
     _Atomic int shadow; /* the snapshot: 0 until the master forked it, -1: none */
     int persistent;     /* a persistent team's: the snapshot of its creation, kept */
+    int borrowed;       /* the snapshot is the warm pool's member, not ours to end */
     uintptr_t bound;    /* the top of the region's function's frame: the master's frames
                            enclosing it lie from here up */
     int nframes;        /* those frames: frame i spans [cfa[i - 1] (bound), cfa[i]) */
@@ -268,8 +269,14 @@ void fmp__check_snapshot(fmp__shteam *t)
     fmp__chk *k = t->chk;
     if (!k)
         return;
+    pid_t pid = fmp__warm_snapshot(t); /* a warm region: the pool's, synced already */
+    k->borrowed = pid > 0;
+    if (pid > 0) {
+        atomic_store(&k->shadow, (int)pid);
+        return;
+    }
     fmp__flush_streams();
-    pid_t pid = snapshot();
+    pid = snapshot();
     if (pid < 0 && !g_chk.said_failed++)
         FMP__SAY(check_unavailable, strerror(errno));
     atomic_store(&k->shadow, pid < 0 ? -1 : (int)pid);
@@ -891,7 +898,7 @@ void fmp__check_close(fmp__shteam *t)
         return;
     t->chk = NULL;
     int pid = atomic_load(&k->shadow);
-    if (pid > 0) {
+    if (pid > 0 && !k->borrowed) {
         /* killed now, reaped before the next snapshot or at the process's end: its
            memory goes while the master works between regions */
         kill(pid, SIGKILL);
@@ -988,6 +995,11 @@ __attribute__((constructor)) static void check_preload(void)
     if (RUNNING_ON_VALGRIND)
         return; /* /proc/self/exe is valgrind's */
 #endif
+    /* a sanitizer's runtime must come first of the libraries (and members cannot track
+       their writes beside its shadow memory: nothing would be checked anyway) */
+    if (dlsym(RTLD_DEFAULT, "__asan_init") || dlsym(RTLD_DEFAULT, "__tsan_init") ||
+        dlsym(RTLD_DEFAULT, "__msan_init"))
+        return;
     /* where this library lies, libforkmp_check.so lies too; or this code is in the
        program itself (a static link): then it is loaded with the program */
     Dl_info self;

@@ -548,6 +548,9 @@ void fmp__wprof(int slot);
 #define fmp__wprof(slot) ((void)0)
 #endif
 int fmp__warm_member_of(const fmp__shteam *t); /* this process is t's warm member */
+/* FMP_CHECK=writes: the pid of t's warm pool's snapshot member (its memory is the
+   master's at the region's start, until the next region), or 0: none. */
+pid_t fmp__warm_snapshot(const fmp__shteam *t);
 /* FMP_CHECK=writes (warm.c): track the private memory this member writes from now on
    (a warm member's own tracking, protected again; a forked child's, registered anew):
    0 or -errno.  Then the pages written since, as [start, end) ranges into out: the count,

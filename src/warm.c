@@ -1443,6 +1443,14 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
         u64 mask = c->sigmask;
         RS(SYS_rt_sigprocmask, SIG_SETMASK, &mask, 0, 8, 0, 0);
         bump(&c->synced);
+        if (m->id >= c->team->n) {
+            /* the lost-write detector's snapshot: parked at once, the members of the
+               region read its memory (Yama: they are not its ancestors) */
+            RS(SYS_prctl, PR_SET_PTRACER, -1L, 0, 0, 0, 0);
+            member_post(c, m);
+            bump(&c->parked);
+            continue;
+        }
         if (c->threaded) {
             /* the master's other threads may have run while we copied: its verdict */
             member_await(&c->verdict, s, 4000);
@@ -2536,7 +2544,11 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
         say_fallback(file, line, why);
         return -1;
     }
-    if (g_pool.ctl && (g_pool.ctl->mpid != me || g_pool.nmem != t->n - 1)) {
+    /* FMP_CHECK=writes: one member more, the lost-write detector's snapshot (it syncs
+       as the others do and never enters the region: its memory is the master's of the
+       region's start until the next region) */
+    int nmem = t->n - 1 + ((fmp__g_icv.check & FMP__CHECK_WRITES) != 0);
+    if (g_pool.ctl && (g_pool.ctl->mpid != me || g_pool.nmem != nmem)) {
         if (g_pool.ctl->mpid == me)
             pool_destroy();
         else
@@ -2544,7 +2556,7 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
     }
     if (g_failures >= MAX_FAILURES)
         return -1; /* said already */
-    if (!g_pool.ctl && pool_create(t->n - 1, t->level, why, sizeof why) < 0) {
+    if (!g_pool.ctl && pool_create(nmem, t->level, why, sizeof why) < 0) {
         g_failures = MAX_FAILURES; /* what kept the pool from starting will again */
         say_fallback(file, line, why);
         return -1;
@@ -2569,7 +2581,7 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
         /* the master shares memory its members lack, or they hold too many copies of its
            pages: a new pool, forked now, shares all of it */
         pool_destroy();
-        if (pool_create(t->n - 1, t->level, why, sizeof why) < 0) {
+        if (pool_create(nmem, t->level, why, sizeof why) < 0) {
             g_failures = MAX_FAILURES;
             say_fallback(file, line, why);
             return -1;
@@ -2769,6 +2781,17 @@ long fmp__wtrack_written(uintptr_t (*out)[2], long max)
 }
 
 #endif
+
+pid_t fmp__warm_snapshot(const fmp__shteam *t)
+{
+#if WARM_ARCH
+    if (t->warm && g_pool.ctl && g_pool.ctl->mpid == getpid() && g_pool.nmem == t->n)
+        return g_pool.pid[g_pool.nmem - 1];
+#else
+    (void)t;
+#endif
+    return 0;
+}
 
 int fmp__warm_member_of(const fmp__shteam *t)
 {
