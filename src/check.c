@@ -390,15 +390,19 @@ static unsigned char *page_copy(uintptr_t pg, int make)
     }
 }
 
-/* A member's scratch at its end, in a mapping of its own (not tracked, not the
-   master's): the written pages, the snapshot's bytes. */
+/* A member's scratch at its end, in memory that is not tracked nor the master's (a warm
+   member's own, or a mapping made for it): the snapshot's bytes, the interposer's own
+   ranges, then as many written ranges as fit. */
 #define MAX_WRITTEN (1L << 20)
 #define CMP_BYTES ((size_t)64 << 10)
 typedef struct scratch {
-    uintptr_t w[MAX_WRITTEN][2];
+    unsigned char buf[CMP_BYTES];
     uintptr_t own[64][2];
     int nown;
-    unsigned char buf[CMP_BYTES];
+    int mapped; /* bytes mapped for it, 0: the warm member's */
+    size_t bytes;
+    long maxw;
+    uintptr_t w[][2];
 } scratch;
 
 /* The bytes that differ tell a written element only in part (a double 2.0 differs from
@@ -522,18 +526,28 @@ void fmp__check_member_end(fmp__shteam *t, int me)
         return;
     g_member_ok = k->persistent; /* a team's member checks every run */
     g_last_hit = -1;
-    scratch *sc = mmap(NULL, sizeof *sc, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (sc == MAP_FAILED) {
-        int z = 0;
-        atomic_compare_exchange_strong(&k->failed, &z, -errno);
-        return;
+    size_t bytes = 0;
+    scratch *sc = fmp__wtrack_scratch(&bytes);
+    int mapped = !sc || bytes < sizeof *sc + 4096 * sizeof sc->w[0];
+    if (mapped) {
+        bytes = sizeof *sc + MAX_WRITTEN * sizeof sc->w[0];
+        sc = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                  -1, 0);
+        if (sc == MAP_FAILED) {
+            int z = 0;
+            atomic_compare_exchange_strong(&k->failed, &z, -errno);
+            return;
+        }
     }
-    long n = fmp__wtrack_written(sc->w, MAX_WRITTEN);
+    sc->mapped = mapped;
+    sc->bytes = bytes;
+    sc->maxw = (long)((bytes - sizeof *sc) / sizeof sc->w[0]);
+    long n = fmp__wtrack_written(sc->w, sc->maxw);
     if (n < 0) {
         int z = 0;
         atomic_compare_exchange_strong(&k->failed, &z, (int)n);
-        munmap(sc, sizeof *sc);
+        if (mapped)
+            munmap(sc, bytes);
         return;
     }
     sc->nown = g_alloc.block_at ? g_alloc.own_memory(sc->own, 64) : 0;
@@ -590,7 +604,8 @@ void fmp__check_member_end(fmp__shteam *t, int me)
     }
     if (memfd >= 0)
         close(memfd);
-    munmap(sc, sizeof *sc);
+    if (sc->mapped)
+        munmap(sc, sc->bytes);
 }
 
 /* ------------------------------------------------------------------ the master's report */

@@ -559,6 +559,9 @@ int fmp__wtrack_begin(const fmp__shteam *t);
 long fmp__wtrack_written(uintptr_t (*out)[2], long max);
 /* A persistent team's member: only what is written from now on shows. */
 int fmp__wtrack_rearm(void);
+/* A warm member, from its begin to its body's end: memory of its own, never mirrored,
+   free for the check (*len bytes), or NULL. */
+void *fmp__wtrack_scratch(size_t *len);
 /* The mapping holding address a: [*lo, *hi), or 0 and 0 when none; 0 or -errno. */
 int fmp__vma_of(uintptr_t a, uintptr_t *lo, uintptr_t *hi);
 

@@ -201,6 +201,8 @@ typedef struct w_ctl {
     int err_no, err_member;
     int cmd;
     int nmem;
+    int nenter; /* the members that enter the region: 1..nenter (the others: the
+                   lost-write detector's snapshot, FMP_CHECK=writes) */
     pid_t mpid;
     int tid_off;
     long rseq_off; /* the thread's rseq area from its thread pointer, when registered */
@@ -1417,9 +1419,11 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
     volatile uint32_t seen = first; /* kept across the jump back from the body */
     for (;;) {
         uint32_t s, last = seen;
-        /* the next region may follow at once: spin as the team's members would */
-        for (long i = c->spin; i > 0 && atomic_load_explicit(&c->seq, memory_order_relaxed) == last;
-             i--)
+        /* the next region may follow at once: spin as the team's members would (the
+           snapshot, which has no body to run, sleeps at once: it would take a cpu from
+           them) */
+        for (long i = m->id > c->nenter ? 0 : c->spin;
+             i > 0 && atomic_load_explicit(&c->seq, memory_order_relaxed) == last; i--)
             __builtin_ia32_pause();
         while ((s = atomic_load_explicit(&c->seq, memory_order_acquire)) == last) {
             struct timespec ts = {IDLE_CHECK_S, 0};
@@ -1443,7 +1447,7 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
         u64 mask = c->sigmask;
         RS(SYS_rt_sigprocmask, SIG_SETMASK, &mask, 0, 8, 0, 0);
         bump(&c->synced);
-        if (m->id >= c->team->n) {
+        if (m->id > c->nenter) {
             /* the lost-write detector's snapshot: parked at once, the members of the
                region read its memory (Yama: they are not its ancestors) */
             RS(SYS_prctl, PR_SET_PTRACER, -1L, 0, 0, 0, 0);
@@ -2349,6 +2353,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
         return r;
     c->jb = (uintptr_t)jb;
     c->team = t;
+    c->nenter = t->n - 1;
     c->cmd = CMD_REGION;
     c->threaded = threaded;
     /* the members and the master wait for each other as the team's members would: the
@@ -2639,11 +2644,25 @@ typedef struct w_track {
 } w_track;
 static w_track *g_wt;
 static pid_t g_wt_pid;
+/* A warm member tracks with its own state, in its part of the reservation (a mapping
+   made for it would be one its next sync has to take away): the tracked ranges in m->tr,
+   their count here. */
+static w_mem *g_wt_mem;
+static int g_wt_nr;
 
 int fmp__wtrack_begin(const fmp__shteam *t)
 {
     if (WARM_SANITIZED)
         return -ENOTSUP; /* the sanitizer's shadow: terabytes of private mappings */
+    g_wt_mem = NULL;
+    if (fmp__warm_member_of(t)) {
+        w_mem *m = mem_of(g_pool.res, g_member_id);
+        g_wt_mem = m;
+        g_wt_nr = map_ranges(g_pool.ctl->maps, g_pool.ctl->nmaps, 1, m->tr);
+        long r = pm_scan_in(m->pmfd, m->tr, g_wt_nr, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN,
+                            W_PAGE_IS_WRITTEN, m->pr, NULL, 0);
+        return r < 0 ? (int)r : 0;
+    }
     if (!g_wt || g_wt_pid != fmp__g.pid) {
         void *p =
             mmap(NULL, sizeof(w_track), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -2655,16 +2674,6 @@ int fmp__wtrack_begin(const fmp__shteam *t)
     }
     w_track *w = g_wt;
     w->nr = 0;
-    if (fmp__warm_member_of(t)) {
-        w_mem *m = mem_of(g_pool.res, g_member_id);
-        w->uffd = m->uffd;
-        w->pmfd = m->pmfd;
-        w->own = 0;
-        w->nr = map_ranges(g_pool.ctl->maps, g_pool.ctl->nmaps, 1, w->r);
-        long r = pm_scan_in(w->pmfd, w->r, w->nr, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN,
-                            W_PAGE_IS_WRITTEN, w->pr, NULL, 0);
-        return r < 0 ? (int)r : 0;
-    }
     if (w->own) { /* a region before, in this process: registered already, maybe */
         close(w->uffd);
         close(w->pmfd);
@@ -2732,6 +2741,14 @@ int fmp__vma_of(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
     return r < 0 ? (int)r : 0;
 }
 
+void *fmp__wtrack_scratch(size_t *len)
+{
+    if (!g_wt_mem || g_member_pid != fmp__g.pid)
+        return NULL;
+    *len = sizeof g_wt_mem->merged; /* the sync's, free until member_post */
+    return g_wt_mem->merged;
+}
+
 int fmp__wtrack_rearm(void)
 {
     w_track *w = g_wt;
@@ -2744,11 +2761,14 @@ int fmp__wtrack_rearm(void)
 
 long fmp__wtrack_written(uintptr_t (*out)[2], long max)
 {
+    struct w_range *o = (struct w_range *)out;
+    _Static_assert(sizeof *o == sizeof *out, "a range is two addresses");
+    if (g_wt_mem && g_member_pid == fmp__g.pid)
+        return pm_scan_in(g_wt_mem->pmfd, g_wt_mem->tr, g_wt_nr, 0, 0, W_PAGE_IS_WRITTEN,
+                          W_PAGE_IS_WRITTEN, g_wt_mem->pr, o, max);
     w_track *w = g_wt;
     if (!w || g_wt_pid != fmp__g.pid || w->pmfd < 0)
         return -EINVAL;
-    struct w_range *o = (struct w_range *)out;
-    _Static_assert(sizeof *o == sizeof *out, "a range is two addresses");
     return pm_scan_in(w->pmfd, w->r, w->nr, 0, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN, w->pr, o,
                       max);
 }
@@ -2771,6 +2791,12 @@ int fmp__wtrack_begin(const fmp__shteam *t)
 int fmp__wtrack_rearm(void)
 {
     return -ENOSYS;
+}
+
+void *fmp__wtrack_scratch(size_t *len)
+{
+    (void)len;
+    return NULL;
 }
 
 long fmp__wtrack_written(uintptr_t (*out)[2], long max)
