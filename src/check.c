@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -210,19 +211,26 @@ __attribute__((destructor)) static void check_end(void)
 static pid_t snapshot(void)
 {
     pid_t master = getpid();
+    int leader = (pid_t)syscall(SYS_gettid) == master;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t pid = fork();
     if (pid == 0) {
         /* it only sleeps, every signal blocked but SIGKILL, until the master kills it or
-           ends; members read its memory (Yama's ptrace_scope lets them through this) */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+           ends; members read its memory (Yama's ptrace_scope lets them through this).
+           The parent-death signal belongs to the thread that forked: forked by another
+           thread than the process's first (a persistent team made by a worker thread
+           that then ends), it looks for its parent every second instead */
+        if (leader)
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
         prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
-        if (getppid() != master)
-            _exit(0);
-        for (;;)
-            pause();
+        for (;;) {
+            if (getppid() != master)
+                _exit(0);
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
+        }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return pid;

@@ -15,12 +15,15 @@
  *                       the check on and off at run time
  *   check_prog team     member 1 of a persistent team writes a global in 5 runs: one line
  *   check_prog scatter  member 2 writes every other double of a 64 KiB global: one line
+ *   check_prog thread_team  the same team made by a thread that has ended: one line
  *
  * Prints "done" at its end.  Each region is FMP_PARALLEL(3). */
 #include <forkmp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int lost_array[1000];
 static double lost_static[64];
@@ -143,6 +146,28 @@ static void team_case(void)
     printf("team %d\n", lost_array[50]);
 }
 
+static void *make_team(void *arg)
+{
+    *(fmp_team **)arg = fmp_team_create(3);
+    return NULL;
+}
+
+/* the team made by a thread that then ends: its snapshot outlives that thread */
+static void thread_team_case(void)
+{
+    fmp_team *team = NULL;
+    pthread_t th;
+    if (pthread_create(&th, NULL, make_team, &team) != 0 || pthread_join(th, NULL) != 0 || !team)
+        exit(3);
+    usleep(100000); /* a parent-death signal of the ended thread would have come */
+    for (int r = 0; r < 3; r++)
+        if (fmp_team_run(team, team_body, &r, sizeof r) != 0)
+            exit(4);
+    if (fmp_team_destroy(team) != 0)
+        exit(5);
+    printf("team %d\n", lost_array[50]);
+}
+
 static void api_case(void)
 {
     if (fmp_set_check("bogus") != FMP_EINVAL || fmp_set_check("writes:") != FMP_EINVAL)
@@ -187,8 +212,11 @@ int main(int argc, char **argv)
         team_case();
     else if (strcmp(what, "scatter") == 0)
         scatter_case();
+    else if (strcmp(what, "thread_team") == 0)
+        thread_team_case();
     else {
-        fprintf(stderr, "usage: check_prog global|heap|stack|clean|repeat|api|team|scatter\n");
+        fprintf(stderr,
+                "usage: check_prog global|heap|stack|clean|repeat|api|team|scatter|thread_team\n");
         return 2;
     }
     printf("done\n");

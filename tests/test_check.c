@@ -243,6 +243,23 @@ static void test_persistent_team_runs(void)
     done(&r);
 }
 
+/* The team made by a thread that ends: the snapshot is not killed with that thread (the
+   parent-death signal belongs to the thread that forked). */
+static void test_team_of_an_ended_thread(void)
+{
+    run r;
+    run_case(&r, "thread_team", "auto", "writes");
+    HT_CHECK_MSG(strstr(r.p.out, "team 0"), "the master's global changed: %.200s", r.p.out);
+    HT_CHECK_MSG(r.checkable || strstr(r.p.err, "Function not implemented") ||
+                     strstr(r.p.err, "Operation not supported"),
+                 "the check stopped working: %.2000s", r.p.err);
+    if (r.checkable)
+        HT_CHECK_MSG(has_line(r.p.err, "lost write in a run of the team created at ",
+                              "`lost_array` (bytes 200 to 207", NULL),
+                     "expected the team's lost write: %.3000s", r.p.err);
+    done(&r);
+}
+
 static void test_set_check(void)
 {
     run r;
@@ -276,6 +293,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_global_and_static, 240),
                                 HT_TEST_TIMEOUT(test_once_per_place, 240),
                                 HT_TEST_TIMEOUT(test_scattered_writes_one_place, 240),
                                 HT_TEST_TIMEOUT(test_persistent_team_runs, 120),
+                                HT_TEST_TIMEOUT(test_team_of_an_ended_thread, 120),
                                 HT_TEST_TIMEOUT(test_set_check, 120),
                                 HT_TEST_TIMEOUT(test_off_by_default, 120),
                                 HT_END};
