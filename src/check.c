@@ -537,20 +537,26 @@ void fmp__check_member_end(fmp__shteam *t, int me)
     size_t bytes = 0;
     scratch *sc = fmp__wtrack_scratch(&bytes);
     int mapped = !sc || bytes < sizeof *sc + 4096 * sizeof sc->w[0];
-    if (mapped) {
-        bytes = sizeof *sc + MAX_WRITTEN * sizeof sc->w[0];
-        sc = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                  -1, 0);
-        if (sc == MAP_FAILED) {
-            int z = 0;
-            atomic_compare_exchange_strong(&k->failed, &z, -errno);
-            return;
+    long n = 0;
+    for (;;) {
+        if (mapped) { /* a mapping of its own: a forked child, or too many ranges */
+            bytes = sizeof *sc + MAX_WRITTEN * sizeof sc->w[0];
+            sc = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (sc == MAP_FAILED) {
+                int z = 0;
+                atomic_compare_exchange_strong(&k->failed, &z, -errno);
+                return;
+            }
         }
+        sc->mapped = mapped;
+        sc->bytes = bytes;
+        sc->maxw = (long)((bytes - sizeof *sc) / sizeof sc->w[0]);
+        n = fmp__wtrack_written(sc->w, sc->maxw);
+        if (n != -E2BIG || mapped)
+            break;
+        mapped = 1;
     }
-    sc->mapped = mapped;
-    sc->bytes = bytes;
-    sc->maxw = (long)((bytes - sizeof *sc) / sizeof sc->w[0]);
-    long n = fmp__wtrack_written(sc->w, sc->maxw);
     if (n < 0) {
         int z = 0;
         atomic_compare_exchange_strong(&k->failed, &z, (int)n);
