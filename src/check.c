@@ -905,7 +905,8 @@ static void report(fmp__shteam *t, fmp__chk *k)
         if (q->kind == H_STACK)
             q->base = q->lo;
     }
-    qsort(pl, (size_t)np, sizeof *pl, cmp_place);
+    if (np)
+        qsort(pl, (size_t)np, sizeof *pl, cmp_place);
     for (long i = 0; i < np; i++)
         if (new_place(pl[i].key))
             say_place(t, &pl[i]);
