@@ -21,7 +21,15 @@
  * object into rows (address, line, file) grouped by sequence; a sequence that does not
  * start in an executable segment (a function the linker dropped, its addresses set to 0
  * or to a tombstone) is dropped too, so that it cannot shadow live code.  Only the base
- * names of the files are kept. */
+ * names of the files are kept.
+ *
+ * Types.  The object's .debug_info (with .debug_abbrev, the string sections, .debug_addr),
+ * read whole on the first fmp__sym_type about the object: every DW_TAG_variable whose
+ * location is a fixed address (DW_OP_addr, DW_OP_addrx) in one of the object's segments,
+ * with its type's C text, size and innermost element size, worked out once per type
+ * entry; kept sorted by address, the texts in one pool.  Entries are read where they lie
+ * (a reference is an offset in .debug_info, resolved through the unit that holds it);
+ * an entry this decoder cannot read (an unknown form or abbreviation) ends its unit. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -349,6 +357,12 @@ typedef struct sequence {
     size_t first, n;
 } sequence;
 
+typedef struct vartype {
+    uint64_t addr; /* the variable's link-time address */
+    uint64_t size, elem;
+    uint32_t text; /* offset in the object's type texts */
+} vartype;
+
 typedef struct object {
     struct object *next;
     uintptr_t bias;
@@ -373,6 +387,11 @@ typedef struct object {
     size_t nseqs;
     row *rows;
     char *files;
+
+    int types_done;
+    vartype *vars; /* sorted by address */
+    size_t nvars;
+    char *var_text;
 } object;
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -419,6 +438,8 @@ static void object_free(object *o)
     free(o->maxhi);
     free(o->rows);
     free(o->files);
+    free(o->vars);
+    free(o->var_text);
     free(o);
 }
 
@@ -1250,6 +1271,1183 @@ int fmp__sym_line(uintptr_t pc, char *buf, size_t len)
         const row *r = row_at(o, (uint64_t)(pc - o->bias));
         if (r && r->line != 0 && r->file != NO_FILE) {
             snprintf(buf, len, "%s:%u", o->files + r->file, (unsigned)r->line);
+            rc = 0;
+        }
+    }
+    leave();
+    return rc;
+}
+
+/* ---------------------------------------------------------------- DWARF debugging information */
+
+enum {
+    DW_FORM_addr = 0x01,
+    DW_FORM_flag = 0x0c,
+    DW_FORM_ref_addr = 0x10,
+    DW_FORM_ref1 = 0x11,
+    DW_FORM_ref2 = 0x12,
+    DW_FORM_ref4 = 0x13,
+    DW_FORM_ref8 = 0x14,
+    DW_FORM_ref_udata = 0x15,
+    DW_FORM_indirect = 0x16,
+    DW_FORM_sec_offset = 0x17,
+    DW_FORM_exprloc = 0x18,
+    DW_FORM_flag_present = 0x19,
+    DW_FORM_strx = 0x1a,
+    DW_FORM_addrx = 0x1b,
+    DW_FORM_ref_sup4 = 0x1c,
+    DW_FORM_strp_sup = 0x1d,
+    DW_FORM_ref_sig8 = 0x20,
+    DW_FORM_implicit_const = 0x21,
+    DW_FORM_loclistx = 0x22,
+    DW_FORM_rnglistx = 0x23,
+    DW_FORM_ref_sup8 = 0x24,
+    DW_FORM_strx1 = 0x25,
+    DW_FORM_strx2 = 0x26,
+    DW_FORM_strx3 = 0x27,
+    DW_FORM_strx4 = 0x28,
+    DW_FORM_addrx1 = 0x29,
+    DW_FORM_addrx2 = 0x2a,
+    DW_FORM_addrx3 = 0x2b,
+    DW_FORM_addrx4 = 0x2c,
+    DW_FORM_GNU_addr_index = 0x1f01, /* split DWARF (.dwo): skipped, not resolved */
+    DW_FORM_GNU_str_index = 0x1f02,
+    DW_FORM_GNU_ref_alt = 0x1f20, /* dwz's references into another file: skipped */
+    DW_FORM_GNU_strp_alt = 0x1f21,
+
+    DW_UT_compile = 0x01,
+    DW_UT_partial = 0x03,
+
+    DW_TAG_array_type = 0x01,
+    DW_TAG_class_type = 0x02,
+    DW_TAG_enumeration_type = 0x04,
+    DW_TAG_formal_parameter = 0x05,
+    DW_TAG_pointer_type = 0x0f,
+    DW_TAG_reference_type = 0x10,
+    DW_TAG_compile_unit = 0x11,
+    DW_TAG_structure_type = 0x13,
+    DW_TAG_subroutine_type = 0x15,
+    DW_TAG_typedef = 0x16,
+    DW_TAG_union_type = 0x17,
+    DW_TAG_unspecified_parameters = 0x18,
+    DW_TAG_ptr_to_member_type = 0x1f,
+    DW_TAG_subrange_type = 0x21,
+    DW_TAG_base_type = 0x24,
+    DW_TAG_const_type = 0x26,
+    DW_TAG_variable = 0x34,
+    DW_TAG_volatile_type = 0x35,
+    DW_TAG_restrict_type = 0x37,
+    DW_TAG_unspecified_type = 0x3b,
+    DW_TAG_partial_unit = 0x3c,
+    DW_TAG_rvalue_reference_type = 0x42,
+    DW_TAG_atomic_type = 0x47,
+
+    DW_AT_sibling = 0x01,
+    DW_AT_location = 0x02,
+    DW_AT_name = 0x03,
+    DW_AT_byte_size = 0x0b,
+    DW_AT_low_pc = 0x11,
+    DW_AT_lower_bound = 0x22,
+    DW_AT_upper_bound = 0x2f,
+    DW_AT_abstract_origin = 0x31,
+    DW_AT_count = 0x37,
+    DW_AT_specification = 0x47,
+    DW_AT_type = 0x49,
+    DW_AT_str_offsets_base = 0x72,
+    DW_AT_addr_base = 0x73,
+
+    DW_OP_addr = 0x03,
+    DW_OP_addrx = 0xa1,
+};
+
+#define TYPE_TEXT 256 /* the longest type text built (fmp__symtype has room for 127) */
+#define TYPE_DEPTH 16 /* the longest chain of types followed */
+#define ORIGIN_HOPS 8 /* the longest chain of DW_AT_specification / DW_AT_abstract_origin */
+
+/* A debugging section: a NUL-terminated copy (NULL when missing). */
+typedef struct sect {
+    unsigned char *p;
+    size_t len;
+} sect;
+
+/* One attribute of an abbreviation: its name and form (and a DW_FORM_implicit_const's
+   value). */
+typedef struct attrspec {
+    uint64_t name, form, implicit;
+} attrspec;
+
+typedef struct abbrev {
+    uint64_t code, tag;
+    size_t first, n; /* its attributes in the unit's specs */
+    int children;
+} abbrev;
+
+/* A compile or partial unit of .debug_info (type units, skeleton and split units are
+   left out: nothing here refers into them but DW_FORM_ref_sig8, which is not followed). */
+typedef struct unit {
+    uint64_t off, first, end; /* its header, its first entry, its end: in .debug_info */
+    uint64_t abbrev_off;
+    unsigned version, addr_size, offsz;
+    int state;       /* 0: not read yet, 1: ready, -1: unusable */
+    abbrev *abbrevs; /* sorted by code */
+    size_t nabbrevs;
+    attrspec *specs;
+    uint64_t str_base, addr_base; /* DW_AT_str_offsets_base, DW_AT_addr_base */
+    int has_str_base, has_addr_base;
+} unit;
+
+/* An attribute's value: form 0 when the entry does not have it.  References are offsets
+   in .debug_info; exprloc, blocks, data16 and DW_FORM_string are block and len. */
+typedef struct attr {
+    uint64_t form, val;
+    const unsigned char *block;
+    size_t len;
+} attr;
+
+/* A debugging information entry: the attributes this decoder uses.  tag 0: a null entry
+   (the end of a list of siblings). */
+typedef struct die {
+    uint64_t off, next; /* its offset; the offset after its attributes */
+    uint64_t tag;
+    int children;
+    attr sibling, name, type, origin, location, byte_size, lower, upper, count, str_base, addr_base;
+} die;
+
+/* A type's text, size and innermost element size, once worked out (key: its entry's
+   offset + 1; 0: an empty slot). */
+typedef struct memo {
+    uint64_t key;
+    uint64_t size, elem;
+    uint32_t text;
+    int ok;
+} memo;
+
+/* One decoding of an object's .debug_info. */
+typedef struct dwarf {
+    const object *o;
+    sect info, abbrev, str, line_str, str_offsets, addr;
+    unit *units; /* by offset */
+    size_t nunits, cap_units;
+    memo *memos;
+    size_t nmemos, cap_memos; /* cap_memos: a power of two */
+    char *text;               /* type texts, NUL-terminated one after the other */
+    size_t text_len, cap_text;
+    int nomem;
+} dwarf;
+
+static void sect_load(const image *im, const char *name, sect *s)
+{
+    s->p = section_copy(im, section_named(im, name), &s->len);
+}
+
+static void dwarf_free(dwarf *dw)
+{
+    free(dw->info.p);
+    free(dw->abbrev.p);
+    free(dw->str.p);
+    free(dw->line_str.p);
+    free(dw->str_offsets.p);
+    free(dw->addr.p);
+    for (size_t i = 0; i < dw->nunits; i++) {
+        free(dw->units[i].abbrevs);
+        free(dw->units[i].specs);
+    }
+    free(dw->units);
+    free(dw->memos);
+    free(dw->text);
+}
+
+/* The headers of the units of .debug_info. */
+static void find_units(dwarf *dw)
+{
+    cursor all = cursor_of(dw->info.p, dw->info.len);
+    while (left(&all) > 0) {
+        uint64_t off = (uint64_t)(all.p - dw->info.p);
+        unsigned offsz = 4;
+        uint64_t len = read_le(&all, 4);
+        if (len == 0xffffffff) { /* the 64-bit DWARF format */
+            len = read_le(&all, 8);
+            offsz = 8;
+        } else if (len >= 0xfffffff0) {
+            break; /* reserved */
+        }
+        if (all.bad || len > left(&all))
+            break;
+        cursor h = cursor_of(all.p, (size_t)len);
+        all.p += len;
+        unit u;
+        memset(&u, 0, sizeof u);
+        u.off = off;
+        u.end = (uint64_t)(all.p - dw->info.p);
+        u.offsz = offsz;
+        u.version = (unsigned)read_le(&h, 2);
+        if (u.version >= 2 && u.version <= 4) {
+            u.abbrev_off = read_le(&h, offsz);
+            u.addr_size = (unsigned)read_le(&h, 1);
+        } else if (u.version == 5) {
+            unsigned type = (unsigned)read_le(&h, 1);
+            u.addr_size = (unsigned)read_le(&h, 1);
+            u.abbrev_off = read_le(&h, offsz);
+            if (type != DW_UT_compile && type != DW_UT_partial)
+                continue;
+        } else {
+            continue;
+        }
+        if (h.bad || (u.addr_size != 4 && u.addr_size != 8))
+            continue;
+        u.first = (uint64_t)(h.p - dw->info.p);
+        if (grow((void **)&dw->units, &dw->cap_units, dw->nunits + 1, sizeof *dw->units) != 0) {
+            dw->nomem = 1;
+            return;
+        }
+        dw->units[dw->nunits++] = u;
+    }
+}
+
+static int by_code(const void *x, const void *y)
+{
+    const abbrev *a = x, *b = y;
+    return a->code < b->code ? -1 : a->code > b->code;
+}
+
+/* The unit's abbreviation table, from .debug_abbrev. */
+static int read_abbrevs(dwarf *dw, unit *u)
+{
+    if (u->abbrev_off >= dw->abbrev.len)
+        return -1;
+    cursor c = cursor_of(dw->abbrev.p + u->abbrev_off, dw->abbrev.len - (size_t)u->abbrev_off);
+    size_t cap = 0, cap_specs = 0, nspecs = 0;
+    int sorted = 1;
+    for (;;) {
+        uint64_t code = read_uleb(&c);
+        if (c.bad)
+            return -1;
+        if (code == 0)
+            break;
+        if (grow((void **)&u->abbrevs, &cap, u->nabbrevs + 1, sizeof *u->abbrevs) != 0) {
+            dw->nomem = 1;
+            return -1;
+        }
+        abbrev *a = &u->abbrevs[u->nabbrevs++];
+        if (u->nabbrevs > 1 && code <= a[-1].code)
+            sorted = 0;
+        a->code = code;
+        a->tag = read_uleb(&c);
+        a->children = read_le(&c, 1) != 0;
+        a->first = nspecs;
+        for (;;) {
+            attrspec sp = {read_uleb(&c), read_uleb(&c), 0};
+            if (sp.form == DW_FORM_implicit_const)
+                sp.implicit = read_sleb(&c);
+            if (c.bad)
+                return -1;
+            if (sp.name == 0 && sp.form == 0)
+                break;
+            if (grow((void **)&u->specs, &cap_specs, nspecs + 1, sizeof *u->specs) != 0) {
+                dw->nomem = 1;
+                return -1;
+            }
+            u->specs[nspecs++] = sp;
+        }
+        a->n = nspecs - a->first;
+    }
+    if (!sorted)
+        qsort(u->abbrevs, u->nabbrevs, sizeof *u->abbrevs, by_code);
+    return 0;
+}
+
+static const abbrev *abbrev_find(const unit *u, uint64_t code)
+{
+    if (code - 1 < u->nabbrevs && u->abbrevs[code - 1].code == code)
+        return &u->abbrevs[code - 1]; /* codes are usually 1, 2, 3... */
+    size_t lo = 0, hi = u->nabbrevs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (u->abbrevs[mid].code < code)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < u->nabbrevs && u->abbrevs[lo].code == code ? &u->abbrevs[lo] : NULL;
+}
+
+static void read_block(cursor *c, attr *a, uint64_t len)
+{
+    if (len > left(c)) {
+        mark_bad(c);
+        return;
+    }
+    a->block = c->p;
+    a->len = (size_t)len;
+    c->p += len;
+}
+
+/* One attribute's value in form; 0, or -1 for a form this decoder does not know. */
+static int read_attr(cursor *c, const unit *u, uint64_t form, uint64_t implicit, attr *a)
+{
+    memset(a, 0, sizeof *a);
+    a->form = form;
+    switch (form) {
+    case DW_FORM_addr:
+        a->val = read_le(c, u->addr_size);
+        break;
+    case DW_FORM_data1:
+    case DW_FORM_ref1:
+    case DW_FORM_flag:
+    case DW_FORM_strx1:
+    case DW_FORM_addrx1:
+        a->val = read_le(c, 1);
+        break;
+    case DW_FORM_data2:
+    case DW_FORM_ref2:
+    case DW_FORM_strx2:
+    case DW_FORM_addrx2:
+        a->val = read_le(c, 2);
+        break;
+    case DW_FORM_strx3:
+    case DW_FORM_addrx3:
+        a->val = read_le(c, 3);
+        break;
+    case DW_FORM_data4:
+    case DW_FORM_ref4:
+    case DW_FORM_strx4:
+    case DW_FORM_addrx4:
+    case DW_FORM_ref_sup4:
+        a->val = read_le(c, 4);
+        break;
+    case DW_FORM_data8:
+    case DW_FORM_ref8:
+    case DW_FORM_ref_sig8:
+    case DW_FORM_ref_sup8:
+        a->val = read_le(c, 8);
+        break;
+    case DW_FORM_data16:
+        read_block(c, a, 16);
+        break;
+    case DW_FORM_sdata:
+        a->val = read_sleb(c);
+        break;
+    case DW_FORM_udata:
+    case DW_FORM_ref_udata:
+    case DW_FORM_strx:
+    case DW_FORM_addrx:
+    case DW_FORM_loclistx:
+    case DW_FORM_rnglistx:
+    case DW_FORM_GNU_addr_index:
+    case DW_FORM_GNU_str_index:
+        a->val = read_uleb(c);
+        break;
+    case DW_FORM_implicit_const:
+        a->val = implicit;
+        break;
+    case DW_FORM_string:
+        a->block = (const unsigned char *)read_str(c);
+        a->len = a->block ? strlen((const char *)a->block) : 0;
+        break;
+    case DW_FORM_strp:
+    case DW_FORM_line_strp:
+    case DW_FORM_sec_offset:
+    case DW_FORM_strp_sup:
+    case DW_FORM_GNU_ref_alt:
+    case DW_FORM_GNU_strp_alt:
+        a->val = read_le(c, u->offsz);
+        break;
+    case DW_FORM_ref_addr:
+        a->val = read_le(c, u->version <= 2 ? u->addr_size : u->offsz);
+        break;
+    case DW_FORM_exprloc:
+    case DW_FORM_block:
+        read_block(c, a, read_uleb(c));
+        break;
+    case DW_FORM_block1:
+        read_block(c, a, read_le(c, 1));
+        break;
+    case DW_FORM_block2:
+        read_block(c, a, read_le(c, 2));
+        break;
+    case DW_FORM_block4:
+        read_block(c, a, read_le(c, 4));
+        break;
+    case DW_FORM_flag_present:
+        a->val = 1;
+        break;
+    default:
+        return -1;
+    }
+    switch (form) { /* the unit-relative references: into .debug_info offsets */
+    case DW_FORM_ref1:
+    case DW_FORM_ref2:
+    case DW_FORM_ref4:
+    case DW_FORM_ref8:
+    case DW_FORM_ref_udata:
+        a->val += u->off;
+        break;
+    default:
+        break;
+    }
+    return c->bad ? -1 : 0;
+}
+
+/* The entry at off (in .debug_info) of the unit u (its abbreviations read); 0 or -1. */
+static int read_die(const dwarf *dw, const unit *u, uint64_t off, die *d)
+{
+    memset(d, 0, sizeof *d);
+    if (off < u->first || off >= u->end)
+        return -1;
+    const unsigned char *start = dw->info.p + off;
+    cursor c = cursor_of(start, (size_t)(u->end - off));
+    d->off = off;
+    uint64_t code = read_uleb(&c);
+    if (c.bad)
+        return -1;
+    if (code != 0) {
+        const abbrev *ab = abbrev_find(u, code);
+        if (!ab)
+            return -1;
+        d->tag = ab->tag;
+        d->children = ab->children;
+        for (size_t i = 0; i < ab->n; i++) {
+            const attrspec *sp = &u->specs[ab->first + i];
+            uint64_t form = sp->form;
+            if (form == DW_FORM_indirect)
+                form = read_uleb(&c);
+            attr v;
+            if (form == DW_FORM_indirect || read_attr(&c, u, form, sp->implicit, &v) != 0)
+                return -1;
+            attr *slot = NULL;
+            switch (sp->name) {
+            case DW_AT_sibling:
+                slot = &d->sibling;
+                break;
+            case DW_AT_name:
+                slot = &d->name;
+                break;
+            case DW_AT_type:
+                slot = &d->type;
+                break;
+            case DW_AT_specification:
+            case DW_AT_abstract_origin:
+                slot = &d->origin;
+                break;
+            case DW_AT_location:
+                slot = &d->location;
+                break;
+            case DW_AT_byte_size:
+                slot = &d->byte_size;
+                break;
+            case DW_AT_lower_bound:
+                slot = &d->lower;
+                break;
+            case DW_AT_upper_bound:
+                slot = &d->upper;
+                break;
+            case DW_AT_count:
+                slot = &d->count;
+                break;
+            case DW_AT_str_offsets_base:
+                slot = &d->str_base;
+                break;
+            case DW_AT_addr_base:
+                slot = &d->addr_base;
+                break;
+            default:
+                break;
+            }
+            if (slot)
+                *slot = v;
+        }
+    }
+    d->next = off + (uint64_t)(c.p - start);
+    return 0;
+}
+
+/* The unit ready for reading: its abbreviations and the bases its first entry gives. */
+static int unit_ready(dwarf *dw, unit *u)
+{
+    if (u->state)
+        return u->state > 0 ? 0 : -1;
+    u->state = -1;
+    die cu;
+    if (read_abbrevs(dw, u) != 0 || read_die(dw, u, u->first, &cu) != 0 ||
+        (cu.tag != DW_TAG_compile_unit && cu.tag != DW_TAG_partial_unit))
+        return -1;
+    u->has_str_base = cu.str_base.form == DW_FORM_sec_offset;
+    u->str_base = cu.str_base.val;
+    u->has_addr_base = cu.addr_base.form == DW_FORM_sec_offset;
+    u->addr_base = cu.addr_base.val;
+    u->state = 1;
+    return 0;
+}
+
+/* The unit that holds the entry at off, ready; NULL. */
+static unit *unit_of(dwarf *dw, uint64_t off)
+{
+    size_t lo = 0, hi = dw->nunits; /* the first unit that starts above off */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (dw->units[mid].off <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    unit *u = &dw->units[lo - 1];
+    if (off < u->first || off >= u->end || unit_ready(dw, u) != 0)
+        return NULL;
+    return u;
+}
+
+/* The entry at off in .debug_info (not a null entry), and its unit. */
+static int die_at(dwarf *dw, uint64_t off, unit **u, die *d)
+{
+    *u = unit_of(dw, off);
+    return *u && read_die(dw, *u, off, d) == 0 && d->tag != 0 ? 0 : -1;
+}
+
+/* a is a reference this decoder follows (not into a type unit or another file) */
+static int is_ref(const attr *a)
+{
+    switch (a->form) {
+    case DW_FORM_ref1:
+    case DW_FORM_ref2:
+    case DW_FORM_ref4:
+    case DW_FORM_ref8:
+    case DW_FORM_ref_udata:
+    case DW_FORM_ref_addr:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int is_const(const attr *a)
+{
+    switch (a->form) {
+    case DW_FORM_data1:
+    case DW_FORM_data2:
+    case DW_FORM_data4:
+    case DW_FORM_data8:
+    case DW_FORM_sdata:
+    case DW_FORM_udata:
+    case DW_FORM_implicit_const:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* A constant as a signed value: data1..data8 are taken as unsigned, but for all ones (how
+   a compiler writes -1 for the upper bound of a zero-length array). */
+static int64_t const_signed(const attr *a)
+{
+    unsigned bits = a->form == DW_FORM_data1   ? 8
+                    : a->form == DW_FORM_data2 ? 16
+                    : a->form == DW_FORM_data4 ? 32
+                                               : 64;
+    if (bits < 64 && a->val == ((uint64_t)1 << bits) - 1)
+        return -1;
+    return (int64_t)a->val;
+}
+
+/* A string attribute's text, NULL. */
+static const char *attr_str(const dwarf *dw, const unit *u, const attr *a)
+{
+    switch (a->form) {
+    case DW_FORM_string:
+        return (const char *)a->block;
+    case DW_FORM_strp:
+        return str_at(dw->str.p, dw->str.len, a->val);
+    case DW_FORM_line_strp:
+        return str_at(dw->line_str.p, dw->line_str.len, a->val);
+    case DW_FORM_strx:
+    case DW_FORM_strx1:
+    case DW_FORM_strx2:
+    case DW_FORM_strx3:
+    case DW_FORM_strx4: {
+        if (!u->has_str_base || u->str_base > dw->str_offsets.len ||
+            a->val >= (dw->str_offsets.len - u->str_base) / u->offsz)
+            return NULL;
+        cursor c = cursor_of(dw->str_offsets.p + u->str_base + a->val * u->offsz, u->offsz);
+        return str_at(dw->str.p, dw->str.len, read_le(&c, u->offsz));
+    }
+    default:
+        return NULL;
+    }
+}
+
+/* Entry idx of the unit's part of .debug_addr into *addr; 0 or -1. */
+static int addr_index(const dwarf *dw, const unit *u, uint64_t idx, uint64_t *addr)
+{
+    if (!u->has_addr_base || u->addr_base > dw->addr.len ||
+        idx >= (dw->addr.len - u->addr_base) / u->addr_size)
+        return -1;
+    cursor c = cursor_of(dw->addr.p + u->addr_base + idx * u->addr_size, u->addr_size);
+    *addr = read_le(&c, u->addr_size);
+    return 0;
+}
+
+/* A location expression that is the address of the object alone: DW_OP_addr, or
+   DW_OP_addrx (through .debug_addr).  0 and *addr, or -1. */
+static int static_address(const dwarf *dw, const unit *u, const attr *loc, uint64_t *addr)
+{
+    if (!loc->block ||
+        (loc->form != DW_FORM_exprloc && loc->form != DW_FORM_block &&
+         loc->form != DW_FORM_block1 && loc->form != DW_FORM_block2 && loc->form != DW_FORM_block4))
+        return -1;
+    cursor c = cursor_of(loc->block, loc->len);
+    unsigned op = (unsigned)read_le(&c, 1);
+    if (op == DW_OP_addr) {
+        *addr = read_le(&c, u->addr_size);
+    } else if (op == DW_OP_addrx) {
+        uint64_t idx = read_uleb(&c);
+        if (c.bad || addr_index(dw, u, idx, addr) != 0)
+            return -1;
+    } else {
+        return -1;
+    }
+    return c.bad || left(&c) != 0 ? -1 : 0;
+}
+
+/* The offset after the entry d and all its children. */
+static int die_skip(const dwarf *dw, const unit *u, const die *d, uint64_t *next)
+{
+    if (!d->children) {
+        *next = d->next;
+        return 0;
+    }
+    if (is_ref(&d->sibling) && d->sibling.val >= d->next && d->sibling.val < u->end) {
+        *next = d->sibling.val;
+        return 0;
+    }
+    uint64_t off = d->next;
+    size_t depth = 1;
+    while (depth > 0) {
+        die c;
+        if (read_die(dw, u, off, &c) != 0)
+            return -1;
+        off = c.next;
+        if (c.tag == 0)
+            depth--;
+        else if (c.children)
+            depth++;
+    }
+    *next = off;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- type texts */
+
+/* A bounded string being built. */
+typedef struct sbuf {
+    char *s;
+    size_t cap, len;
+} sbuf;
+
+static sbuf sbuf_of(char *s, size_t cap)
+{
+    sbuf b = {s, cap, 0};
+    s[0] = 0;
+    return b;
+}
+
+static void put(sbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > b->cap - 1 - b->len)
+        n = b->cap - 1 - b->len;
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+/* name, then the declarator inner ("*", "[10]", "(*)(int)"): "char *", "int[10]" */
+static void put_declarator(sbuf *b, const char *name, const char *inner)
+{
+    put(b, name);
+    if (inner[0] && inner[0] != '[')
+        put(b, " ");
+    put(b, inner);
+}
+
+/* GCC's names of the integer types, and C's short forms (clang's) */
+static const char *const base_names[][2] = {
+    {"long int", "long"},
+    {"long unsigned int", "unsigned long"},
+    {"long long int", "long long"},
+    {"long long unsigned int", "unsigned long long"},
+    {"short int", "short"},
+    {"short unsigned int", "unsigned short"},
+    {"__int128 unsigned", "unsigned __int128"},
+};
+
+static const char *base_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof base_names / sizeof base_names[0]; i++)
+        if (strcmp(name, base_names[i][0]) == 0)
+            return base_names[i][1];
+    return name;
+}
+
+/* The dimensions of the array d ("[10][20]", "[]" for one without a constant bound) and
+   the product of its counts (*known 0 when one is not a constant). */
+static int array_dims(dwarf *dw, const unit *u, const die *d, sbuf *dims, uint64_t *count,
+                      int *known)
+{
+    *count = 1;
+    *known = 1;
+    if (!d->children)
+        return 0;
+    uint64_t off = d->next;
+    for (;;) {
+        die c;
+        if (read_die(dw, u, off, &c) != 0)
+            return -1;
+        if (c.tag == 0)
+            break;
+        if (die_skip(dw, u, &c, &off) != 0)
+            return -1;
+        if (c.tag != DW_TAG_subrange_type)
+            continue;
+        int64_t n = -1;
+        if (is_const(&c.count)) {
+            n = const_signed(&c.count);
+        } else if (is_const(&c.upper)) {
+            int64_t lower = is_const(&c.lower) ? const_signed(&c.lower) : 0;
+            int64_t upper = const_signed(&c.upper);
+            n = upper < lower ? 0 : upper - lower + 1;
+        }
+        if (n < 0) {
+            put(dims, "[]");
+            *known = 0;
+            continue;
+        }
+        char num[32];
+        snprintf(num, sizeof num, "[%llu]", (unsigned long long)n);
+        put(dims, num);
+        if ((uint64_t)n != 0 && *count > UINT64_MAX / (uint64_t)n)
+            *known = 0;
+        else
+            *count *= (uint64_t)n;
+    }
+    return 0;
+}
+
+static int type_text(dwarf *dw, const attr *type, const char *inner, int depth, sbuf *out);
+
+/* The parameters of the subroutine type d: "(int, char *)", "(void)", "(int, ...)" */
+static int param_list(dwarf *dw, const unit *u, const die *d, int depth, sbuf *out)
+{
+    put(out, "(");
+    int n = 0;
+    uint64_t off = d->next;
+    while (d->children) {
+        die c;
+        if (read_die(dw, u, off, &c) != 0 || (c.tag != 0 && die_skip(dw, u, &c, &off) != 0))
+            return -1;
+        if (c.tag == 0)
+            break;
+        if (c.tag != DW_TAG_formal_parameter && c.tag != DW_TAG_unspecified_parameters)
+            continue;
+        if (n++)
+            put(out, ", ");
+        if (c.tag == DW_TAG_unspecified_parameters) {
+            put(out, "...");
+            continue;
+        }
+        char buf[TYPE_TEXT];
+        sbuf p = sbuf_of(buf, sizeof buf);
+        if (type_text(dw, &c.type, "", depth + 1, &p) != 0)
+            return -1;
+        put(out, buf);
+    }
+    put(out, n ? ")" : "void)");
+    return 0;
+}
+
+/* The innermost element of the array a (an array of arrays...) is qualified with the
+   qualifier tag (a C array is not qualified, its elements are: GCC writes the qualifier of
+   const int a[3] on the array and on its element, clang on the element only). */
+static int elem_qualified(dwarf *dw, const die *a, uint64_t tag, int depth)
+{
+    die d = *a;
+    for (; depth <= TYPE_DEPTH; depth++) {
+        unit *u;
+        if (!is_ref(&d.type) || die_at(dw, d.type.val, &u, &d) != 0)
+            return 0;
+        if (d.tag == tag)
+            return 1;
+        if (d.tag != DW_TAG_array_type && d.tag != DW_TAG_const_type &&
+            d.tag != DW_TAG_volatile_type && d.tag != DW_TAG_restrict_type &&
+            d.tag != DW_TAG_atomic_type)
+            return 0;
+    }
+    return 0;
+}
+
+/* The C text of the type that the reference type names (void when absent) around the
+   declarator inner, what stands where a name would: a pointer adds "*" to it, an array
+   "[n]" after it, a base, structure or typedef name comes before it. */
+static int type_text(dwarf *dw, const attr *type, const char *inner, int depth, sbuf *out)
+{
+    if (!type->form) {
+        put_declarator(out, "void", inner);
+        return 0;
+    }
+    unit *u;
+    die d;
+    if (depth > TYPE_DEPTH || !is_ref(type) || die_at(dw, type->val, &u, &d) != 0)
+        return -1;
+    const char *name = attr_str(dw, u, &d.name);
+    char buf[TYPE_TEXT];
+    sbuf next = sbuf_of(buf, sizeof buf);
+    const char *kw = NULL;
+    switch (d.tag) {
+    case DW_TAG_base_type:
+    case DW_TAG_unspecified_type:
+    case DW_TAG_typedef:
+    case DW_TAG_class_type:
+        if (!name)
+            return -1;
+        put_declarator(out, d.tag == DW_TAG_base_type ? base_name(name) : name, inner);
+        return 0;
+    case DW_TAG_structure_type:
+        kw = "struct ";
+        break;
+    case DW_TAG_union_type:
+        kw = "union ";
+        break;
+    case DW_TAG_enumeration_type:
+        kw = "enum ";
+        break;
+    case DW_TAG_pointer_type:
+    case DW_TAG_ptr_to_member_type:
+    case DW_TAG_reference_type:
+    case DW_TAG_rvalue_reference_type:
+        put(&next, d.tag == DW_TAG_reference_type          ? "&"
+                   : d.tag == DW_TAG_rvalue_reference_type ? "&&"
+                                                           : "*");
+        put(&next, inner);
+        return type_text(dw, &d.type, buf, depth + 1, out);
+    case DW_TAG_const_type:
+    case DW_TAG_volatile_type:
+    case DW_TAG_restrict_type:
+    case DW_TAG_atomic_type: {
+        const char *q = d.tag == DW_TAG_const_type      ? "const"
+                        : d.tag == DW_TAG_volatile_type ? "volatile"
+                        : d.tag == DW_TAG_restrict_type ? "restrict"
+                                                        : "_Atomic";
+        unit *tu;
+        die t;
+        if (!d.type.form || !is_ref(&d.type) || die_at(dw, d.type.val, &tu, &t) != 0)
+            t.tag = 0;
+        if (t.tag == DW_TAG_array_type && elem_qualified(dw, &t, d.tag, depth))
+            return type_text(dw, &d.type, inner, depth + 1, out); /* GCC says it twice */
+        if (t.tag == DW_TAG_pointer_type || t.tag == DW_TAG_ptr_to_member_type ||
+            t.tag == DW_TAG_reference_type || t.tag == DW_TAG_rvalue_reference_type) {
+            put(&next, q); /* the pointer is qualified: "char *const" */
+            if (inner[0] && inner[0] != '[' && inner[0] != '(')
+                put(&next, " ");
+            put(&next, inner);
+            return type_text(dw, &d.type, buf, depth + 1, out);
+        }
+        put(out, q); /* what it points to, or the element: "const char *", "const int[4]" */
+        put(out, " ");
+        return type_text(dw, &d.type, inner, depth + 1, out);
+    }
+    case DW_TAG_array_type: {
+        uint64_t count;
+        int known;
+        int wrap = inner[0] == '*' || inner[0] == '&';
+        put(&next, wrap ? "(" : "");
+        put(&next, inner);
+        put(&next, wrap ? ")" : "");
+        if (array_dims(dw, u, &d, &next, &count, &known) != 0)
+            return -1;
+        return type_text(dw, &d.type, buf, depth + 1, out);
+    }
+    case DW_TAG_subroutine_type: {
+        int wrap = inner[0] == '*' || inner[0] == '&';
+        put(&next, wrap ? "(" : "");
+        put(&next, inner);
+        put(&next, wrap ? ")" : "");
+        if (param_list(dw, u, &d, depth, &next) != 0)
+            return -1;
+        return type_text(dw, &d.type, buf, depth + 1, out);
+    }
+    default:
+        return -1;
+    }
+    put(out, kw); /* a structure, union or enumeration */
+    put_declarator(out, name ? name : "{...}", inner);
+    return 0;
+}
+
+/* The size of the type that the reference type names; for an array, the size of its
+   innermost element (through typedefs and qualifiers) in *elem, else 0. */
+static int type_size(dwarf *dw, const attr *type, int depth, uint64_t *size, uint64_t *elem)
+{
+    *size = 0;
+    *elem = 0;
+    if (!type->form)
+        return 0; /* void */
+    unit *u;
+    die d;
+    if (depth > TYPE_DEPTH || !is_ref(type) || die_at(dw, type->val, &u, &d) != 0)
+        return -1;
+    switch (d.tag) {
+    case DW_TAG_typedef:
+    case DW_TAG_const_type:
+    case DW_TAG_volatile_type:
+    case DW_TAG_restrict_type:
+    case DW_TAG_atomic_type:
+        return type_size(dw, &d.type, depth + 1, size, elem);
+    case DW_TAG_array_type: {
+        uint64_t esize, einner, count;
+        int known;
+        char buf[TYPE_TEXT];
+        sbuf dims = sbuf_of(buf, sizeof buf);
+        if (type_size(dw, &d.type, depth + 1, &esize, &einner) != 0 ||
+            array_dims(dw, u, &d, &dims, &count, &known) != 0)
+            return -1;
+        *elem = einner ? einner : esize;
+        if (is_const(&d.byte_size))
+            *size = d.byte_size.val;
+        else if (known && (esize == 0 || count <= UINT64_MAX / esize))
+            *size = count * esize;
+        return 0;
+    }
+    case DW_TAG_pointer_type:
+    case DW_TAG_ptr_to_member_type:
+    case DW_TAG_reference_type:
+    case DW_TAG_rvalue_reference_type:
+        *size = is_const(&d.byte_size) ? d.byte_size.val : u->addr_size;
+        return 0;
+    case DW_TAG_enumeration_type:
+        if (!is_const(&d.byte_size) && d.type.form)
+            return type_size(dw, &d.type, depth + 1, size, elem);
+        *size = is_const(&d.byte_size) ? d.byte_size.val : 0;
+        return 0;
+    case DW_TAG_base_type:
+    case DW_TAG_unspecified_type:
+    case DW_TAG_structure_type:
+    case DW_TAG_union_type:
+    case DW_TAG_class_type:
+        *size = is_const(&d.byte_size) ? d.byte_size.val : 0;
+        return 0;
+    case DW_TAG_subroutine_type:
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* text into the decoding's texts: its offset, or UINT32_MAX */
+static uint32_t add_text(dwarf *dw, const char *text)
+{
+    size_t n = strlen(text) + 1;
+    if (dw->text_len + n >= UINT32_MAX ||
+        grow((void **)&dw->text, &dw->cap_text, dw->text_len + n, 1) != 0) {
+        dw->nomem = 1;
+        return UINT32_MAX;
+    }
+    memcpy(dw->text + dw->text_len, text, n);
+    dw->text_len += n;
+    return (uint32_t)(dw->text_len - n);
+}
+
+static size_t memo_slot(const memo *m, size_t cap, uint64_t key)
+{
+    size_t i = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
+    while (m[i].key && m[i].key != key)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* The text, size and element size of the type the reference type names, worked out once
+   per type; NULL when it cannot be. */
+static const memo *type_of(dwarf *dw, const attr *type)
+{
+    if (!is_ref(type) || type->val == UINT64_MAX)
+        return NULL;
+    uint64_t key = type->val + 1;
+    if (dw->cap_memos && dw->memos[memo_slot(dw->memos, dw->cap_memos, key)].key == key) {
+        const memo *m = &dw->memos[memo_slot(dw->memos, dw->cap_memos, key)];
+        return m->ok ? m : NULL;
+    }
+    if (dw->nmemos + 1 > dw->cap_memos / 2) { /* rehash into twice the room */
+        size_t cap = dw->cap_memos ? 2 * dw->cap_memos : 256;
+        memo *m = cap <= SIZE_MAX / sizeof *m ? calloc(cap, sizeof *m) : NULL;
+        if (!m) {
+            dw->nomem = 1;
+            return NULL;
+        }
+        for (size_t i = 0; i < dw->cap_memos; i++)
+            if (dw->memos[i].key)
+                m[memo_slot(m, cap, dw->memos[i].key)] = dw->memos[i];
+        free(dw->memos);
+        dw->memos = m;
+        dw->cap_memos = cap;
+    }
+    memo *m = &dw->memos[memo_slot(dw->memos, dw->cap_memos, key)];
+    m->key = key;
+    dw->nmemos++;
+    char buf[TYPE_TEXT];
+    sbuf text = sbuf_of(buf, sizeof buf);
+    m->ok = type_text(dw, type, "", 0, &text) == 0 &&
+            type_size(dw, type, 0, &m->size, &m->elem) == 0 &&
+            (m->text = add_text(dw, buf)) != UINT32_MAX;
+    return m->ok ? m : NULL;
+}
+
+/* The type of the entry d: its own, else that of the entry it completes or is a concrete
+   instance of. */
+static int die_type(dwarf *dw, const die *d, attr *type)
+{
+    die e = *d;
+    for (int hop = 0; !e.type.form; hop++) {
+        unit *u;
+        if (hop == ORIGIN_HOPS || !is_ref(&e.origin) || die_at(dw, e.origin.val, &u, &e) != 0)
+            return -1;
+    }
+    *type = e.type;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- variables' types */
+
+/* What decoding the variables builds up. */
+typedef struct vars {
+    vartype *v;
+    size_t n, cap;
+} vars;
+
+static int in_segment(const object *o, uint64_t a)
+{
+    for (size_t i = 0; i < o->nsegs; i++)
+        if (a - o->segs[i].vaddr < o->segs[i].memsz)
+            return 1;
+    return 0;
+}
+
+/* A variable at a fixed address: into b. */
+static void add_var(dwarf *dw, const unit *u, const die *d, vars *b)
+{
+    uint64_t addr;
+    attr type;
+    const memo *m;
+    if (static_address(dw, u, &d->location, &addr) != 0 || addr == 0 || !in_segment(dw->o, addr) ||
+        die_type(dw, d, &type) != 0 || !(m = type_of(dw, &type)))
+        return; /* a variable the linker dropped has the address 0, or none of a segment */
+    if (grow((void **)&b->v, &b->cap, b->n + 1, sizeof *b->v) != 0) {
+        dw->nomem = 1;
+        return;
+    }
+    vartype *v = &b->v[b->n++];
+    v->addr = addr;
+    v->size = m->size;
+    v->elem = m->elem;
+    v->text = m->text;
+}
+
+/* Every entry of the unit, in order; the variables with a location into b. */
+static void scan_unit(dwarf *dw, unit *u, vars *b)
+{
+    if (unit_ready(dw, u) != 0)
+        return;
+    uint64_t off = u->first;
+    while (off < u->end && !dw->nomem) {
+        die d;
+        if (read_die(dw, u, off, &d) != 0)
+            return; /* a form or an abbreviation this decoder does not know: the unit ends */
+        off = d.next;
+        if (d.tag == DW_TAG_variable && d.location.form)
+            add_var(dw, u, &d, b);
+    }
+}
+
+static int by_addr(const void *x, const void *y)
+{
+    const vartype *a = x, *b = y;
+    if (a->addr != b->addr)
+        return a->addr < b->addr ? -1 : 1;
+    return a->text < b->text ? -1 : a->text > b->text;
+}
+
+/* The object's debugging sections and the headers of its units; 0, or -1 when it has no
+   .debug_info to read. */
+static int dwarf_open(const object *o, dwarf *dw)
+{
+    memset(dw, 0, sizeof *dw);
+    dw->o = o;
+    image im;
+    if (object_image(o, &im) != 0)
+        return -1;
+    sect_load(&im, ".debug_info", &dw->info);
+    sect_load(&im, ".debug_abbrev", &dw->abbrev);
+    if (dw->info.p && dw->abbrev.p) {
+        sect_load(&im, ".debug_str", &dw->str);
+        sect_load(&im, ".debug_line_str", &dw->line_str);
+        sect_load(&im, ".debug_str_offsets", &dw->str_offsets);
+        sect_load(&im, ".debug_addr", &dw->addr);
+    }
+    image_close(&im);
+    if (!dw->info.p || !dw->abbrev.p) {
+        dwarf_free(dw);
+        return -1;
+    }
+    find_units(dw);
+    return 0;
+}
+
+static void load_types(object *o)
+{
+    o->types_done = 1;
+    dwarf dw;
+    if (dwarf_open(o, &dw) != 0)
+        return;
+    vars b;
+    memset(&b, 0, sizeof b);
+    for (size_t i = 0; i < dw.nunits && !dw.nomem; i++)
+        scan_unit(&dw, &dw.units[i], &b);
+    if (dw.nomem || b.n == 0) {
+        free(b.v);
+        dwarf_free(&dw);
+        return;
+    }
+    qsort(b.v, b.n, sizeof *b.v, by_addr);
+    o->vars = b.v;
+    o->nvars = b.n;
+    o->var_text = dw.text; /* kept: the variables' texts are in it */
+    dw.text = NULL;
+    dwarf_free(&dw);
+}
+
+int fmp__sym_type(uintptr_t var, fmp__symtype *out)
+{
+    if (!out)
+        return -1;
+    memset(out, 0, sizeof *out);
+    enter();
+    int rc = -1;
+    object *o = object_at(var);
+    if (o) {
+        if (!o->types_done)
+            load_types(o);
+        uint64_t a = (uint64_t)(var - o->bias);
+        size_t lo = 0, hi = o->nvars; /* the first variable at or above a */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (o->vars[mid].addr < a)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < o->nvars && o->vars[lo].addr == a) {
+            const vartype *v = &o->vars[lo];
+            copy_str(out->type, sizeof out->type, o->var_text + v->text);
+            out->size = (size_t)v->size;
+            out->elem = (size_t)v->elem;
             rc = 0;
         }
     }

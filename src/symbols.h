@@ -6,7 +6,8 @@
  * The objects are those dl_iterate_phdr lists (the main program, the shared objects, the
  * vdso); each object's ELF file is read from disk on the first question about it, its
  * symbols once (.symtab, else .dynsym), its line table (.debug_line) only on the first
- * fmp__sym_line about it.  Nothing at all happens before the first call.  The cache is
+ * fmp__sym_line about it, its variables' types (.debug_info) only on the first
+ * fmp__sym_type about it.  Nothing at all happens before the first call.  The cache is
  * guarded by a mutex (and held across fork by pthread_atfork handlers registered at the
  * first call), so any thread of any process may call; a call may allocate (malloc), open
  * and map files: it is not async-signal-safe.  An odd file (truncated, not ELF, 32-bit, a
@@ -43,6 +44,26 @@ int fmp__sym_at(uintptr_t addr, fmp__sym *out);
    be), -1 when the object has no line table for pc (stripped, compressed sections, forms
    this decoder does not know, line 0): the caller then uses the function name. */
 int fmp__sym_line(uintptr_t pc, char *buf, size_t len);
+
+/* The type of a variable as its object's .debug_info says it. */
+typedef struct fmp__symtype {
+    char type[128]; /* as C writes it: "double[1000]", "int[10][20]", "struct cell[64]", "long",
+                       "char *", "real_t[100]" (a typedef keeps its name) */
+    size_t size;    /* the variable's size in bytes */
+    size_t elem;    /* an array's element size, the innermost one (int a[10][20]: 4; through
+                       typedefs: real_t a[5], real_t a double: 8); 0 when not an array */
+} fmp__symtype;
+
+/* The type of the variable (DW_TAG_variable, at file or function scope, static or global)
+   whose DW_AT_location is DW_OP_addr (or DW_OP_addrx) of the address var (var is its first
+   byte, run-time address), from its object's .debug_info (DWARF 2 to 5, compile and
+   partial units), decoded whole on the first fmp__sym_type about the object.  Base type
+   names are written as C's short forms ("long", "unsigned long", "short": GCC says "long
+   int"); an unnamed structure is "struct {...}".  0 (the text truncated to fit if need
+   be; size 0 when the type is incomplete), or -1 when the object has no .debug_info for
+   it (stripped, compressed sections, forms this decoder does not know, a thread-local
+   variable).  out may not be NULL; it is cleared on -1. */
+int fmp__sym_type(uintptr_t var, fmp__symtype *out);
 
 /* Forget the cache (tests; and after dlclose, though an unload is also noticed by itself
    through dl_iterate_phdr's count of unloaded objects). */

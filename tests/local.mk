@@ -252,15 +252,18 @@ tests_test_warm_LDFLAGS = -no-install
 
 # the symbolizer of the lost-write detector (src/symbols.c): internal functions, so the
 # library's objects with every symbol visible (tests/envtopo.mk); the probes of
-# tests/sym_dwarf.c built with older DWARF versions, and a module the test dlopens under
-# other names (tests/.libs/libsymmod.so)
+# tests/sym_dwarf.c built with older DWARF versions, the variables of tests/sym_types.c
+# built with DWARF 5 and 4, and a module the test dlopens under other names
+# (tests/.libs/libsymmod.so)
 if HAVE_CUNIT
-check_LTLIBRARIES += tests/libsymdw4.la tests/libsymdw2.la tests/libsymmod.la
+check_LTLIBRARIES += tests/libsymdw4.la tests/libsymdw2.la tests/libsymmod.la \
+	tests/libsymtypes5.la tests/libsymtypes4.la
 endif
 tests_test_symbols_SOURCES = tests/test_symbols.c tests/sym_probe.h
 tests_test_symbols_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
 tests_test_symbols_CFLAGS = $(fmp_test_cflags) -g
 tests_test_symbols_LDADD = tests/libharness.la tests/libsymdw4.la tests/libsymdw2.la \
+	tests/libsymtypes5.la tests/libsymtypes4.la \
 	tests/libforkmp_internal.la $(CUNIT_LIBS) $(HWLOC_LIBS)
 tests_test_symbols_LDFLAGS = -no-install
 
@@ -270,6 +273,13 @@ tests_libsymdw4_la_CFLAGS = $(AM_CFLAGS) -gdwarf-4
 tests_libsymdw2_la_SOURCES = tests/sym_dwarf.c tests/sym_probe.h
 tests_libsymdw2_la_CPPFLAGS = $(AM_CPPFLAGS) -DSYM_DWARF_FN=sym_dwarf2_where
 tests_libsymdw2_la_CFLAGS = $(AM_CFLAGS) -gdwarf-2
+
+tests_libsymtypes5_la_SOURCES = tests/sym_types.c tests/sym_probe.h
+tests_libsymtypes5_la_CPPFLAGS = $(AM_CPPFLAGS) -DSYM_TYPES_FN=sym_types5_vars
+tests_libsymtypes5_la_CFLAGS = $(AM_CFLAGS) -gdwarf-5
+tests_libsymtypes4_la_SOURCES = tests/sym_types.c tests/sym_probe.h
+tests_libsymtypes4_la_CPPFLAGS = $(AM_CPPFLAGS) -DSYM_TYPES_FN=sym_types4_vars -DSYM_TYPES_DWARF4
+tests_libsymtypes4_la_CFLAGS = $(AM_CFLAGS) -gdwarf-4
 
 tests_libsymmod_la_SOURCES = tests/sym_module.c
 tests_libsymmod_la_CFLAGS = $(AM_CFLAGS) -g

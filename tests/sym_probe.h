@@ -23,4 +23,11 @@ void *sym_return_address(void);
 void sym_dwarf4_where(sym_where *w);
 void sym_dwarf2_where(sym_where *w);
 
+/* tests/sym_types.c built with -gdwarf-5 and -gdwarf-4: the addresses of its variables */
+typedef struct sym_vars {
+    const void *grid, *table, *cells, *reals, *text, *count, *names, *hooks, *flags, *local;
+} sym_vars;
+void sym_types5_vars(sym_vars *v);
+void sym_types4_vars(sym_vars *v);
+
 #endif /* FMP_TEST_SYM_PROBE_H */

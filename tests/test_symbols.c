@@ -15,7 +15,12 @@
  *  - the file of a loaded object replaced by damaged ones (empty, truncated, not ELF,
  *    32-bit, absurd section headers, thousands of random corruptions): never a crash, and
  *    the object is still found;
- *  - threads calling concurrently while the process forks, and children that call. */
+ *  - threads calling concurrently while the process forks, and children that call;
+ *  - the types of variables (.debug_info) of tests/sym_types.c, built with DWARF 5 and
+ *    with DWARF 4: arrays of base types, of structures, of typedefs, two-dimensional, of
+ *    pointers to functions, qualified pointers, a static at function scope; of this
+ *    program's arrays and the module's; none for libc, the heap, garbage, an address
+ *    inside a variable; the damaged files again. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
@@ -177,6 +182,69 @@ static void test_line_buffer(void)
     HT_CHECK_MSG(strcmp(buf, "test") == 0 && buf[5] == 'x', "truncated to 5: '%.8s'", buf);
     HT_CHECK_INT_EQ(fmp__sym_line(w.pc, buf, 0), -1);
     HT_CHECK_INT_EQ(fmp__sym_line(w.pc, NULL, 10), -1);
+}
+
+/* ---------------------------------------------------------------- variables' types */
+
+static void check_type(const void *var, const char *text, size_t size, size_t elem,
+                       const char *dwarf)
+{
+    fmp__symtype t;
+    memset(&t, 'x', sizeof t);
+    int rc = fmp__sym_type((uintptr_t)var, &t);
+    HT_CHECK_MSG(rc == 0 && strcmp(t.type, text) == 0 && t.size == size && t.elem == elem,
+                 "%s: fmp__sym_type(%p) = %d '%.128s' size %zu elem %zu, expected '%s' size "
+                 "%zu elem %zu",
+                 dwarf, var, rc, rc == 0 ? t.type : "", t.size, t.elem, text, size, elem);
+}
+
+static void check_types(void (*get)(sym_vars *), const char *dwarf)
+{
+    sym_vars v;
+    get(&v);
+    check_type(v.grid, "double[100]", 100 * sizeof(double), sizeof(double), dwarf);
+    check_type(v.table, "int[10][20]", 200 * sizeof(int), sizeof(int), dwarf);
+    check_type(v.cells, "struct sym_cell[8]", 8 * 16, 16, dwarf);
+    check_type(v.reals, "real_t[5]", 5 * sizeof(double), sizeof(double), dwarf);
+    check_type(v.text, "char *", sizeof(char *), 0, dwarf);
+    check_type(v.count, "long", sizeof(long), 0, dwarf);
+    check_type(v.names, "const char *const[3]", 3 * sizeof(char *), sizeof(char *), dwarf);
+    check_type(v.hooks, "int (*[4])(int, const char *)", 4 * sizeof(void (*)(void)),
+               sizeof(void (*)(void)), dwarf);
+    check_type(v.flags, "unsigned short", sizeof(short), 0, dwarf);
+    check_type(v.local, "long[7]", 7 * sizeof(long), sizeof(long), dwarf);
+    /* only the first byte names a variable */
+    fmp__symtype t;
+    HT_CHECK_INT_EQ(fmp__sym_type((uintptr_t)v.grid + sizeof(double), &t), -1);
+    HT_CHECK_INT_EQ(fmp__sym_type((uintptr_t)v.table + 1, &t), -1);
+}
+
+static void test_variable_types(void)
+{
+    check_types(sym_types5_vars, "DWARF 5");
+    check_types(sym_types4_vars, "DWARF 4");
+    check_type(sym_global_array, "int[100]", sizeof sym_global_array, sizeof(int), "this program");
+    check_type(sym_static_table, "double[50]", sizeof sym_static_table, sizeof(double),
+               "this program");
+    /* a second question: the table decoded the first time */
+    check_types(sym_types5_vars, "DWARF 5 again");
+}
+
+static void test_no_type(void)
+{
+    fmp__symtype t;
+    memset(&t, 'x', sizeof t);
+    HT_CHECK_INT_EQ(fmp__sym_type((uintptr_t)stdout, &t), -1); /* libc: no .debug_info */
+    HT_CHECK_MSG(t.type[0] == 0 && t.size == 0 && t.elem == 0, "*out not cleared on -1");
+    void *heap = malloc(64);
+    HT_REQUIRE(heap != NULL);
+    HT_CHECK_INT_EQ(fmp__sym_type((uintptr_t)heap, &t), -1);
+    free(heap);
+    HT_CHECK_INT_EQ(fmp__sym_type((uintptr_t)sym_probe_function, &t), -1); /* code */
+    HT_CHECK_INT_EQ(fmp__sym_type(0, &t), -1);
+    HT_CHECK_INT_EQ(fmp__sym_type(UINTPTR_MAX, &t), -1);
+    HT_CHECK_INT_EQ(fmp__sym_type((uintptr_t)1 << 63, &t), -1);
+    HT_CHECK_INT_EQ(fmp__sym_type((uintptr_t)sym_global_array, NULL), -1);
 }
 
 /* ---------------------------------------------------------------- the runtime's objects */
@@ -389,6 +457,8 @@ static void test_shared_object(void)
     sym_where w;
     w.line = m.where(&w.pc);
     check_line(&w, "sym_module.c", "sym_module_where");
+    check_type(m.data, "int[64]", 64 * sizeof(int), sizeof(int), "the module");
+    check_type(m.stat, "long[8]", 8 * sizeof(long), sizeof(long), "the module");
 
     /* gone: dlclose is noticed without fmp__sym_reset */
     uintptr_t data = (uintptr_t)m.data;
@@ -451,6 +521,11 @@ static void probe_damaged(const module *m, const void *bytes, size_t len, const 
                  buf);
     fmp__sym_at((uintptr_t)m->where, &s);
     fmp__sym_at((uintptr_t)&m->stat[2], &s);
+    fmp__symtype t;
+    rc = fmp__sym_type((uintptr_t)m->data, &t);
+    HT_CHECK_MSG(rc == -1 || (rc == 0 && memchr(t.type, 0, sizeof t.type)),
+                 "%s: fmp__sym_type = %d", what, rc);
+    fmp__sym_type((uintptr_t)m->stat, &t);
 }
 
 static void test_odd_files(void)
@@ -583,6 +658,8 @@ static void *hammer(void *arg)
         fmp__sym_at((uintptr_t)&sym_global_array[me], &s);
         fmp__sym_line((uintptr_t)sym_probe_function, buf, sizeof buf);
         fmp__sym_at((uintptr_t)stdout, &s);
+        fmp__symtype t;
+        fmp__sym_type((uintptr_t)sym_global_array, &t);
         if (me == 0)
             fmp__sym_reset();
     }
@@ -635,6 +712,8 @@ static const ht_test tests[] = {HT_TEST(test_global_array),
                                 HT_TEST(test_runtime_names),
                                 HT_TEST_TIMEOUT(test_odd_files, 120),
                                 HT_TEST(test_threads_and_fork),
+                                HT_TEST(test_variable_types),
+                                HT_TEST(test_no_type),
                                 HT_END};
 
 int main(int argc, char **argv)
