@@ -175,7 +175,10 @@ static int warm_one(struct dl_phdr_info *info, size_t size, void *arg)
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_LOAD) {
             fmp__sym s;
+            fmp__symtype ty;
             fmp__sym_at(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr, &s);
+            if (!s.runtime) /* the program's own: its variables' types too */
+                fmp__sym_type(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr, &ty);
             break;
         }
     return 0;
@@ -414,8 +417,9 @@ typedef struct scratch {
 } scratch;
 
 /* The bytes that differ tell a written element only in part (a double 2.0 differs from
-   0.0 in one byte): a hit is widened to the 8-byte words it touches, counted from the
-   variable's or the block's start, within it. */
+   0.0 in one byte): a hit is widened to the elements it touches when the variable's type
+   is known (an array's element size, from the debug information), else to the 8-byte
+   words, counted from the variable's or the block's start, within it. */
 static void add_hit(fmp__chk *k, fmp__chk_hit *h, int kind, uintptr_t e, uintptr_t base,
                     size_t size)
 {
@@ -425,8 +429,12 @@ static void add_hit(fmp__chk *k, fmp__chk_hit *h, int kind, uintptr_t e, uintptr
     h->size = size;
     uintptr_t b = h->kind == H_STACK ? 0 : h->base;
     uintptr_t end = h->kind == H_STACK ? UINTPTR_MAX : h->base + (h->size ? h->size : 1);
-    h->s = b + ((h->s - b) & ~(uintptr_t)7);
-    h->e = b + ((h->e - b + 7) & ~(uintptr_t)7);
+    uintptr_t g = 8;
+    fmp__symtype ty;
+    if (kind == H_GLOBAL && fmp__sym_type(base, &ty) == 0)
+        g = ty.elem ? ty.elem : ty.size ? ty.size : 8; /* an array's element, or the whole */
+    h->s = b + (h->s - b) / g * g;
+    h->e = b + (h->e - b + g - 1) / g * g;
     if (h->e > end)
         h->e = end;
     h->bytes = h->e - h->s;
@@ -740,8 +748,8 @@ static size_t json_str(char *out, size_t len, const char *s)
 }
 
 static void json_line(const fmp__shteam *t, int member, int members, const char *kind,
-                      const char *name, const char *object, const char *site, size_t bytes,
-                      size_t first, size_t last, size_t size)
+                      const char *name, const char *object, const char *site, const char *type,
+                      size_t elem, size_t bytes, size_t first, size_t last, size_t size)
 {
     if (!fmp__g_icv.check_file[0] || g_chk.jfd < 0)
         return;
@@ -753,19 +761,21 @@ static void json_line(const fmp__shteam *t, int member, int members, const char 
             return;
         }
     }
-    char n[512], o[1024], s[512], f[512], line[4096];
+    char n[512], o[1024], s[512], f[512], ty[300], line[4096];
     char region[600];
     snprintf(region, sizeof region, "%s:%d", t->file ? t->file : "?", t->line);
+    json_str(ty, sizeof ty, type);
     json_str(n, sizeof n, name);
     json_str(o, sizeof o, object);
     json_str(s, sizeof s, site);
     json_str(f, sizeof f, region);
     int len = snprintf(line, sizeof line,
                        "{\"rank\":%d,\"pid\":%d,\"region\":%s,\"member\":%d,\"members\":%d,"
-                       "\"kind\":\"%s\",\"name\":%s,\"object\":%s,\"site\":%s,\"bytes\":%zu,"
-                       "\"first\":%zu,\"last\":%zu,\"size\":%zu,\"fix\":\"%s\"}\n",
-                       fmp__g.rank, (int)getpid(), f, member, members, kind, n, o, s, bytes, first,
-                       last, size, FMP__MSG_check_fix);
+                       "\"kind\":\"%s\",\"name\":%s,\"object\":%s,\"site\":%s,\"type\":%s,"
+                       "\"elem\":%zu,\"bytes\":%zu,\"first\":%zu,\"last\":%zu,\"size\":%zu,"
+                       "\"fix\":\"%s\"}\n",
+                       fmp__g.rank, (int)getpid(), f, member, members, kind, n, o, s, ty, elem,
+                       bytes, first, last, size, FMP__MSG_check_fix);
     if (len > 0 && (size_t)len < sizeof line)
         (void)!write(g_chk.jfd, line, (size_t)len);
 }
@@ -789,14 +799,29 @@ static void say_place(const fmp__shteam *t, const place *p)
     if (p->members > 1)
         snprintf(more, sizeof more, FMP__MSG_check_more, p->members - 1);
     size_t first = p->lo - p->base, last = p->hi - 1 - p->base;
+    fmp__symtype ty;
+    memset(&ty, 0, sizeof ty);
     if (p->kind == H_GLOBAL) {
         fmp__sym s;
         if (fmp__sym_at(p->base, &s) == 0) {
             snprintf(name, sizeof name, "%s", s.name);
             snprintf(object, sizeof object, "%s", s.object);
         }
-        snprintf(what, sizeof what, FMP__MSG_check_global, name, first, last, p->size,
-                 base_name(object));
+        char elems[96];
+        if (fmp__sym_type(p->base, &ty) == 0 && ty.elem) {
+            if (first / ty.elem == last / ty.elem)
+                snprintf(elems, sizeof elems, FMP__MSG_check_elem, first / ty.elem);
+            else
+                snprintf(elems, sizeof elems, FMP__MSG_check_elems, first / ty.elem,
+                         last / ty.elem);
+            snprintf(what, sizeof what, FMP__MSG_check_global_elems, name, ty.type, elems,
+                     p->size / ty.elem, base_name(object));
+        } else if (ty.type[0])
+            snprintf(what, sizeof what, FMP__MSG_check_global_typed, name, ty.type,
+                     base_name(object));
+        else
+            snprintf(what, sizeof what, FMP__MSG_check_global, name, first, last, p->size,
+                     base_name(object));
     } else if (p->kind == H_HEAP) {
         kind = "heap";
         fmp_check_block b;
@@ -825,7 +850,8 @@ static void say_place(const fmp__shteam *t, const place *p)
     else
         fmp__say("check_lost", "%s" FMP__MSG_check_lost, rank, t->file ? t->file : "?", t->line,
                  p->member, more, p->bytes, what);
-    json_line(t, p->member, p->members, kind, name, object, site, p->bytes, first, last, p->size);
+    json_line(t, p->member, p->members, kind, name, object, site, ty.type, ty.elem, p->bytes, first,
+              last, p->size);
 }
 
 /* In the order of memory: globals, heap blocks, locals */

@@ -55,6 +55,10 @@
 #define FMP__MSG_check_fix "allocate it with fmp_shared_alloc, or combine it with fmp_reduce"
 #define FMP__MSG_check_more " (and %d more members)"
 #define FMP__MSG_check_global "the global `%s` (bytes %zu to %zu of its %zu; in %s)"
+#define FMP__MSG_check_global_elems "the global `%s` (%s: %s of %zu; in %s)"
+#define FMP__MSG_check_elem "element %zu"
+#define FMP__MSG_check_elems "elements %zu to %zu"
+#define FMP__MSG_check_global_typed "the global `%s` (%s; in %s)"
 #define FMP__MSG_check_heap "a heap block of %zu bytes allocated at %s (bytes %zu to %zu)"
 #define FMP__MSG_check_stack "a local of %s() (bytes -%zu to -%zu from the top of its frame)"
 #define FMP__MSG_check_unavailable                                                                 \

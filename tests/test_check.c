@@ -117,10 +117,13 @@ static void test_global_and_static(void)
         if (r.checkable) {
             HT_CHECK_MSG(r.lines == 2, "FMP_REGION=%s: %d lines, expected 2: %.3000s", modes[i],
                          r.lines, r.p.err);
-            HT_CHECK_MSG(has_line(r.p.err, "the global `lost_array` (bytes 400 to 799 of its 4000",
+            HT_CHECK_MSG(has_line(r.p.err,
+                                  "the global `lost_array` (int[1000]: elements 100 to 199 of "
+                                  "1000; in check_prog)",
                                   "member 1 wrote 400 bytes", "check_prog.c:"),
                          "FMP_REGION=%s: lost_array not named right: %.3000s", modes[i], r.p.err);
-            HT_CHECK_MSG(has_line(r.p.err, "`lost_static` (bytes 40 to 47 of its 512",
+            HT_CHECK_MSG(has_line(r.p.err,
+                                  "`lost_static` (double[64]: element 5 of 64; in check_prog)",
                                   "member 1 (and 1 more members)", NULL),
                          "FMP_REGION=%s: lost_static not named right: %.3000s", modes[i], r.p.err);
             HT_CHECK_MSG(has_line(r.p.err,
@@ -199,7 +202,8 @@ static void test_once_per_place(void)
         run_case(&r, "repeat", modes[i], "writes");
         if (r.checkable)
             HT_CHECK_MSG(
-                r.lines == 1 && has_line(r.p.err, "`lost_array` (bytes 24 to 31", NULL, NULL),
+                r.lines == 1 &&
+                    has_line(r.p.err, "`lost_array` (int[1000]: element 7 of 1000", NULL, NULL),
                 "FMP_REGION=%s: expected one line for 20 regions: %.3000s", modes[i], r.p.err);
         done(&r);
     }
@@ -214,7 +218,7 @@ static void test_scattered_writes_one_place(void)
             HT_CHECK_MSG(r.lines == 1 &&
                              has_line(r.p.err,
                                       "member 2 wrote 32768 bytes of the global `scatter` "
-                                      "(bytes 0 to 65527 of its 65536",
+                                      "(double[8192]: elements 0 to 8190 of 8192",
                                       NULL, NULL) &&
                              !strstr(r.p.err, "more than"),
                          "FMP_REGION=%s: expected one line for 4096 runs: %.3000s", modes[i],
@@ -233,8 +237,8 @@ static void test_persistent_team_runs(void)
                          count(r.p.err, "lost write in a run of the team created "
                                         "at ") == 1 &&
                          has_line(r.p.err,
-                                  "member 1 wrote 8 bytes of the global `lost_array` "
-                                  "(bytes 200 to 207 of its 4000",
+                                  "member 1 wrote 4 bytes of the global `lost_array` "
+                                  "(int[1000]: element 50 of 1000",
                                   "which the master never sees", NULL),
                      "expected one line for the team's 5 runs: %.3000s", r.p.err);
         HT_CHECK_MSG(count(r.json, "\n") == 1 && strstr(r.json, "\"name\":\"lost_array\""),
@@ -255,7 +259,7 @@ static void test_team_of_an_ended_thread(void)
                  "the check stopped working: %.2000s", r.p.err);
     if (r.checkable)
         HT_CHECK_MSG(has_line(r.p.err, "lost write in a run of the team created at ",
-                              "`lost_array` (bytes 200 to 207", NULL),
+                              "`lost_array` (int[1000]: element 50 of 1000", NULL),
                      "expected the team's lost write: %.3000s", r.p.err);
     done(&r);
 }
@@ -269,7 +273,8 @@ static void test_set_check(void)
                      strstr(r.p.err, "fmp_set_check() inside a region"),
                  "messages of the refused calls: %.2000s", r.p.err);
     if (r.checkable)
-        HT_CHECK_MSG(r.lines == 1 && has_line(r.p.err, "`lost_array` (bytes 0 to 7", NULL, NULL),
+        HT_CHECK_MSG(r.lines == 1 && has_line(r.p.err, "`lost_array` (int[1000]: element 1 of 1000",
+                                              NULL, NULL),
                      "expected the one lost write made while the check was on: %.3000s", r.p.err);
     /* turned on at run time: heap blocks cannot be named, and that is said */
     HT_CHECK_MSG(strstr(r.p.err, "heap blocks are not checked") || !r.checkable,
