@@ -1837,16 +1837,11 @@ static int is_const(const attr *a)
     }
 }
 
-/* A constant as a signed value: data1..data8 are taken as unsigned, but for all ones (how
-   a compiler writes -1 for the upper bound of a zero-length array). */
+/* A constant as a signed value: data1, data2 and data4 are unsigned (GCC writes the upper
+   bound of char[256] as data1 255), data8 and sdata two's complement (how older compilers
+   wrote -1, the upper bound of a zero-length array). */
 static int64_t const_signed(const attr *a)
 {
-    unsigned bits = a->form == DW_FORM_data1   ? 8
-                    : a->form == DW_FORM_data2 ? 16
-                    : a->form == DW_FORM_data4 ? 32
-                                               : 64;
-    if (bits < 64 && a->val == ((uint64_t)1 << bits) - 1)
-        return -1;
     return (int64_t)a->val;
 }
 

@@ -25,7 +25,7 @@ void sym_dwarf2_where(sym_where *w);
 
 /* tests/sym_types.c built with -gdwarf-5 and -gdwarf-4: the addresses of its variables */
 typedef struct sym_vars {
-    const void *grid, *table, *cells, *reals, *text, *count, *names, *hooks, *flags, *local;
+    const void *grid, *table, *cells, *reals, *text, *count, *names, *hooks, *flags, *bytes, *local;
 } sym_vars;
 void sym_types5_vars(sym_vars *v);
 void sym_types4_vars(sym_vars *v);

@@ -212,6 +212,7 @@ static void check_types(void (*get)(sym_vars *), const char *dwarf)
     check_type(v.hooks, "int (*[4])(int, const char *)", 4 * sizeof(void (*)(void)),
                sizeof(void (*)(void)), dwarf);
     check_type(v.flags, "unsigned short", sizeof(short), 0, dwarf);
+    check_type(v.bytes, "char[256]", 256, 1, dwarf);
     check_type(v.local, "long[7]", 7 * sizeof(long), sizeof(long), dwarf);
     /* only the first byte names a variable */
     fmp__symtype t;
