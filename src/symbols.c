@@ -29,7 +29,15 @@
  * with its type's C text, size and innermost element size, worked out once per type
  * entry; kept sorted by address, the texts in one pool.  Entries are read where they lie
  * (a reference is an offset in .debug_info, resolved through the unit that holds it);
- * an entry this decoder cannot read (an unknown form or abbreviation) ends its unit. */
+ * an entry this decoder cannot read (an unknown form or abbreviation) ends its unit.
+ *
+ * Locals.  The same sections (and .debug_ranges, .debug_rnglists), read whole on the
+ * first fmp__sym_locals about the object, walking the tree of entries: each function with
+ * code (DW_TAG_subprogram with addresses) followed by its scopes (lexical blocks, inlined
+ * subroutines: their addresses, the scope around them), and the locals at a fixed offset
+ * from the function's frame base with their scope; the functions' ranges sorted by address
+ * like the line table's sequences.  A question finds the function that holds the address,
+ * marks which of its scopes hold it, and lists their locals. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -38,6 +46,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -363,6 +372,33 @@ typedef struct vartype {
     uint32_t text; /* offset in the object's type texts */
 } vartype;
 
+typedef struct pcrange {
+    uint64_t lo, hi; /* [lo, hi), link-time addresses */
+} pcrange;
+
+/* A scope of a function: the function itself, a lexical block or an inlined subroutine;
+   a function's scopes follow it, each after the one around it. */
+typedef struct fscope {
+    uint32_t parent;         /* the scope around it (a function: itself) */
+    uint32_t end;            /* the index after the last scope inside it */
+    uint32_t range, nranges; /* its addresses, in the object's scope_ranges */
+    uint32_t local, nlocals; /* a function: its locals and those of its scopes */
+    int frame;               /* a function: what its frame base is (FRAME_*) */
+} fscope;
+
+typedef struct funcrange {
+    uint64_t lo, hi;
+    uint32_t scope; /* the function's */
+} funcrange;
+
+/* A local variable or parameter at a fixed offset from its function's frame base. */
+typedef struct local {
+    int64_t off;
+    uint64_t size, elem;
+    uint32_t name, text; /* offsets in the object's local texts */
+    uint32_t scope;
+} local;
+
 typedef struct object {
     struct object *next;
     uintptr_t bias;
@@ -392,6 +428,16 @@ typedef struct object {
     vartype *vars; /* sorted by address */
     size_t nvars;
     char *var_text;
+
+    int locals_done;
+    fscope *scopes; /* each function followed by the scopes inside it */
+    size_t nscopes;
+    pcrange *scope_ranges;
+    funcrange *funcs;  /* the functions' ranges, sorted by address */
+    uint64_t *maxfunc; /* maxfunc[i]: the largest hi of funcs[0..i] */
+    size_t nfuncs;
+    local *locals;
+    char *local_text; /* names and type texts */
 } object;
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -440,6 +486,12 @@ static void object_free(object *o)
     free(o->files);
     free(o->vars);
     free(o->var_text);
+    free(o->scopes);
+    free(o->scope_ranges);
+    free(o->funcs);
+    free(o->maxfunc);
+    free(o->locals);
+    free(o->local_text);
     free(o);
 }
 
@@ -1322,6 +1374,7 @@ enum {
     DW_TAG_class_type = 0x02,
     DW_TAG_enumeration_type = 0x04,
     DW_TAG_formal_parameter = 0x05,
+    DW_TAG_lexical_block = 0x0b,
     DW_TAG_pointer_type = 0x0f,
     DW_TAG_reference_type = 0x10,
     DW_TAG_compile_unit = 0x11,
@@ -1330,10 +1383,12 @@ enum {
     DW_TAG_typedef = 0x16,
     DW_TAG_union_type = 0x17,
     DW_TAG_unspecified_parameters = 0x18,
+    DW_TAG_inlined_subroutine = 0x1d,
     DW_TAG_ptr_to_member_type = 0x1f,
     DW_TAG_subrange_type = 0x21,
     DW_TAG_base_type = 0x24,
     DW_TAG_const_type = 0x26,
+    DW_TAG_subprogram = 0x2e,
     DW_TAG_variable = 0x34,
     DW_TAG_volatile_type = 0x35,
     DW_TAG_restrict_type = 0x37,
@@ -1347,17 +1402,33 @@ enum {
     DW_AT_name = 0x03,
     DW_AT_byte_size = 0x0b,
     DW_AT_low_pc = 0x11,
+    DW_AT_high_pc = 0x12,
     DW_AT_lower_bound = 0x22,
     DW_AT_upper_bound = 0x2f,
     DW_AT_abstract_origin = 0x31,
     DW_AT_count = 0x37,
+    DW_AT_frame_base = 0x40,
     DW_AT_specification = 0x47,
     DW_AT_type = 0x49,
+    DW_AT_ranges = 0x55,
     DW_AT_str_offsets_base = 0x72,
     DW_AT_addr_base = 0x73,
+    DW_AT_rnglists_base = 0x74,
 
     DW_OP_addr = 0x03,
+    DW_OP_reg6 = 0x56,
+    DW_OP_fbreg = 0x91,
+    DW_OP_call_frame_cfa = 0x9c,
     DW_OP_addrx = 0xa1,
+
+    DW_RLE_end_of_list = 0x00,
+    DW_RLE_base_addressx = 0x01,
+    DW_RLE_startx_endx = 0x02,
+    DW_RLE_startx_length = 0x03,
+    DW_RLE_offset_pair = 0x04,
+    DW_RLE_base_address = 0x05,
+    DW_RLE_start_end = 0x06,
+    DW_RLE_start_length = 0x07,
 };
 
 #define TYPE_TEXT 256 /* the longest type text built (fmp__symtype has room for 127) */
@@ -1393,7 +1464,9 @@ typedef struct unit {
     size_t nabbrevs;
     attrspec *specs;
     uint64_t str_base, addr_base; /* DW_AT_str_offsets_base, DW_AT_addr_base */
-    int has_str_base, has_addr_base;
+    uint64_t rnglists_base;       /* DW_AT_rnglists_base */
+    int has_str_base, has_addr_base, has_rnglists_base;
+    uint64_t base; /* the base address of its range lists: its DW_AT_low_pc */
 } unit;
 
 /* An attribute's value: form 0 when the entry does not have it.  References are offsets
@@ -1410,7 +1483,8 @@ typedef struct die {
     uint64_t off, next; /* its offset; the offset after its attributes */
     uint64_t tag;
     int children;
-    attr sibling, name, type, origin, location, byte_size, lower, upper, count, str_base, addr_base;
+    attr sibling, name, type, origin, location, byte_size, lower, upper, count, str_base, addr_base,
+        low_pc, high_pc, ranges, frame_base, rnglists_base;
 } die;
 
 /* A type's text, size and innermost element size, once worked out (key: its entry's
@@ -1425,7 +1499,7 @@ typedef struct memo {
 /* One decoding of an object's .debug_info. */
 typedef struct dwarf {
     const object *o;
-    sect info, abbrev, str, line_str, str_offsets, addr;
+    sect info, abbrev, str, line_str, str_offsets, addr, ranges, rnglists;
     unit *units; /* by offset */
     size_t nunits, cap_units;
     memo *memos;
@@ -1448,6 +1522,8 @@ static void dwarf_free(dwarf *dw)
     free(dw->line_str.p);
     free(dw->str_offsets.p);
     free(dw->addr.p);
+    free(dw->ranges.p);
+    free(dw->rnglists.p);
     for (size_t i = 0; i < dw->nunits; i++) {
         free(dw->units[i].abbrevs);
         free(dw->units[i].specs);
@@ -1750,6 +1826,21 @@ static int read_die(const dwarf *dw, const unit *u, uint64_t off, die *d)
             case DW_AT_addr_base:
                 slot = &d->addr_base;
                 break;
+            case DW_AT_low_pc:
+                slot = &d->low_pc;
+                break;
+            case DW_AT_high_pc:
+                slot = &d->high_pc;
+                break;
+            case DW_AT_ranges:
+                slot = &d->ranges;
+                break;
+            case DW_AT_frame_base:
+                slot = &d->frame_base;
+                break;
+            case DW_AT_rnglists_base:
+                slot = &d->rnglists_base;
+                break;
             default:
                 break;
             }
@@ -1760,6 +1851,8 @@ static int read_die(const dwarf *dw, const unit *u, uint64_t off, die *d)
     d->next = off + (uint64_t)(c.p - start);
     return 0;
 }
+
+static int attr_address(const dwarf *dw, const unit *u, const attr *a, uint64_t *addr);
 
 /* The unit ready for reading: its abbreviations and the bases its first entry gives. */
 static int unit_ready(dwarf *dw, unit *u)
@@ -1775,7 +1868,11 @@ static int unit_ready(dwarf *dw, unit *u)
     u->str_base = cu.str_base.val;
     u->has_addr_base = cu.addr_base.form == DW_FORM_sec_offset;
     u->addr_base = cu.addr_base.val;
+    u->has_rnglists_base = cu.rnglists_base.form == DW_FORM_sec_offset;
+    u->rnglists_base = cu.rnglists_base.val;
     u->state = 1;
+    if (attr_address(dw, u, &cu.low_pc, &u->base) != 0)
+        u->base = 0;
     return 0;
 }
 
@@ -1837,16 +1934,11 @@ static int is_const(const attr *a)
     }
 }
 
-/* A constant as a signed value: data1..data8 are taken as unsigned, but for all ones (how
-   a compiler writes -1 for the upper bound of a zero-length array). */
+/* A constant as a signed value: data1, data2 and data4 are unsigned (GCC writes the upper
+   bound of char[256] as data1 255), data8 and sdata two's complement (how older compilers
+   wrote -1, the upper bound of a zero-length array). */
 static int64_t const_signed(const attr *a)
 {
-    unsigned bits = a->form == DW_FORM_data1   ? 8
-                    : a->form == DW_FORM_data2 ? 16
-                    : a->form == DW_FORM_data4 ? 32
-                                               : 64;
-    if (bits < 64 && a->val == ((uint64_t)1 << bits) - 1)
-        return -1;
     return (int64_t)a->val;
 }
 
@@ -1885,6 +1977,24 @@ static int addr_index(const dwarf *dw, const unit *u, uint64_t idx, uint64_t *ad
     cursor c = cursor_of(dw->addr.p + u->addr_base + idx * u->addr_size, u->addr_size);
     *addr = read_le(&c, u->addr_size);
     return 0;
+}
+
+/* An address attribute's value (DW_FORM_addr, DW_FORM_addrx...); 0 or -1. */
+static int attr_address(const dwarf *dw, const unit *u, const attr *a, uint64_t *addr)
+{
+    switch (a->form) {
+    case DW_FORM_addr:
+        *addr = a->val;
+        return 0;
+    case DW_FORM_addrx:
+    case DW_FORM_addrx1:
+    case DW_FORM_addrx2:
+    case DW_FORM_addrx3:
+    case DW_FORM_addrx4:
+        return addr_index(dw, u, a->val, addr);
+    default:
+        return -1;
+    }
 }
 
 /* A location expression that is the address of the object alone: DW_OP_addr, or
@@ -2390,6 +2500,8 @@ static int dwarf_open(const object *o, dwarf *dw)
         sect_load(&im, ".debug_line_str", &dw->line_str);
         sect_load(&im, ".debug_str_offsets", &dw->str_offsets);
         sect_load(&im, ".debug_addr", &dw->addr);
+        sect_load(&im, ".debug_ranges", &dw->ranges);
+        sect_load(&im, ".debug_rnglists", &dw->rnglists);
     }
     image_close(&im);
     if (!dw->info.p || !dw->abbrev.p) {
@@ -2450,6 +2562,454 @@ int fmp__sym_type(uintptr_t var, fmp__symtype *out)
             out->elem = (size_t)v->elem;
             rc = 0;
         }
+    }
+    leave();
+    return rc;
+}
+
+/* ---------------------------------------------------------------- locals of a frame */
+
+enum {
+    FRAME_NONE, /* a frame base this decoder does not know: no locals */
+    FRAME_CFA,  /* DW_OP_call_frame_cfa (GCC) */
+    FRAME_RBP,  /* DW_OP_reg6 on x86-64 (clang): the frame pointer, the CFA less 16 */
+};
+
+#define NO_SCOPE UINT32_MAX
+/* A block without addresses (GCC's DWARF 4 list of a block that starts with an empty range
+   at the base address reads as empty): its own locals are left out, the scopes inside it
+   are still read. */
+#define NO_PLACE (UINT32_MAX - 1)
+#define SCOPE_DEPTH 256 /* the deepest nesting of entries followed */
+
+/* What decoding the locals builds up. */
+typedef struct frames {
+    fscope *scopes;
+    size_t nscopes, cap_scopes;
+    pcrange *ranges;
+    size_t nranges, cap_ranges;
+    local *locals;
+    size_t nlocals, cap_locals;
+} frames;
+
+static void add_range(dwarf *dw, frames *b, uint64_t lo, uint64_t hi)
+{
+    if (hi <= lo || !in_exec_segment(dw->o, lo))
+        return; /* empty, or code the linker dropped (at 0 or a tombstone) */
+    if (grow((void **)&b->ranges, &b->cap_ranges, b->nranges + 1, sizeof *b->ranges) != 0) {
+        dw->nomem = 1;
+        return;
+    }
+    b->ranges[b->nranges].lo = lo;
+    b->ranges[b->nranges].hi = hi;
+    b->nranges++;
+}
+
+/* A DWARF 2 to 4 range list at off in .debug_ranges. */
+static void ranges_v4(dwarf *dw, const unit *u, uint64_t off, frames *b)
+{
+    if (off >= dw->ranges.len)
+        return;
+    cursor c = cursor_of(dw->ranges.p + off, dw->ranges.len - (size_t)off);
+    uint64_t base = u->base;
+    uint64_t all = u->addr_size == 8 ? UINT64_MAX : 0xffffffff;
+    while (!c.bad && !dw->nomem) {
+        uint64_t lo = read_le(&c, u->addr_size), hi = read_le(&c, u->addr_size);
+        if (c.bad || (lo == 0 && hi == 0))
+            break;
+        if (lo == all)
+            base = hi; /* a base address selection */
+        else
+            add_range(dw, b, base + lo, base + hi);
+    }
+}
+
+/* A DWARF 5 range list at off in .debug_rnglists. */
+static void ranges_v5(dwarf *dw, const unit *u, uint64_t off, frames *b)
+{
+    if (off >= dw->rnglists.len)
+        return;
+    cursor c = cursor_of(dw->rnglists.p + off, dw->rnglists.len - (size_t)off);
+    uint64_t base = u->base;
+    while (!c.bad && !dw->nomem) {
+        uint64_t lo, hi, x, y;
+        unsigned kind = (unsigned)read_le(&c, 1);
+        switch (kind) {
+        case DW_RLE_end_of_list:
+            return;
+        case DW_RLE_base_addressx:
+            if (addr_index(dw, u, read_uleb(&c), &base) != 0)
+                return;
+            break;
+        case DW_RLE_startx_endx:
+            x = read_uleb(&c);
+            y = read_uleb(&c);
+            if (addr_index(dw, u, x, &lo) != 0 || addr_index(dw, u, y, &hi) != 0)
+                return;
+            add_range(dw, b, lo, hi);
+            break;
+        case DW_RLE_startx_length:
+            x = read_uleb(&c);
+            y = read_uleb(&c);
+            if (addr_index(dw, u, x, &lo) != 0)
+                return;
+            add_range(dw, b, lo, lo + y);
+            break;
+        case DW_RLE_offset_pair:
+            x = read_uleb(&c);
+            y = read_uleb(&c);
+            add_range(dw, b, base + x, base + y);
+            break;
+        case DW_RLE_base_address:
+            base = read_le(&c, u->addr_size);
+            break;
+        case DW_RLE_start_end:
+            lo = read_le(&c, u->addr_size);
+            hi = read_le(&c, u->addr_size);
+            add_range(dw, b, lo, hi);
+            break;
+        case DW_RLE_start_length:
+            lo = read_le(&c, u->addr_size);
+            add_range(dw, b, lo, lo + read_uleb(&c));
+            break;
+        default:
+            return;
+        }
+    }
+}
+
+/* The addresses of the entry d (DW_AT_low_pc and DW_AT_high_pc, or DW_AT_ranges) into
+   b's ranges; how many. */
+static size_t die_ranges(dwarf *dw, const unit *u, const die *d, frames *b)
+{
+    size_t first = b->nranges;
+    uint64_t lo, hi;
+    if (d->low_pc.form && d->high_pc.form) {
+        if (attr_address(dw, u, &d->low_pc, &lo) != 0)
+            return 0;
+        if (is_const(&d->high_pc))
+            hi = lo + d->high_pc.val < lo ? UINT64_MAX : lo + d->high_pc.val;
+        else if (attr_address(dw, u, &d->high_pc, &hi) != 0)
+            return 0;
+        add_range(dw, b, lo, hi);
+    } else if (d->ranges.form == DW_FORM_rnglistx) {
+        if (!u->has_rnglists_base || u->rnglists_base > dw->rnglists.len ||
+            d->ranges.val >= (dw->rnglists.len - u->rnglists_base) / u->offsz)
+            return 0;
+        cursor c =
+            cursor_of(dw->rnglists.p + u->rnglists_base + d->ranges.val * u->offsz, u->offsz);
+        uint64_t off = read_le(&c, u->offsz);
+        if (off <= UINT64_MAX - u->rnglists_base)
+            ranges_v5(dw, u, u->rnglists_base + off, b);
+    } else if (d->ranges.form == DW_FORM_sec_offset || d->ranges.form == DW_FORM_data4 ||
+               d->ranges.form == DW_FORM_data8) {
+        if (u->version >= 5)
+            ranges_v5(dw, u, d->ranges.val, b);
+        else
+            ranges_v4(dw, u, d->ranges.val, b);
+    }
+    return b->nranges - first;
+}
+
+/* What the frame base expression of a function is. */
+static int frame_kind(const attr *fb)
+{
+    if (fb->form != DW_FORM_exprloc && fb->form != DW_FORM_block1 && fb->form != DW_FORM_block)
+        return FRAME_NONE;
+    if (fb->len == 1 && fb->block[0] == DW_OP_call_frame_cfa)
+        return FRAME_CFA;
+#if defined(__x86_64__)
+    if (fb->len == 1 && fb->block[0] == DW_OP_reg6)
+        return FRAME_RBP;
+#endif
+    return FRAME_NONE;
+}
+
+/* A location expression that is DW_OP_fbreg(n) alone: 0 and *off, or -1. */
+static int frame_offset(const attr *loc, int64_t *off)
+{
+    if (!loc->block ||
+        (loc->form != DW_FORM_exprloc && loc->form != DW_FORM_block &&
+         loc->form != DW_FORM_block1 && loc->form != DW_FORM_block2 && loc->form != DW_FORM_block4))
+        return -1;
+    cursor c = cursor_of(loc->block, loc->len);
+    if (read_le(&c, 1) != DW_OP_fbreg)
+        return -1;
+    *off = (int64_t)read_sleb(&c);
+    return c.bad || left(&c) != 0 ? -1 : 0;
+}
+
+/* The name of the entry d: its own, else that of the entry it completes or is a concrete
+   instance of. */
+static const char *die_name(dwarf *dw, unit *u, const die *d)
+{
+    die e = *d;
+    unit *eu = u;
+    for (int hop = 0; !e.name.form; hop++)
+        if (hop == ORIGIN_HOPS || !is_ref(&e.origin) || die_at(dw, e.origin.val, &eu, &e) != 0)
+            return NULL;
+    return attr_str(dw, eu, &e.name);
+}
+
+/* A new scope for the entry d inside parent (NO_SCOPE: d is a function); its index, or
+   NO_SCOPE when it has no addresses. */
+static uint32_t open_scope(dwarf *dw, const unit *u, const die *d, uint32_t parent, frames *b)
+{
+    size_t first = b->nranges;
+    size_t n = die_ranges(dw, u, d, b);
+    if (n == 0)
+        return NO_SCOPE;
+    if (b->nscopes >= NO_SCOPE - 1 || b->nranges > UINT32_MAX ||
+        grow((void **)&b->scopes, &b->cap_scopes, b->nscopes + 1, sizeof *b->scopes) != 0) {
+        dw->nomem = 1; /* or more than 32-bit indexes hold: as bad */
+        b->nranges = first;
+        return NO_SCOPE;
+    }
+    uint32_t at = (uint32_t)b->nscopes++;
+    fscope *s = &b->scopes[at];
+    memset(s, 0, sizeof *s);
+    s->parent = parent == NO_SCOPE ? at : parent;
+    s->range = (uint32_t)first;
+    s->nranges = (uint32_t)n;
+    s->local = (uint32_t)b->nlocals;
+    s->frame = parent == NO_SCOPE ? frame_kind(&d->frame_base) : FRAME_NONE;
+    return at;
+}
+
+static void close_scope(frames *b, uint32_t at)
+{
+    fscope *s = &b->scopes[at];
+    s->end = (uint32_t)b->nscopes;
+    if (s->parent == at)
+        s->nlocals = (uint32_t)(b->nlocals - s->local);
+}
+
+/* A variable or parameter of the scope at (of the function func) at a fixed offset from
+   the frame base: into b. */
+static void add_local(dwarf *dw, unit *u, const die *d, uint32_t at, uint32_t func, frames *b)
+{
+    int64_t off;
+    attr type;
+    const memo *m;
+    const char *name;
+    if (b->scopes[func].frame == FRAME_NONE || frame_offset(&d->location, &off) != 0 ||
+        !(name = die_name(dw, u, d)) || die_type(dw, d, &type) != 0 || !(m = type_of(dw, &type)))
+        return;
+    uint64_t size = m->size, elem = m->elem;
+    uint32_t text = m->text, name_at = add_text(dw, name);
+    if (name_at == UINT32_MAX || b->nlocals >= UINT32_MAX ||
+        grow((void **)&b->locals, &b->cap_locals, b->nlocals + 1, sizeof *b->locals) != 0) {
+        dw->nomem = 1;
+        return;
+    }
+    local *l = &b->locals[b->nlocals++];
+    l->off = off;
+    l->size = size;
+    l->elem = elem;
+    l->name = name_at;
+    l->text = text;
+    l->scope = at;
+}
+
+/* The functions of the unit with the addresses of their scopes and their locals at fixed
+   offsets from the frame base: a walk of the tree of entries, into b. */
+static void scan_frames(dwarf *dw, unit *u, frames *b)
+{
+    if (unit_ready(dw, u) != 0)
+        return;
+    uint32_t open[SCOPE_DEPTH]; /* for each entry whose children are being read: its scope */
+    size_t depth = 0;
+    uint32_t cur = NO_SCOPE, func = NO_SCOPE; /* the innermost scope, the function */
+    uint64_t off = u->first;
+    while (off < u->end && !dw->nomem) {
+        die d;
+        if (read_die(dw, u, off, &d) != 0)
+            break; /* a form or an abbreviation this decoder does not know: the unit ends */
+        off = d.next;
+        if (d.tag == 0) { /* the end of the children of open[depth - 1] */
+            if (depth == 0)
+                continue;
+            uint32_t s = open[--depth];
+            if (s != NO_SCOPE && s != NO_PLACE) {
+                close_scope(b, s);
+                cur = b->scopes[s].parent == s ? NO_SCOPE : b->scopes[s].parent;
+                if (s == func)
+                    func = NO_SCOPE;
+            }
+            continue;
+        }
+        uint32_t opened = NO_SCOPE, mark = NO_SCOPE;
+        int follow = d.children; /* read the children: else skip them */
+        if (func == NO_SCOPE) {
+            if (d.tag == DW_TAG_subprogram) { /* a function with code, else a declaration or
+                                                 an abstract instance: no frames */
+                opened = open_scope(dw, u, &d, NO_SCOPE, b);
+                follow = follow && opened != NO_SCOPE;
+            }
+        } else if (d.tag == DW_TAG_lexical_block || d.tag == DW_TAG_inlined_subroutine) {
+            opened = open_scope(dw, u, &d, cur, b);
+            if (opened == NO_SCOPE)
+                mark = NO_PLACE;
+        } else {
+            if ((d.tag == DW_TAG_variable || d.tag == DW_TAG_formal_parameter) &&
+                open[depth - 1] != NO_PLACE)
+                add_local(dw, u, &d, cur, func, b);
+            follow = 0; /* nested functions, types, call sites */
+        }
+        if (d.children && (!follow || depth == SCOPE_DEPTH)) {
+            if (opened != NO_SCOPE)
+                close_scope(b, opened);
+            if (die_skip(dw, u, &d, &off) != 0)
+                break;
+            continue;
+        }
+        if (!d.children) {
+            if (opened != NO_SCOPE)
+                close_scope(b, opened);
+            continue;
+        }
+        open[depth++] = opened != NO_SCOPE ? opened : mark;
+        if (opened != NO_SCOPE) {
+            cur = opened;
+            if (func == NO_SCOPE)
+                func = opened;
+        }
+    }
+    while (depth > 0) /* a unit that ended early */
+        if (open[--depth] != NO_SCOPE && open[depth] != NO_PLACE)
+            close_scope(b, open[depth]);
+}
+
+static int by_lo_func(const void *x, const void *y)
+{
+    const funcrange *a = x, *b = y;
+    if (a->lo != b->lo)
+        return a->lo < b->lo ? -1 : 1;
+    return a->scope < b->scope ? -1 : a->scope > b->scope;
+}
+
+static void load_locals(object *o)
+{
+    o->locals_done = 1;
+    dwarf dw;
+    if (dwarf_open(o, &dw) != 0)
+        return;
+    frames b;
+    memset(&b, 0, sizeof b);
+    for (size_t i = 0; i < dw.nunits && !dw.nomem; i++)
+        scan_frames(&dw, &dw.units[i], &b);
+    size_t n = 0; /* the functions' ranges */
+    for (size_t i = 0; i < b.nscopes; i++)
+        if (b.scopes[i].parent == i)
+            n += b.scopes[i].nranges;
+    funcrange *funcs = n && !dw.nomem ? malloc(n * sizeof *funcs) : NULL;
+    uint64_t *maxfunc = funcs ? malloc(n * sizeof *maxfunc) : NULL;
+    if (!maxfunc) {
+        free(funcs);
+        free(b.scopes);
+        free(b.ranges);
+        free(b.locals);
+        dwarf_free(&dw);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < b.nscopes; i++) {
+        const fscope *s = &b.scopes[i];
+        for (uint32_t r = 0; s->parent == i && r < s->nranges; r++, k++) {
+            funcs[k].lo = b.ranges[s->range + r].lo;
+            funcs[k].hi = b.ranges[s->range + r].hi;
+            funcs[k].scope = (uint32_t)i;
+        }
+    }
+    qsort(funcs, n, sizeof *funcs, by_lo_func);
+    for (size_t i = 0; i < n; i++)
+        maxfunc[i] = i && maxfunc[i - 1] > funcs[i].hi ? maxfunc[i - 1] : funcs[i].hi;
+    o->scopes = b.scopes;
+    o->nscopes = b.nscopes;
+    o->scope_ranges = b.ranges;
+    o->funcs = funcs;
+    o->maxfunc = maxfunc;
+    o->nfuncs = n;
+    o->locals = b.locals;
+    o->local_text = dw.text; /* kept: the names and texts of the locals are in it */
+    dw.text = NULL;
+    dwarf_free(&dw);
+}
+
+/* The function that holds the link-time address a: its scope, NO_SCOPE. */
+static uint32_t function_at(const object *o, uint64_t a)
+{
+    size_t lo = 0, hi = o->nfuncs; /* the first range that starts above a */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (o->funcs[mid].lo <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i-- > 0 && o->maxfunc[i] > a;)
+        if (a < o->funcs[i].hi)
+            return o->funcs[i].scope;
+    return NO_SCOPE;
+}
+
+static int scope_holds(const object *o, const fscope *s, uint64_t a)
+{
+    for (uint32_t r = 0; r < s->nranges; r++)
+        if (a - o->scope_ranges[s->range + r].lo <
+            o->scope_ranges[s->range + r].hi - o->scope_ranges[s->range + r].lo)
+            return 1;
+    return 0;
+}
+
+/* The locals of the function f whose scopes hold a into out (up to max); how many. */
+static int list_locals(const object *o, uint32_t f, uint64_t a, uintptr_t cfa, fmp__symlocal *out,
+                       int max)
+{
+    const fscope *fs = &o->scopes[f];
+    size_t n = fs->end - f;
+    unsigned char *holds = malloc(n);
+    if (!holds)
+        return -1;
+    holds[0] = 1;
+    for (size_t i = 1; i < n; i++) {
+        const fscope *s = &o->scopes[f + i];
+        holds[i] = holds[s->parent - f] && scope_holds(o, s, a);
+    }
+    uintptr_t base = fs->frame == FRAME_RBP ? cfa - 16 : cfa;
+    int count = 0;
+    for (uint32_t i = 0; i < fs->nlocals; i++) {
+        const local *l = &o->locals[fs->local + i];
+        if (!holds[l->scope - f])
+            continue;
+        if (count < max) {
+            fmp__symlocal *v = &out[count];
+            copy_str(v->name, sizeof v->name, o->local_text + l->name);
+            copy_str(v->type, sizeof v->type, o->local_text + l->text);
+            v->addr = base + (uintptr_t)l->off;
+            v->size = (size_t)l->size;
+            v->elem = (size_t)l->elem;
+        }
+        if (count < INT_MAX)
+            count++;
+    }
+    free(holds);
+    return count;
+}
+
+int fmp__sym_locals(uintptr_t pc, uintptr_t cfa, fmp__symlocal *out, int max)
+{
+    if (!out || max < 0)
+        max = 0;
+    enter();
+    int rc = -1;
+    object *o = object_at(pc);
+    if (o) {
+        if (!o->locals_done)
+            load_locals(o);
+        uint32_t f = function_at(o, (uint64_t)(pc - o->bias));
+        if (f != NO_SCOPE)
+            rc = list_locals(o, f, (uint64_t)(pc - o->bias), cfa, out, max);
     }
     leave();
     return rc;

@@ -7,11 +7,12 @@
  * vdso); each object's ELF file is read from disk on the first question about it, its
  * symbols once (.symtab, else .dynsym), its line table (.debug_line) only on the first
  * fmp__sym_line about it, its variables' types (.debug_info) only on the first
- * fmp__sym_type about it.  Nothing at all happens before the first call.  The cache is
- * guarded by a mutex (and held across fork by pthread_atfork handlers registered at the
- * first call), so any thread of any process may call; a call may allocate (malloc), open
- * and map files: it is not async-signal-safe.  An odd file (truncated, not ELF, 32-bit, a
- * file replaced on disk since it was loaded) is an object without symbols, never a crash.
+ * fmp__sym_type about it, its functions' locals only on the first fmp__sym_locals.
+ * Nothing at all happens before the first call.  The cache is guarded by a mutex (and
+ * held across fork by pthread_atfork handlers registered at the first call), so any thread
+ * of any process may call; a call may allocate (malloc), open and map files: it is not
+ * async-signal-safe.  An odd file (truncated, not ELF, 32-bit, a file replaced on disk
+ * since it was loaded) is an object without symbols, never a crash.
  */
 #ifndef FMP_SYMBOLS_H
 #define FMP_SYMBOLS_H
@@ -64,6 +65,34 @@ typedef struct fmp__symtype {
    it (stripped, compressed sections, forms this decoder does not know, a thread-local
    variable).  out may not be NULL; it is cleared on -1. */
 int fmp__sym_type(uintptr_t var, fmp__symtype *out);
+
+/* A local variable or parameter of a frame. */
+typedef struct fmp__symlocal {
+    char name[128];
+    char type[128]; /* as in fmp__symtype */
+    uintptr_t addr; /* its run-time address: the frame base + its DW_OP_fbreg offset */
+    size_t size;    /* as in fmp__symtype */
+    size_t elem;
+} fmp__symlocal;
+
+/* The local variables and parameters of the function that holds the code address pc
+   (for a return address, pass it less one) whose scope holds pc (the function's own,
+   those of every DW_TAG_lexical_block and DW_TAG_inlined_subroutine around pc; not those
+   of scopes that do not hold it) and whose place in the frame is fixed: DW_AT_location
+   DW_OP_fbreg(n) alone, the function's DW_AT_frame_base DW_OP_call_frame_cfa (GCC) or,
+   on x86-64, DW_OP_reg6 (clang: the frame pointer, taken as the CFA less 16, as it is
+   once the prologue has run).  At -O0 that is every local; at -O2, only those whose
+   address is taken: the others have location lists, and are left out.  cfa is the
+   CFA of the frame of that function (from _Unwind_Backtrace: not what _Unwind_GetCFA
+   says at the step whose _Unwind_GetIP is in the function, which is the CFA of the
+   function it called, but what it says at the next step).  From the object's .debug_info (and
+   .debug_ranges or .debug_rnglists), whose functions, scopes and locals are decoded whole on the
+   first fmp__sym_locals about the object.  Up to max locals into out (in the order of the debugging
+   information: the parameters first, as compilers write them); returns how many there are (may be
+   more than max; out may be NULL when max is 0), or -1 when the object has no .debug_info for pc
+   (no function of its .debug_info holds it: stripped, compressed sections, forms this decoder does
+   not know, not in a loaded object). */
+int fmp__sym_locals(uintptr_t pc, uintptr_t cfa, fmp__symlocal *out, int max);
 
 /* Forget the cache (tests; and after dlclose, though an unload is also noticed by itself
    through dl_iterate_phdr's count of unloaded objects). */

@@ -253,17 +253,17 @@ tests_test_warm_LDFLAGS = -no-install
 # the symbolizer of the lost-write detector (src/symbols.c): internal functions, so the
 # library's objects with every symbol visible (tests/envtopo.mk); the probes of
 # tests/sym_dwarf.c built with older DWARF versions, the variables of tests/sym_types.c
-# built with DWARF 5 and 4, and a module the test dlopens under other names
-# (tests/.libs/libsymmod.so)
+# and the frame of tests/sym_frame.c built with DWARF 5 and 4, and a module the test
+# dlopens under other names (tests/.libs/libsymmod.so)
 if HAVE_CUNIT
 check_LTLIBRARIES += tests/libsymdw4.la tests/libsymdw2.la tests/libsymmod.la \
-	tests/libsymtypes5.la tests/libsymtypes4.la
+	tests/libsymtypes5.la tests/libsymtypes4.la tests/libsymframe5.la tests/libsymframe4.la
 endif
 tests_test_symbols_SOURCES = tests/test_symbols.c tests/sym_probe.h
 tests_test_symbols_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src
 tests_test_symbols_CFLAGS = $(fmp_test_cflags) -g
 tests_test_symbols_LDADD = tests/libharness.la tests/libsymdw4.la tests/libsymdw2.la \
-	tests/libsymtypes5.la tests/libsymtypes4.la \
+	tests/libsymtypes5.la tests/libsymtypes4.la tests/libsymframe5.la tests/libsymframe4.la \
 	tests/libforkmp_internal.la $(CUNIT_LIBS) $(HWLOC_LIBS)
 tests_test_symbols_LDFLAGS = -no-install
 
@@ -280,6 +280,17 @@ tests_libsymtypes5_la_CFLAGS = $(AM_CFLAGS) -gdwarf-5
 tests_libsymtypes4_la_SOURCES = tests/sym_types.c tests/sym_probe.h
 tests_libsymtypes4_la_CPPFLAGS = $(AM_CPPFLAGS) -DSYM_TYPES_FN=sym_types4_vars -DSYM_TYPES_DWARF4
 tests_libsymtypes4_la_CFLAGS = $(AM_CFLAGS) -gdwarf-4
+# -O0 comes before the user's CFLAGS: the probe's attributes keep it at -O0 (and -O2)
+# whatever those say; -fno-omit-frame-pointer wins over their -O2 (clang's frame base is then the frame
+# pointer, which the symbolizer knows, not the stack pointer)
+tests_libsymframe5_la_SOURCES = tests/sym_frame.c tests/sym_probe.h
+tests_libsymframe5_la_CPPFLAGS = $(AM_CPPFLAGS) -DSYM_FRAME_FN=sym_frame5_locals \
+	-DSYM_BLOCKS_FN=sym_blocks5
+tests_libsymframe5_la_CFLAGS = $(AM_CFLAGS) -O0 -fno-omit-frame-pointer -gdwarf-5
+tests_libsymframe4_la_SOURCES = tests/sym_frame.c tests/sym_probe.h
+tests_libsymframe4_la_CPPFLAGS = $(AM_CPPFLAGS) -DSYM_FRAME_FN=sym_frame4_locals \
+	-DSYM_BLOCKS_FN=sym_blocks4
+tests_libsymframe4_la_CFLAGS = $(AM_CFLAGS) -O0 -fno-omit-frame-pointer -gdwarf-4
 
 tests_libsymmod_la_SOURCES = tests/sym_module.c
 tests_libsymmod_la_CFLAGS = $(AM_CFLAGS) -g

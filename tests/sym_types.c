@@ -11,6 +11,7 @@
 #define sym_count sym_count4
 #define sym_names sym_names4
 #define sym_flags sym_flags4
+#define sym_bytes sym_bytes4
 #endif
 
 typedef double real_t;
@@ -29,6 +30,7 @@ long sym_count;
 const char *const sym_names[3] = {"a", "b", "c"};
 static int (*sym_hooks[4])(int, const char *);
 unsigned short sym_flags;
+char sym_bytes[256]; /* GCC: the upper bound in one byte, 255 */
 
 /* a static inside a function: at function scope */
 static long *local_static(void)
@@ -48,5 +50,6 @@ void SYM_TYPES_FN(sym_vars *v)
     v->names = sym_names;
     v->hooks = sym_hooks;
     v->flags = &sym_flags;
+    v->bytes = sym_bytes;
     v->local = local_static();
 }

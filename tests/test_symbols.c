@@ -20,7 +20,12 @@
  *    with DWARF 4: arrays of base types, of structures, of typedefs, two-dimensional, of
  *    pointers to functions, qualified pointers, a static at function scope; of this
  *    program's arrays and the module's; none for libc, the heap, garbage, an address
- *    inside a variable; the damaged files again. */
+ *    inside a variable; the damaged files again;
+ *  - the locals of a frame (tests/sym_frame.c, at -O0, DWARF 5 and 4) at calls outside a
+ *    nested block, inside it and inside an inlined function: their names, types, sizes
+ *    and exact addresses, those of the block or the inlined function only there; max
+ *    smaller than the count; at -O2, in the blocks of a loop (range lists): the block's
+ *    local whose address is taken, not the other's; none for libc, the heap, garbage. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
@@ -38,6 +43,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include "harness.h"
 #include "symbols.h"
@@ -57,6 +63,45 @@ __attribute__((noinline)) int sym_probe_function(int x)
 {
     sym_global_array[x % 100] += x;
     return sym_global_array[(x * 7) % 100] * 3 + 1;
+}
+
+/* sym_frame_capture: the frame of its caller, found by the return address.  A step of
+   the unwinder gives a return address into a function and the CFA of the function it
+   called: the caller's own CFA comes with the step after. */
+typedef struct capture {
+    uintptr_t ret;
+    int found;
+    sym_call *call;
+} capture;
+
+static _Unwind_Reason_Code capture_step(struct _Unwind_Context *ctx, void *arg)
+{
+    capture *c = arg;
+    if (c->found) {
+        c->call->pc = c->ret - 1;
+        c->call->cfa = (uintptr_t)_Unwind_GetCFA(ctx);
+        return _URC_END_OF_STACK;
+    }
+    c->found = (uintptr_t)_Unwind_GetIP(ctx) == c->ret;
+    return _URC_NO_REASON;
+}
+
+static void capture_caller(uintptr_t ret, sym_call *call)
+{
+    capture c = {ret, 0, call};
+    call->pc = call->cfa = 0;
+    _Unwind_Backtrace(capture_step, &c);
+}
+
+__attribute__((noinline)) void sym_frame_capture(sym_call *call)
+{
+    capture_caller((uintptr_t)__builtin_return_address(0), call);
+}
+
+__attribute__((noinline)) void sym_local_capture(sym_call *call, const void *local)
+{
+    capture_caller((uintptr_t)__builtin_return_address(0), call);
+    call->local = (uintptr_t)local;
 }
 
 static void exe_path(char *buf)
@@ -212,6 +257,7 @@ static void check_types(void (*get)(sym_vars *), const char *dwarf)
     check_type(v.hooks, "int (*[4])(int, const char *)", 4 * sizeof(void (*)(void)),
                sizeof(void (*)(void)), dwarf);
     check_type(v.flags, "unsigned short", sizeof(short), 0, dwarf);
+    check_type(v.bytes, "char[256]", 256, 1, dwarf);
     check_type(v.local, "long[7]", 7 * sizeof(long), sizeof(long), dwarf);
     /* only the first byte names a variable */
     fmp__symtype t;
@@ -245,6 +291,148 @@ static void test_no_type(void)
     HT_CHECK_INT_EQ(fmp__sym_type(UINTPTR_MAX, &t), -1);
     HT_CHECK_INT_EQ(fmp__sym_type((uintptr_t)1 << 63, &t), -1);
     HT_CHECK_INT_EQ(fmp__sym_type((uintptr_t)sym_global_array, NULL), -1);
+}
+
+/* ---------------------------------------------------------------- locals of a frame */
+
+static const fmp__symlocal *find_local(const fmp__symlocal *list, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i].name, name) == 0)
+            return &list[i];
+    return NULL;
+}
+
+static void check_local(const fmp__symlocal *list, int n, const char *name, const char *type,
+                        uintptr_t addr, size_t size, size_t elem, const char *where)
+{
+    const fmp__symlocal *l = find_local(list, n, name);
+    if (!HT_CHECK_MSG(l != NULL, "%s: no local '%s' among %d", where, name, n))
+        return;
+    HT_CHECK_MSG(
+        strcmp(l->type, type) == 0 && l->addr == addr && l->size == size && l->elem == elem,
+        "%s: %s '%s' at %#lx size %zu elem %zu, expected '%s' at %#lx size %zu elem "
+        "%zu",
+        where, name, l->type, (long)l->addr, l->size, l->elem, type, (long)addr, size, elem);
+}
+
+/* The locals of the function's frame at a call: those of all scopes, and how many. */
+static int frame_locals(const sym_call *c, fmp__symlocal *l, int max, const char *where)
+{
+    memset(l, 0, (size_t)max * sizeof *l);
+    int n = fmp__sym_locals(c->pc, c->cfa, l, max);
+    HT_CHECK_MSG(n >= 0 && n <= max, "%s: fmp__sym_locals = %d", where, n);
+    return n < 0 ? 0 : n > max ? max : n;
+}
+
+static void check_frame(void (*fn)(sym_frame *, int), const char *dwarf)
+{
+    sym_frame f;
+    memset(&f, 0, sizeof f);
+    fn(&f, 5);
+    HT_REQUIRE_MSG(f.outer.cfa && f.in_block.cfa && f.in_inlined.cfa,
+                   "%s: the probe's frame not found by _Unwind_Backtrace", dwarf);
+    HT_CHECK(f.outer.cfa == f.in_block.cfa && f.outer.cfa == f.in_inlined.cfa);
+    char where[64];
+    fmp__symlocal l[16];
+
+    /* outside the block: the parameters and the function's own locals, at their addresses */
+    snprintf(where, sizeof where, "%s, outside the block", dwarf);
+    int n = frame_locals(&f.outer, l, 16, where);
+    HT_CHECK_MSG(n == 4, "%s: %d locals, expected f, n, sum, acc", where, n);
+    check_local(l, n, "f", "sym_frame *", f.self, sizeof(void *), 0, where);
+    check_local(l, n, "n", "int", f.n, sizeof(int), 0, where);
+    check_local(l, n, "sum", "double", f.sum, sizeof(double), 0, where);
+    check_local(l, n, "acc", "long[4]", f.acc, 4 * sizeof(long), sizeof(long), where);
+    HT_CHECK_MSG(!find_local(l, n, "inner") && !find_local(l, n, "deep"),
+                 "%s: a local of a scope that does not hold the call", where);
+
+    /* in the block: its local too */
+    snprintf(where, sizeof where, "%s, in the block", dwarf);
+    n = frame_locals(&f.in_block, l, 16, where);
+    HT_CHECK_MSG(n == 5, "%s: %d locals, expected f, n, sum, acc, inner", where, n);
+    check_local(l, n, "inner", "int", f.inner, sizeof(int), 0, where);
+    check_local(l, n, "acc", "long[4]", f.acc, 4 * sizeof(long), sizeof(long), where);
+    HT_CHECK_MSG(!find_local(l, n, "deep"), "%s: the inlined function's local", where);
+
+    /* in the inlined function: its local (and its parameter f, another f); clang
+       optimizes the inlined copy at the CFLAGS' level (optnone cannot go with
+       always_inline) and gives deep no location */
+    snprintf(where, sizeof where, "%s, in the inlined function", dwarf);
+    n = frame_locals(&f.in_inlined, l, 16, where);
+#if !defined(__clang__)
+    check_local(l, n, "deep", "int", f.deep, sizeof(int), 0, where);
+#endif
+    check_local(l, n, "sum", "double", f.sum, sizeof(double), 0, where);
+    HT_CHECK_MSG(!find_local(l, n, "inner"), "%s: the block's local", where);
+
+    /* max smaller than the count: the count, max filled, nothing after */
+    memset(l, 'x', sizeof l);
+    HT_CHECK_INT_EQ(fmp__sym_locals(f.outer.pc, f.outer.cfa, l, 2), 4);
+    HT_CHECK(l[0].name[0] != 'x' && l[1].name[0] != 'x' && l[2].name[0] == 'x');
+    HT_CHECK_INT_EQ(fmp__sym_locals(f.outer.pc, f.outer.cfa, NULL, 0), 4);
+    HT_CHECK_INT_EQ(fmp__sym_locals(f.outer.pc, f.outer.cfa, NULL, 5), 4);
+    HT_CHECK_INT_EQ(fmp__sym_locals(f.outer.pc, f.outer.cfa, l, -1), 4);
+}
+
+static void test_frame_locals(void)
+{
+    check_frame(sym_frame5_locals, "DWARF 5");
+    check_frame(sym_frame4_locals, "DWARF 4");
+    check_frame(sym_frame5_locals, "DWARF 5 again"); /* decoded the first time */
+}
+
+/* In a block of the -O2 function: its local at its address (GCC), not the other block's. */
+static void check_block(const sym_call *c, const char *name, const char *type, size_t size,
+                        const char *other, const char *dwarf)
+{
+    char where[64];
+    snprintf(where, sizeof where, "%s, -O2, in the block of %s", dwarf, name);
+    HT_REQUIRE_MSG(c->cfa != 0, "%s: the frame not found by _Unwind_Backtrace", where);
+    fmp__symlocal l[16];
+    int n = frame_locals(c, l, 16, where);
+#if defined(__clang__) /* a location list */
+    if (!find_local(l, n, name))
+        return;
+#endif
+    check_local(l, n, name, type, c->local, size, 0, where);
+    HT_CHECK_MSG(!find_local(l, n, other), "%s: the local of the other block", where);
+}
+
+static void test_frame_locals_of_blocks(void)
+{
+    const int values[] = {5, 1};
+    sym_blocks b;
+    memset(&b, 0, sizeof b);
+    HT_CHECK_INT_EQ(sym_blocks5(values, 2, &b), 16);
+    check_block(&b.at_t, "t", "int", sizeof(int), "u", "DWARF 5");
+    check_block(&b.at_u, "u", "long", sizeof(long), "t", "DWARF 5");
+    memset(&b, 0, sizeof b);
+    HT_CHECK_INT_EQ(sym_blocks4(values, 2, &b), 16);
+    check_block(&b.at_t, "t", "int", sizeof(int), "u", "DWARF 4");
+    check_block(&b.at_u, "u", "long", sizeof(long), "t", "DWARF 4");
+}
+
+static void test_no_locals(void)
+{
+    fmp__symlocal l[4];
+    void *libc = dlopen(LIBC_SO, RTLD_LAZY | RTLD_NOLOAD);
+    HT_REQUIRE_MSG(libc != NULL, "dlopen(%s): %s", LIBC_SO, dlerror());
+    void *pf = dlsym(libc, "printf");
+    HT_REQUIRE(pf != NULL);
+    HT_CHECK_INT_EQ(fmp__sym_locals((uintptr_t)pf + 4, 0x7ffff000, l, 4), -1);
+    dlclose(libc);
+    void *heap = malloc(64);
+    HT_REQUIRE(heap != NULL);
+    HT_CHECK_INT_EQ(fmp__sym_locals((uintptr_t)heap, 0x7ffff000, l, 4), -1);
+    free(heap);
+    HT_CHECK_INT_EQ(fmp__sym_locals((uintptr_t)sym_global_array, 0x7ffff000, l, 4), -1);
+    HT_CHECK_INT_EQ(fmp__sym_locals(0, 0, l, 4), -1);
+    HT_CHECK_INT_EQ(fmp__sym_locals(UINTPTR_MAX, UINTPTR_MAX, l, 4), -1);
+    HT_CHECK_INT_EQ(fmp__sym_locals((uintptr_t)1 << 63, 1, NULL, 4), -1);
+    /* a function of this program (-O2: its locals have location lists): known, maybe none */
+    int n = fmp__sym_locals((uintptr_t)sym_probe_function + 1, 0x7ffff000, l, 4);
+    HT_CHECK_MSG(n >= 0, "sym_probe_function: fmp__sym_locals = %d", n);
 }
 
 /* ---------------------------------------------------------------- the runtime's objects */
@@ -459,6 +647,8 @@ static void test_shared_object(void)
     check_line(&w, "sym_module.c", "sym_module_where");
     check_type(m.data, "int[64]", 64 * sizeof(int), sizeof(int), "the module");
     check_type(m.stat, "long[8]", 8 * sizeof(long), sizeof(long), "the module");
+    fmp__symlocal l[4];
+    HT_CHECK(fmp__sym_locals(w.pc, 0x7ffff000, l, 4) >= 0);
 
     /* gone: dlclose is noticed without fmp__sym_reset */
     uintptr_t data = (uintptr_t)m.data;
@@ -526,6 +716,9 @@ static void probe_damaged(const module *m, const void *bytes, size_t len, const 
     HT_CHECK_MSG(rc == -1 || (rc == 0 && memchr(t.type, 0, sizeof t.type)),
                  "%s: fmp__sym_type = %d", what, rc);
     fmp__sym_type((uintptr_t)m->stat, &t);
+    fmp__symlocal l[4];
+    rc = fmp__sym_locals(pc, 0x7ffff000, l, 4);
+    HT_CHECK_MSG(rc >= -1, "%s: fmp__sym_locals = %d", what, rc);
 }
 
 static void test_odd_files(void)
@@ -660,6 +853,7 @@ static void *hammer(void *arg)
         fmp__sym_at((uintptr_t)stdout, &s);
         fmp__symtype t;
         fmp__sym_type((uintptr_t)sym_global_array, &t);
+        fmp__sym_locals((uintptr_t)sym_probe_function, 0, NULL, 0);
         if (me == 0)
             fmp__sym_reset();
     }
@@ -714,6 +908,9 @@ static const ht_test tests[] = {HT_TEST(test_global_array),
                                 HT_TEST(test_threads_and_fork),
                                 HT_TEST(test_variable_types),
                                 HT_TEST(test_no_type),
+                                HT_TEST(test_frame_locals),
+                                HT_TEST(test_frame_locals_of_blocks),
+                                HT_TEST(test_no_locals),
                                 HT_END};
 
 int main(int argc, char **argv)
