@@ -74,6 +74,7 @@ typedef struct fmp__chk_hit {
 
 #define CHK_HITS 4096
 #define CHK_FRAMES 64
+#define CHK_LOCALS 64
 
 /* One region's check, in the arena (the members write their hits into it). */
 typedef struct fmp__chk {
@@ -84,6 +85,13 @@ typedef struct fmp__chk {
                            enclosing it lie from here up */
     int nframes;        /* those frames: frame i spans [cfa[i - 1] (bound), cfa[i]) */
     uintptr_t cfa[CHK_FRAMES], ip[CHK_FRAMES];
+    uintptr_t rip;    /* the region's function (a return address in it), 0: not known */
+    int nloc;         /* its locals declared outside the region's block, at fixed places
+                         in its frame (debug information; -O0 or address taken) */
+    uintptr_t loc_lo; /* the lowest of them */
+    struct {
+        uintptr_t s, e;
+    } loc[CHK_LOCALS];
     unsigned long gen;  /* the allocation generation the region began (0: no sites) */
     _Atomic long n;     /* hits written */
     _Atomic long lost;  /* hits that did not fit */
@@ -133,7 +141,8 @@ static void alloc_api(void)
 struct unwind {
     uintptr_t frame;
     int found;
-    uintptr_t ip; /* the function of the frame whose top the next step gives */
+    uintptr_t ip;   /* the function of the frame whose top the next step gives */
+    uintptr_t last; /* the last step's */
     fmp__chk *k;
 };
 
@@ -148,12 +157,14 @@ static _Unwind_Reason_Code unwind_step(struct _Unwind_Context *ctx, void *arg)
         return _URC_END_OF_STACK;
     if (!u->found) {
         /* the first frame whose bottom is above the region's variable is the frame
-           that encloses the region's function */
+           that encloses the region's function (the last step's) */
         if (cfa > u->frame) {
             u->found = 1;
             u->k->bound = cfa;
+            u->k->rip = u->last;
             u->ip = ip;
         }
+        u->last = ip;
         return _URC_NO_REASON;
     }
     if (u->k->nframes >= CHK_FRAMES)
@@ -163,6 +174,28 @@ static _Unwind_Reason_Code unwind_step(struct _Unwind_Context *ctx, void *arg)
     u->k->nframes++;
     u->ip = ip;
     return _URC_NO_REASON;
+}
+
+/* The locals of the region's function that its members may not write: those declared
+   outside the region's block (in scope where the function opens the region: not the
+   block's own), at a fixed place in its frame.  Not the macro's own (fmp__*), not those
+   of a function of the runtime (fmp_parallel's). */
+static void region_locals(fmp__chk *k)
+{
+    k->nloc = 0;
+    fmp__sym fn;
+    if (!k->rip || k->bound == UINTPTR_MAX || fmp__sym_at(k->rip - 1, &fn) != 0 || fn.runtime)
+        return;
+    fmp__symlocal l[CHK_LOCALS];
+    int n = fmp__sym_locals(k->rip - 1, k->bound, l, CHK_LOCALS);
+    for (int i = 0; i < n && i < CHK_LOCALS; i++)
+        if (strncmp(l[i].name, "fmp__", 5) != 0 && l[i].size) {
+            k->loc[k->nloc].s = l[i].addr;
+            k->loc[k->nloc].e = l[i].addr + l[i].size;
+            if (!k->nloc || l[i].addr < k->loc_lo)
+                k->loc_lo = l[i].addr;
+            k->nloc++;
+        }
 }
 
 /* The symbol tables of every loaded object, read once in the master before the first
@@ -259,11 +292,12 @@ void fmp__check_open(fmp__shteam *t, uintptr_t frame)
         g_chk.warmed = 1;
         dl_iterate_phdr(warm_one, NULL);
     }
-    struct unwind u = {frame, 0, 0, k};
+    struct unwind u = {frame, 0, 0, 0, k};
     if (frame)
         _Unwind_Backtrace(unwind_step, &u);
     if (!u.found)
         k->bound = UINTPTR_MAX; /* no frame above the region is checked */
+    region_locals(k);
     k->persistent = t->persistent;
     k->gen = g_alloc.block_at ? g_alloc.generation(1) : 0;
     if (!k->gen && !g_chk.said_heap++)
@@ -408,6 +442,7 @@ static unsigned char *page_copy(uintptr_t pg, int make)
 #define CMP_BYTES ((size_t)64 << 10)
 typedef struct scratch {
     unsigned char buf[CMP_BYTES];
+    unsigned char now[CMP_BYTES]; /* the master's bytes at the join */
     uintptr_t own[64][2];
     int nown;
     int mapped; /* bytes mapped for it, 0: the warm member's */
@@ -427,8 +462,9 @@ static void add_hit(fmp__chk *k, fmp__chk_hit *h, int kind, uintptr_t e, uintptr
     h->e = e;
     h->base = base;
     h->size = size;
-    uintptr_t b = h->kind == H_STACK ? 0 : h->base;
-    uintptr_t end = h->kind == H_STACK ? UINTPTR_MAX : h->base + (h->size ? h->size : 1);
+    int anon = kind == H_STACK && !size; /* a frame's bytes, its variables unknown here */
+    uintptr_t b = anon ? 0 : h->base;
+    uintptr_t end = anon ? UINTPTR_MAX : h->base + (h->size ? h->size : 1);
     uintptr_t g = 8;
     fmp__symtype ty;
     if (kind == H_GLOBAL && fmp__sym_type(base, &ty) == 0)
@@ -442,7 +478,7 @@ static void add_hit(fmp__chk *k, fmp__chk_hit *h, int kind, uintptr_t e, uintptr
        or the stack nearby): one hit, whatever the pattern of the writes */
     if (g_last_hit >= 0) {
         fmp__chk_hit *l = &k->hit[g_last_hit];
-        if (l->kind == kind && (kind == H_STACK ? h->s <= l->e + 64 : l->base == base)) {
+        if (l->kind == kind && (anon ? !l->size && h->s <= l->e : l->base == base)) {
             l->e = h->e > l->e ? h->e : l->e;
             l->bytes += h->bytes;
             return;
@@ -490,8 +526,18 @@ static void classify(fmp__chk *k, int me, const scratch *sc, uintptr_t s, uintpt
         uintptr_t next = e;
         if (s >= stack_lo && s < stack_hi) {
             next = e < stack_hi ? e : stack_hi;
-            if (s >= k->bound && k->nframes && s < k->cfa[k->nframes - 1])
+            if (s >= k->bound && k->nframes && s < k->cfa[k->nframes - 1]) {
                 add_hit(k, &h, H_STACK, next, s, 0);
+            } else if (s < k->bound) {
+                /* the region's function's frame: its locals declared outside the block */
+                for (int i = 0; i < k->nloc; i++)
+                    if (s < k->loc[i].e && k->loc[i].s < next) {
+                        uintptr_t a = s > k->loc[i].s ? s : k->loc[i].s;
+                        uintptr_t b = next < k->loc[i].e ? next : k->loc[i].e;
+                        h.s = a;
+                        add_hit(k, &h, H_STACK, b, k->loc[i].s, k->loc[i].e - k->loc[i].s);
+                    }
+            }
             s = next;
             continue;
         }
@@ -585,9 +631,17 @@ void fmp__check_member_end(fmp__shteam *t, int me)
         int z = 0;
         atomic_compare_exchange_strong(&k->failed, &z, shadow > 0 ? -errno : -ESRCH);
     }
+    /* a region's member checks after the end barrier, while its master waits for it: a
+       byte the member holds as the master now does is not lost (a reduction's result,
+       which every member receives), and is not told */
+    int nowfd = -1;
+    if (!k->persistent) {
+        snprintf(path, sizeof path, "/proc/%d/mem", (int)t->master_pid);
+        nowfd = open(path, O_RDONLY | O_CLOEXEC);
+    }
     for (long i = 0; i < n && memfd >= 0; i++) {
         uintptr_t s = sc->w[i][0], e = sc->w[i][1];
-        if (s >= stack_lo && e <= stack_hi && e <= k->bound)
+        if (s >= stack_lo && e <= stack_hi && e <= k->bound && (!k->nloc || e <= k->loc_lo))
             continue; /* the member's own frames */
         for (uintptr_t a = s; a < e;) {
             size_t len = e - a < CMP_BYTES ? e - a : CMP_BYTES;
@@ -597,20 +651,23 @@ void fmp__check_member_end(fmp__shteam *t, int me)
                 continue;
             }
             const unsigned char *mine = (const unsigned char *)a;
+            const unsigned char *now = mine; /* no master to compare with: every change */
+            if (nowfd >= 0 && pread(nowfd, sc->now, (size_t)got, (off_t)a) == got)
+                now = sc->now;
             for (size_t p = 0; k->persistent && p < (size_t)got; p += 4096) {
                 const unsigned char *was = page_copy(a + p, 0); /* as the last run left it */
                 if (was)
                     memcpy(sc->buf + p, was, 4096);
             }
             for (size_t j = 0; j < (size_t)got;) {
-                if (mine[j] == sc->buf[j]) {
+                if (mine[j] == sc->buf[j] || (now != mine && mine[j] == now[j])) {
                     j++;
                     continue;
                 }
                 size_t from = j, last = j;
                 /* a run of differing bytes, gaps of up to 7 equal bytes inside it */
                 while (j < (size_t)got && j - last < 8) {
-                    if (mine[j] != sc->buf[j])
+                    if (mine[j] != sc->buf[j] && (now == mine || mine[j] != now[j]))
                         last = j;
                     j++;
                 }
@@ -626,6 +683,8 @@ void fmp__check_member_end(fmp__shteam *t, int me)
     }
     if (memfd >= 0)
         close(memfd);
+    if (nowfd >= 0)
+        close(nowfd);
     if (sc->mapped)
         munmap(sc, sc->bytes);
 }
@@ -842,7 +901,30 @@ static void say_place(const fmp__shteam *t, const place *p)
         snprintf(object, sizeof object, "%s", s.object);
         first = p->frame_top - p->lo; /* below the top of the frame */
         last = p->frame_top - p->hi + 1;
-        snprintf(what, sizeof what, FMP__MSG_check_stack, name, first, last);
+        fmp__symlocal l[CHK_LOCALS];
+        int n = fmp__sym_locals(p->frame_ip - 1, p->frame_top, l, CHK_LOCALS), i = 0;
+        while (i < n && i < CHK_LOCALS && !(l[i].addr <= p->lo && p->lo < l[i].addr + l[i].size))
+            i++;
+        if (i < n && i < CHK_LOCALS) {
+            char elems[96];
+            size_t a = p->lo - l[i].addr, b = p->hi - 1 - l[i].addr;
+            snprintf(ty.type, sizeof ty.type, "%s", l[i].type);
+            ty.elem = l[i].elem;
+            if (l[i].elem) {
+                if (a / l[i].elem == b / l[i].elem)
+                    snprintf(elems, sizeof elems, FMP__MSG_check_elem, a / l[i].elem);
+                else
+                    snprintf(elems, sizeof elems, FMP__MSG_check_elems, a / l[i].elem,
+                             b / l[i].elem);
+                snprintf(what, sizeof what, FMP__MSG_check_local_elems, l[i].name, l[i].type, elems,
+                         l[i].size / l[i].elem, name);
+            } else {
+                snprintf(what, sizeof what, FMP__MSG_check_local, l[i].name, l[i].type, name);
+            }
+            snprintf(name, sizeof name, "%s", l[i].name);
+        } else {
+            snprintf(what, sizeof what, FMP__MSG_check_stack, name, first, last);
+        }
     }
     if (t->persistent)
         fmp__say("check_lost_team", "%s" FMP__MSG_check_lost_team, rank, t->file ? t->file : "?",
@@ -902,10 +984,17 @@ static void report(fmp__shteam *t, fmp__chk *k)
             int f = 0;
             while (f < k->nframes - 1 && h->s >= k->cfa[f])
                 f++;
-            p.frame_ip = k->ip[f];
-            p.frame_top = k->cfa[f];
-            /* a local: its function and its place in the frame */
-            p.key = mix(mix(3, p.frame_ip), (p.frame_top - h->s) & ~(uintptr_t)7);
+            p.frame_ip = h->s < k->bound ? k->rip : k->ip[f];
+            p.frame_top = h->s < k->bound ? k->bound : k->cfa[f];
+            /* a local: its function and its place in the frame (the variable's, when the
+               debug information knows it) */
+            uintptr_t at = h->s;
+            fmp__symlocal l[CHK_LOCALS];
+            int nl = fmp__sym_locals(p.frame_ip - 1, p.frame_top, l, CHK_LOCALS);
+            for (int v = 0; v < nl && v < CHK_LOCALS; v++)
+                if (l[v].addr <= h->s && h->s < l[v].addr + l[v].size)
+                    at = l[v].addr;
+            p.key = mix(mix(3, p.frame_ip), (p.frame_top - at) & ~(uintptr_t)7);
             p.base = h->s;
         }
         /* the same place seen before in this region: summed */

@@ -56,6 +56,8 @@
 #define FMP__MSG_check_more " (and %d more members)"
 #define FMP__MSG_check_global "the global `%s` (bytes %zu to %zu of its %zu; in %s)"
 #define FMP__MSG_check_global_elems "the global `%s` (%s: %s of %zu; in %s)"
+#define FMP__MSG_check_local "the local `%s` (%s) of %s()"
+#define FMP__MSG_check_local_elems "the local `%s` (%s: %s of %zu) of %s()"
 #define FMP__MSG_check_elem "element %zu"
 #define FMP__MSG_check_elems "elements %zu to %zu"
 #define FMP__MSG_check_global_typed "the global `%s` (%s; in %s)"

@@ -133,10 +133,13 @@ static void region_end(fmp__region *r, int normal)
             fmp__team_fail(t, FMP_EEXITED, c->me, FMP__HOW_LEFT_BLOCK, 0, FMP__MSG_left_block, who);
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         }
-        fmp__check_member_end(t, c->me); /* before the master may end the snapshot */
         int err = fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
         if (err)
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
+        /* FMP_CHECK=writes: after the barrier (the master's memory is final, and stays so
+           while it waits for its members), before this member ends (the master ends the
+           snapshot once they all did) */
+        fmp__check_member_end(t, c->me);
         fmp__child_exit(t, c->me, FMP__S_DONE, 0);
     }
     /* the master waits for forked children to exit anyway: it sleeps at the end barrier

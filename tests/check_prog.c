@@ -16,6 +16,9 @@
  *   check_prog team     member 1 of a persistent team writes a global in 5 runs: one line
  *   check_prog scatter  member 2 writes every other double of a 64 KiB global: one line
  *   check_prog thread_team  the same team made by a thread that has ended: one line
+ *   check_prog local    members add to a local of the function holding the region (-O0)
+ *                       and write an element of a local array: two lines; the block's own
+ *                       locals, and a local every member receives a reduction into: none
  *
  * Prints "done" at its end.  Each region is FMP_PARALLEL(3). */
 #include <forkmp.h>
@@ -77,6 +80,25 @@ static __attribute__((noinline)) void caller(void)
     long acc[8] = {0};
     compute(acc);
     printf("acc %ld\n", acc[3]);
+}
+
+/* locals of the function that holds the region, at -O0 (each in its frame): those
+   declared outside the block are the master's, the block's own are each member's */
+static __attribute__((noinline, optimize("O0"))) void local_case(void)
+{
+    double sum = 0, total = 0;
+    long counts[4] = {0};
+    FMP_PARALLEL(3) {
+        int me = fmp_thread_num();
+        double mine = me * 2.0;
+        sum += mine;
+        if (me == 2)
+            counts[1] = 5;
+        /* every member receives the result in its own total: the same bytes as the
+           master's, nothing lost */
+        fmp_reduce(&mine, &total, 1, FMP_DOUBLE, FMP_SUM);
+    }
+    printf("local %g %ld %g\n", sum, counts[1], total);
 }
 
 static void clean_case(void)
@@ -214,9 +236,11 @@ int main(int argc, char **argv)
         scatter_case();
     else if (strcmp(what, "thread_team") == 0)
         thread_team_case();
+    else if (strcmp(what, "local") == 0)
+        local_case();
     else {
-        fprintf(stderr,
-                "usage: check_prog global|heap|stack|clean|repeat|api|team|scatter|thread_team\n");
+        fprintf(stderr, "usage: check_prog "
+                        "global|heap|stack|clean|repeat|api|team|scatter|thread_team|local\n");
         return 2;
     }
     printf("done\n");

@@ -3,8 +3,10 @@
  * Each case runs check_prog under FMP_CHECK=writes:FILE with FMP_REGION=fork and =warm
  * and reads its stderr and the JSON lines of FILE:
  *  - a global array, a file-scope static, a heap block allocated before the region, a
- *    local of the function calling the region's function: each found once, named (the
- *    symbol; the allocation site's file and line; the function), with the bytes written,
+ *    local of the function calling the region's function, the locals of the region's own
+ *    function declared before its block: each found once, named (the symbol and its type;
+ *    the allocation site's file and line; the local and its function), with the elements or
+ *    bytes written,
  *    the member, the region's place and the fix;
  *  - the writes that are not lost (shared memory, the body's own locals, a block the
  *    member allocated, the master's writes, a reduction): no line;
@@ -174,10 +176,43 @@ static void test_local_of_enclosing_function(void)
         run_case(&r, "stack", modes[i], "writes");
         HT_CHECK_MSG(strstr(r.p.out, "acc 0"), "the master's acc changed: %.200s", r.p.out);
         if (r.checkable)
-            HT_CHECK_MSG(r.lines == 1 && has_line(r.p.err, "8 bytes of a local of caller() (",
+            HT_CHECK_MSG(r.lines == 1 && has_line(r.p.err,
+                                                  "8 bytes of the local `acc` (long[8]: element 3 "
+                                                  "of 8) of caller()",
                                                   "member 2 wrote", NULL),
                          "FMP_REGION=%s: expected one line naming caller(): %.3000s", modes[i],
                          r.p.err);
+        done(&r);
+    }
+}
+
+/* Locals of the function that holds the region (at -O0: each in its frame): a member's
+   += on a scalar and its store into an array declared before the region are named; the
+   block's own locals are not, nor a local into which every member receives a reduction's
+   result (the member's bytes are the master's at the join). */
+static void test_locals_of_the_region_function(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "local", modes[i], "writes:FILE");
+        HT_CHECK_MSG(strstr(r.p.out, "local 0 0 6"), "the master's locals changed: %.200s",
+                     r.p.out);
+        if (r.checkable) {
+            HT_CHECK_MSG(r.lines == 2 &&
+                             has_line(r.p.err, "the local `sum` (double) of local_case()",
+                                      "member 1 (and 1 more members) wrote 16 bytes", NULL) &&
+                             has_line(r.p.err,
+                                      "the local `counts` (long[4]: element 1 of 4) of "
+                                      "local_case()",
+                                      "member 2 wrote 8 bytes", NULL),
+                         "FMP_REGION=%s: expected sum and counts, and nothing of the block's "
+                         "own locals: %.3000s",
+                         modes[i], r.p.err);
+            HT_CHECK_MSG(strstr(r.json, "\"kind\":\"stack\",\"name\":\"sum\"") &&
+                             strstr(r.json, "\"name\":\"counts\"") &&
+                             strstr(r.json, "\"type\":\"long[4]\",\"elem\":8"),
+                         "FMP_REGION=%s: JSON: %.2000s", modes[i], r.json);
+        }
         done(&r);
     }
 }
@@ -294,6 +329,7 @@ static void test_off_by_default(void)
 static const ht_test tests[] = {HT_TEST_TIMEOUT(test_global_and_static, 240),
                                 HT_TEST_TIMEOUT(test_heap_block_by_site, 240),
                                 HT_TEST_TIMEOUT(test_local_of_enclosing_function, 240),
+                                HT_TEST_TIMEOUT(test_locals_of_the_region_function, 240),
                                 HT_TEST_TIMEOUT(test_clean_program_says_nothing, 240),
                                 HT_TEST_TIMEOUT(test_once_per_place, 240),
                                 HT_TEST_TIMEOUT(test_scattered_writes_one_place, 240),
