@@ -79,6 +79,7 @@ typedef struct fmp__chk_hit {
 /* One region's check, in the arena (the members write their hits into it). */
 typedef struct fmp__chk {
     _Atomic int shadow; /* the snapshot: 0 until the master forked it, -1: none */
+    _Atomic int at_end; /* the master finished its body (a region's): its memory is final */
     int persistent;     /* a persistent team's: the snapshot of its creation, kept */
     int borrowed;       /* the snapshot is the warm pool's member, not ours to end */
     uintptr_t bound;    /* the top of the region's function's frame: the master's frames
@@ -327,19 +328,28 @@ void fmp__check_snapshot(fmp__shteam *t)
     atomic_store(&k->shadow, pid < 0 ? -1 : (int)pid);
 }
 
-/* In a member: the snapshot's pid, once the master posted it (-1: none). */
-static int snapshot_of(fmp__shteam *t, fmp__chk *k)
+/* In a member: wait until *w is not 0 (the master posted it): its value, or -1 when the
+   team broke (the master is gone), or 0 after polls (0: for ever) of 50 us. */
+static int master_posted(fmp__shteam *t, _Atomic int *w, long polls)
 {
-    int pid;
-    for (long i = 0; (pid = atomic_load(&k->shadow)) == 0; i++) {
-        if (atomic_load(&t->broken) || i > 200000) /* the master is gone, or 10 s */
+    int v;
+    for (long i = 0; (v = atomic_load(w)) == 0; i++) {
+        if (atomic_load(&t->broken))
             return -1;
+        if (polls && i > polls + 100)
+            return 0;
         if (i > 100) {
             struct timespec ts = {0, 50000};
             nanosleep(&ts, NULL);
         }
     }
-    return pid;
+    return v;
+}
+
+void fmp__check_master_end(fmp__shteam *t)
+{
+    if (t->chk)
+        atomic_store(&t->chk->at_end, 1);
 }
 
 /* ------------------------------------------------------------------ members */
@@ -624,16 +634,21 @@ void fmp__check_member_end(fmp__shteam *t, int me)
     /* the snapshot's memory through its mem file: process_vm_readv pins the pages it
        reads, which makes the snapshot copy every page it shares with the master */
     char path[64];
-    int shadow = snapshot_of(t, k);
+    int shadow = master_posted(t, &k->shadow, 0);
+    /* the master's end, waited for 0.2 s at most: a master still in a barrier that this
+       member did not meet (the end barrier reports it) must not wait for it; past that,
+       its memory as it is */
+    if (!k->persistent && master_posted(t, &k->at_end, 4000) < 0)
+        shadow = -1; /* the team broke: nothing to compare with */
     snprintf(path, sizeof path, "/proc/%d/mem", shadow);
     int memfd = shadow > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     if (memfd < 0) { /* no snapshot (said by the master), or it cannot be read */
         int z = 0;
         atomic_compare_exchange_strong(&k->failed, &z, shadow > 0 ? -errno : -ESRCH);
     }
-    /* a region's member checks after the end barrier, while its master waits for it: a
-       byte the member holds as the master now does is not lost (a reduction's result,
-       which every member receives), and is not told */
+    /* a region's member checks once its master finished its body, which then waits for
+       it at the end barrier: a byte the member holds as the master now does is not lost
+       (a reduction's result, which every member receives), and is not told */
     int nowfd = -1;
     if (!k->persistent) {
         snprintf(path, sizeof path, "/proc/%d/mem", (int)t->master_pid);

@@ -573,6 +573,7 @@ void fmp__check_open(fmp__shteam *t, uintptr_t frame);
 void fmp__check_snapshot(fmp__shteam *t); /* the master, once its members are started */
 void fmp__check_member_begin(fmp__shteam *t);
 void fmp__check_member_end(fmp__shteam *t, int me);
+void fmp__check_master_end(fmp__shteam *t); /* the master, at its body's end */
 void fmp__check_close(fmp__shteam *t);
 /* A persistent team's (the snapshot is the team's memory at its creation, kept for its
    life): before a run's body, in a member; after a run's join, in the master. */

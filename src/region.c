@@ -133,13 +133,12 @@ static void region_end(fmp__region *r, int normal)
             fmp__team_fail(t, FMP_EEXITED, c->me, FMP__HOW_LEFT_BLOCK, 0, FMP__MSG_left_block, who);
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         }
+        /* FMP_CHECK=writes: once the master is at the end barrier (its memory is final,
+           and stays so until this member arrives) */
+        fmp__check_member_end(t, c->me);
         int err = fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
         if (err)
             fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
-        /* FMP_CHECK=writes: after the barrier (the master's memory is final, and stays so
-           while it waits for its members), before this member ends (the master ends the
-           snapshot once they all did) */
-        fmp__check_member_end(t, c->me);
         fmp__child_exit(t, c->me, FMP__S_DONE, 0);
     }
     /* the master waits for forked children to exit anyway: it sleeps at the end barrier
@@ -148,6 +147,7 @@ static void region_end(fmp__region *r, int normal)
     if (!t->warm)
         t->spin = 0;
     fmp__wprof(13); /* a warm profile's stamps (warm.c), nothing otherwise */
+    fmp__check_master_end(t); /* FMP_CHECK=writes: the members may compare now */
     if (!atomic_load(&t->broken))
         fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
     fmp__wprof(14);

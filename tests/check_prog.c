@@ -19,6 +19,8 @@
  *   check_prog local    members add to a local of the function holding the region (-O0)
  *                       and write an element of a local array: two lines; the block's own
  *                       locals, and a local every member receives a reduction into: none
+ *   check_prog mismatch the master meets a barrier its members do not: the region fails
+ *                       (FMP_EMISMATCH), it does not hang
  *
  * Prints "done" at its end.  Each region is FMP_PARALLEL(3). */
 #include <forkmp.h>
@@ -99,6 +101,20 @@ static __attribute__((noinline, optimize("O0"))) void local_case(void)
         fmp_reduce(&mine, &total, 1, FMP_DOUBLE, FMP_SUM);
     }
     printf("local %g %ld %g\n", sum, counts[1], total);
+}
+
+/* the master meets a barrier its members do not: the check must not keep them from the
+   end barrier, which reports the mismatch */
+static void mismatch_case(void)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 0)
+            fmp_barrier();
+        else
+            lost_array[9] = 9;
+    }
+    printf("mismatch %d\n", fmp_region_error());
 }
 
 static void clean_case(void)
@@ -238,9 +254,12 @@ int main(int argc, char **argv)
         thread_team_case();
     else if (strcmp(what, "local") == 0)
         local_case();
+    else if (strcmp(what, "mismatch") == 0)
+        mismatch_case();
     else {
-        fprintf(stderr, "usage: check_prog "
-                        "global|heap|stack|clean|repeat|api|team|scatter|thread_team|local\n");
+        fprintf(stderr,
+                "usage: check_prog "
+                "global|heap|stack|clean|repeat|api|team|scatter|thread_team|local|mismatch\n");
         return 2;
     }
     printf("done\n");

@@ -12,6 +12,7 @@
  *    member allocated, the master's writes, a reduction): no line;
  *  - one lost write in 20 regions: one line; 4096 runs of bytes in one global: one line;
  *  - a persistent team's runs: checked the same way, once per place;
+ *  - a worksharing mismatch under the check: reported, no hang;
  *  - fmp_set_check: bad values and calls inside a region refused, on and off at run time;
  *  - FMP_CHECK unset: nothing is said, nothing is preloaded.
  * Where members cannot track their writes (a sanitizer build, valgrind: the detector says
@@ -217,6 +218,20 @@ static void test_locals_of_the_region_function(void)
     }
 }
 
+/* The master meets a barrier its members do not: they do not wait for the master's end
+   for ever (they compare with its memory as it is), the end barrier reports the mismatch. */
+static void test_mismatch_still_reported(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "mismatch", modes[i], "writes");
+        HT_CHECK_MSG(strstr(r.p.out, "mismatch -1002") && strstr(r.p.err, "worksharing mismatch"),
+                     "FMP_REGION=%s: the mismatch not reported: %.300s %.2000s", modes[i], r.p.out,
+                     r.p.err);
+        done(&r);
+    }
+}
+
 static void test_clean_program_says_nothing(void)
 {
     for (int i = 0; i < 2; i++) {
@@ -330,6 +345,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_global_and_static, 240),
                                 HT_TEST_TIMEOUT(test_heap_block_by_site, 240),
                                 HT_TEST_TIMEOUT(test_local_of_enclosing_function, 240),
                                 HT_TEST_TIMEOUT(test_locals_of_the_region_function, 240),
+                                HT_TEST_TIMEOUT(test_mismatch_still_reported, 120),
                                 HT_TEST_TIMEOUT(test_clean_program_says_nothing, 240),
                                 HT_TEST_TIMEOUT(test_once_per_place, 240),
                                 HT_TEST_TIMEOUT(test_scattered_writes_one_place, 240),
