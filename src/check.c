@@ -638,13 +638,18 @@ void fmp__check_member_end(fmp__shteam *t, int me)
     /* the master's end, waited for 0.2 s at most: a master still in a barrier that this
        member did not meet (the end barrier reports it) must not wait for it; past that,
        its memory as it is */
-    if (!k->persistent && master_posted(t, &k->at_end, 4000) < 0)
-        shadow = -1; /* the team broke: nothing to compare with */
+    if (shadow < 0 || (!k->persistent && master_posted(t, &k->at_end, 4000) < 0)) {
+        /* the team broke (its failure is what is said), or no snapshot (said by the
+           master) */
+        if (sc->mapped)
+            munmap(sc, sc->bytes);
+        return;
+    }
     snprintf(path, sizeof path, "/proc/%d/mem", shadow);
     int memfd = shadow > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    if (memfd < 0) { /* no snapshot (said by the master), or it cannot be read */
+    if (memfd < 0) { /* the snapshot cannot be read */
         int z = 0;
-        atomic_compare_exchange_strong(&k->failed, &z, shadow > 0 ? -errno : -ESRCH);
+        atomic_compare_exchange_strong(&k->failed, &z, -errno);
     }
     /* a region's member checks once its master finished its body, which then waits for
        it at the end barrier: a byte the member holds as the master now does is not lost
