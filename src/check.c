@@ -877,7 +877,7 @@ static void say_place(const fmp__shteam *t, const place *p)
         snprintf(rank, sizeof rank, FMP__MSG_rank_prefix, fmp__g.rank);
     if (p->members > 1)
         snprintf(more, sizeof more, FMP__MSG_check_more, p->members - 1);
-    size_t first = p->lo - p->base, last = p->hi - 1 - p->base;
+    size_t first = p->lo - p->base, last = p->hi - 1 - p->base, size = p->size;
     fmp__symtype ty;
     memset(&ty, 0, sizeof ty);
     if (p->kind == H_GLOBAL) {
@@ -928,6 +928,10 @@ static void say_place(const fmp__shteam *t, const place *p)
         if (i < n && i < CHK_LOCALS) {
             char elems[96];
             size_t a = p->lo - l[i].addr, b = p->hi - 1 - l[i].addr;
+            first = a; /* in the local, as for a global */
+            last = b;
+            size = l[i].size;
+            snprintf(site, sizeof site, "%s()", name);
             snprintf(ty.type, sizeof ty.type, "%s", l[i].type);
             ty.elem = l[i].elem;
             if (l[i].elem) {
@@ -953,7 +957,7 @@ static void say_place(const fmp__shteam *t, const place *p)
         fmp__say("check_lost", "%s" FMP__MSG_check_lost, rank, t->file ? t->file : "?", t->line,
                  p->member, more, p->bytes, what);
     json_line(t, p->member, p->members, kind, name, object, site, ty.type, ty.elem, p->bytes, first,
-              last, p->size);
+              last, size);
 }
 
 /* In the order of memory: globals, heap blocks, locals */

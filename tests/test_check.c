@@ -211,7 +211,9 @@ static void test_locals_of_the_region_function(void)
                          modes[i], r.p.err);
             HT_CHECK_MSG(strstr(r.json, "\"kind\":\"stack\",\"name\":\"sum\"") &&
                              strstr(r.json, "\"name\":\"counts\"") &&
-                             strstr(r.json, "\"type\":\"long[4]\",\"elem\":8"),
+                             strstr(r.json, "\"site\":\"local_case()\",\"type\":\"long[4]\","
+                                            "\"elem\":8,\"bytes\":8,\"first\":8,\"last\":15,"
+                                            "\"size\":32"),
                          "FMP_REGION=%s: JSON: %.2000s", modes[i], r.json);
         }
         done(&r);
