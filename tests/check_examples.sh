@@ -43,7 +43,7 @@ for mode in fork warm; do
         set -- $prog
         name=$1
         run "$name" "$mode" "$ex/$@" || continue
-        if grep -q "lost write" "$tmp/$name-$mode.err" || [ -s "$tmp/$name-$mode.json" ]; then
+        if grep -q "lost write in " "$tmp/$name-$mode.err" || [ -s "$tmp/$name-$mode.json" ]; then
             echo "FAIL: $name (FMP_REGION=$mode) runs clean but a lost write was reported:"
             cat "$tmp/$name-$mode.err"
             status=1
@@ -55,7 +55,7 @@ for mode in fork warm; do
     # the port with a lost write: the grid from malloc() on line 58 of the copy
     run lost "$mode" "$top/tests/check_jacobi_lost" fork 96 40 || continue
     line=$(grep -n "{ malloc(" "$top/tests/check_jacobi_lost.c" | cut -d: -f1)
-    n=$(grep -c "lost write" "$tmp/lost-$mode.err")
+    n=$(grep -c "lost write in " "$tmp/lost-$mode.err")
     if [ "$n" -eq 1 ] &&
         grep -q "a heap block of 73728 bytes allocated at check_jacobi_lost.c:$line (in main)" \
             "$tmp/lost-$mode.err" &&
