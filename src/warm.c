@@ -1358,6 +1358,12 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
                    W_PAGE_IS_WRITTEN, m->pr, NULL, 0);
     }
     MPF(35);
+    /* the lost-write detector's snapshot never runs the program's code: its memory is
+       all it needs */
+    if (m->id > c->nenter) {
+        m->nwr = map_ranges(LM, nm, 0, m->wr);
+        return 0;
+    }
     /* 11. signal dispositions (the master posts them while the members copy),
            descriptors and working directory, as after a fork */
     /* a few system calls of the master's: spin first, a sleep costs more */
