@@ -245,6 +245,7 @@ typedef struct w_ctl {
 /* A member's own state, in its part of the reservation (the master never touches it). */
 typedef struct w_mem {
     int id;
+    int no_fds; /* the detector's snapshot closed the program's descriptors */
     pid_t pid;
     int tid;
     u64 fsbase;
@@ -1109,6 +1110,12 @@ static int drop_fd(w_mem *m, int fd)
     return 0;
 }
 
+static int drop_program_fd(w_mem *m, int fd)
+{
+    if (!is_tool_fd(m, fd))
+        RS1(SYS_close, fd);
+    return 0;
+}
 static int sync_fds(const w_ctl *c, w_mem *m)
 {
     memset(m->mfds, 0, sizeof m->mfds);
@@ -1359,9 +1366,13 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     }
     MPF(35);
     /* the lost-write detector's snapshot never runs the program's code: its memory is
-       all it needs */
+       all it needs; it holds none of the program's descriptors (the end of a pipe the
+       master closes would stay open in it) */
     if (m->id > c->nenter) {
         m->nwr = map_ranges(LM, nm, 0, m->wr);
+        if (!m->no_fds && (r = each_fd(m, m->sfddir, drop_program_fd)) < 0)
+            return *rc = r, 11;
+        m->no_fds = 1;
         return 0;
     }
     /* 11. signal dispositions (the master posts them while the members copy),

@@ -21,6 +21,8 @@
  *                       locals, and a local every member receives a reduction into: none
  *   check_prog mismatch the master meets a barrier its members do not: the region fails
  *                       (FMP_EMISMATCH), it does not hang
+ *   check_prog pipe     a pipe's write end closed by the master between two regions: the
+ *                       read after them sees its end (no member holds it)
  *
  * Prints "done" at its end.  Each region is FMP_PARALLEL(3). */
 #include <forkmp.h>
@@ -115,6 +117,26 @@ static void mismatch_case(void)
             lost_array[9] = 9;
     }
     printf("mismatch %d\n", fmp_region_error());
+}
+
+/* a pipe's write end closed by the master between regions: after the next region no
+   process of the pool holds it (the snapshot member holds no descriptor of the
+   program's), and the read sees the end of the pipe rather than blocking */
+static void pipe_case(void)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        exit(3);
+    FMP_PARALLEL(3) {
+        (void)0;
+    }
+    close(p[1]);
+    FMP_PARALLEL(3) {
+        (void)0;
+    }
+    alarm(20); /* a read that blocks ends the program */
+    char c;
+    printf("pipe %zd\n", read(p[0], &c, 1));
 }
 
 static void clean_case(void)
@@ -256,10 +278,13 @@ int main(int argc, char **argv)
         local_case();
     else if (strcmp(what, "mismatch") == 0)
         mismatch_case();
+    else if (strcmp(what, "pipe") == 0)
+        pipe_case();
     else {
-        fprintf(stderr,
-                "usage: check_prog "
-                "global|heap|stack|clean|repeat|api|team|scatter|thread_team|local|mismatch\n");
+        fprintf(
+            stderr,
+            "usage: check_prog "
+            "global|heap|stack|clean|repeat|api|team|scatter|thread_team|local|mismatch|pipe\n");
         return 2;
     }
     printf("done\n");

@@ -234,6 +234,19 @@ static void test_mismatch_still_reported(void)
     }
 }
 
+/* The warm pool's snapshot member holds none of the program's descriptors: a pipe's
+   write end the master closed is closed everywhere after the next region. */
+static void test_snapshot_holds_no_descriptor(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "pipe", modes[i], "writes");
+        HT_CHECK_MSG(strstr(r.p.out, "pipe 0"),
+                     "FMP_REGION=%s: the read did not see the end: %.300s", modes[i], r.p.out);
+        done(&r);
+    }
+}
+
 static void test_clean_program_says_nothing(void)
 {
     for (int i = 0; i < 2; i++) {
@@ -348,6 +361,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_global_and_static, 240),
                                 HT_TEST_TIMEOUT(test_local_of_enclosing_function, 240),
                                 HT_TEST_TIMEOUT(test_locals_of_the_region_function, 240),
                                 HT_TEST_TIMEOUT(test_mismatch_still_reported, 120),
+                                HT_TEST_TIMEOUT(test_snapshot_holds_no_descriptor, 120),
                                 HT_TEST_TIMEOUT(test_clean_program_says_nothing, 240),
                                 HT_TEST_TIMEOUT(test_once_per_place, 240),
                                 HT_TEST_TIMEOUT(test_scattered_writes_one_place, 240),
