@@ -23,8 +23,10 @@
  *                       (FMP_EMISMATCH), it does not hang
  *   check_prog pipe     a pipe's write end closed by the master between two regions: the
  *                       read after them sees its end (no member holds it)
+ *   check_prog zombie   after a region no dead child is left (the snapshot reaped)
  *
  * Prints "done" at its end.  Each region is FMP_PARALLEL(3). */
+#include <dirent.h>
 #include <forkmp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -137,6 +139,35 @@ static void pipe_case(void)
     alarm(20); /* a read that blocks ends the program */
     char c;
     printf("pipe %zd\n", read(p[0], &c, 1));
+}
+
+/* after a region, no child of the master is left, dead or alive, but its warm pool's:
+   prints the zombies among its children */
+static void zombie_case(void)
+{
+    FMP_PARALLEL(3) {
+        (void)0;
+    }
+    int zombies = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = e->d_name[0] >= '1' && e->d_name[0] <= '9' ? fopen(path, "r") : NULL;
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        char *q = strrchr(buf, ')'), st;
+        int ppid;
+        if (q && sscanf(q + 1, " %c %d", &st, &ppid) == 2 && ppid == (int)getpid() && st == 'Z')
+            zombies++;
+    }
+    if (d)
+        closedir(d);
+    printf("zombies %d\n", zombies);
 }
 
 static void clean_case(void)
@@ -280,11 +311,12 @@ int main(int argc, char **argv)
         mismatch_case();
     else if (strcmp(what, "pipe") == 0)
         pipe_case();
+    else if (strcmp(what, "zombie") == 0)
+        zombie_case();
     else {
-        fprintf(
-            stderr,
-            "usage: check_prog "
-            "global|heap|stack|clean|repeat|api|team|scatter|thread_team|local|mismatch|pipe\n");
+        fprintf(stderr, "usage: check_prog "
+                        "global|heap|stack|clean|repeat|api|team|scatter|thread_team|local|"
+                        "mismatch|pipe|zombie\n");
         return 2;
     }
     printf("done\n");

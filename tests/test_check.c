@@ -247,6 +247,18 @@ static void test_snapshot_holds_no_descriptor(void)
     }
 }
 
+/* A forked region's snapshot is reaped at the region's end: no zombie child between
+   regions. */
+static void test_no_zombie_after_a_region(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "zombie", modes[i], "writes");
+        HT_CHECK_MSG(strstr(r.p.out, "zombies 0"), "FMP_REGION=%s: %.300s", modes[i], r.p.out);
+        done(&r);
+    }
+}
+
 static void test_clean_program_says_nothing(void)
 {
     for (int i = 0; i < 2; i++) {
@@ -362,6 +374,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_global_and_static, 240),
                                 HT_TEST_TIMEOUT(test_locals_of_the_region_function, 240),
                                 HT_TEST_TIMEOUT(test_mismatch_still_reported, 120),
                                 HT_TEST_TIMEOUT(test_snapshot_holds_no_descriptor, 120),
+                                HT_TEST_TIMEOUT(test_no_zombie_after_a_region, 120),
                                 HT_TEST_TIMEOUT(test_clean_program_says_nothing, 240),
                                 HT_TEST_TIMEOUT(test_once_per_place, 240),
                                 HT_TEST_TIMEOUT(test_scattered_writes_one_place, 240),
