@@ -548,13 +548,18 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Shared-memory names of MPI runtimes that may run beside us under make -j (tests/mpi),
-   and the entry that the harness's self-test (test_harness_demo) leaves on purpose, named
-   after its runner's pid: not forkmp's, not this test's. */
+   the node census of such a job while its creator (a live rank 0, src/mpi/census.c) has
+   not yet unlinked it, and the entry that the harness's self-test (test_harness_demo)
+   leaves on purpose, named after its runner's pid: not forkmp's, not this test's. */
 static int foreign_shm(const char *name)
 {
-    static const char demo[] = "fmp-harness-demo-";
+    static const char demo[] = "fmp-harness-demo-", census[] = "forkmp-census-";
     if (strncmp(name, demo, sizeof demo - 1) == 0)
         return atoi(name + sizeof demo - 1) != (int)g_runner_pid;
+    if (strncmp(name, census, sizeof census - 1) == 0) {
+        pid_t pid = (pid_t)atoi(name + sizeof census - 1);
+        return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+    }
     static const char *const prefixes[] = { "vader_segment", "sm_segment", "ompi",
                                             "openmpi", "open_mpi", "pmix", "psm", "ucx",
                                             "mpich", "shm-col" };
