@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -181,6 +182,7 @@ static int lock_slow(fmp__plock *l, uint32_t me)
            seconds) */
         if (i >= look) {
             look = i + PLOCK_LOOK_EVERY;
+            sched_yield(); /* the owner may wait for this cpu (fmp__wait_change) */
             if (owner_gone(w, NULL, 0) && take_over(l, w, me))
                 return 1;
         }

@@ -25,11 +25,21 @@
  * watches the 126 that follow it (cyclically).  Every member is then watched by the
  * 126 before it, and every one of them checks it before sleeping, so a death is seen
  * by the first of them to wait.  Kernels without futex_waitv (before 5.16) sleep on
- * the caller's word in slices of FALLBACK_SLICE_MS and scan between slices. */
+ * the caller's word in slices of FALLBACK_SLICE_MS and scan between slices.
+ *
+ * A spinner yields its cpu every 1024 spins (one syscall, nothing when no other process
+ * is queued there).  The one it waits for may be queued behind it on the same cpu while
+ * another cpu idles: the kernel places a new child on its parent's cpu when the other is
+ * busy for a moment (the previous region's child exiting), and an idle cpu of a virtual
+ * machine takes it over only at the busy one's next tick.  Without the yield each such
+ * region cost a whole spin, 3 to 4 ms here where the region's work is 0.1 ms (examples/cg
+ * 256, FMP_REGION=fork: 4.3 ms a region before, 0.35 ms after; bench/RESULTS.md).  Parked
+ * warm members (warm.c) and lock waiters (plock.c) yield alike. */
 #include "internal.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -250,6 +260,7 @@ int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old, _Atomic 
         if (atomic_load_explicit(w, memory_order_acquire) != old)
             return 0;
         if ((i & 1023) == 1023 && t) {
+            sched_yield();
             if (atomic_load(&t->broken))
                 return fmp__broken_err(t);
             /* spinning for ever (FMP_SPIN_COUNT=infinity): look at lives now and then */

@@ -1440,8 +1440,11 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
            snapshot, which has no body to run, sleeps at once: it would take a cpu from
            them) */
         for (long i = m->id > c->nenter ? 0 : c->spin;
-             i > 0 && atomic_load_explicit(&c->seq, memory_order_relaxed) == last; i--)
+             i > 0 && atomic_load_explicit(&c->seq, memory_order_relaxed) == last; i--) {
             __builtin_ia32_pause();
+            if ((i & 1023) == 0) /* the master may wait for this cpu (fmp__wait_change) */
+                RS(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+        }
         while ((s = atomic_load_explicit(&c->seq, memory_order_acquire)) == last) {
             struct timespec ts = {IDLE_CHECK_S, 0};
             if (RS(SYS_futex, &c->seq, FUTEX_WAIT, last, &ts, 0, 0) != -ETIMEDOUT)
