@@ -627,11 +627,22 @@ void fmp__check_member_end(fmp__shteam *t, int me)
         snprintf(path, sizeof path, "/proc/%d/mem", (int)t->master_pid);
         nowfd = open(path, O_RDONLY | O_CLOEXEC);
     }
+    uintptr_t seg_lo = 0, seg_hi = 0; /* the last segment of the runtime's met */
     for (long i = 0; i < n && memfd >= 0; i++) {
         uintptr_t s = sc->w[i][0], e = sc->w[i][1];
         if (s >= stack_lo && e <= stack_hi && e <= k->bound && (!k->nloc || e <= k->loc_lo))
             continue; /* the member's own frames */
         for (uintptr_t a = s; a < e;) {
+            /* the runtime's data (the C library's, forkmp's, MPI's): none of it is told,
+               and most of what a member writes besides its stack is there */
+            int rt = 0;
+            if ((a < seg_lo || a >= seg_hi) && fmp__sym_segment(a, &seg_lo, &seg_hi, &rt) == 0 &&
+                !rt)
+                seg_lo = seg_hi = 0;
+            if (a >= seg_lo && a < seg_hi) {
+                a = seg_hi < e ? (seg_hi + 4095) & ~(uintptr_t)4095 : e;
+                continue;
+            }
             size_t len = e - a < CMP_BYTES ? e - a : CMP_BYTES;
             ssize_t got = memfd >= 0 ? pread(memfd, sc->buf, len, (off_t)a) : -1;
             if (got <= 0) { /* not in the snapshot: mapped since */

@@ -822,6 +822,24 @@ int fmp__sym_at(uintptr_t addr, fmp__sym *out)
     return 0;
 }
 
+int fmp__sym_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, int *runtime)
+{
+    enter();
+    object *o = object_at(addr);
+    int rc = -1;
+    for (size_t i = 0; o && i < o->nsegs && rc < 0; i++) {
+        uintptr_t s = o->bias + (uintptr_t)o->segs[i].vaddr;
+        if (addr - s < o->segs[i].memsz) {
+            *lo = s;
+            *hi = s + (uintptr_t)o->segs[i].memsz;
+            *runtime = o->runtime;
+            rc = 0;
+        }
+    }
+    leave();
+    return rc;
+}
+
 /* ---------------------------------------------------------------- DWARF line tables */
 
 enum {

@@ -38,6 +38,13 @@ typedef struct fmp__sym {
    NULL. */
 int fmp__sym_at(uintptr_t addr, fmp__sym *out);
 
+/* The PT_LOAD segment of a loaded object that holds addr: its run-time bounds [lo, hi)
+   (its p_memsz: a data segment's .bss included) and whether the object is the runtime's
+   (as fmp__sym's runtime).  0, or -1 when no loaded object holds addr.  One look at the
+   loaded objects, where fmp__sym_at also copies names: for a caller that sorts many
+   addresses and skips the runtime's memory whole. */
+int fmp__sym_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, int *runtime);
+
 /* "file.c:123" for a code address, from the object's DWARF line table (.debug_line,
    versions 2 to 5, 32- and 64-bit formats): the file as the line table's file entry names
    it, without its directories.  pc is the address of an instruction (for a return

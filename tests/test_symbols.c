@@ -466,6 +466,60 @@ static void test_libc(void)
     dlclose(libc);
 }
 
+/* fmp__sym_segment: the segment that holds an address, whole, and whose it is */
+static void check_segment(uintptr_t addr, size_t len, int runtime, const char *what)
+{
+    uintptr_t lo = 1, hi = 0;
+    int rt = -1;
+    if (!HT_CHECK_MSG(fmp__sym_segment(addr, &lo, &hi, &rt) == 0, "fmp__sym_segment(%s) = -1",
+                      what))
+        return;
+    HT_CHECK_MSG(lo <= addr && addr + len <= hi, "%s [%#lx, +%zu) not in [%#lx, %#lx)", what,
+                 (long)addr, len, (long)lo, (long)hi);
+    HT_CHECK_MSG(rt == runtime, "%s: runtime %d, expected %d", what, rt, runtime);
+    /* the segment is mapped, every page of it (a data segment's .bss included) */
+    FILE *f = fopen("/proc/self/maps", "r");
+    HT_REQUIRE(f != NULL);
+    uintptr_t at = lo & ~(uintptr_t)4095, a, b;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a <= at && at < b)
+            at = b;
+    fclose(f);
+    HT_CHECK_MSG(at >= hi, "%s: [%#lx, %#lx) mapped only up to %#lx", what, (long)lo, (long)hi,
+                 (long)at);
+}
+
+static void test_segments(void)
+{
+    check_segment((uintptr_t)&sym_global_array[0], sizeof sym_global_array, 0, "a global");
+    check_segment((uintptr_t)&sym_static_table[0], sizeof sym_static_table, 0, "a .bss static");
+    check_segment((uintptr_t)&test_segments, 16, 0, "a function of the program");
+    check_segment((uintptr_t)stdout, sizeof *stdout, 1, "libc's stdout");
+    void *libc = dlopen(LIBC_SO, RTLD_LAZY | RTLD_NOLOAD);
+    HT_REQUIRE_MSG(libc != NULL, "dlopen(%s): %s", LIBC_SO, dlerror());
+    void *pf = dlsym(libc, "printf");
+    HT_REQUIRE(pf != NULL);
+    check_segment((uintptr_t)pf, 16, 1, "libc's printf");
+    dlclose(libc);
+    /* a data segment and the program's code segment are not one */
+    uintptr_t lo, hi, lo2, hi2;
+    int rt;
+    HT_REQUIRE(fmp__sym_segment((uintptr_t)&sym_global_array[0], &lo, &hi, &rt) == 0);
+    HT_REQUIRE(fmp__sym_segment((uintptr_t)&test_segments, &lo2, &hi2, &rt) == 0);
+    HT_CHECK(hi <= lo2 || hi2 <= lo);
+    /* no object: heap, stack, anonymous memory */
+    char *heap = malloc(64);
+    volatile int local = 1;
+    void *anon = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    HT_REQUIRE(heap && anon != MAP_FAILED);
+    HT_CHECK_INT_EQ(fmp__sym_segment((uintptr_t)heap, &lo, &hi, &rt), -1);
+    HT_CHECK_INT_EQ(fmp__sym_segment((uintptr_t)&local, &lo, &hi, &rt), -1);
+    HT_CHECK_INT_EQ(fmp__sym_segment((uintptr_t)anon, &lo, &hi, &rt), -1);
+    munmap(anon, 4096);
+    free(heap);
+}
+
 static void test_loader_and_vdso(void)
 {
     fmp__sym s;
@@ -899,6 +953,7 @@ static const ht_test tests[] = {HT_TEST(test_global_array),
                                 HT_TEST(test_line_tables_of_older_dwarf),
                                 HT_TEST(test_line_buffer),
                                 HT_TEST(test_libc),
+                                HT_TEST(test_segments),
                                 HT_TEST(test_loader_and_vdso),
                                 HT_TEST(test_heap_stack_anonymous),
                                 HT_TEST(test_garbage_addresses),
