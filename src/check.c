@@ -121,6 +121,27 @@ static struct {
 static int g_member_ok;
 static long g_last_hit = -1;
 
+/* The executable segments of the loaded objects. */
+struct code_ranges {
+    int n;
+    uintptr_t r[FMP_CHECK_QUICK_MAX][2];
+};
+
+static int code_segments(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct code_ranges *c = arg;
+    for (int i = 0; i < info->dlpi_phnum && c->n < FMP_CHECK_QUICK_MAX; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            c->r[c->n][0] = info->dlpi_addr + ph->p_vaddr;
+            c->r[c->n][1] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+            c->n++;
+        }
+    }
+    return 0;
+}
+
 static void alloc_api(void)
 {
     if (g_alloc.looked)
@@ -130,8 +151,24 @@ static void alloc_api(void)
         (int (*)(uintptr_t, fmp_check_block *))dlsym(RTLD_DEFAULT, "fmp_check_block_at");
     g_alloc.generation = (unsigned long (*)(int))dlsym(RTLD_DEFAULT, "fmp_check_generation");
     g_alloc.own_memory = (int (*)(uintptr_t(*)[2], int))dlsym(RTLD_DEFAULT, "fmp_check_own_memory");
-    if (!g_alloc.block_at || !g_alloc.generation || !g_alloc.own_memory)
+    if (!g_alloc.block_at || !g_alloc.generation || !g_alloc.own_memory) {
         g_alloc.block_at = NULL;
+        return;
+    }
+    /* the runtime's code, which the interposer then spares a backtrace per allocation */
+    fmp_check_runtime_code_fn *quick =
+        (fmp_check_runtime_code_fn *)dlsym(RTLD_DEFAULT, "fmp_check_runtime_code");
+    struct code_ranges c = {0};
+    dl_iterate_phdr(code_segments, &c);
+    int n = 0;
+    for (int i = 0; i < c.n; i++) {
+        uintptr_t lo, hi;
+        int rt = 0;
+        if (fmp__sym_segment(c.r[i][0], &lo, &hi, &rt) == 0 && rt)
+            memmove(c.r[n++], c.r[i], sizeof c.r[i]);
+    }
+    if (quick)
+        quick((const uintptr_t(*)[2])c.r, n);
 }
 
 /* ------------------------------------------------------------------ the master's frames */

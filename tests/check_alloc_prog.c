@@ -8,7 +8,9 @@
  *                              a block allocated inside backtrace (no stack); free;
  *                              200000 blocks, half freed; 4 threads at once; fork()
  *                              while other threads allocate; addresses outside the heap;
- *                              the library's own memory; the cost of a malloc/free pair
+ *                              the library's own memory; the runtime's code given
+ *                              (fmp_check_runtime_code: its blocks record their caller
+ *                              alone); the cost of a malloc/free pair
  *   check_alloc_prog --absent  without it: the API is absent and allocation works
  *
  * Prints "check_alloc: ok" at the end and exits 0 when every check held; each failed
@@ -16,6 +18,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -688,6 +691,56 @@ static double __attribute__((noinline)) pair_cost(int depth, long n)
     return (now_ns() - t0) / (double)n;
 }
 
+/* ---------------------------------------------------------------- the runtime's code */
+
+struct exec_seg {
+    uintptr_t addr, r[2];
+};
+
+static int exec_seg_of(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct exec_seg *x = arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && x->addr - lo < ph->p_memsz) {
+            x->r[0] = lo;
+            x->r[1] = lo + ph->p_memsz;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* fmp_check_runtime_code: a block that code in the ranges allocates records its caller
+   alone (libc's strdup, here), the others their whole stack; the first call's ranges are
+   kept */
+static void test_runtime_code(fmp_check_runtime_code_fn *runtime_code)
+{
+    fmp_check_block b;
+    struct exec_seg libc = {.addr = (uintptr_t)dlsym(RTLD_NEXT, "strdup")},
+                    self = {.addr = (uintptr_t)site_malloc};
+    CHECK(dl_iterate_phdr(exec_seg_of, &libc) == 1, "libc's code segment not found");
+    CHECK(dl_iterate_phdr(exec_seg_of, &self) == 1, "the program's code segment not found");
+    CHECK(runtime_code(&libc.r, 1) == 0, "fmp_check_runtime_code failed");
+    char *s = site_strdup("allocated by libc");
+    CHECK(block_at((uintptr_t)s, &b) && b.depth == 1, "strdup: depth %d, not 1", b.depth);
+    CHECK((uintptr_t)b.stack[0] - libc.r[0] < libc.r[1] - libc.r[0],
+          "strdup: stack[0] %p is not in libc's code", b.stack[0]);
+    free(s);
+    /* the program's own allocations: their stacks, whole */
+    CHECK(runtime_code(&self.r, 1) == 0, "fmp_check_runtime_code failed");
+    check_block("malloc, the runtime's code given", site_malloc(40), 40, generation(0),
+                (void *)site_malloc, "site_malloc");
+    double t0 = now_ns();
+    for (int i = 0; i < 200000; i++) {
+        sink = strdup("x");
+        free(sink);
+    }
+    printf("check_alloc: strdup+free pair, libc's code given: %.0f ns\n", (now_ns() - t0) / 200000);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void *lookup(const char *name)
@@ -733,6 +786,11 @@ int main(int argc, char **argv)
         test_threads();
         test_fork();
         double shallow = pair_cost(0, 200000), deep = pair_cost(20, 200000);
+        fmp_check_runtime_code_fn *runtime_code =
+            (fmp_check_runtime_code_fn *)lookup("fmp_check_runtime_code");
+        CHECK(runtime_code != NULL, "fmp_check_runtime_code not found");
+        if (runtime_code)
+            test_runtime_code(runtime_code); /* last: it makes libc's blocks shallow */
         printf("check_alloc: malloc+free pair: %.0f ns called from main, %.0f ns 20 frames "
                "deeper\n",
                shallow, deep);

@@ -131,6 +131,8 @@ struct __attribute__((aligned(STATE_ALIGN))) state {
     size_t tab_bytes;
     uint32_t root; /* the radix tree's top node */
     pool recs, unodes, bnodes;
+    _Atomic int nquick; /* the runtime's code (fmp_check_runtime_code) */
+    uintptr_t quick[FMP_CHECK_QUICK_MAX][2];
 };
 
 static struct state st = {
@@ -561,12 +563,25 @@ static int take_stack(void **out)
     return depth;
 }
 
-/* A block just allocated: its record, with the current stack and generation. */
-static void note(void *p, size_t size)
+/* The allocation stack of a block that the runtime's code at ra allocates: ra alone. */
+static int quick_stack(void *ra, void **out)
+{
+    int n = atomic_load_explicit(&st.nquick, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if ((uintptr_t)ra - st.quick[i][0] < st.quick[i][1] - st.quick[i][0]) {
+            out[0] = ra;
+            return 1;
+        }
+    return 0;
+}
+
+/* A block just allocated by the code at ra: its record, with the current stack and
+   generation. */
+static void note(void *p, size_t size, void *ra)
 {
     int e = errno;
     void *stack[FMP_CHECK_STACK_MAX];
-    int depth = take_stack(stack);
+    int depth = quick_stack(ra, stack) ? 1 : take_stack(stack);
     unsigned long gen = atomic_load_explicit(&st.gen, memory_order_relaxed);
     lock();
     put((uintptr_t)p, size, gen, depth, stack);
@@ -580,7 +595,7 @@ FMP_CHECK_EXPORT void *malloc(size_t size)
 {
     void *p = __libc_malloc(size);
     if (p)
-        note(p, size);
+        note(p, size, __builtin_return_address(0));
     return p;
 }
 
@@ -598,13 +613,13 @@ FMP_CHECK_EXPORT void *calloc(size_t n, size_t size)
 {
     void *p = __libc_calloc(n, size);
     if (p)
-        note(p, n * size); /* glibc refused n * size past SIZE_MAX */
+        note(p, n * size, __builtin_return_address(0)); /* glibc refused n * size past SIZE_MAX */
     return p;
 }
 
 /* realloc: the record leaves before glibc may free the old block (another thread may get
    its address at once) and comes back if glibc fails. */
-static void *do_realloc(void *p, size_t size)
+static void *do_realloc(void *p, size_t size, void *ra)
 {
     rec saved;
     int had = 0;
@@ -615,7 +630,7 @@ static void *do_realloc(void *p, size_t size)
     }
     void *q = __libc_realloc(p, size);
     if (q) {
-        note(q, size);
+        note(q, size, ra);
     } else if (had && size) { /* failed: p is still live (size 0 freed it) */
         int e = errno;
         lock();
@@ -628,7 +643,7 @@ static void *do_realloc(void *p, size_t size)
 
 FMP_CHECK_EXPORT void *realloc(void *p, size_t size)
 {
-    return do_realloc(p, size);
+    return do_realloc(p, size, __builtin_return_address(0));
 }
 
 FMP_CHECK_EXPORT void *reallocarray(void *p, size_t n, size_t size)
@@ -638,7 +653,7 @@ FMP_CHECK_EXPORT void *reallocarray(void *p, size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return do_realloc(p, bytes);
+    return do_realloc(p, bytes, __builtin_return_address(0));
 }
 
 static int power_of_2(size_t n)
@@ -653,7 +668,7 @@ FMP_CHECK_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     void *p = __libc_memalign(align, size);
     if (!p)
         return ENOMEM;
-    note(p, size);
+    note(p, size, __builtin_return_address(0));
     *out = p;
     return 0;
 }
@@ -666,7 +681,7 @@ FMP_CHECK_EXPORT void *aligned_alloc(size_t align, size_t size)
     }
     void *p = __libc_memalign(align, size);
     if (p)
-        note(p, size);
+        note(p, size, __builtin_return_address(0));
     return p;
 }
 
@@ -674,7 +689,7 @@ FMP_CHECK_EXPORT void *memalign(size_t align, size_t size)
 {
     void *p = __libc_memalign(align, size);
     if (p)
-        note(p, size);
+        note(p, size, __builtin_return_address(0));
     return p;
 }
 
@@ -682,7 +697,7 @@ FMP_CHECK_EXPORT void *valloc(size_t size)
 {
     void *p = __libc_valloc(size);
     if (p)
-        note(p, size);
+        note(p, size, __builtin_return_address(0));
     return p;
 }
 
@@ -690,11 +705,30 @@ FMP_CHECK_EXPORT void *pvalloc(size_t size)
 {
     void *p = __libc_pvalloc(size);
     if (p)
-        note(p, size);
+        note(p, size, __builtin_return_address(0));
     return p;
 }
 
 /* ---------------------------------------------------------------- the query API */
+
+int fmp_check_runtime_code(const uintptr_t (*r)[2], int n)
+{
+    lock();
+    if (atomic_load_explicit(&st.nquick, memory_order_relaxed)) {
+        unlock();
+        return 0;
+    }
+    int k = 0;
+    for (int i = 0; i < n && k < FMP_CHECK_QUICK_MAX; i++)
+        if (r[i][0] < r[i][1]) {
+            st.quick[k][0] = r[i][0];
+            st.quick[k][1] = r[i][1];
+            k++;
+        }
+    atomic_store_explicit(&st.nquick, k, memory_order_release);
+    unlock();
+    return 0;
+}
 
 int fmp_check_block_at(uintptr_t addr, fmp_check_block *out)
 {

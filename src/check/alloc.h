@@ -71,6 +71,19 @@ FMP_CHECK_EXPORT unsigned long fmp_check_generation(int bump);
  */
 FMP_CHECK_EXPORT int fmp_check_own_memory(uintptr_t (*r)[2], int max);
 
+/**
+ * The code of the runtime (the C library, forkmp's own libraries and what they load):
+ * @p n [start, end) pairs (up to FMP_CHECK_QUICK_MAX are kept).  A block that such code
+ * allocates (malloc's caller is in one of them) records that caller alone, not the
+ * whole allocation stack: the runtime's blocks are told apart by their first frame, and
+ * are never named.  A backtrace per allocation is most of the interposer's cost on the
+ * runtime's allocations at each region.  The first call's ranges are kept: later calls
+ * change nothing (allocations that read them take no lock).
+ * @return 0.
+ */
+#define FMP_CHECK_QUICK_MAX 64
+FMP_CHECK_EXPORT int fmp_check_runtime_code(const uintptr_t (*r)[2], int n);
+
 /** How many blocks are live (recorded and not yet freed). */
 FMP_CHECK_EXPORT long fmp_check_live_blocks(void);
 
@@ -79,6 +92,7 @@ typedef int fmp_check_block_at_fn(uintptr_t addr, fmp_check_block *out);
 typedef unsigned long fmp_check_generation_fn(int bump);
 typedef int fmp_check_own_memory_fn(uintptr_t (*r)[2], int max);
 typedef long fmp_check_live_blocks_fn(void);
+typedef int fmp_check_runtime_code_fn(const uintptr_t (*r)[2], int n);
 
 #ifdef __cplusplus
 }
