@@ -242,11 +242,15 @@ static int warm_one(struct dl_phdr_info *info, size_t size, void *arg)
     (void)arg;
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_LOAD) {
-            fmp__sym s;
+            uintptr_t at = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr, lo, hi;
+            int runtime = 1;
             fmp__symtype ty;
-            fmp__sym_at(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr, &s);
-            if (!s.runtime) /* the program's own: its variables' types too */
-                fmp__sym_type(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr, &ty);
+            /* the program's own objects: the runtime's memory is never named (members
+               skip its segments whole, and tell its heap blocks by segment alone) */
+            if (fmp__sym_segment(at, &lo, &hi, &runtime) == 0 && !runtime) {
+                fmp__sym_at(at, NULL);
+                fmp__sym_type(at, &ty);
+            }
             break;
         }
     return 0;
@@ -581,9 +585,10 @@ static void classify(fmp__chk *k, int me, const scratch *sc, uintptr_t s, uintpt
         } else if (g_alloc.block_at && g_alloc.block_at(s, &b)) {
             uintptr_t end = b.start + (b.size ? b.size : 1);
             next = end < e ? end : e;
-            fmp__sym by;
-            int runtime =
-                b.depth > 0 && fmp__sym_at((uintptr_t)b.stack[0] - 1, &by) == 0 && by.runtime;
+            uintptr_t lo, hi;
+            int runtime = 0;
+            if (b.depth <= 0 || fmp__sym_segment((uintptr_t)b.stack[0] - 1, &lo, &hi, &runtime))
+                runtime = 0;
             if (b.gen < k->gen && !runtime) /* the program's, allocated before */
                 add_hit(k, &h, H_HEAP, next, b.start, b.size);
         } else {
