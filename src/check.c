@@ -62,7 +62,7 @@
 #define PR_SET_PTRACER_ANY ((unsigned long)-1)
 #endif
 
-enum { H_STACK = 1, H_GLOBAL, H_HEAP };
+enum { H_STACK = 1, H_GLOBAL, H_HEAP, H_MAP };
 
 typedef struct fmp__chk_hit {
     uintptr_t s, e; /* bytes that differ from the snapshot */
@@ -106,7 +106,19 @@ static struct {
     int (*block_at)(uintptr_t addr, fmp_check_block *out);
     unsigned long (*generation)(int bump);
     int (*own_memory)(uintptr_t (*r)[2], int max);
+    int (*mapping_at)(uintptr_t addr, fmp_check_block *out);
 } g_alloc;
+
+/* The interposer's record of the heap block or the private mapping that holds addr:
+   H_HEAP or H_MAP, 0 when none does. */
+static int record_at(uintptr_t addr, fmp_check_block *b)
+{
+    if (g_alloc.block_at && g_alloc.block_at(addr, b))
+        return H_HEAP;
+    if (g_alloc.mapping_at && g_alloc.mapping_at(addr, b))
+        return H_MAP;
+    return 0;
+}
 
 /* The master's side, for the run. */
 static struct {
@@ -126,6 +138,63 @@ struct code_ranges {
     int n;
     uintptr_t r[FMP_CHECK_QUICK_MAX][2];
 };
+
+/* C++'s operator new and new[], every form: allocation wrappers of the C++ runtime whose
+   blocks are their caller's (std::vector's, new double[n]'s).  A heap block is the
+   runtime's when the first frame of its stack outside them is; they are no part of the
+   interposer's quick ranges, so their blocks keep their whole stack. */
+static const char *const new_names[] = {"_Znwm",
+                                        "_Znam",
+                                        "_ZnwmRKSt9nothrow_t",
+                                        "_ZnamRKSt9nothrow_t",
+                                        "_ZnwmSt11align_val_t",
+                                        "_ZnamSt11align_val_t",
+                                        "_ZnwmSt11align_val_tRKSt9nothrow_t",
+                                        "_ZnamSt11align_val_tRKSt9nothrow_t"};
+#define NEW_MAX ((int)(sizeof new_names / sizeof new_names[0]))
+static uintptr_t g_new[NEW_MAX][2]; /* their code, found by the master, inherited */
+static int g_nnew;
+
+static void find_new(void)
+{
+    g_nnew = 0;
+    for (int i = 0; i < NEW_MAX; i++) {
+        void *f = dlsym(RTLD_DEFAULT, new_names[i]);
+        fmp__sym s;
+        if (f && fmp__sym_at((uintptr_t)f, &s) == 0 && s.start == (uintptr_t)f && s.size) {
+            g_new[g_nnew][0] = s.start;
+            g_new[g_nnew][1] = s.start + s.size;
+            g_nnew++;
+        }
+    }
+}
+
+static int in_new(uintptr_t pc)
+{
+    for (int i = 0; i < g_nnew; i++)
+        if (pc - g_new[i][0] < g_new[i][1] - g_new[i][0])
+            return 1;
+    return 0;
+}
+
+/* The ranges r[0..n) less [lo, hi): n again, up to one more (r holds at most max). */
+static int carve(uintptr_t (*r)[2], int n, int max, uintptr_t lo, uintptr_t hi)
+{
+    for (int i = 0; i < n; i++) {
+        if (hi <= r[i][0] || r[i][1] <= lo)
+            continue;
+        if (r[i][0] < lo && hi < r[i][1] && n < max) { /* a hole inside: two ranges */
+            r[n][0] = hi;
+            r[n][1] = r[i][1];
+            n++;
+        }
+        if (r[i][0] < lo)
+            r[i][1] = lo;
+        else
+            r[i][0] = hi < r[i][1] ? hi : r[i][1];
+    }
+    return n;
+}
 
 static int code_segments(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -151,6 +220,7 @@ static void alloc_api(void)
         (int (*)(uintptr_t, fmp_check_block *))dlsym(RTLD_DEFAULT, "fmp_check_block_at");
     g_alloc.generation = (unsigned long (*)(int))dlsym(RTLD_DEFAULT, "fmp_check_generation");
     g_alloc.own_memory = (int (*)(uintptr_t(*)[2], int))dlsym(RTLD_DEFAULT, "fmp_check_own_memory");
+    g_alloc.mapping_at = (fmp_check_mapping_at_fn *)dlsym(RTLD_DEFAULT, "fmp_check_mapping_at");
     if (!g_alloc.block_at || !g_alloc.generation || !g_alloc.own_memory) {
         g_alloc.block_at = NULL;
         return;
@@ -167,6 +237,9 @@ static void alloc_api(void)
         if (fmp__sym_segment(c.r[i][0], &lo, &hi, &rt) == 0 && rt)
             memmove(c.r[n++], c.r[i], sizeof c.r[i]);
     }
+    find_new();
+    for (int i = 0; i < g_nnew; i++)
+        n = carve(c.r, n, FMP_CHECK_QUICK_MAX, g_new[i][0], g_new[i][1]);
     if (quick)
         quick((const uintptr_t(*)[2])c.r, n);
 }
@@ -568,6 +641,7 @@ static void classify(fmp__chk *k, int me, const scratch *sc, uintptr_t s, uintpt
             }
         fmp__sym sym;
         fmp_check_block b;
+        int kind;
         if (own) {
             /* the interposer's own records */
         } else if (fmp__sym_at(s, &sym) == 0) {
@@ -582,15 +656,17 @@ static void classify(fmp__chk *k, int me, const scratch *sc, uintptr_t s, uintpt
                 /* no variable there (the GOT, padding): the next word */
                 next = ((s | 7) + 1) < e ? (s | 7) + 1 : e;
             }
-        } else if (g_alloc.block_at && g_alloc.block_at(s, &b)) {
+        } else if ((kind = record_at(s, &b)) != 0) {
             uintptr_t end = b.start + (b.size ? b.size : 1);
             next = end < e ? end : e;
             uintptr_t lo, hi;
-            int runtime = 0;
-            if (b.depth <= 0 || fmp__sym_segment((uintptr_t)b.stack[0] - 1, &lo, &hi, &runtime))
+            int f = 0, runtime = 0;
+            while (f < b.depth && in_new((uintptr_t)b.stack[f] - 1))
+                f++;
+            if (f >= b.depth || fmp__sym_segment((uintptr_t)b.stack[f] - 1, &lo, &hi, &runtime))
                 runtime = 0;
-            if (b.gen < k->gen && !runtime) /* the program's, allocated before */
-                add_hit(k, &h, H_HEAP, next, b.start, b.size);
+            if (b.gen < k->gen && !runtime) /* the program's, made before */
+                add_hit(k, &h, kind, next, b.start, b.size);
         } else {
             /* heap between blocks (the allocator's own), thread-locals, anonymous memory
                without blocks: a page further */
@@ -774,12 +850,37 @@ static const char *base_name(const char *p)
 }
 
 /* A function's name as written: without the suffixes of the compiler's clones
-   (make_grid.constprop.0, f.part.1, g.cold). */
+   (make_grid.constprop.0, f.part.1, g.cold); a C++ name demangled when the C++ runtime is
+   loaded (name holds 256 bytes). */
 static void plain_name(char *name)
 {
     char *dot = strchr(name, '.');
     if (dot && dot != name)
         *dot = 0;
+    static char *(*demangle)(const char *, char *, size_t *, int *);
+    static int looked;
+    if (!looked) {
+        looked = 1;
+        *(void **)&demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+    }
+    int st = -1;
+    char *d = demangle && strncmp(name, "_Z", 2) == 0 ? demangle(name, NULL, NULL, &st) : NULL;
+    if (d && st == 0)
+        snprintf(name, 256, "%s", d);
+    free(d);
+}
+
+/* A frame of the C++ library's templates, instantiated in the program (std::vector's,
+   std::allocator's): not where the program allocated. */
+static int library_template(const char *mangled)
+{
+    static const char *const prefixes[] = {"_ZNSt",  "_ZNKSt", "_ZSt",          "_ZNSa",
+                                           "_ZNKSa", "_ZNSs",  "_ZN9__gnu_cxx", "_ZNK9__gnu_cxx",
+                                           "_ZNKSs", "_ZNSbI", "_ZNKSbI"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(mangled, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    return 0;
 }
 
 /* The place of an allocation: the first frame of its stack by file and line where the
@@ -789,12 +890,19 @@ static void plain_name(char *name)
 static void site_of(const fmp_check_block *b, char *out, size_t len, uint64_t *key)
 {
     size_t o = 0;
-    int named = 0, lined = 0;
+    int named = 0, lined = 0, skip_std = 0;
     out[0] = 0;
-    for (int i = 0; i < b->depth && i < 8 && named < 3; i++) {
+    /* past the C++ library's templates when a frame of the program's own follows */
+    for (int i = 0; i < b->depth && !skip_std; i++) {
+        fmp__sym s;
+        skip_std = fmp__sym_at((uintptr_t)b->stack[i] - 1, &s) == 0 && !s.runtime && s.name[0] &&
+                   !library_template(s.name) && i > 0;
+    }
+    for (int i = 0; i < b->depth && named < 3; i++) {
         uintptr_t pc = (uintptr_t)b->stack[i] - 1;
         fmp__sym s;
-        if (fmp__sym_at(pc, &s) != 0 || s.runtime || strcmp(s.name, "_start") == 0)
+        if (fmp__sym_at(pc, &s) != 0 || s.runtime || strcmp(s.name, "_start") == 0 ||
+            (skip_std && library_template(s.name)))
             continue;
         plain_name(s.name);
         char line[256];
@@ -922,14 +1030,14 @@ static void say_place(const fmp__shteam *t, const place *p)
         else
             snprintf(what, sizeof what, FMP__MSG_check_global, name, first, last, p->size,
                      base_name(object));
-    } else if (p->kind == H_HEAP) {
-        kind = "heap";
+    } else if (p->kind == H_HEAP || p->kind == H_MAP) {
+        kind = p->kind == H_HEAP ? "heap" : "mapping";
         fmp_check_block b;
         uint64_t k = 0;
-        if (g_alloc.block_at && g_alloc.block_at(p->base, &b))
+        if (record_at(p->base, &b) == p->kind)
             site_of(&b, site, sizeof site, &k);
-        snprintf(what, sizeof what, FMP__MSG_check_heap, p->size, site[0] ? site : "?", first,
-                 last);
+        snprintf(what, sizeof what, p->kind == H_HEAP ? FMP__MSG_check_heap : FMP__MSG_check_map,
+                 p->size, site[0] ? site : "?", first, last);
     } else {
         kind = "stack";
         fmp__sym s;
@@ -1016,11 +1124,11 @@ static void report(fmp__shteam *t, fmp__chk *k)
         p.seen = 1ULL << (h->member & 63);
         if (h->kind == H_GLOBAL) {
             p.key = mix(1, h->base);
-        } else if (h->kind == H_HEAP) {
+        } else if (h->kind == H_HEAP || h->kind == H_MAP) {
             fmp_check_block b;
-            uint64_t key = 2;
+            uint64_t key = h->kind == H_HEAP ? 2 : 4;
             char site[512];
-            if (g_alloc.block_at && g_alloc.block_at(h->base, &b))
+            if (record_at(h->base, &b) == h->kind)
                 site_of(&b, site, sizeof site, &key);
             else
                 key = mix(key, h->base);
@@ -1052,9 +1160,11 @@ static void report(fmp__shteam *t, fmp__chk *k)
         }
         place *q = &pl[j];
         q->bytes += p.bytes;
-        if (p.lo < q->lo)
+        /* the range within one variable or block (of several blocks or mappings made at one
+           site, the first one's) */
+        if (p.lo < q->lo && (q->kind == H_STACK || p.base == q->base))
             q->lo = p.lo;
-        if (p.hi > q->hi)
+        if (p.hi > q->hi && (q->kind == H_STACK || p.base == q->base))
             q->hi = p.hi;
         if (p.member < q->member)
             q->member = p.member;

@@ -62,6 +62,7 @@
 #define FMP__MSG_check_elems "elements %zu to %zu"
 #define FMP__MSG_check_global_typed "the global `%s` (%s; in %s)"
 #define FMP__MSG_check_heap "a heap block of %zu bytes allocated at %s (bytes %zu to %zu)"
+#define FMP__MSG_check_map "a private mapping of %zu bytes made at %s (bytes %zu to %zu)"
 #define FMP__MSG_check_stack "a local of %s() (bytes -%zu to -%zu from the top of its frame)"
 #define FMP__MSG_check_unavailable                                                                 \
     "FMP_CHECK=writes: the members' writes cannot be checked here (%s): no lost write is "         \

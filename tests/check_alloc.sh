@@ -4,7 +4,8 @@
 # forks):
 #   - with the library preloaded: its checks (every allocation function's record, free,
 #     200000 blocks, 4 threads, fork while threads allocate, the library's own memory)
-#     pass, and it prints what a malloc/free pair and a lookup cost;
+#     pass (private mappings through mmap, munmap, mremap and MAP_FIXED too), and it
+#     prints what a malloc/free pair and a lookup cost;
 #   - with it and tests/.libs/libcheck_alloc_atfork.so after it, whose fork handlers run
 #     while the library's prepare handler holds its lock, and allocate: the same checks,
 #     no fork stuck, and the handlers' blocks recorded;

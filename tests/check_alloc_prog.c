@@ -8,7 +8,8 @@
  *                              a block allocated inside backtrace (no stack); free;
  *                              200000 blocks, half freed; 4 threads at once; fork()
  *                              while other threads allocate; addresses outside the heap;
- *                              the library's own memory; the runtime's code given
+ *                              the library's own memory; private mappings (mmap, munmap,
+ *                              mremap, MAP_FIXED); the runtime's code given
  *                              (fmp_check_runtime_code: its blocks record their caller
  *                              alone); the cost of a malloc/free pair
  *   check_alloc_prog --absent  without it: the API is absent and allocation works
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,6 +143,15 @@ SITE void *site_pvalloc(size_t n)
 SITE char *site_strdup(const char *s)
 {
     char *p = strdup(s);
+    NO_TAIL_CALL;
+    return p;
+}
+
+void *site_mmap(size_t n, int flags);
+
+SITE void *site_mmap(size_t n, int flags)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
     NO_TAIL_CALL;
     return p;
 }
@@ -741,6 +752,67 @@ static void test_runtime_code(fmp_check_runtime_code_fn *runtime_code)
     printf("check_alloc: strdup+free pair, libc's code given: %.0f ns\n", (now_ns() - t0) / 200000);
 }
 
+/* ---------------------------------------------------------------- private mappings */
+
+static fmp_check_mapping_at_fn *mapping_at;
+
+/* the recorded mapping holding addr starts at lo and ends at hi, made at site_mmap */
+static void check_mapping(const char *what, uintptr_t addr, uintptr_t lo, uintptr_t hi)
+{
+    fmp_check_block b;
+    if (!mapping_at(addr, &b)) {
+        CHECK(0, "%s: no mapping holds %#lx", what, (unsigned long)addr);
+        return;
+    }
+    CHECK(b.start == lo && b.start + b.size == hi, "%s: [%#lx, +%zu), not [%#lx, %#lx)", what,
+          (unsigned long)b.start, b.size, (unsigned long)lo, (unsigned long)hi);
+    CHECK(b.depth >= 2 && pc_in(b.stack[0], (void *)site_mmap, "site_mmap"),
+          "%s: stack[0] %p is in %s, not in site_mmap", what, b.stack[0], pc_name(b.stack[0]));
+}
+
+/* mmap, munmap, mremap and MAP_FIXED: the records follow the mappings */
+static void test_mappings(void)
+{
+    fmp_check_block b;
+    const size_t pg = 4096;
+    unsigned long g = generation(1);
+    char *p = site_mmap(16 * pg, MAP_PRIVATE);
+    CHECK(p != MAP_FAILED, "mmap failed");
+    uintptr_t a = (uintptr_t)p;
+    check_mapping("private", a + 100, a, a + 16 * pg);
+    CHECK(mapping_at(a, &b) && b.gen == g, "generation %lu, not %lu", b.gen, g);
+    CHECK(!mapping_at(a + 16 * pg, &b) || b.start >= a + 16 * pg, "the page after it is in it");
+    /* a hole in the middle: two records */
+    CHECK(munmap(p + 4 * pg, 2 * pg) == 0, "munmap failed");
+    check_mapping("before the hole", a, a, a + 4 * pg);
+    check_mapping("after the hole", a + 6 * pg, a + 6 * pg, a + 16 * pg);
+    CHECK(!mapping_at(a + 5 * pg, &b), "the hole is still recorded");
+    /* a shared mapping fixed over a part: that part is not private any more */
+    void *f = mmap(p + 10 * pg, 2 * pg, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    CHECK(f == p + 10 * pg, "mmap MAP_FIXED failed");
+    CHECK(!mapping_at(a + 10 * pg, &b), "a shared mapping over a private one is recorded");
+    check_mapping("after the shared part", a + 12 * pg, a + 12 * pg, a + 16 * pg);
+    /* mremap moves the record, its site kept */
+    char *q = mremap(p, 4 * pg, 64 * pg, MREMAP_MAYMOVE);
+    CHECK(q != MAP_FAILED, "mremap failed");
+    check_mapping("moved", (uintptr_t)q + 63 * pg, (uintptr_t)q, (uintptr_t)q + 64 * pg);
+    if (q != p)
+        CHECK(!mapping_at(a, &b) || b.start != a, "the old place is still recorded");
+    /* shared mappings have none; private ones through mmap64 too */
+    char *sh = site_mmap(pg, MAP_SHARED);
+    CHECK(sh != MAP_FAILED && !mapping_at((uintptr_t)sh, &b), "a shared mapping is recorded");
+    munmap(sh, pg);
+    void *m64 = mmap64(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m64 != MAP_FAILED && mapping_at((uintptr_t)m64, &b), "mmap64's mapping not recorded");
+    munmap(m64, pg);
+    CHECK(!mapping_at((uintptr_t)m64, &b), "an unmapped mapping is still recorded");
+    munmap(q, 64 * pg);
+    munmap(p + 6 * pg, 10 * pg);
+    CHECK(!mapping_at((uintptr_t)q, &b) && !mapping_at(a + 12 * pg, &b),
+          "unmapped mappings are still recorded");
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void *lookup(const char *name)
@@ -755,9 +827,10 @@ int main(int argc, char **argv)
     generation = (fmp_check_generation_fn *)lookup("fmp_check_generation");
     own_memory = (fmp_check_own_memory_fn *)lookup("fmp_check_own_memory");
     live_blocks = (fmp_check_live_blocks_fn *)lookup("fmp_check_live_blocks");
+    mapping_at = (fmp_check_mapping_at_fn *)lookup("fmp_check_mapping_at");
 
     if (absent) {
-        CHECK(!block_at && !generation && !own_memory && !live_blocks,
+        CHECK(!block_at && !generation && !own_memory && !live_blocks && !mapping_at,
               "an fmp_check_* function is there without the preload");
         /* allocation as usual */
         char *p = site_malloc(100), *q = site_calloc(4, 25);
@@ -771,13 +844,14 @@ int main(int argc, char **argv)
         printf("check_alloc: fmp_check_* absent\n");
         printf("check_alloc: malloc+free pair without the interposer: %.0f ns\n",
                pair_cost(0, 200000));
-    } else if (!block_at || !generation || !own_memory || !live_blocks) {
+    } else if (!block_at || !generation || !own_memory || !live_blocks || !mapping_at) {
         CHECK(0, "fmp_check_* not found: is libforkmp_check.so preloaded?");
     } else {
         CHECK(generation(0) == 1, "the first generation is %lu, not 1", generation(0));
         test_sites();
         test_recursive();
         test_outside();
+        test_mappings();
         size_t before_many = own_bytes();
         double lookup_ns;
         test_many(&lookup_ns);

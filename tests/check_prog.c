@@ -24,10 +24,21 @@
  *   check_prog pipe     a pipe's write end closed by the master between two regions: the
  *                       read after them sees its end (no member holds it)
  *   check_prog zombie   after a region no dead child is left (the snapshot reaped)
+ *   check_prog cxx      member 1 writes a block that C++'s operator new[] allocated before
+ *                       the region (libstdc++'s, called as C++ code calls it): one line
+ *                       naming the caller's line ("site LINE"); a skip ("cxx: no
+ *                       libstdc++") where it is not installed
+ *   check_prog mapping  member 1 writes a private mapping made before the region (and one
+ *                       moved by mremap since, and a shared one, and one it maps itself):
+ *                       two lines, naming the mmap's line ("site LINE") and the moved
+ *                       one's ("moved LINE")
  *
  * Prints "done" at its end.  Each region is FMP_PARALLEL(3). */
+#define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <forkmp.h>
+#include <sys/mman.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,6 +295,68 @@ static void api_case(void)
     }
 }
 
+/* C++'s new double[n], as C++ code calls it: the operator of the C++ runtime */
+static __attribute__((noinline)) double *make_cxx(void *(*new_array)(size_t), size_t n, int *line)
+{
+    *line = __LINE__ + 1;
+    double *p = new_array(n * sizeof *p);
+    memset(p, 0, n * sizeof *p);
+    return p;
+}
+
+static void cxx_case(void)
+{
+    void *cxx = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL);
+    void *(*new_array)(size_t) = cxx ? (void *(*)(size_t))dlsym(cxx, "_Znam") : NULL;
+    void (*delete_array)(void *) = cxx ? (void (*)(void *))dlsym(cxx, "_ZdaPv") : NULL;
+    if (!new_array || !delete_array) {
+        printf("cxx: no libstdc++\n");
+        return;
+    }
+    int line;
+    double *v = make_cxx(new_array, 1000, &line);
+    printf("site %d\n", line);
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 1)
+            v[500] = 1;
+    }
+    delete_array(v);
+}
+
+#define RW (PROT_READ | PROT_WRITE)
+#define PRIVATE (MAP_PRIVATE | MAP_ANONYMOUS)
+
+static void mapping_case(void)
+{
+    int line = __LINE__ + 1;
+    double *m = mmap(NULL, 1 << 16, RW, PRIVATE, -1, 0);
+    int moved_line = __LINE__ + 1;
+    double *r = mmap(NULL, 1 << 14, RW, PRIVATE, -1, 0);
+    if (m == MAP_FAILED || r == MAP_FAILED)
+        exit(2);
+    r = mremap(r, 1 << 14, 1 << 20, MREMAP_MAYMOVE);
+    double *sh = mmap(NULL, 1 << 16, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (r == MAP_FAILED || sh == MAP_FAILED)
+        exit(2);
+    printf("site %d\nmoved %d\n", line, moved_line);
+    m[0] = r[0] = 1;
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 1) {
+            m[100] = 2;
+            r[(1 << 20) / sizeof *r - 1] = 3;                   /* in the part mremap added */
+            sh[7] = 4;                                          /* shared: not lost */
+            double *own = mmap(NULL, 4096, RW, PRIVATE, -1, 0); /* the member's own */
+            if (own != MAP_FAILED)
+                own[1] = 5;
+            munmap(own, 4096);
+        }
+    }
+    printf("mapping %g %g %g\n", m[100], r[(1 << 20) / sizeof *r - 1], sh[7]);
+    munmap(m, 1 << 16);
+    munmap(r, 1 << 20);
+    munmap(sh, 1 << 16);
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
@@ -313,10 +386,14 @@ int main(int argc, char **argv)
         pipe_case();
     else if (strcmp(what, "zombie") == 0)
         zombie_case();
+    else if (strcmp(what, "cxx") == 0)
+        cxx_case();
+    else if (strcmp(what, "mapping") == 0)
+        mapping_case();
     else {
         fprintf(stderr, "usage: check_prog "
                         "global|heap|stack|clean|repeat|api|team|scatter|thread_team|local|"
-                        "mismatch|pipe|zombie\n");
+                        "mismatch|pipe|zombie|cxx|mapping\n");
         return 2;
     }
     printf("done\n");

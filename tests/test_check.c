@@ -2,9 +2,10 @@
  *
  * Each case runs check_prog under FMP_CHECK=writes:FILE with FMP_REGION=fork and =warm
  * and reads its stderr and the JSON lines of FILE:
- *  - a global array, a file-scope static, a heap block allocated before the region, a
- *    local of the function calling the region's function, the locals of the region's own
- *    function declared before its block: each found once, named (the symbol and its type;
+ *  - a global array, a file-scope static, a heap block allocated before the region (by
+ *    malloc, or by C++'s operator new[]), a private mapping made before it (one moved by
+ *    mremap since), a local of the function calling the region's function, the locals of the
+ * region's own function declared before its block: each found once, named (the symbol and its type;
  *    the allocation site's file and line; the local and its function), with the elements or
  *    bytes written,
  *    the member, the region's place and the fix;
@@ -165,6 +166,61 @@ static void test_heap_block_by_site(void)
             HT_CHECK_MSG(strstr(r.json, "\"kind\":\"heap\"") && strstr(r.json, site) &&
                              strstr(r.json, "\"bytes\":80,"),
                          "FMP_REGION=%s: JSON: %.2000s", modes[i], r.json);
+        }
+        done(&r);
+    }
+}
+
+/* C++'s operator new[] is an allocation wrapper: its block is named by its caller */
+static void test_cxx_operator_new(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "cxx", modes[i], "writes:FILE");
+        if (strstr(r.p.out, "cxx: no libstdc++")) {
+            done(&r);
+            HT_SKIP("libstdc++.so.6 is not installed");
+        }
+        const char *s = strstr(r.p.out, "site ");
+        HT_REQUIRE_MSG(s, "no site line: %.500s", r.p.out);
+        char site[64];
+        snprintf(site, sizeof site, "check_prog.c:%d (in make_cxx < main)", atoi(s + 5));
+        if (r.checkable)
+            HT_CHECK_MSG(r.lines == 1 &&
+                             has_line(r.p.err, "a heap block of 8000 bytes allocated at ", site,
+                                      "(bytes 4000 to 4007)"),
+                         "FMP_REGION=%s: expected one line naming the block of %s: %.3000s",
+                         modes[i], site, r.p.err);
+        done(&r);
+    }
+}
+
+/* a private mapping made before the region (and one moved by mremap since): named by the
+   mmap's line; a shared one and the member's own: not */
+static void test_private_mapping(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "mapping", modes[i], "writes:FILE");
+        const char *s = strstr(r.p.out, "site "), *mv = strstr(r.p.out, "moved ");
+        HT_REQUIRE_MSG(s && mv, "no site lines: %.500s", r.p.out);
+        char site[64], moved[64];
+        snprintf(site, sizeof site, "made at check_prog.c:%d (in main)", atoi(s + 5));
+        snprintf(moved, sizeof moved, "made at check_prog.c:%d (in main)", atoi(mv + 6));
+        HT_CHECK_MSG(strstr(r.p.out, "mapping 0 0 4"), "FMP_REGION=%s: the writes: %.500s",
+                     modes[i], r.p.out);
+        if (r.checkable) {
+            HT_CHECK_MSG(r.lines == 2, "FMP_REGION=%s: %d lines, expected 2: %.3000s", modes[i],
+                         r.lines, r.p.err);
+            HT_CHECK_MSG(
+                has_line(r.p.err, "a private mapping of 65536 bytes ", site, "(bytes 800 to 807)"),
+                "FMP_REGION=%s: the mapping of %s not named: %.3000s", modes[i], site, r.p.err);
+            HT_CHECK_MSG(has_line(r.p.err, "a private mapping of 1048576 bytes ", moved,
+                                  "(bytes 1048568 to 1048575)"),
+                         "FMP_REGION=%s: the moved mapping of %s not named: %.3000s", modes[i],
+                         moved, r.p.err);
+            HT_CHECK_MSG(count(r.json, "\"kind\":\"mapping\"") == 2, "FMP_REGION=%s: JSON: %.2000s",
+                         modes[i], r.json);
         }
         done(&r);
     }
@@ -370,6 +426,8 @@ static void test_off_by_default(void)
 
 static const ht_test tests[] = {HT_TEST_TIMEOUT(test_global_and_static, 240),
                                 HT_TEST_TIMEOUT(test_heap_block_by_site, 240),
+                                HT_TEST_TIMEOUT(test_cxx_operator_new, 240),
+                                HT_TEST_TIMEOUT(test_private_mapping, 240),
                                 HT_TEST_TIMEOUT(test_local_of_enclosing_function, 240),
                                 HT_TEST_TIMEOUT(test_locals_of_the_region_function, 240),
                                 HT_TEST_TIMEOUT(test_mismatch_still_reported, 120),

@@ -18,6 +18,12 @@
  *     at or below it (live blocks never overlap): a predecessor search, a fixed number of
  *     steps (the tree's depth, 9 for 64-bit addresses) whatever the number of blocks.
  *
+ * Private mappings: mmap, mmap64, munmap and mremap are interposed too (the calls of the
+ * program and of libraries, not the C library's own: glibc's allocator maps its memory
+ * through internal calls).  A MAP_PRIVATE mapping gets a record like a block's (its range,
+ * generation and stack) in a sorted array of its own; munmap, mremap and a MAP_FIXED
+ * mapping over it trim or move the records they meet.
+ *
  * Stacks: backtrace() from <execinfo.h>, run outside the lock.  It may allocate (its first
  * use loads libgcc_s): a per-thread guard makes an allocation made inside it a recorded
  * block without a stack, and the constructor calls it once so that this happens there.
@@ -42,7 +48,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -71,6 +79,7 @@ extern void *__libc_pvalloc(size_t size);
 #define UPPER_LEVELS ((KEY_BITS - BOTTOM_BITS + UPPER_BITS - 1) / UPPER_BITS)
 
 #define RAW_FRAMES (FMP_CHECK_STACK_MAX + 4) /* ours (up to 4) and the caller's 8 */
+#define MAPS_MAX 4096                        /* private mappings recorded at once */
 #define POOL_CHUNKS 4096
 #define TABLE_MIN 4096 /* slots of the first hash table */
 #define STATE_ALIGN 4096
@@ -84,6 +93,14 @@ typedef struct rec {
     uint32_t depth;
     void *stack[FMP_CHECK_STACK_MAX];
 } rec;
+
+/* A private mapping's record. */
+typedef struct maprec {
+    uintptr_t start, end;
+    unsigned long gen;
+    uint32_t depth;
+    void *stack[FMP_CHECK_STACK_MAX];
+} maprec;
 
 /* A hash table slot: start 0 is empty. */
 typedef struct slot {
@@ -131,6 +148,8 @@ struct __attribute__((aligned(STATE_ALIGN))) state {
     size_t tab_bytes;
     uint32_t root; /* the radix tree's top node */
     pool recs, unodes, bnodes;
+    maprec *maps; /* MAPS_MAX records, sorted by start, disjoint; mapped at first use */
+    int nmaps;
     _Atomic int nquick; /* the runtime's code (fmp_check_runtime_code) */
     uintptr_t quick[FMP_CHECK_QUICK_MAX][2];
 };
@@ -198,9 +217,20 @@ static size_t page_round(size_t n)
     return (n + pg - 1) / pg * pg;
 }
 
+/* The kernel's mmap and munmap, not the interposers below. */
+static void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+static int sys_munmap(void *addr, size_t len)
+{
+    return (int)syscall(SYS_munmap, addr, len);
+}
+
 static void *map(size_t bytes)
 {
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -300,7 +330,7 @@ static int tab_resize(size_t slots)
         t[i] = st.tab[j];
     }
     if (st.tab)
-        munmap(st.tab, st.tab_bytes);
+        sys_munmap(st.tab, st.tab_bytes);
     st.tab = t;
     st.tab_mask = mask;
     st.tab_bytes = bytes;
@@ -709,7 +739,180 @@ FMP_CHECK_EXPORT void *pvalloc(size_t size)
     return p;
 }
 
+/* ---------------------------------------------------------------- private mappings */
+
+/* The first record that ends past addr. */
+static int maps_from(uintptr_t addr)
+{
+    int lo = 0, hi = st.nmaps;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (st.maps[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Forget [lo, hi) in the records: those inside go, those across an end are trimmed, one
+   around it is split in two.  The record of the part that held lo, when moved is not
+   NULL (mremap). */
+static void maps_cut(uintptr_t lo, uintptr_t hi, maprec *moved)
+{
+    int i = maps_from(lo);
+    while (i < st.nmaps && st.maps[i].start < hi) {
+        maprec *m = &st.maps[i];
+        if (moved && m->start <= lo) {
+            *moved = *m;
+            moved = NULL;
+        }
+        if (m->start < lo && hi < m->end) { /* a hole inside: two records */
+            if (st.nmaps == MAPS_MAX) {
+                m->end = lo; /* no room: the part after the hole is forgotten */
+                st.dropped++;
+                return;
+            }
+            memmove(m + 1, m, (size_t)(st.nmaps - i) * sizeof *m);
+            st.nmaps++;
+            m->end = lo;
+            m[1].start = hi;
+            return;
+        }
+        if (m->start < lo) {
+            m->end = lo;
+            i++;
+        } else if (hi < m->end) {
+            m->start = hi;
+            i++;
+        } else {
+            memmove(m, m + 1, (size_t)(st.nmaps - i - 1) * sizeof *m);
+            st.nmaps--;
+        }
+    }
+}
+
+static void maps_put(uintptr_t lo, uintptr_t hi, unsigned long gen, int depth, void *const *stack)
+{
+    if (!st.maps) {
+        st.maps = map(page_round(MAPS_MAX * sizeof *st.maps));
+        if (!st.maps) {
+            st.dropped++;
+            return;
+        }
+    }
+    maps_cut(lo, hi, NULL);
+    if (st.nmaps == MAPS_MAX) {
+        st.dropped++;
+        return;
+    }
+    int i = maps_from(lo);
+    memmove(&st.maps[i + 1], &st.maps[i], (size_t)(st.nmaps - i) * sizeof st.maps[0]);
+    st.nmaps++;
+    maprec *m = &st.maps[i];
+    m->start = lo;
+    m->end = hi;
+    m->gen = gen;
+    m->depth = (uint32_t)depth;
+    memcpy(m->stack, stack, (size_t)depth * sizeof *stack);
+    memset(m->stack + depth, 0, (size_t)(FMP_CHECK_STACK_MAX - depth) * sizeof *stack);
+}
+
+/* A mapping just made by the code at ra: a record when it is private, none left over the
+   range otherwise. */
+static void note_map(void *p, size_t len, int flags, void *ra)
+{
+    if (p == MAP_FAILED || !len)
+        return;
+    int e = errno;
+    uintptr_t lo = (uintptr_t)p, hi = lo + page_round(len);
+    void *stack[FMP_CHECK_STACK_MAX];
+    int priv = (flags & MAP_TYPE) == MAP_PRIVATE;
+    int depth = priv ? (quick_stack(ra, stack) ? 1 : take_stack(stack)) : 0;
+    unsigned long gen = atomic_load_explicit(&st.gen, memory_order_relaxed);
+    lock();
+    if (priv)
+        maps_put(lo, hi, gen, depth, stack);
+    else if (st.nmaps)
+        maps_cut(lo, hi, NULL);
+    unlock();
+    errno = e;
+}
+
+FMP_CHECK_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *p = sys_mmap(addr, len, prot, flags, fd, off);
+    note_map(p, len, flags, __builtin_return_address(0));
+    return p;
+}
+
+FMP_CHECK_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *p = sys_mmap(addr, len, prot, flags, fd, off);
+    note_map(p, len, flags, __builtin_return_address(0));
+    return p;
+}
+
+FMP_CHECK_EXPORT int munmap(void *addr, size_t len)
+{
+    int rc = sys_munmap(addr, len);
+    if (rc == 0 && len) {
+        int e = errno;
+        lock();
+        if (st.nmaps)
+            maps_cut((uintptr_t)addr, (uintptr_t)addr + page_round(len), NULL);
+        unlock();
+        errno = e;
+    }
+    return rc;
+}
+
+FMP_CHECK_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+    void *want = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        want = va_arg(ap, void *);
+        va_end(ap);
+    }
+    void *p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, want);
+    if (p != MAP_FAILED) {
+        int e = errno;
+        maprec was = {0};
+        lock();
+        if (st.nmaps) {
+            /* the record moves with the mapping, its site kept */
+            maps_cut((uintptr_t)old, (uintptr_t)old + page_round(old_len), &was);
+            if (was.end)
+                maps_put((uintptr_t)p, (uintptr_t)p + page_round(new_len), was.gen, (int)was.depth,
+                         was.stack);
+            else
+                maps_cut((uintptr_t)p, (uintptr_t)p + page_round(new_len), NULL);
+        }
+        unlock();
+        errno = e;
+    }
+    return p;
+}
+
 /* ---------------------------------------------------------------- the query API */
+
+int fmp_check_mapping_at(uintptr_t addr, fmp_check_block *out)
+{
+    lock();
+    int i = st.nmaps ? maps_from(addr) : 0, found = i < st.nmaps && st.maps[i].start <= addr;
+    if (found) {
+        const maprec *m = &st.maps[i];
+        out->start = m->start;
+        out->size = m->end - m->start;
+        out->gen = m->gen;
+        out->depth = (int)m->depth;
+        memcpy(out->stack, m->stack, sizeof out->stack);
+    }
+    unlock();
+    return found;
+}
 
 int fmp_check_runtime_code(const uintptr_t (*r)[2], int n)
 {
@@ -789,6 +992,9 @@ int fmp_check_own_memory(uintptr_t (*r)[2], int max)
     add_pool(r, max, &n, &st.recs);
     add_pool(r, max, &n, &st.unodes);
     add_pool(r, max, &n, &st.bnodes);
+    if (st.maps)
+        add_range(r, max, &n, (uintptr_t)st.maps,
+                  (uintptr_t)st.maps + page_round(MAPS_MAX * sizeof *st.maps));
     unlock();
     return n;
 }

@@ -34,7 +34,7 @@ extern "C" {
 #define FMP_CHECK_EXPORT __attribute__((visibility("default")))
 
 /* Return addresses kept per block. */
-#define FMP_CHECK_STACK_MAX 8
+#define FMP_CHECK_STACK_MAX 12
 
 /** One live heap block, as fmp_check_block_at() reports it. */
 typedef struct fmp_check_block {
@@ -52,6 +52,14 @@ typedef struct fmp_check_block {
  * @return 1 with @p *out filled, 0 when no live block holds @p addr (@p *out untouched).
  */
 FMP_CHECK_EXPORT int fmp_check_block_at(uintptr_t addr, fmp_check_block *out);
+
+/**
+ * The private mapping (mmap with MAP_PRIVATE, by the program or a library other than the C
+ * library) holding @p addr, whole pages: its start, its size in bytes, the generation and
+ * the stack when it was made (its site kept across mremap).  1, or 0 when no recorded
+ * mapping holds it.
+ */
+FMP_CHECK_EXPORT int fmp_check_mapping_at(uintptr_t addr, fmp_check_block *out);
 
 /**
  * The current generation.  With @p bump != 0, starts the next generation first and
@@ -93,6 +101,7 @@ typedef unsigned long fmp_check_generation_fn(int bump);
 typedef int fmp_check_own_memory_fn(uintptr_t (*r)[2], int max);
 typedef long fmp_check_live_blocks_fn(void);
 typedef int fmp_check_runtime_code_fn(const uintptr_t (*r)[2], int n);
+typedef int fmp_check_mapping_at_fn(uintptr_t addr, fmp_check_block *out);
 
 #ifdef __cplusplus
 }
