@@ -840,6 +840,192 @@ int fmp__sym_segment(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, int *runtime)
     return rc;
 }
 
+/* ---------------------------------------------------------------- DWARF forms */
+
+enum {
+    DW_FORM_addr = 0x01,
+    DW_FORM_block2 = 0x03,
+    DW_FORM_block4 = 0x04,
+    DW_FORM_data2 = 0x05,
+    DW_FORM_data4 = 0x06,
+    DW_FORM_data8 = 0x07,
+    DW_FORM_string = 0x08,
+    DW_FORM_block = 0x09,
+    DW_FORM_block1 = 0x0a,
+    DW_FORM_data1 = 0x0b,
+    DW_FORM_flag = 0x0c,
+    DW_FORM_sdata = 0x0d,
+    DW_FORM_strp = 0x0e,
+    DW_FORM_udata = 0x0f,
+    DW_FORM_ref_addr = 0x10,
+    DW_FORM_ref1 = 0x11,
+    DW_FORM_ref2 = 0x12,
+    DW_FORM_ref4 = 0x13,
+    DW_FORM_ref8 = 0x14,
+    DW_FORM_ref_udata = 0x15,
+    DW_FORM_indirect = 0x16,
+    DW_FORM_sec_offset = 0x17,
+    DW_FORM_exprloc = 0x18,
+    DW_FORM_flag_present = 0x19,
+    DW_FORM_strx = 0x1a,
+    DW_FORM_addrx = 0x1b,
+    DW_FORM_ref_sup4 = 0x1c,
+    DW_FORM_strp_sup = 0x1d,
+    DW_FORM_data16 = 0x1e,
+    DW_FORM_line_strp = 0x1f,
+    DW_FORM_ref_sig8 = 0x20,
+    DW_FORM_implicit_const = 0x21,
+    DW_FORM_loclistx = 0x22,
+    DW_FORM_rnglistx = 0x23,
+    DW_FORM_ref_sup8 = 0x24,
+    DW_FORM_strx1 = 0x25,
+    DW_FORM_strx2 = 0x26,
+    DW_FORM_strx3 = 0x27,
+    DW_FORM_strx4 = 0x28,
+    DW_FORM_addrx1 = 0x29,
+    DW_FORM_addrx2 = 0x2a,
+    DW_FORM_addrx3 = 0x2b,
+    DW_FORM_addrx4 = 0x2c,
+    DW_FORM_GNU_addr_index = 0x1f01, /* split DWARF (.dwo): skipped, not resolved */
+    DW_FORM_GNU_str_index = 0x1f02,
+    DW_FORM_GNU_ref_alt = 0x1f20, /* dwz's references into another file: skipped */
+    DW_FORM_GNU_strp_alt = 0x1f21,
+};
+
+/* What reading a value needs of the unit it is in: .debug_info's units, and a line
+   table's header (DWARF 5 entry formats: version 5, no references). */
+typedef struct formunit {
+    unsigned version, addr_size, offsz;
+    uint64_t off; /* the unit's offset in .debug_info: unit-relative references are made
+                     absolute */
+} formunit;
+
+/* An attribute's value: form 0 when the entry does not have it.  References are offsets
+   in .debug_info; exprloc, blocks, data16 and DW_FORM_string are block and len. */
+typedef struct attr {
+    uint64_t form, val;
+    const unsigned char *block;
+    size_t len;
+} attr;
+
+static void read_block(cursor *c, attr *a, uint64_t len)
+{
+    if (len > left(c)) {
+        mark_bad(c);
+        return;
+    }
+    a->block = c->p;
+    a->len = (size_t)len;
+    c->p += len;
+}
+
+/* One attribute's value in form (u: what the form needs of its unit); 0, or -1 for a form
+   this decoder does not know. */
+static int read_value(cursor *c, const formunit *u, uint64_t form, uint64_t implicit, attr *a)
+{
+    memset(a, 0, sizeof *a);
+    a->form = form;
+    switch (form) {
+    case DW_FORM_addr:
+        a->val = read_le(c, u->addr_size);
+        break;
+    case DW_FORM_data1:
+    case DW_FORM_ref1:
+    case DW_FORM_flag:
+    case DW_FORM_strx1:
+    case DW_FORM_addrx1:
+        a->val = read_le(c, 1);
+        break;
+    case DW_FORM_data2:
+    case DW_FORM_ref2:
+    case DW_FORM_strx2:
+    case DW_FORM_addrx2:
+        a->val = read_le(c, 2);
+        break;
+    case DW_FORM_strx3:
+    case DW_FORM_addrx3:
+        a->val = read_le(c, 3);
+        break;
+    case DW_FORM_data4:
+    case DW_FORM_ref4:
+    case DW_FORM_strx4:
+    case DW_FORM_addrx4:
+    case DW_FORM_ref_sup4:
+        a->val = read_le(c, 4);
+        break;
+    case DW_FORM_data8:
+    case DW_FORM_ref8:
+    case DW_FORM_ref_sig8:
+    case DW_FORM_ref_sup8:
+        a->val = read_le(c, 8);
+        break;
+    case DW_FORM_data16:
+        read_block(c, a, 16);
+        break;
+    case DW_FORM_sdata:
+        a->val = read_sleb(c);
+        break;
+    case DW_FORM_udata:
+    case DW_FORM_ref_udata:
+    case DW_FORM_strx:
+    case DW_FORM_addrx:
+    case DW_FORM_loclistx:
+    case DW_FORM_rnglistx:
+    case DW_FORM_GNU_addr_index:
+    case DW_FORM_GNU_str_index:
+        a->val = read_uleb(c);
+        break;
+    case DW_FORM_implicit_const:
+        a->val = implicit;
+        break;
+    case DW_FORM_string:
+        a->block = (const unsigned char *)read_str(c);
+        a->len = a->block ? strlen((const char *)a->block) : 0;
+        break;
+    case DW_FORM_strp:
+    case DW_FORM_line_strp:
+    case DW_FORM_sec_offset:
+    case DW_FORM_strp_sup:
+    case DW_FORM_GNU_ref_alt:
+    case DW_FORM_GNU_strp_alt:
+        a->val = read_le(c, u->offsz);
+        break;
+    case DW_FORM_ref_addr:
+        a->val = read_le(c, u->version <= 2 ? u->addr_size : u->offsz);
+        break;
+    case DW_FORM_exprloc:
+    case DW_FORM_block:
+        read_block(c, a, read_uleb(c));
+        break;
+    case DW_FORM_block1:
+        read_block(c, a, read_le(c, 1));
+        break;
+    case DW_FORM_block2:
+        read_block(c, a, read_le(c, 2));
+        break;
+    case DW_FORM_block4:
+        read_block(c, a, read_le(c, 4));
+        break;
+    case DW_FORM_flag_present:
+        a->val = 1;
+        break;
+    default:
+        return -1;
+    }
+    switch (form) { /* the unit-relative references: into .debug_info offsets */
+    case DW_FORM_ref1:
+    case DW_FORM_ref2:
+    case DW_FORM_ref4:
+    case DW_FORM_ref8:
+    case DW_FORM_ref_udata:
+        a->val += u->off;
+        break;
+    default:
+        break;
+    }
+    return c->bad ? -1 : 0;
+}
+
 /* ---------------------------------------------------------------- DWARF line tables */
 
 enum {
@@ -860,20 +1046,6 @@ enum {
     DW_LNE_define_file = 3,
     DW_LNE_set_discriminator = 4,
     DW_LNCT_path = 1,
-    DW_FORM_block2 = 0x03,
-    DW_FORM_block4 = 0x04,
-    DW_FORM_data2 = 0x05,
-    DW_FORM_data4 = 0x06,
-    DW_FORM_data8 = 0x07,
-    DW_FORM_string = 0x08,
-    DW_FORM_block = 0x09,
-    DW_FORM_block1 = 0x0a,
-    DW_FORM_data1 = 0x0b,
-    DW_FORM_sdata = 0x0d,
-    DW_FORM_strp = 0x0e,
-    DW_FORM_udata = 0x0f,
-    DW_FORM_data16 = 0x1e,
-    DW_FORM_line_strp = 0x1f,
 };
 
 /* The string sections a DWARF 5 header refers to (NUL-terminated copies, may be NULL). */
@@ -943,54 +1115,18 @@ static void push_unit_file(lines *b, uint32_t file)
    in *str.  0, or -1 for a form this decoder does not know. */
 static int read_form(cursor *c, uint64_t form, int offsz, const strsecs *ss, const char **str)
 {
+    formunit f = {5, 8, (unsigned)offsz, 0};
+    attr a;
     *str = NULL;
-    switch (form) {
-    case DW_FORM_string:
-        *str = read_str(c);
-        break;
-    case DW_FORM_line_strp:
-        *str = str_at(ss->line_str, ss->line_str_len, read_le(c, (size_t)offsz));
-        break;
-    case DW_FORM_strp:
-        *str = str_at(ss->str, ss->str_len, read_le(c, (size_t)offsz));
-        break;
-    case DW_FORM_udata:
-        read_uleb(c);
-        break;
-    case DW_FORM_sdata:
-        read_sleb(c);
-        break;
-    case DW_FORM_data1:
-        skip(c, 1);
-        break;
-    case DW_FORM_data2:
-        skip(c, 2);
-        break;
-    case DW_FORM_data4:
-        skip(c, 4);
-        break;
-    case DW_FORM_data8:
-        skip(c, 8);
-        break;
-    case DW_FORM_data16:
-        skip(c, 16);
-        break;
-    case DW_FORM_block:
-        skip(c, read_uleb(c));
-        break;
-    case DW_FORM_block1:
-        skip(c, read_le(c, 1));
-        break;
-    case DW_FORM_block2:
-        skip(c, read_le(c, 2));
-        break;
-    case DW_FORM_block4:
-        skip(c, read_le(c, 4));
-        break;
-    default:
+    if (read_value(c, &f, form, 0, &a) != 0)
         return -1;
-    }
-    return c->bad ? -1 : 0;
+    if (form == DW_FORM_string)
+        *str = (const char *)a.block;
+    else if (form == DW_FORM_line_strp)
+        *str = str_at(ss->line_str, ss->line_str_len, a.val);
+    else if (form == DW_FORM_strp)
+        *str = str_at(ss->str, ss->str_len, a.val);
+    return 0;
 }
 
 /* A DWARF 5 entry table (directories, or files into the unit's file table). */
@@ -1351,40 +1487,6 @@ int fmp__sym_line(uintptr_t pc, char *buf, size_t len)
 /* ---------------------------------------------------------------- DWARF debugging information */
 
 enum {
-    DW_FORM_addr = 0x01,
-    DW_FORM_flag = 0x0c,
-    DW_FORM_ref_addr = 0x10,
-    DW_FORM_ref1 = 0x11,
-    DW_FORM_ref2 = 0x12,
-    DW_FORM_ref4 = 0x13,
-    DW_FORM_ref8 = 0x14,
-    DW_FORM_ref_udata = 0x15,
-    DW_FORM_indirect = 0x16,
-    DW_FORM_sec_offset = 0x17,
-    DW_FORM_exprloc = 0x18,
-    DW_FORM_flag_present = 0x19,
-    DW_FORM_strx = 0x1a,
-    DW_FORM_addrx = 0x1b,
-    DW_FORM_ref_sup4 = 0x1c,
-    DW_FORM_strp_sup = 0x1d,
-    DW_FORM_ref_sig8 = 0x20,
-    DW_FORM_implicit_const = 0x21,
-    DW_FORM_loclistx = 0x22,
-    DW_FORM_rnglistx = 0x23,
-    DW_FORM_ref_sup8 = 0x24,
-    DW_FORM_strx1 = 0x25,
-    DW_FORM_strx2 = 0x26,
-    DW_FORM_strx3 = 0x27,
-    DW_FORM_strx4 = 0x28,
-    DW_FORM_addrx1 = 0x29,
-    DW_FORM_addrx2 = 0x2a,
-    DW_FORM_addrx3 = 0x2b,
-    DW_FORM_addrx4 = 0x2c,
-    DW_FORM_GNU_addr_index = 0x1f01, /* split DWARF (.dwo): skipped, not resolved */
-    DW_FORM_GNU_str_index = 0x1f02,
-    DW_FORM_GNU_ref_alt = 0x1f20, /* dwz's references into another file: skipped */
-    DW_FORM_GNU_strp_alt = 0x1f21,
-
     DW_UT_compile = 0x01,
     DW_UT_partial = 0x03,
 
@@ -1486,14 +1588,6 @@ typedef struct unit {
     int has_str_base, has_addr_base, has_rnglists_base;
     uint64_t base; /* the base address of its range lists: its DW_AT_low_pc */
 } unit;
-
-/* An attribute's value: form 0 when the entry does not have it.  References are offsets
-   in .debug_info; exprloc, blocks, data16 and DW_FORM_string are block and len. */
-typedef struct attr {
-    uint64_t form, val;
-    const unsigned char *block;
-    size_t len;
-} attr;
 
 /* A debugging information entry: the attributes this decoder uses.  tag 0: a null entry
    (the end of a list of siblings). */
@@ -1665,121 +1759,11 @@ static const abbrev *abbrev_find(const unit *u, uint64_t code)
     return lo < u->nabbrevs && u->abbrevs[lo].code == code ? &u->abbrevs[lo] : NULL;
 }
 
-static void read_block(cursor *c, attr *a, uint64_t len)
-{
-    if (len > left(c)) {
-        mark_bad(c);
-        return;
-    }
-    a->block = c->p;
-    a->len = (size_t)len;
-    c->p += len;
-}
-
 /* One attribute's value in form; 0, or -1 for a form this decoder does not know. */
 static int read_attr(cursor *c, const unit *u, uint64_t form, uint64_t implicit, attr *a)
 {
-    memset(a, 0, sizeof *a);
-    a->form = form;
-    switch (form) {
-    case DW_FORM_addr:
-        a->val = read_le(c, u->addr_size);
-        break;
-    case DW_FORM_data1:
-    case DW_FORM_ref1:
-    case DW_FORM_flag:
-    case DW_FORM_strx1:
-    case DW_FORM_addrx1:
-        a->val = read_le(c, 1);
-        break;
-    case DW_FORM_data2:
-    case DW_FORM_ref2:
-    case DW_FORM_strx2:
-    case DW_FORM_addrx2:
-        a->val = read_le(c, 2);
-        break;
-    case DW_FORM_strx3:
-    case DW_FORM_addrx3:
-        a->val = read_le(c, 3);
-        break;
-    case DW_FORM_data4:
-    case DW_FORM_ref4:
-    case DW_FORM_strx4:
-    case DW_FORM_addrx4:
-    case DW_FORM_ref_sup4:
-        a->val = read_le(c, 4);
-        break;
-    case DW_FORM_data8:
-    case DW_FORM_ref8:
-    case DW_FORM_ref_sig8:
-    case DW_FORM_ref_sup8:
-        a->val = read_le(c, 8);
-        break;
-    case DW_FORM_data16:
-        read_block(c, a, 16);
-        break;
-    case DW_FORM_sdata:
-        a->val = read_sleb(c);
-        break;
-    case DW_FORM_udata:
-    case DW_FORM_ref_udata:
-    case DW_FORM_strx:
-    case DW_FORM_addrx:
-    case DW_FORM_loclistx:
-    case DW_FORM_rnglistx:
-    case DW_FORM_GNU_addr_index:
-    case DW_FORM_GNU_str_index:
-        a->val = read_uleb(c);
-        break;
-    case DW_FORM_implicit_const:
-        a->val = implicit;
-        break;
-    case DW_FORM_string:
-        a->block = (const unsigned char *)read_str(c);
-        a->len = a->block ? strlen((const char *)a->block) : 0;
-        break;
-    case DW_FORM_strp:
-    case DW_FORM_line_strp:
-    case DW_FORM_sec_offset:
-    case DW_FORM_strp_sup:
-    case DW_FORM_GNU_ref_alt:
-    case DW_FORM_GNU_strp_alt:
-        a->val = read_le(c, u->offsz);
-        break;
-    case DW_FORM_ref_addr:
-        a->val = read_le(c, u->version <= 2 ? u->addr_size : u->offsz);
-        break;
-    case DW_FORM_exprloc:
-    case DW_FORM_block:
-        read_block(c, a, read_uleb(c));
-        break;
-    case DW_FORM_block1:
-        read_block(c, a, read_le(c, 1));
-        break;
-    case DW_FORM_block2:
-        read_block(c, a, read_le(c, 2));
-        break;
-    case DW_FORM_block4:
-        read_block(c, a, read_le(c, 4));
-        break;
-    case DW_FORM_flag_present:
-        a->val = 1;
-        break;
-    default:
-        return -1;
-    }
-    switch (form) { /* the unit-relative references: into .debug_info offsets */
-    case DW_FORM_ref1:
-    case DW_FORM_ref2:
-    case DW_FORM_ref4:
-    case DW_FORM_ref8:
-    case DW_FORM_ref_udata:
-        a->val += u->off;
-        break;
-    default:
-        break;
-    }
-    return c->bad ? -1 : 0;
+    formunit f = {u->version, u->addr_size, u->offsz, u->off};
+    return read_value(c, &f, form, implicit, a);
 }
 
 /* The entry at off (in .debug_info) of the unit u (its abbreviations read); 0 or -1. */
