@@ -294,16 +294,27 @@ static void region_locals(fmp__chk *k)
     fmp__sym fn;
     if (!k->rip || k->bound == UINTPTR_MAX || fmp__sym_at(k->rip - 1, &fn) != 0 || fn.runtime)
         return;
-    fmp__symlocal l[CHK_LOCALS];
+    enum { OTHERS = 4 * CHK_LOCALS };
+    fmp__symlocal l[CHK_LOCALS], *other = malloc(OTHERS * sizeof *other);
     int n = fmp__sym_locals(k->rip - 1, k->bound, l, CHK_LOCALS);
-    for (int i = 0; i < n && i < CHK_LOCALS; i++)
-        if (strncmp(l[i].name, "fmp__", 5) != 0 && l[i].size) {
+    int no = other ? fmp__sym_locals_elsewhere(k->rip - 1, k->bound, other, OTHERS) : -1;
+    for (int i = 0; i < n && i < CHK_LOCALS; i++) {
+        /* a place the compiler shares with a local of another scope (at -O2 the block's
+           own, which the members write, may take the slot of a local first used after the
+           block): not told, whoever wrote it */
+        int shared = no < 0 || no > OTHERS;
+        for (int j = 0; j < no && j < OTHERS && !shared; j++)
+            shared =
+                other[j].addr < l[i].addr + l[i].size && l[i].addr < other[j].addr + other[j].size;
+        if (strncmp(l[i].name, "fmp__", 5) != 0 && l[i].size && !shared) {
             k->loc[k->nloc].s = l[i].addr;
             k->loc[k->nloc].e = l[i].addr + l[i].size;
             if (!k->nloc || l[i].addr < k->loc_lo)
                 k->loc_lo = l[i].addr;
             k->nloc++;
         }
+    }
+    free(other);
 }
 
 /* The symbol tables of every loaded object, read once in the master before the first
@@ -1015,6 +1026,10 @@ static void say_place(const fmp__shteam *t, const place *p)
             snprintf(name, sizeof name, "%s", s.name);
             snprintf(object, sizeof object, "%s", s.object);
         }
+        /* a function's static: GCC names its symbol count.N */
+        char *dot = strrchr(name, '.');
+        if (dot && dot != name && dot[1] && strspn(dot + 1, "0123456789") == strlen(dot + 1))
+            *dot = 0;
         char elems[96];
         if (fmp__sym_type(p->base, &ty) == 0 && ty.elem) {
             if (first / ty.elem == last / ty.elem)
@@ -1166,6 +1181,9 @@ static void report(fmp__shteam *t, fmp__chk *k)
             q->lo = p.lo;
         if (p.hi > q->hi && (q->kind == H_STACK || p.base == q->base))
             q->hi = p.hi;
+        /* members that wrote the same bytes: those bytes once */
+        if ((q->kind == H_STACK || p.base == q->base) && q->bytes > q->hi - q->lo)
+            q->bytes = q->hi - q->lo;
         if (p.member < q->member)
             q->member = p.member;
         if (!(q->seen & p.seen)) {

@@ -2965,8 +2965,8 @@ static int scope_holds(const object *o, const fscope *s, uint64_t a)
 }
 
 /* The locals of the function f whose scopes hold a into out (up to max); how many. */
-static int list_locals(const object *o, uint32_t f, uint64_t a, uintptr_t cfa, fmp__symlocal *out,
-                       int max)
+static int list_locals(const object *o, uint32_t f, uint64_t a, uintptr_t cfa, int held,
+                       fmp__symlocal *out, int max)
 {
     const fscope *fs = &o->scopes[f];
     size_t n = fs->end - f;
@@ -2982,7 +2982,7 @@ static int list_locals(const object *o, uint32_t f, uint64_t a, uintptr_t cfa, f
     int count = 0;
     for (uint32_t i = 0; i < fs->nlocals; i++) {
         const local *l = &o->locals[fs->local + i];
-        if (!holds[l->scope - f])
+        if (holds[l->scope - f] != held)
             continue;
         if (count < max) {
             fmp__symlocal *v = &out[count];
@@ -2999,7 +2999,7 @@ static int list_locals(const object *o, uint32_t f, uint64_t a, uintptr_t cfa, f
     return count;
 }
 
-int fmp__sym_locals(uintptr_t pc, uintptr_t cfa, fmp__symlocal *out, int max)
+static int locals_of(uintptr_t pc, uintptr_t cfa, int held, fmp__symlocal *out, int max)
 {
     if (!out || max < 0)
         max = 0;
@@ -3011,10 +3011,20 @@ int fmp__sym_locals(uintptr_t pc, uintptr_t cfa, fmp__symlocal *out, int max)
             load_locals(o);
         uint32_t f = function_at(o, (uint64_t)(pc - o->bias));
         if (f != NO_SCOPE)
-            rc = list_locals(o, f, (uint64_t)(pc - o->bias), cfa, out, max);
+            rc = list_locals(o, f, (uint64_t)(pc - o->bias), cfa, held, out, max);
     }
     leave();
     return rc;
+}
+
+int fmp__sym_locals(uintptr_t pc, uintptr_t cfa, fmp__symlocal *out, int max)
+{
+    return locals_of(pc, cfa, 1, out, max);
+}
+
+int fmp__sym_locals_elsewhere(uintptr_t pc, uintptr_t cfa, fmp__symlocal *out, int max)
+{
+    return locals_of(pc, cfa, 0, out, max);
 }
 
 void fmp__sym_reset(void)

@@ -101,6 +101,13 @@ typedef struct fmp__symlocal {
    not know, not in a loaded object). */
 int fmp__sym_locals(uintptr_t pc, uintptr_t cfa, fmp__symlocal *out, int max);
 
+/* The other locals of the same function: those of its scopes that do not hold pc (a block
+   that pc is before or after, an inlined call elsewhere), as fmp__sym_locals gives them.
+   An optimizing compiler may give one of them the place of a local in scope at pc whose
+   lifetime does not meet its own (GCC at -O2: a local first used after a block shares its
+   slot with the block's): bytes there are not told apart. */
+int fmp__sym_locals_elsewhere(uintptr_t pc, uintptr_t cfa, fmp__symlocal *out, int max);
+
 /* Forget the cache (tests; and after dlclose, though an unload is also noticed by itself
    through dl_iterate_phdr's count of unloaded objects). */
 void fmp__sym_reset(void);

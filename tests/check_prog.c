@@ -1,7 +1,8 @@
 /* check_prog: the lost-write detector's cases, run by test_check under FMP_CHECK=writes.
  *
- *   check_prog global   member 1 writes 100 elements of a global array, every member a
- *                       file-scope static: two lines
+ *   check_prog global   member 1 writes 100 elements of a global array and a function's
+ *                       static, every member the same element of a file-scope static:
+ *                       three lines
  *   check_prog heap     member 1 writes 10 elements of a block malloc'd before the region:
  *                       one line naming the block's allocation site (printed on stdout as
  *                       "site LINE")
@@ -28,6 +29,10 @@
  *                       the region (libstdc++'s, called as C++ code calls it): one line
  *                       naming the caller's line ("site LINE"); a skip ("cxx: no
  *                       libstdc++") where it is not installed
+ *   check_prog slot     at -O2, a function's region inlined into its caller, whose array
+ *                       is first used after the region: GCC gives the array and the
+ *                       region's loop state one stack slot; the members write only shared
+ *                       memory: no line
  *   check_prog mapping  member 1 writes a private mapping made before the region (and one
  *                       moved by mremap since, and a shared one, and one it maps itself):
  *                       two lines, naming the mmap's line ("site LINE") and the moved
@@ -59,16 +64,24 @@ static __attribute__((noinline)) double *make_grid(size_t n, int *line)
     return g;
 }
 
+static __attribute__((noinline)) int count_call(void)
+{
+    static int calls; /* a function's static: GCC's symbol is calls.N */
+    return ++calls;
+}
+
 static void global_case(void)
 {
     FMP_PARALLEL(3) {
         int me = fmp_thread_num();
-        if (me == 1)
+        if (me == 1) {
             for (int i = 100; i < 200; i++)
                 lost_array[i] = i;
+            count_call();
+        }
         lost_static[5] = me + 1.0;
     }
-    printf("static %g\n", lost_static[5]);
+    printf("static %g calls %d\n", lost_static[5], count_call());
 }
 
 static void heap_case(void)
@@ -323,6 +336,29 @@ static void cxx_case(void)
     delete_array(v);
 }
 
+static inline __attribute__((always_inline)) void fill(double *out, int n)
+{
+    double *tmp = fmp_shared_alloc(n * sizeof *tmp);
+    if (!tmp)
+        exit(2);
+    FMP_PARALLEL(3) {
+        FMP_FOR(i, 0, n, fmp_static(0))
+            tmp[i] = i * 0.5;
+    }
+    memcpy(out, tmp, n * sizeof *tmp); /* the master copies the result after the join */
+    fmp_shared_free(tmp);
+}
+
+static __attribute__((noinline, optimize("O2"))) void slot_case(void)
+{
+    double res[16];
+    fill(res, 16);
+    double sum = 0;
+    for (int i = 0; i < 16; i++)
+        sum += res[i];
+    printf("slot %g\n", sum);
+}
+
 #define RW (PROT_READ | PROT_WRITE)
 #define PRIVATE (MAP_PRIVATE | MAP_ANONYMOUS)
 
@@ -390,10 +426,12 @@ int main(int argc, char **argv)
         cxx_case();
     else if (strcmp(what, "mapping") == 0)
         mapping_case();
+    else if (strcmp(what, "slot") == 0)
+        slot_case();
     else {
         fprintf(stderr, "usage: check_prog "
                         "global|heap|stack|clean|repeat|api|team|scatter|thread_team|local|"
-                        "mismatch|pipe|zombie|cxx|mapping\n");
+                        "mismatch|pipe|zombie|cxx|mapping|slot\n");
         return 2;
     }
     printf("done\n");

@@ -397,6 +397,16 @@ static void check_block(const sym_call *c, const char *name, const char *type, s
 #endif
     check_local(l, n, name, type, c->local, size, 0, where);
     HT_CHECK_MSG(!find_local(l, n, other), "%s: the local of the other block", where);
+    /* the other block's local is among the function's others, this one is not */
+    memset(l, 0, sizeof l);
+    int no = fmp__sym_locals_elsewhere(c->pc, c->cfa, l, 16);
+    HT_CHECK_MSG(no >= 0 && no <= 16, "%s: fmp__sym_locals_elsewhere = %d", where, no);
+    no = no < 0 ? 0 : no > 16 ? 16 : no;
+    HT_CHECK_MSG(!find_local(l, no, name), "%s: its own local among the others", where);
+#if !defined(__clang__)
+    HT_CHECK_MSG(find_local(l, no, other), "%s: the other block's local not among the others",
+                 where);
+#endif
 }
 
 static void test_frame_locals_of_blocks(void)
