@@ -895,9 +895,10 @@ static int library_template(const char *mangled)
 }
 
 /* The place of an allocation: the first frame of its stack by file and line where the
-   object has a line table, then the functions of the first frames outside the runtime:
-   "f.c:12 (in xmalloc < make_grid < main)", or "xmalloc < make_grid < main".  The
-   key: the call's address (one place, whatever called the function that allocates). */
+   object has a line table, then the functions of the first frames outside the runtime
+   with the lines of their calls: "f.c:12 (in xmalloc < make_grid at f.c:30 < main at
+   f.c:88)", or "xmalloc < make_grid < main".  The key: the call's address and its
+   caller's (a wrapper's blocks are told apart by the wrapper's callers). */
 static void site_of(const fmp_check_block *b, char *out, size_t len, uint64_t *key)
 {
     size_t o = 0;
@@ -917,15 +918,17 @@ static void site_of(const fmp_check_block *b, char *out, size_t len, uint64_t *k
             continue;
         plain_name(s.name);
         char line[256];
-        if (named == 0) {
+        if (named < 2) /* a wrapper's block: each call of the wrapper a place of its own */
             *key = mix(*key, pc);
-            if (fmp__sym_line(pc, line, sizeof line) == 0) {
-                o = (size_t)snprintf(out, len, "%.200s (in ", line);
-                lined = 1;
-            }
+        int at = fmp__sym_line(pc, line, sizeof line) == 0;
+        if (named == 0 && at) {
+            o = (size_t)snprintf(out, len, "%.200s (in ", line);
+            lined = 1;
         }
         o += (size_t)snprintf(out + o, o < len ? len - o : 0, "%s%.200s", named ? " < " : "",
                               s.name[0] ? s.name : "?");
+        if (named > 0 && at) /* the caller's call */
+            o += (size_t)snprintf(out + o, o < len ? len - o : 0, " at %.200s", line);
         named++;
         if (strcmp(s.name, "main") == 0)
             break;

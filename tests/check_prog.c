@@ -6,6 +6,8 @@
  *   check_prog heap     member 1 writes 10 elements of a block malloc'd before the region:
  *                       one line naming the block's allocation site (printed on stdout as
  *                       "site LINE")
+ *   check_prog wrapper  member 1 writes two blocks of one allocation wrapper (make_grid),
+ *                       called at two lines: two lines, each naming its call ("calls A B")
  *   check_prog stack    a member writes a local of the function that calls the one holding
  *                       the region (through a pointer): one line naming that function
  *   check_prog clean    only writes that are not lost: shared memory, the body's own
@@ -86,15 +88,33 @@ static void global_case(void)
 
 static void heap_case(void)
 {
-    int line;
+    int line, call = __LINE__ + 1;
     double *grid = make_grid(4096, &line);
-    printf("site %d\n", line);
+    printf("site %d\ncall %d\n", line, call);
     FMP_PARALLEL(3) {
         if (fmp_thread_num() == 1)
             for (int i = 10; i < 20; i++)
                 grid[i] = 1.5 * i;
     }
     free(grid);
+}
+
+/* two blocks from one wrapper, called at two lines: two places */
+static void wrapper_case(void)
+{
+    int line, a_call = __LINE__ + 1;
+    double *a = make_grid(512, &line);
+    int b_call = __LINE__ + 1;
+    double *b = make_grid(512, &line);
+    printf("site %d\ncalls %d %d\n", line, a_call, b_call);
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 1) {
+            a[1] = 1;
+            b[2] = 2;
+        }
+    }
+    free(a);
+    free(b);
 }
 
 static __attribute__((noinline)) void compute(long *acc)
@@ -326,9 +346,9 @@ static void cxx_case(void)
         printf("cxx: no libstdc++\n");
         return;
     }
-    int line;
+    int line, call = __LINE__ + 1;
     double *v = make_cxx(new_array, 1000, &line);
-    printf("site %d\n", line);
+    printf("site %d\ncall %d\n", line, call);
     FMP_PARALLEL(3) {
         if (fmp_thread_num() == 1)
             v[500] = 1;
@@ -428,10 +448,12 @@ int main(int argc, char **argv)
         mapping_case();
     else if (strcmp(what, "slot") == 0)
         slot_case();
+    else if (strcmp(what, "wrapper") == 0)
+        wrapper_case();
     else {
         fprintf(stderr, "usage: check_prog "
                         "global|heap|stack|clean|repeat|api|team|scatter|thread_team|local|"
-                        "mismatch|pipe|zombie|cxx|mapping|slot\n");
+                        "mismatch|pipe|zombie|cxx|mapping|slot|wrapper\n");
         return 2;
     }
     printf("done\n");

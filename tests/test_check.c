@@ -3,7 +3,8 @@
  * Each case runs check_prog under FMP_CHECK=writes:FILE with FMP_REGION=fork and =warm
  * and reads its stderr and the JSON lines of FILE:
  *  - a global array, a file-scope static, a heap block allocated before the region (by
- *    malloc, or by C++'s operator new[]), a private mapping made before it (one moved by
+ *    malloc, or by C++'s operator new[]; two blocks of one wrapper called at two lines
+ *    apart), a private mapping made before it (one moved by
  *    mremap since), a local of the function calling the region's function, the locals of the
  * region's own function declared before its block: each found once, named (the symbol and its type;
  *    the allocation site's file and line; the local and its function), with the elements or
@@ -157,10 +158,11 @@ static void test_heap_block_by_site(void)
     for (int i = 0; i < 2; i++) {
         run r;
         run_case(&r, "heap", modes[i], "writes:FILE");
-        const char *s = strstr(r.p.out, "site ");
-        HT_REQUIRE_MSG(s, "no site line: %.500s", r.p.out);
-        char site[64];
-        snprintf(site, sizeof site, "check_prog.c:%d (in make_grid < main)", atoi(s + 5));
+        const char *s = strstr(r.p.out, "site "), *c = strstr(r.p.out, "call ");
+        HT_REQUIRE_MSG(s && c, "no site lines: %.500s", r.p.out);
+        char site[128];
+        snprintf(site, sizeof site, "check_prog.c:%d (in make_grid < main at check_prog.c:%d)",
+                 atoi(s + 5), atoi(c + 5));
         if (r.checkable) {
             HT_CHECK_MSG(r.lines == 1 && has_line(r.p.err,
                                                   "a heap block of 32768 bytes allocated "
@@ -176,6 +178,31 @@ static void test_heap_block_by_site(void)
     }
 }
 
+/* an allocation wrapper called at two lines: two places, each named by its call */
+static void test_wrapper_calls_apart(void)
+{
+    for (int i = 0; i < 2; i++) {
+        run r;
+        run_case(&r, "wrapper", modes[i], "writes");
+        const char *s = strstr(r.p.out, "site "), *c = strstr(r.p.out, "calls ");
+        HT_REQUIRE_MSG(s && c, "no site lines: %.500s", r.p.out);
+        int a, b;
+        HT_REQUIRE(sscanf(c, "calls %d %d", &a, &b) == 2);
+        char sa[128], sb[128];
+        snprintf(sa, sizeof sa, "check_prog.c:%d (in make_grid < main at check_prog.c:%d)",
+                 atoi(s + 5), a);
+        snprintf(sb, sizeof sb, "check_prog.c:%d (in make_grid < main at check_prog.c:%d)",
+                 atoi(s + 5), b);
+        if (r.checkable)
+            HT_CHECK_MSG(r.lines == 2 &&
+                             has_line(r.p.err, "a heap block of 4096 bytes", sa, NULL) &&
+                             has_line(r.p.err, "a heap block of 4096 bytes", sb, NULL),
+                         "FMP_REGION=%s: expected the blocks of %s and %s: %.3000s", modes[i], sa,
+                         sb, r.p.err);
+        done(&r);
+    }
+}
+
 /* C++'s operator new[] is an allocation wrapper: its block is named by its caller */
 static void test_cxx_operator_new(void)
 {
@@ -186,10 +213,11 @@ static void test_cxx_operator_new(void)
             done(&r);
             HT_SKIP("libstdc++.so.6 is not installed");
         }
-        const char *s = strstr(r.p.out, "site ");
-        HT_REQUIRE_MSG(s, "no site line: %.500s", r.p.out);
-        char site[64];
-        snprintf(site, sizeof site, "check_prog.c:%d (in make_cxx < main)", atoi(s + 5));
+        const char *s = strstr(r.p.out, "site "), *c = strstr(r.p.out, "call ");
+        HT_REQUIRE_MSG(s && c, "no site lines: %.500s", r.p.out);
+        char site[128];
+        snprintf(site, sizeof site, "check_prog.c:%d (in make_cxx < main at check_prog.c:%d)",
+                 atoi(s + 5), atoi(c + 5));
         if (r.checkable)
             HT_CHECK_MSG(r.lines == 1 &&
                              has_line(r.p.err, "a heap block of 8000 bytes allocated at ", site,
@@ -444,6 +472,7 @@ static void test_off_by_default(void)
 
 static const ht_test tests[] = {HT_TEST_TIMEOUT(test_global_and_static, 240),
                                 HT_TEST_TIMEOUT(test_heap_block_by_site, 240),
+                                HT_TEST_TIMEOUT(test_wrapper_calls_apart, 240),
                                 HT_TEST_TIMEOUT(test_cxx_operator_new, 240),
                                 HT_TEST_TIMEOUT(test_private_mapping, 240),
                                 HT_TEST_TIMEOUT(test_shared_stack_slot, 240),
