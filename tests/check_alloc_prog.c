@@ -9,7 +9,9 @@
  *                              200000 blocks, half freed; 4 threads at once; fork()
  *                              while other threads allocate; addresses outside the heap;
  *                              the library's own memory; private mappings (mmap, munmap,
- *                              mremap, MAP_FIXED); the runtime's code given
+ *                              mremap in place and moved, MREMAP_DONTUNMAP, MAP_FIXED;
+ *                              2 threads mapping at once, a signal handler that maps,
+ *                              6000 at once); the runtime's code given
  *                              (fmp_check_runtime_code: its blocks record their caller
  *                              alone); the cost of a malloc/free pair
  *   check_alloc_prog --absent  without it: the API is absent and allocation works
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,10 +151,18 @@ SITE char *site_strdup(const char *s)
 }
 
 void *site_mmap(size_t n, int flags);
+void *site_mmap_at(void *at, size_t n);
 
 SITE void *site_mmap(size_t n, int flags)
 {
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
+    NO_TAIL_CALL;
+    return p;
+}
+
+SITE void *site_mmap_at(void *at, size_t n)
+{
+    void *p = mmap(at, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     NO_TAIL_CALL;
     return p;
 }
@@ -813,6 +824,133 @@ static void test_mappings(void)
           "unmapped mappings are still recorded");
 }
 
+/* mremap as the kernel does it: each part keeps its record, only what goes loses it */
+static void test_remap(void)
+{
+    fmp_check_block b;
+    const size_t pg = 4096;
+    /* MREMAP_DONTUNMAP: the old range stays mapped and recorded, the new one recorded */
+    char *p = site_mmap(2 * pg, MAP_PRIVATE);
+    char *q = mremap(p, 2 * pg, 2 * pg, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+    if (q != MAP_FAILED) { /* Linux 5.7 and later */
+        check_mapping("DONTUNMAP, the old range", (uintptr_t)p, (uintptr_t)p,
+                      (uintptr_t)p + 2 * pg);
+        check_mapping("DONTUNMAP, the new range", (uintptr_t)q, (uintptr_t)q,
+                      (uintptr_t)q + 2 * pg);
+        munmap(q, 2 * pg);
+    }
+    munmap(p, 2 * pg);
+    /* shrunk in place over a hole: the hole stays without record, the tail goes */
+    p = site_mmap(4 * pg, MAP_PRIVATE);
+    uintptr_t a = (uintptr_t)p;
+    munmap(p + pg, pg);
+    CHECK(mremap(p, 4 * pg, 3 * pg, 0) == p, "mremap shrink in place failed");
+    CHECK(!mapping_at(a + pg, &b), "the hole got a record");
+    check_mapping("shrunk, its page 2", a + 2 * pg, a + 2 * pg, a + 3 * pg);
+    CHECK(!mapping_at(a + 3 * pg, &b), "the page shrunk away is still recorded");
+    munmap(p, 3 * pg);
+    /* shrunk in place, its first page shared: the private pages left keep their record */
+    p = site_mmap(4 * pg, MAP_PRIVATE);
+    a = (uintptr_t)p;
+    CHECK(mmap(p, pg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == p,
+          "mmap MAP_FIXED failed");
+    CHECK(mremap(p, 4 * pg, 3 * pg, 0) == p, "mremap shrink in place failed");
+    check_mapping("shrunk after a shared page", a + pg, a + pg, a + 3 * pg);
+    munmap(p, 3 * pg);
+    /* the same length in place over two mappings: nothing changes (8 pages taken, the last
+       4 given back: room for it to grow in place below) */
+    p = site_mmap(8 * pg, MAP_PRIVATE);
+    a = (uintptr_t)p;
+    munmap(p + 4 * pg, 4 * pg);
+    unsigned long g = generation(1);
+    CHECK(site_mmap_at(p + 2 * pg, 2 * pg) == p + 2 * pg, "mmap MAP_FIXED failed");
+    CHECK(mremap(p, 4 * pg, 4 * pg, 0) == p, "mremap to the same length failed");
+    CHECK(mapping_at(a + 2 * pg, &b) && b.gen == g && b.start == a + 2 * pg,
+          "the second mapping's record changed");
+    /* grown (in place, or moved: each record with its part): the last record grows */
+    q = mremap(p, 4 * pg, 8 * pg, MREMAP_MAYMOVE);
+    CHECK(q != MAP_FAILED, "mremap grow failed");
+    uintptr_t c = (uintptr_t)q;
+    check_mapping("grown, the first part", c, c, c + 2 * pg);
+    CHECK(mapping_at(c + 7 * pg, &b) && b.start == c + 2 * pg && b.size == 6 * pg && b.gen == g,
+          "grown: the second part's record does not cover what grew");
+    munmap(q, 8 * pg);
+}
+
+/* mmap and munmap from threads at once, each checking its own mapping's record at once */
+#define RACE_ROUNDS 100000
+static void *race_run(void *arg)
+{
+    long *bad = arg;
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        fmp_check_block b;
+        if (p == MAP_FAILED || !mapping_at((uintptr_t)p, &b) || b.start != (uintptr_t)p ||
+            b.size != 4096)
+            (*bad)++;
+        munmap(p, 4096);
+    }
+    return NULL;
+}
+
+static volatile long g_handled;
+static void map_in_handler(int sig)
+{
+    (void)sig;
+    int e = errno;
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED)
+        munmap(p, 4096);
+    g_handled++;
+    errno = e;
+}
+
+/* threads, a signal handler that maps, more records than the first array holds */
+static void test_mapping_stress(void)
+{
+    pthread_t th[2];
+    long bad[2] = {0, 0};
+    for (int t = 0; t < 2; t++)
+        CHECK(pthread_create(&th[t], NULL, race_run, &bad[t]) == 0, "pthread_create failed");
+    for (int t = 0; t < 2; t++)
+        pthread_join(th[t], NULL);
+    CHECK(bad[0] + bad[1] == 0, "%ld of %d live mappings had no record or a wrong one",
+          bad[0] + bad[1], 2 * RACE_ROUNDS);
+    /* a handler that maps while its thread is inside the interposer: no deadlock (the
+       watchdog: SIGALRM's default action ends the program) */
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = map_in_handler;
+    sigaction(SIGPROF, &sa, &old);
+    struct itimerval it = {{0, 50}, {0, 50}}, off = {{0, 0}, {0, 0}};
+    alarm(30);
+    setitimer(ITIMER_PROF, &it, NULL);
+    double t0 = now_ns();
+    while (now_ns() - t0 < 1e9) {
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        munmap(p, 4096);
+    }
+    setitimer(ITIMER_PROF, &off, NULL);
+    alarm(0);
+    sigaction(SIGPROF, &old, NULL);
+    printf("check_alloc: %ld signals mapped memory in their handler\n", g_handled);
+    /* 6000 mappings at once: every one recorded */
+    enum { N = 6000 };
+    char **m = calloc(N, sizeof *m);
+    CHECK(m != NULL, "calloc failed");
+    long missing = 0;
+    for (int i = 0; m && i < N; i++)
+        m[i] = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (int i = 0; m && i < N; i++) {
+        fmp_check_block b;
+        missing += m[i] == MAP_FAILED || !mapping_at((uintptr_t)m[i], &b);
+    }
+    CHECK(missing == 0, "%ld of %d mappings not recorded", missing, (int)N);
+    for (int i = 0; m && i < N; i++)
+        munmap(m[i], 4096);
+    free(m);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void *lookup(const char *name)
@@ -852,6 +990,8 @@ int main(int argc, char **argv)
         test_recursive();
         test_outside();
         test_mappings();
+        test_remap();
+        test_mapping_stress();
         size_t before_many = own_bytes();
         double lookup_ns;
         test_many(&lookup_ns);

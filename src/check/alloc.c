@@ -21,20 +21,25 @@
  * Private mappings: mmap, mmap64, munmap and mremap are interposed too (the calls of the
  * program and of libraries, not the C library's own: glibc's allocator maps its memory
  * through internal calls).  A MAP_PRIVATE mapping gets a record like a block's (its range,
- * generation and stack) in a sorted array of its own; munmap, mremap and a MAP_FIXED
- * mapping over it trim or move the records they meet.
+ * generation and stack) in a sorted array of its own, doubled when full; munmap, mremap
+ * and a MAP_FIXED mapping over it trim, split or move the records they meet, as the kernel
+ * does the mappings (mremap: each part keeps its own record, what grows extends the last
+ * one).  The system call and the records' update are made under the lock together: no
+ * other thread's munmap, nor a fork, comes between them.  A thread marks that it holds the
+ * lock (holding, set before taking it and cleared after releasing it): a signal handler
+ * that maps memory meanwhile calls the kernel unrecorded instead of waiting for itself.
  *
  * Stacks: backtrace() from <execinfo.h>, run outside the lock.  It may allocate (its first
  * use loads libgcc_s): a per-thread guard makes an allocation made inside it a recorded
  * block without a stack, and the constructor calls it once so that this happens there.
  * The frames of this library (its executable segment, found at start-up) are dropped.
  *
- * The lock is a leaf: nothing is called while it is held but the tables' own code, mmap and
- * munmap.  Across fork() it is taken in the prepare handler of pthread_atfork, released in
- * the parent and made anew in the child, so the child finds the tables whole and the lock
- * free.  Prepare handlers registered before ours run after it, while we hold the lock: an
- * allocation they make is let through by the owner mark (fork_owner) instead of waiting for
- * itself. */
+ * The lock is a leaf: nothing is called while it is held but the tables' own code and the
+ * kernel's mmap, munmap and mremap.  Across fork() it is taken in the prepare handler of
+ * pthread_atfork, released in the parent and made anew in the child, so the child finds
+ * the tables whole and the lock free.  Prepare handlers registered before ours run after
+ * it, while we hold the lock: an allocation they make is let through by the owner mark
+ * (fork_owner) instead of waiting for itself. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -79,7 +84,7 @@ extern void *__libc_pvalloc(size_t size);
 #define UPPER_LEVELS ((KEY_BITS - BOTTOM_BITS + UPPER_BITS - 1) / UPPER_BITS)
 
 #define RAW_FRAMES (FMP_CHECK_STACK_MAX + 4) /* ours (up to 4) and the caller's 8 */
-#define MAPS_MAX 4096                        /* private mappings recorded at once */
+#define MAPS_MIN 1024 /* private mappings recorded before the array first grows */
 #define POOL_CHUNKS 4096
 #define TABLE_MIN 4096 /* slots of the first hash table */
 #define STATE_ALIGN 4096
@@ -148,8 +153,8 @@ struct __attribute__((aligned(STATE_ALIGN))) state {
     size_t tab_bytes;
     uint32_t root; /* the radix tree's top node */
     pool recs, unodes, bnodes;
-    maprec *maps; /* MAPS_MAX records, sorted by start, disjoint; mapped at first use */
-    int nmaps;
+    maprec *maps; /* maps_cap records, sorted by start, disjoint; mapped at first use */
+    int nmaps, maps_cap;
     _Atomic int nquick; /* the runtime's code (fmp_check_runtime_code) */
     uintptr_t quick[FMP_CHECK_QUICK_MAX][2];
 };
@@ -165,6 +170,10 @@ static struct state st = {
 /* Set while this thread takes a backtrace; its address names the thread. */
 static _Thread_local int in_unwind __attribute__((tls_model("initial-exec")));
 
+/* Set while this thread holds the lock: a signal handler that maps memory meanwhile goes
+   unrecorded rather than wait for itself. */
+static _Thread_local int holding __attribute__((tls_model("initial-exec")));
+
 /* ---------------------------------------------------------------- lock */
 
 static uintptr_t self_id(void)
@@ -172,16 +181,24 @@ static uintptr_t self_id(void)
     return (uintptr_t)&in_unwind;
 }
 
+/* holding is set before the lock is taken and cleared after it is released: a signal
+   handler that runs in between sees it set */
 static void lock(void)
 {
-    if (atomic_load_explicit(&st.fork_owner, memory_order_relaxed) != self_id())
+    if (atomic_load_explicit(&st.fork_owner, memory_order_relaxed) != self_id()) {
+        holding = 1;
+        atomic_signal_fence(memory_order_seq_cst);
         pthread_mutex_lock(&st.lock);
+    }
 }
 
 static void unlock(void)
 {
-    if (atomic_load_explicit(&st.fork_owner, memory_order_relaxed) != self_id())
+    if (atomic_load_explicit(&st.fork_owner, memory_order_relaxed) != self_id()) {
         pthread_mutex_unlock(&st.lock);
+        atomic_signal_fence(memory_order_seq_cst);
+        holding = 0;
+    }
 }
 
 static void fork_prepare(void)
@@ -199,6 +216,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     atomic_store_explicit(&st.fork_owner, 0, memory_order_relaxed);
+    holding = 0;
     pthread_mutex_init(&st.lock, NULL);
 }
 
@@ -598,7 +616,7 @@ static int quick_stack(void *ra, void **out)
 {
     int n = atomic_load_explicit(&st.nquick, memory_order_acquire);
     for (int i = 0; i < n; i++)
-        if ((uintptr_t)ra - st.quick[i][0] < st.quick[i][1] - st.quick[i][0]) {
+        if ((uintptr_t)ra - 1 - st.quick[i][0] < st.quick[i][1] - st.quick[i][0]) {
             out[0] = ra;
             return 1;
         }
@@ -741,6 +759,12 @@ FMP_CHECK_EXPORT void *pvalloc(size_t size)
 
 /* ---------------------------------------------------------------- private mappings */
 
+#if UINTPTR_MAX > 0xffffffffu && defined(SYS_mmap)
+#define MAPS_RECORDED 1 /* mmap, mremap and off_t as the kernel takes them (64-bit) */
+#else
+#define MAPS_RECORDED 0
+#endif
+
 /* The first record that ends past addr. */
 static int maps_from(uintptr_t addr)
 {
@@ -755,24 +779,39 @@ static int maps_from(uintptr_t addr)
     return lo;
 }
 
-/* Forget [lo, hi) in the records: those inside go, those across an end are trimmed, one
-   around it is split in two.  The record of the part that held lo, when moved is not
-   NULL (mremap). */
-static void maps_cut(uintptr_t lo, uintptr_t hi, maprec *moved)
+/* Room for one record more: the array doubled when full (0 when memory is out). */
+static int maps_room(void)
 {
-    int i = maps_from(lo);
+    if (st.maps && st.nmaps < st.maps_cap)
+        return 1;
+    int cap = st.maps_cap ? 2 * st.maps_cap : MAPS_MIN;
+    maprec *m = map(page_round((size_t)cap * sizeof *m));
+    if (!m) {
+        st.dropped++;
+        return 0;
+    }
+    if (st.maps) {
+        memcpy(m, st.maps, (size_t)st.nmaps * sizeof *m);
+        sys_munmap(st.maps, page_round((size_t)st.maps_cap * sizeof *m));
+    }
+    st.maps = m;
+    st.maps_cap = cap;
+    return 1;
+}
+
+/* Forget [lo, hi) in the records: those inside go, those across an end are trimmed, one
+   around it is split in two. */
+static void maps_cut(uintptr_t lo, uintptr_t hi)
+{
+    int i = st.nmaps ? maps_from(lo) : 0;
     while (i < st.nmaps && st.maps[i].start < hi) {
         maprec *m = &st.maps[i];
-        if (moved && m->start <= lo) {
-            *moved = *m;
-            moved = NULL;
-        }
         if (m->start < lo && hi < m->end) { /* a hole inside: two records */
-            if (st.nmaps == MAPS_MAX) {
-                m->end = lo; /* no room: the part after the hole is forgotten */
-                st.dropped++;
+            if (!maps_room()) {
+                m->end = lo; /* no memory: the part after the hole is forgotten */
                 return;
             }
+            m = &st.maps[i];
             memmove(m + 1, m, (size_t)(st.nmaps - i) * sizeof *m);
             st.nmaps++;
             m->end = lo;
@@ -792,79 +831,149 @@ static void maps_cut(uintptr_t lo, uintptr_t hi, maprec *moved)
     }
 }
 
-static void maps_put(uintptr_t lo, uintptr_t hi, unsigned long gen, int depth, void *const *stack)
+/* The record that ends at end grows to new_end (a mapping grown by mremap), or [end,
+   new_end) gets r's record when none ends there. */
+static void maps_grow(uintptr_t end, uintptr_t new_end, const maprec *r);
+
+/* Record [lo, hi) as r says (its bounds aside), over whatever was recorded there. */
+static void maps_put(uintptr_t lo, uintptr_t hi, const maprec *r)
 {
-    if (!st.maps) {
-        st.maps = map(page_round(MAPS_MAX * sizeof *st.maps));
-        if (!st.maps) {
-            st.dropped++;
-            return;
-        }
-    }
-    maps_cut(lo, hi, NULL);
-    if (st.nmaps == MAPS_MAX) {
-        st.dropped++;
+    maps_cut(lo, hi);
+    if (!maps_room())
         return;
-    }
     int i = maps_from(lo);
     memmove(&st.maps[i + 1], &st.maps[i], (size_t)(st.nmaps - i) * sizeof st.maps[0]);
     st.nmaps++;
-    maprec *m = &st.maps[i];
-    m->start = lo;
-    m->end = hi;
-    m->gen = gen;
-    m->depth = (uint32_t)depth;
-    memcpy(m->stack, stack, (size_t)depth * sizeof *stack);
-    memset(m->stack + depth, 0, (size_t)(FMP_CHECK_STACK_MAX - depth) * sizeof *stack);
+    st.maps[i] = *r;
+    st.maps[i].start = lo;
+    st.maps[i].end = hi;
 }
 
-/* A mapping just made by the code at ra: a record when it is private, none left over the
-   range otherwise. */
-static void note_map(void *p, size_t len, int flags, void *ra)
+static void maps_grow(uintptr_t end, uintptr_t new_end, const maprec *r)
 {
-    if (p == MAP_FAILED || !len)
-        return;
+    maps_cut(end, new_end);
+    int i = st.nmaps ? maps_from(end - 1) : 0;
+    if (i < st.nmaps && st.maps[i].end == end)
+        st.maps[i].end = new_end;
+    else
+        maps_put(end, new_end, r);
+}
+
+#if MAPS_RECORDED
+/* A mapping's length as the kernel rounds it: pages, huge pages for MAP_HUGETLB. */
+static size_t map_round(size_t len, int flags)
+{
+#if defined(MAP_HUGETLB) && defined(MAP_HUGE_SHIFT) && defined(MAP_HUGE_MASK)
+    if (flags & MAP_HUGETLB) {
+        int shift = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+        size_t huge = (size_t)1 << (shift ? shift : 21); /* the default: 2 MiB */
+        return (len + huge - 1) / huge * huge;
+    }
+#endif
+    (void)flags;
+    return page_round(len);
+}
+
+/* mmap, its record made under the lock together with the system call: no other thread's
+   munmap, nor a fork, comes between them.  A MAP_PRIVATE mapping gets a record (the stack
+   of the code at ra, taken before), any other none over its range.  Called in a signal
+   handler that interrupted the lock's holder: not recorded. */
+static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, void *ra)
+{
+    if (holding)
+        return sys_mmap(addr, len, prot, flags, fd, off);
     int e = errno;
-    uintptr_t lo = (uintptr_t)p, hi = lo + page_round(len);
-    void *stack[FMP_CHECK_STACK_MAX];
+    maprec r = {0};
     int priv = (flags & MAP_TYPE) == MAP_PRIVATE;
-    int depth = priv ? (quick_stack(ra, stack) ? 1 : take_stack(stack)) : 0;
-    unsigned long gen = atomic_load_explicit(&st.gen, memory_order_relaxed);
+    if (priv) {
+        r.depth = (uint32_t)(quick_stack(ra, r.stack) ? 1 : take_stack(r.stack));
+        r.gen = atomic_load_explicit(&st.gen, memory_order_relaxed);
+    }
     lock();
-    if (priv)
-        maps_put(lo, hi, gen, depth, stack);
-    else if (st.nmaps)
-        maps_cut(lo, hi, NULL);
+    void *p = sys_mmap(addr, len, prot, flags, fd, off);
+    int err = p == MAP_FAILED ? errno : 0;
+    if (p != MAP_FAILED && len) {
+        uintptr_t lo = (uintptr_t)p, hi = lo + map_round(len, flags);
+        if (priv)
+            maps_put(lo, hi, &r);
+        else if (st.nmaps)
+            maps_cut(lo, hi);
+    }
     unlock();
-    errno = e;
+    errno = err ? err : e;
+    return p;
 }
 
 FMP_CHECK_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    void *p = sys_mmap(addr, len, prot, flags, fd, off);
-    note_map(p, len, flags, __builtin_return_address(0));
-    return p;
+    return do_mmap(addr, len, prot, flags, fd, off, __builtin_return_address(0));
 }
 
 FMP_CHECK_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    void *p = sys_mmap(addr, len, prot, flags, fd, off);
-    note_map(p, len, flags, __builtin_return_address(0));
-    return p;
+    return do_mmap(addr, len, prot, flags, fd, off, __builtin_return_address(0));
 }
 
 FMP_CHECK_EXPORT int munmap(void *addr, size_t len)
 {
+    if (holding)
+        return sys_munmap(addr, len);
+    int e = errno;
+    lock();
     int rc = sys_munmap(addr, len);
-    if (rc == 0 && len) {
-        int e = errno;
-        lock();
-        if (st.nmaps)
-            maps_cut((uintptr_t)addr, (uintptr_t)addr + page_round(len), NULL);
-        unlock();
-        errno = e;
-    }
+    int err = rc ? errno : 0;
+    if (rc == 0 && len && st.nmaps)
+        maps_cut((uintptr_t)addr, (uintptr_t)addr + page_round(len));
+    unlock();
+    errno = err ? err : e;
     return rc;
+}
+
+/* The records after mremap(old, old_len, new_len) gave p.  What stays mapped keeps its own
+   records, moved with it when it moved; what grew takes the record of the old range's
+   last page (the mapping it extends); what shrank, and the old place when the mapping
+   moved (not with MREMAP_DONTUNMAP), have none; the target's earlier records are gone. */
+static void remap_records(uintptr_t old, size_t old_len, uintptr_t p, size_t new_len, int flags)
+{
+    uintptr_t olo = old, ohi = old + page_round(old_len), nlen = page_round(new_len);
+    uintptr_t keep = nlen < ohi - olo ? nlen : ohi - olo; /* the part that stays mapped */
+    maprec last = {0};
+    int li = maps_from(ohi - 1),
+        grow = nlen > ohi - olo && li < st.nmaps && st.maps[li].start < ohi;
+    if (grow)
+        last = st.maps[li];
+    if (p == olo) { /* in place */
+        if (nlen < ohi - olo)
+            maps_cut(olo + nlen, ohi);
+        if (grow)
+            maps_grow(ohi, olo + nlen, &last);
+        return;
+    }
+    /* moved: the records of what moved, copied out first */
+    int first = maps_from(olo), n = 0;
+    while (first + n < st.nmaps && st.maps[first + n].start < olo + keep)
+        n++;
+    size_t bytes = page_round((size_t)(n ? n : 1) * sizeof(maprec));
+    maprec *moved = n ? map(bytes) : NULL;
+    if (n && !moved) {
+        st.dropped++;
+        n = 0;
+    }
+    for (int i = 0; i < n; i++)
+        moved[i] = st.maps[first + i];
+    if (!(flags & MREMAP_DONTUNMAP))
+        maps_cut(olo, ohi);
+    maps_cut(p, p + nlen);
+    for (int i = 0; i < n; i++) {
+        uintptr_t lo = moved[i].start > olo ? moved[i].start : olo;
+        uintptr_t hi = moved[i].end < olo + keep ? moved[i].end : olo + keep;
+        if (lo < hi)
+            maps_put(p + (lo - olo), p + (hi - olo), &moved[i]);
+    }
+    if (grow)
+        maps_grow(p + (ohi - olo), p + nlen, &last);
+    if (moved)
+        sys_munmap(moved, bytes);
 }
 
 FMP_CHECK_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
@@ -876,30 +985,26 @@ FMP_CHECK_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int fla
         want = va_arg(ap, void *);
         va_end(ap);
     }
+    if (holding)
+        return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, want);
+    int e = errno;
+    lock();
     void *p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, want);
-    if (p != MAP_FAILED) {
-        int e = errno;
-        maprec was = {0};
-        lock();
-        if (st.nmaps) {
-            /* the record moves with the mapping, its site kept */
-            maps_cut((uintptr_t)old, (uintptr_t)old + page_round(old_len), &was);
-            if (was.end)
-                maps_put((uintptr_t)p, (uintptr_t)p + page_round(new_len), was.gen, (int)was.depth,
-                         was.stack);
-            else
-                maps_cut((uintptr_t)p, (uintptr_t)p + page_round(new_len), NULL);
-        }
-        unlock();
-        errno = e;
-    }
+    int err = p == MAP_FAILED ? errno : 0;
+    if (p != MAP_FAILED && st.nmaps)
+        remap_records((uintptr_t)old, old_len, (uintptr_t)p, new_len, flags);
+    unlock();
+    errno = err ? err : e;
     return p;
 }
+#endif /* MAPS_RECORDED */
 
 /* ---------------------------------------------------------------- the query API */
 
 int fmp_check_mapping_at(uintptr_t addr, fmp_check_block *out)
 {
+    if (holding)
+        return 0;
     lock();
     int i = st.nmaps ? maps_from(addr) : 0, found = i < st.nmaps && st.maps[i].start <= addr;
     if (found) {
@@ -994,7 +1099,7 @@ int fmp_check_own_memory(uintptr_t (*r)[2], int max)
     add_pool(r, max, &n, &st.bnodes);
     if (st.maps)
         add_range(r, max, &n, (uintptr_t)st.maps,
-                  (uintptr_t)st.maps + page_round(MAPS_MAX * sizeof *st.maps));
+                  (uintptr_t)st.maps + page_round((size_t)st.maps_cap * sizeof *st.maps));
     unlock();
     return n;
 }

@@ -12,9 +12,17 @@
  * preloaded).  Every function may be called from any thread, in any process (a child after
  * fork() included), at any time; none allocates.
  *
- * Not seen: memory that does not come through those symbols (mmap, forkmp's shared arena,
- * another allocator linked into the program, and the few blocks glibc allocates through
- * its private entry points, such as the dynamic loader's before it is relocated).  A block
+ * It also interposes mmap, mmap64, munmap and mremap (64-bit systems) and records each
+ * MAP_PRIVATE mapping the same way (fmp_check_mapping_at), as long as it is mapped, with
+ * no limit of count.
+ *
+ * Not seen: memory that does not come through those symbols (forkmp's shared arena,
+ * another allocator linked into the program, glibc's own mappings (its allocator's, its
+ * thread stacks), a mapping made by a signal handler that interrupted the interposer,
+ * and the few blocks glibc allocates through its private entry points, such as the
+ * dynamic loader's before it is relocated).  A move by mremap of a range holding gaps
+ * (Linux 6.17 and later) may leave the records of the target's parts facing the gaps
+ * wrong.  A block
  * freed through __libc_free() keeps its record until its address is allocated again.
  * It must be preloaded: loaded by dlopen() it interposes nothing (and its initial-exec TLS
  * may not load).  A fork() made without the fork handlers (a raw clone) may leave the
@@ -85,8 +93,8 @@ FMP_CHECK_EXPORT int fmp_check_own_memory(uintptr_t (*r)[2], int max);
  * allocates (malloc's caller is in one of them) records that caller alone, not the
  * whole allocation stack: the runtime's blocks are told apart by their first frame, and
  * are never named.  A backtrace per allocation is most of the interposer's cost on the
- * runtime's allocations at each region.  The first call's ranges are kept: later calls
- * change nothing (allocations that read them take no lock).
+ * runtime's allocations at each region.  The first call that gives a range is kept: later
+ * calls change nothing (allocations that read the ranges take no lock).
  * @return 0.
  */
 #define FMP_CHECK_QUICK_MAX 64
