@@ -33,6 +33,9 @@
 # program under memcheck runs 10 to 50 times slower) unless set.  VALGRIND names another
 # valgrind; VALGRIND_OPTS (read by valgrind itself) adds options, e.g.
 # --track-origins=yes.
+# The suites run VALGRIND_JOBS at a time (default: 2, or 1 on a machine of one cpu): a
+# suite under memcheck keeps about one cpu busy (valgrind runs a process's threads one at
+# a time), and the report that follows is printed in the suites' order.
 set -u
 
 # Tests left out, each with its reason (SUITE:TEST):
@@ -63,14 +66,12 @@ mkdir -p "$logs" || exit 1
 [ "$(id -u)" -eq 0 ] && chmod 1777 "$logs"
 
 now() { date +%s; }
-nsuites=0 npass=0 nfail=0 nleft=0 nerrors=0
-for suite in "$@"; do
+
+# One suite under memcheck: its output in $logs/SUITE.out, its exit status and time in
+# $logs/SUITE.rc, the tests left out in $logs/SUITE.left.
+run_suite() {
+    suite=$1
     name=$(basename "$suite")
-    if [ ! -x "$suite" ]; then
-        echo "---- $suite: not built"
-        nsuites=$((nsuites + 1)) nfail=$((nfail + 1))
-        continue
-    fi
     mkdir -p "$logs/$name"
     [ "$(id -u)" -eq 0 ] && chmod 1777 "$logs/$name"
     # the suite's tests but the excluded ones
@@ -79,19 +80,54 @@ for suite in "$@"; do
     for t in $all; do
         if printf '%s\n' "$excluded" | grep -q -x -F "$name:$t"; then
             left="$left $t"
-            nleft=$((nleft + 1))
         else
             run="$run $t"
         fi
     done
+    echo "$left" >"$logs/$name.left"
     t0=$(now)
     # shellcheck disable=SC2086  # word splitting wanted: the test names
     "$VALGRIND" --tool=memcheck --error-exitcode=99 --leak-check=no \
         --trace-children=yes --trace-children-skip='/bin/*,/usr/bin/*,/sbin/*,/usr/sbin/*' \
         --vgdb=no --num-callers=30 --suppressions="$srcdir/tests/valgrind.supp" \
         --log-file="$logs/$name/vg.%p.log" "$suite" $run >"$logs/$name.out" 2>&1 </dev/null
-    rc=$?
-    secs=$(($(now) - t0))
+    echo "$? $(($(now) - t0))" >"$logs/$name.rc"
+}
+
+# VALGRIND_JOBS lanes; each takes the next suite no lane has claimed (mkdir is atomic)
+jobs=${VALGRIND_JOBS:-}
+if [ -z "$jobs" ]; then
+    jobs=$(nproc 2>/dev/null || echo 1)
+    [ "$jobs" -gt 2 ] && jobs=2
+fi
+lane=0
+while [ "$lane" -lt "$jobs" ]; do
+    (
+        i=0
+        for suite in "$@"; do
+            i=$((i + 1))
+            [ -x "$suite" ] || continue
+            mkdir "$logs/claim.$i" 2>/dev/null || continue
+            run_suite "$suite"
+        done
+    ) &
+    lane=$((lane + 1))
+done
+wait
+
+nsuites=0 npass=0 nfail=0 nleft=0 nerrors=0
+for suite in "$@"; do
+    name=$(basename "$suite")
+    if [ ! -x "$suite" ] || [ ! -f "$logs/$name.rc" ]; then
+        echo "---- $suite: not built (or its run left no status)"
+        nsuites=$((nsuites + 1)) nfail=$((nfail + 1))
+        continue
+    fi
+    read -r rc secs <"$logs/$name.rc"
+    left=$(cat "$logs/$name.left")
+    for t in $left; do
+        nleft=$((nleft + 1))
+    done
     # memcheck's count, over every process of the suite
     errs=0 procs=0 bad="" nbad=0
     for f in "$logs/$name"/vg.*.log; do
