@@ -78,13 +78,14 @@ typedef struct fmp__chk_hit {
 
 /* One region's check, in the arena (the members write their hits into it). */
 typedef struct fmp__chk {
-    _Atomic int shadow; /* the snapshot: 0 until the master forked it, -1: none */
-    _Atomic int at_end; /* the master finished its body (a region's): its memory is final */
-    int persistent;     /* a persistent team's: the snapshot of its creation, kept */
-    int borrowed;       /* the snapshot is the warm pool's member, not ours to end */
-    uintptr_t bound;    /* the top of the region's function's frame: the master's frames
-                           enclosing it lie from here up */
-    int nframes;        /* those frames: frame i spans [cfa[i - 1] (bound), cfa[i]) */
+    _Atomic uint32_t shadow; /* the snapshot's pid: 0 until the master forked it, -1: none */
+    _Atomic uint32_t at_end; /* the master finished its body (a region's): its memory is
+                                final */
+    int persistent;          /* a persistent team's: the snapshot of its creation, kept */
+    int borrowed;            /* the snapshot is the warm pool's member, not ours to end */
+    uintptr_t bound;         /* the top of the region's function's frame: the master's frames
+                                enclosing it lie from here up */
+    int nframes;             /* those frames: frame i spans [cfa[i - 1] (bound), cfa[i]) */
     uintptr_t cfa[CHK_FRAMES], ip[CHK_FRAMES];
     uintptr_t rip;    /* the region's function (a return address in it), 0: not known */
     int nloc;         /* its locals declared outside the region's block, at fixed places
@@ -342,6 +343,13 @@ static int warm_one(struct dl_phdr_info *info, size_t size, void *arg)
 
 /* ------------------------------------------------------------------ the snapshot */
 
+/* The master posts v in *w (members may sleep on it). */
+static void post(_Atomic uint32_t *w, uint32_t v)
+{
+    atomic_store(w, v);
+    fmp__futex_wake(w, INT_MAX);
+}
+
 static pid_t snapshot(void)
 {
     pid_t master = getpid();
@@ -411,38 +419,36 @@ void fmp__check_snapshot(fmp__shteam *t)
     pid_t pid = fmp__warm_snapshot(t); /* a warm region: the pool's, synced already */
     k->borrowed = pid > 0;
     if (pid > 0) {
-        atomic_store(&k->shadow, (int)pid);
+        post(&k->shadow, (uint32_t)pid);
         return;
     }
     fmp__flush_streams();
     pid = snapshot();
     if (pid < 0 && !g_chk.said_failed++)
         FMP__SAY(check_unavailable, strerror(errno));
-    atomic_store(&k->shadow, pid < 0 ? -1 : (int)pid);
+    post(&k->shadow, pid < 0 ? (uint32_t)-1 : (uint32_t)pid);
 }
 
 /* In a member: wait until *w is not 0 (the master posted it): its value, or -1 when the
-   team broke (the master is gone), or 0 after polls (0: for ever) of 50 us. */
-static int master_posted(fmp__shteam *t, _Atomic int *w, long polls)
+   team broke (the master is gone), or 0 after ms milliseconds (0: for ever).  Sleeps in
+   slices of a millisecond, looking at the team between them. */
+static int master_posted(fmp__shteam *t, _Atomic uint32_t *w, int ms)
 {
-    int v;
-    for (long i = 0; (v = atomic_load(w)) == 0; i++) {
+    uint32_t v;
+    for (int slept = 0; (v = atomic_load(w)) == 0; slept++) {
         if (atomic_load(&t->broken))
             return -1;
-        if (polls && i > polls + 100)
+        if (ms && slept >= ms)
             return 0;
-        if (i > 100) {
-            struct timespec ts = {0, 50000};
-            nanosleep(&ts, NULL);
-        }
+        fmp__futex_wait(w, 0, 1);
     }
-    return v;
+    return (int)v;
 }
 
 void fmp__check_master_end(fmp__shteam *t)
 {
     if (t->chk)
-        atomic_store(&t->chk->at_end, 1);
+        post(&t->chk->at_end, 1);
 }
 
 /* ------------------------------------------------------------------ members */
@@ -735,7 +741,7 @@ void fmp__check_member_end(fmp__shteam *t, int me)
     /* the master's end, waited for 0.2 s at most: a master still in a barrier that this
        member did not meet (the end barrier reports it) must not wait for it; past that,
        its memory as it is */
-    if (shadow < 0 || (!k->persistent && master_posted(t, &k->at_end, 4000) < 0)) {
+    if (shadow < 0 || (!k->persistent && master_posted(t, &k->at_end, 200) < 0)) {
         /* the team broke (its failure is what is said), or no snapshot (said by the
            master) */
         if (sc->mapped)
@@ -1218,7 +1224,7 @@ void fmp__check_close(fmp__shteam *t)
     if (!k)
         return;
     t->chk = NULL;
-    int pid = atomic_load(&k->shadow);
+    int pid = (int)atomic_load(&k->shadow);
     if (pid > 0 && !k->borrowed) {
         /* ended and reaped now: no zombie child left between regions (the program
            may count its children); only forked regions and teams have one of their own,
