@@ -4,15 +4,17 @@
  * heap block, a local of a function enclosing the region) writes its own copy: the join
  * throws it away.  With the check on, every FMP_PARALLEL region says so, once per place:
  *
- * - the master, before its members start, forks a snapshot of itself (a process that only
- *   sleeps: its memory is the master's at the region's start, copy-on-write) and notes
- *   the frames of its stack that enclose the region's function;
+ * - the master notes the frames of its stack that enclose the region's function and
+ *   keeps a snapshot of itself as at the region's start: in a warm region one more member
+ *   of the warm pool that syncs and never enters (warm.c), else a forked process that only
+ *   sleeps (its memory copy-on-write);
  * - each member tracks the pages it writes from its start (warm.c: a warm member's own
  *   tracking, a forked child's registered anew) and, at its body's end, compares each
  *   written page with the snapshot's; the bytes that differ, in memory the master had
  *   before the region, are hits, told apart there (the member knows what it allocated in
  *   the region and what is its own stack): a local of an enclosing frame, a named global
- *   of the program or of its own libraries, a heap block allocated before the region;
+ *   of the program or of its own libraries, a heap block or a private mapping made before
+ *   the region (the runtime's data segments are skipped whole, before any comparison);
  * - the master, after the join, names each hit (the symbol, the allocation site, the
  *   frame's function), prints each place once per run on stderr, and appends it to
  *   FMP_CHECK=writes:FILE as a JSON line.
@@ -21,7 +23,7 @@
  * the region, shared memory (never tracked), the C runtime's and forkmp's own memory,
  * thread-locals, the master's writes.  Heap blocks are known by their allocation sites
  * when libforkmp_check.so is preloaded (src/check/alloc.c); forkmp preloads it itself
- * when FMP_CHECK is set as the program starts (fmp__check_reexec).  Nothing of this runs,
+ * when FMP_CHECK is set as the program starts (check_preload).  Nothing of this runs,
  * and nothing is interposed, without FMP_CHECK. */
 #include "env.h"
 #include "messages.h"
@@ -318,9 +320,9 @@ static void region_locals(fmp__chk *k)
     free(other);
 }
 
-/* The symbol tables of every loaded object, read once in the master before the first
-   snapshot: members (forked, or warm) inherit them instead of reading them at each
-   region's end. */
+/* The symbol tables and types of the program's own objects, read once in the master
+   before the first snapshot: members (forked, or warm) inherit them instead of reading
+   them at each region's end. */
 static int warm_one(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
@@ -779,7 +781,7 @@ void fmp__check_member_end(fmp__shteam *t, int me)
                 continue;
             }
             size_t len = e - a < CMP_BYTES ? e - a : CMP_BYTES;
-            ssize_t got = memfd >= 0 ? pread(memfd, sc->buf, len, (off_t)a) : -1;
+            ssize_t got = pread(memfd, sc->buf, len, (off_t)a);
             if (got <= 0) { /* not in the snapshot: mapped since */
                 a += 4096;
                 continue;
@@ -1017,6 +1019,15 @@ typedef struct place {
     uint64_t seen; /* members, a bit each (mod 64) */
 } place;
 
+/* "element 3", "elements 0 to 31": the elements that bytes first..last of an array touch */
+static void elems_of(char *buf, size_t len, size_t first, size_t last, size_t elem)
+{
+    if (first / elem == last / elem)
+        snprintf(buf, len, FMP__MSG_check_elem, first / elem);
+    else
+        snprintf(buf, len, FMP__MSG_check_elems, first / elem, last / elem);
+}
+
 static void say_place(const fmp__shteam *t, const place *p)
 {
     char what[1024], rank[32] = "", more[64] = "";
@@ -1035,17 +1046,10 @@ static void say_place(const fmp__shteam *t, const place *p)
             snprintf(name, sizeof name, "%s", s.name);
             snprintf(object, sizeof object, "%s", s.object);
         }
-        /* a function's static: GCC names its symbol count.N */
-        char *dot = strrchr(name, '.');
-        if (dot && dot != name && dot[1] && strspn(dot + 1, "0123456789") == strlen(dot + 1))
-            *dot = 0;
+        plain_name(name); /* a function's static: GCC's symbol is count.N; C++'s demangled */
         char elems[96];
         if (fmp__sym_type(p->base, &ty) == 0 && ty.elem) {
-            if (first / ty.elem == last / ty.elem)
-                snprintf(elems, sizeof elems, FMP__MSG_check_elem, first / ty.elem);
-            else
-                snprintf(elems, sizeof elems, FMP__MSG_check_elems, first / ty.elem,
-                         last / ty.elem);
+            elems_of(elems, sizeof elems, first, last, ty.elem);
             snprintf(what, sizeof what, FMP__MSG_check_global_elems, name, ty.type, elems,
                      p->size / ty.elem, base_name(object));
         } else if (ty.type[0])
@@ -1088,11 +1092,7 @@ static void say_place(const fmp__shteam *t, const place *p)
             snprintf(ty.type, sizeof ty.type, "%s", l[i].type);
             ty.elem = l[i].elem;
             if (l[i].elem) {
-                if (a / l[i].elem == b / l[i].elem)
-                    snprintf(elems, sizeof elems, FMP__MSG_check_elem, a / l[i].elem);
-                else
-                    snprintf(elems, sizeof elems, FMP__MSG_check_elems, a / l[i].elem,
-                             b / l[i].elem);
+                elems_of(elems, sizeof elems, a, b, l[i].elem);
                 snprintf(what, sizeof what, FMP__MSG_check_local_elems, l[i].name, l[i].type, elems,
                          l[i].size / l[i].elem, name);
             } else {
@@ -1185,14 +1185,13 @@ static void report(fmp__shteam *t, fmp__chk *k)
         place *q = &pl[j];
         q->bytes += p.bytes;
         /* the range within one variable or block (of several blocks or mappings made at one
-           site, the first one's) */
-        if (p.lo < q->lo && (q->kind == H_STACK || p.base == q->base))
-            q->lo = p.lo;
-        if (p.hi > q->hi && (q->kind == H_STACK || p.base == q->base))
-            q->hi = p.hi;
-        /* members that wrote the same bytes: those bytes once */
-        if ((q->kind == H_STACK || p.base == q->base) && q->bytes > q->hi - q->lo)
-            q->bytes = q->hi - q->lo;
+           site, the first one's), where bytes that several members wrote count once */
+        if (q->kind == H_STACK || p.base == q->base) {
+            q->lo = p.lo < q->lo ? p.lo : q->lo;
+            q->hi = p.hi > q->hi ? p.hi : q->hi;
+            if (q->bytes > q->hi - q->lo)
+                q->bytes = q->hi - q->lo;
+        }
         if (p.member < q->member)
             q->member = p.member;
         if (!(q->seen & p.seen)) {
@@ -1293,19 +1292,6 @@ static int program_needs(struct dl_phdr_info *info, size_t size, void *arg)
     return 1; /* the program is the first object: stop there */
 }
 
-static int read_all(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t n = 0;
-    ssize_t r;
-    while (n < cap && (r = read(fd, buf + n, cap - n)) > 0)
-        n += (size_t)r;
-    close(fd);
-    return n < cap ? (int)n : -1;
-}
-
 __attribute__((constructor)) static void check_preload(void)
 {
     const char *v = getenv("FMP_CHECK");
@@ -1346,13 +1332,12 @@ __attribute__((constructor)) static void check_preload(void)
     const char *old = getenv("LD_PRELOAD");
     snprintf(pre, sizeof pre, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
     static char args[1 << 17];
-    int n = read_all("/proc/self/cmdline", args, sizeof args - 1);
+    long n = fmp__read_file("/proc/self/cmdline", args, sizeof args);
     if (n <= 0)
         return;
-    args[n] = 0;
     char *argv[4096];
     int argc = 0;
-    for (int i = 0; i < n && argc < 4095; i += (int)strlen(args + i) + 1)
+    for (long i = 0; i < n && argc < 4095; i += (long)strlen(args + i) + 1)
         argv[argc++] = args + i;
     argv[argc] = NULL;
     setenv("FMP_CHECK_PRELOADED", "1", 1);

@@ -483,7 +483,7 @@ static long pm_scan(int fd, u64 s, u64 e, u64 flags, u64 inv, u64 mask, u64 anyo
     return n;
 }
 
-static long read_file(const char *path, char *buf, long cap)
+long fmp__read_file(const char *path, char *buf, long cap)
 {
     long fd = RS3(SYS_open, path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
@@ -665,7 +665,7 @@ static int read_maps(const w_ctl *c, int fd, char *buf, long cap, struct w_map *
 {
     if (c->query && fd >= 0)
         return query_maps(fd, c, (u64)RS1(SYS_brk, 0), out, MAXMAPS);
-    long r = read_file("/proc/self/maps", buf, cap);
+    long r = fmp__read_file("/proc/self/maps", buf, cap);
     return r < 0 ? (int)r : parse_maps(buf, out, MAXMAPS, c->xs, c->xe, NULL, NULL);
 }
 
@@ -1605,7 +1605,7 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
 static int stat_starts(u64 *stack, u64 *brk)
 {
     char b[1024];
-    long r = read_file("/proc/self/stat", b, sizeof b);
+    long r = fmp__read_file("/proc/self/stat", b, sizeof b);
     char *p = r > 0 ? strrchr(b, ')') : NULL;
     if (!p)
         return -1;
@@ -1641,7 +1641,7 @@ static void query_probe(w_ctl *c, w_mpriv *mp)
             return;
         if (n < 0 || attempt)
             break;
-        long r = read_file("/proc/self/maps", mp->buf, sizeof mp->buf);
+        long r = fmp__read_file("/proc/self/maps", mp->buf, sizeof mp->buf);
         c->nmaps = r < 0 ? -1 : parse_maps(mp->buf, c->maps, MAXMAPS, c->xs, c->xe, NULL, NULL);
     }
     c->query = 0;
@@ -1652,7 +1652,7 @@ static void query_probe(w_ctl *c, w_mpriv *mp)
 static int master_track_all(w_ctl *c, char *why, size_t len)
 {
     w_mpriv *mp = (w_mpriv *)g_pool.res;
-    long r = read_file("/proc/self/maps", mp->buf, sizeof mp->buf);
+    long r = fmp__read_file("/proc/self/maps", mp->buf, sizeof mp->buf);
     if (r < 0) {
         snprintf(why, len, "cannot read /proc/self/maps (%s)", strerror((int)-r));
         return -1;
@@ -1699,7 +1699,7 @@ static int pool_shares(const w_ctl *c, const struct w_map *m)
 /* A number after "key:" in the text of the file at path (-1 if none). */
 static long proc_number(const char *path, const char *key, char *buf, long cap)
 {
-    if (read_file(path, buf, cap) <= 0)
+    if (fmp__read_file(path, buf, cap) <= 0)
         return -1;
     const char *q = key[0] ? strstr(buf, key) : buf;
     if (!q)
@@ -2046,7 +2046,7 @@ static int thread_runs(int tid, u64 *runs)
 {
     char path[64], b[128];
     snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
-    if (read_file(path, b, sizeof b) <= 0)
+    if (fmp__read_file(path, b, sizeof b) <= 0)
         return -1;
     const char *q = strchr(b, ' ');
     q = q ? strchr(q + 1, ' ') : NULL; /* run time, wait time, runs */
@@ -2063,7 +2063,7 @@ static int thread_waits_safely(int tid)
 {
     char path[64], b[256];
     snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-    if (read_file(path, b, sizeof b) <= 0 || b[0] < '0' || b[0] > '9')
+    if (fmp__read_file(path, b, sizeof b) <= 0 || b[0] < '0' || b[0] > '9')
         return 0; /* "running", or -1: stopped outside a system call */
     char *e;
     long nr = strtol(b, &e, 10);
@@ -2703,7 +2703,7 @@ int fmp__wtrack_begin(const fmp__shteam *t)
     w->pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     if (w->uffd < 0 || w->pmfd < 0)
         return w->uffd < 0 ? w->uffd : -errno;
-    long len = read_file("/proc/self/maps", w->buf, sizeof w->buf);
+    long len = fmp__read_file("/proc/self/maps", w->buf, sizeof w->buf);
     if (len < 0)
         return (int)len;
     u64 xs = g_pool.ctl ? g_pool.ctl->xs : 0, xe = g_pool.ctl ? g_pool.ctl->xe : 0;
@@ -2748,7 +2748,7 @@ int fmp__vma_of(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
         *hi = q.vma_end;
     } else if (r != -ENOENT) { /* before Linux 6.11: the text */
         w_track *w = g_wt;
-        long len = w ? read_file("/proc/self/maps", w->buf, sizeof w->buf) : -EINVAL;
+        long len = w ? fmp__read_file("/proc/self/maps", w->buf, sizeof w->buf) : -EINVAL;
         int n = len < 0 ? -1 : parse_maps(w->buf, w->maps, MAXMAPS, 0, 0, NULL, NULL);
         for (int i = 0; i < n; i++)
             if (w->maps[i].s <= a && a < w->maps[i].e) {
