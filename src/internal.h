@@ -564,6 +564,9 @@ int fmp__wtrack_rearm(void);
 void *fmp__wtrack_scratch(size_t *len);
 /* The mapping holding address a: [*lo, *hi), or 0 and 0 when none; 0 or -errno. */
 int fmp__vma_of(uintptr_t a, uintptr_t *lo, uintptr_t *hi);
+/* The same from the text of /proc/self/maps: what fmp__vma_of falls back on before Linux
+   6.11 (PROCMAP_QUERY); tests call it directly. */
+int fmp__vma_of_text(uintptr_t a, uintptr_t *lo, uintptr_t *hi);
 /* A file read whole into buf (NUL-terminated) through raw system calls (a warm member may
    call it): its length, -E2BIG when it does not fit in cap - 1 bytes, or -errno (warm.c). */
 long fmp__read_file(const char *path, char *buf, long cap);

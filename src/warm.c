@@ -2732,6 +2732,45 @@ int fmp__wtrack_begin(const fmp__shteam *t)
     return 0;
 }
 
+int fmp__vma_of_text(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
+{
+    *lo = *hi = 0;
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    char b[4096];
+    long have = 0, got;
+    int skip = 0; /* the rest of a line longer than b */
+    while (!*hi && (got = RS3(SYS_read, fd, b + have, sizeof b - 1 - have)) > 0) {
+        have += got;
+        b[have] = 0;
+        char *line = b, *nl;
+        for (; !*hi && (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+            const char *c = line;
+            u64 s = hexp(&c), e = *c == '-' ? (c++, hexp(&c)) : 0;
+            if (!skip && s <= a && a < e) {
+                *lo = s;
+                *hi = e;
+            }
+            skip = 0;
+        }
+        have -= line - b;
+        if (have == (long)sizeof b - 1) { /* no end of line in it: its start is read */
+            const char *c = b;
+            u64 s = skip ? 0 : hexp(&c), e = !skip && *c == '-' ? (c++, hexp(&c)) : 0;
+            if (s <= a && a < e) {
+                *lo = s;
+                *hi = e;
+            }
+            skip = 1;
+            have = 0;
+        }
+        memmove(b, line, (size_t)have);
+    }
+    close(fd);
+    return 0;
+}
+
 int fmp__vma_of(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
 {
     *lo = *hi = 0;
@@ -2743,22 +2782,14 @@ int fmp__vma_of(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
     q.size = sizeof q;
     q.query_addr = a;
     long r = RS3(SYS_ioctl, fd, W_PROCMAP_QUERY, &q);
+    close(fd);
     if (r == 0) {
         *lo = q.vma_start;
         *hi = q.vma_end;
-    } else if (r != -ENOENT) { /* before Linux 6.11: the text */
-        w_track *w = g_wt;
-        long len = w ? fmp__read_file("/proc/self/maps", w->buf, sizeof w->buf) : -EINVAL;
-        int n = len < 0 ? -1 : parse_maps(w->buf, w->maps, MAXMAPS, 0, 0, NULL, NULL);
-        for (int i = 0; i < n; i++)
-            if (w->maps[i].s <= a && a < w->maps[i].e) {
-                *lo = w->maps[i].s;
-                *hi = w->maps[i].e;
-            }
-        r = 0;
+    } else if (r != -ENOENT) { /* before Linux 6.11 */
+        return fmp__vma_of_text(a, lo, hi);
     }
-    close(fd);
-    return r < 0 ? (int)r : 0;
+    return 0;
 }
 
 void *fmp__wtrack_scratch(size_t *len)
@@ -2800,6 +2831,11 @@ int fmp__vma_of(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
     (void)a;
     *lo = *hi = 0;
     return -ENOSYS;
+}
+
+int fmp__vma_of_text(uintptr_t a, uintptr_t *lo, uintptr_t *hi)
+{
+    return fmp__vma_of(a, lo, hi);
 }
 
 int fmp__wtrack_begin(const fmp__shteam *t)

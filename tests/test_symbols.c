@@ -46,6 +46,7 @@
 #include <unwind.h>
 
 #include "harness.h"
+#include "internal.h"
 #include "symbols.h"
 #include "sym_probe.h"
 
@@ -530,6 +531,71 @@ static void test_segments(void)
     free(heap);
 }
 
+/* fmp__vma_of_text, the mapping of an address from /proc/self/maps' text (what the
+   lost-write detector falls back on before Linux 6.11): as the kernel's PROCMAP_QUERY
+   says, or as the text says where the kernel has no query (then from lines parsed by
+   hand), a line longer than its buffer of 4096 bytes included */
+static void test_vma_text(void)
+{
+    char dir[] = "/tmp/fmp-test-vma.XXXXXX";
+    HT_REQUIRE(mkdtemp(dir) != NULL);
+    char path[4200];
+    snprintf(path, sizeof path, "%s", dir);
+    /* a path of 4082 bytes: its line in /proc/self/maps is longer than 4096 */
+    int depth = 0;
+    while (strlen(path) < 4080) {
+        size_t at = strlen(path), len = 4080 - at - 1 < 150 ? 4080 - at - 1 : 150;
+        path[at] = '/';
+        memset(path + at + 1, 'd', len);
+        path[at + 1 + len] = 0;
+        HT_REQUIRE_MSG(mkdir(path, 0700) == 0, "mkdir: %s", strerror(errno));
+        depth++;
+    }
+    strcat(path, "/f");
+    int fd = open(path, O_RDWR | O_CREAT, 0600);
+    HT_REQUIRE_MSG(fd >= 0, "open: %s", strerror(errno));
+    HT_REQUIRE(ftruncate(fd, 3 * 4096) == 0);
+    char *f = mmap(NULL, 3 * 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    char *anon = mmap(NULL, 5 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    HT_REQUIRE(f != MAP_FAILED && anon != MAP_FAILED);
+    volatile int local = 0;
+    char *heap = malloc(100);
+    struct {
+        uintptr_t a, lo, hi; /* lo == hi == 0: not mapped */
+    } c[] = {{(uintptr_t)f + 5000, (uintptr_t)f, (uintptr_t)f + 3 * 4096},
+             {(uintptr_t)anon, (uintptr_t)anon, (uintptr_t)anon + 5 * 4096},
+             {(uintptr_t)&local, 0, 0},
+             {(uintptr_t)heap, 0, 0},
+             {(uintptr_t)test_vma_text, 0, 0},
+             {4096, 0, 0}};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        uintptr_t lo, hi, tlo, thi;
+        HT_CHECK(fmp__vma_of(c[i].a, &lo, &hi) == 0 || lo == 0);
+        HT_CHECK_INT_EQ(fmp__vma_of_text(c[i].a, &tlo, &thi), 0);
+        HT_CHECK_MSG(tlo == lo && thi == hi, "%#lx: [%#lx, %#lx) from the text, [%#lx, %#lx) asked",
+                     (unsigned long)c[i].a, (unsigned long)tlo, (unsigned long)thi,
+                     (unsigned long)lo, (unsigned long)hi);
+        if (c[i].lo || c[i].a == 4096)
+            HT_CHECK_MSG(tlo == c[i].lo && thi == c[i].hi,
+                         "%#lx: [%#lx, %#lx), expected [%#lx, %#lx)", (unsigned long)c[i].a,
+                         (unsigned long)tlo, (unsigned long)thi, (unsigned long)c[i].lo,
+                         (unsigned long)c[i].hi);
+        else
+            HT_CHECK_MSG(tlo <= c[i].a && c[i].a < thi, "%#lx not in [%#lx, %#lx)",
+                         (unsigned long)c[i].a, (unsigned long)tlo, (unsigned long)thi);
+    }
+    free(heap);
+    munmap(f, 3 * 4096);
+    munmap(anon, 5 * 4096);
+    close(fd);
+    unlink(path);
+    while (depth-- > 0) {
+        *strrchr(path, '/') = 0;
+        rmdir(path);
+    }
+    rmdir(dir);
+}
+
 static void test_loader_and_vdso(void)
 {
     fmp__sym s;
@@ -964,6 +1030,7 @@ static const ht_test tests[] = {HT_TEST(test_global_array),
                                 HT_TEST(test_line_buffer),
                                 HT_TEST(test_libc),
                                 HT_TEST(test_segments),
+                                HT_TEST(test_vma_text),
                                 HT_TEST(test_loader_and_vdso),
                                 HT_TEST(test_heap_stack_anonymous),
                                 HT_TEST(test_garbage_addresses),
