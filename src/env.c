@@ -435,11 +435,12 @@ static const struct envvar {
     {{"FMP_CHECK", NULL, "writes, writes:FILE, or off", "off",
       "The lost-write detector: at the end of every FMP_PARALLEL region, each member other "
       "than the master reports the private memory it wrote that the master had before the "
-      "region (a global by its name, a heap block by its allocation site, a local of a "
-      "function enclosing the region by its function), which the join throws away: one "
-      "line on stderr per place, once per run; with :FILE also a JSON line per place, "
-      "appended to FILE. Costs a snapshot of the master (a fork) at every region; nothing "
-      "without it."},
+      "region (a global by its name, a heap block or a private mapping by where it was "
+      "made, a local of a function enclosing the region by its function), which the join "
+      "throws away: one line on stderr per place, once per run; with :FILE also a JSON "
+      "line per place, appended to FILE. Costs a snapshot of the master at every region "
+      "(one more warm member, or a fork), the members' write tracking and a comparison; "
+      "nothing without it."},
      set_check,
      show_check,
      1},
