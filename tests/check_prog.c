@@ -7,7 +7,7 @@
  *                       one line naming the block's allocation site (printed on stdout as
  *                       "site LINE")
  *   check_prog wrapper  member 1 writes two blocks of one allocation wrapper (make_grid),
- *                       called at two lines: two lines, each naming its call ("calls A B")
+ *                       called at two lines: two lines, each naming its call ("call_a", "call_b")
  *   check_prog stack    a member writes a local of the function that calls the one holding
  *                       the region (through a pointer): one line naming that function
  *   check_prog clean    only writes that are not lost: shared memory, the body's own
@@ -106,7 +106,7 @@ static void wrapper_case(void)
     double *a = make_grid(512, &line);
     int b_call = __LINE__ + 1;
     double *b = make_grid(512, &line);
-    printf("site %d\ncalls %d %d\n", line, a_call, b_call);
+    printf("site %d\ncall_a %d\ncall_b %d\n", line, a_call, b_call);
     FMP_PARALLEL(3) {
         if (fmp_thread_num() == 1) {
             a[1] = 1;
@@ -268,17 +268,22 @@ static void team_body(void *arg)
         lost_array[50] = r + 1;
 }
 
-static void team_case(void)
+/* runs of team_body on team, then the team's end */
+static void run_team(fmp_team *team, int runs)
 {
-    fmp_team *team = fmp_team_create(3);
     if (!team)
         exit(3);
-    for (int r = 0; r < 5; r++)
+    for (int r = 0; r < runs; r++)
         if (fmp_team_run(team, team_body, &r, sizeof r) != 0)
             exit(4);
     if (fmp_team_destroy(team) != 0)
         exit(5);
     printf("team %d\n", lost_array[50]);
+}
+
+static void team_case(void)
+{
+    run_team(fmp_team_create(3), 5);
 }
 
 static void *make_team(void *arg)
@@ -292,15 +297,10 @@ static void thread_team_case(void)
 {
     fmp_team *team = NULL;
     pthread_t th;
-    if (pthread_create(&th, NULL, make_team, &team) != 0 || pthread_join(th, NULL) != 0 || !team)
+    if (pthread_create(&th, NULL, make_team, &team) != 0 || pthread_join(th, NULL) != 0)
         exit(3);
     usleep(100000); /* a parent-death signal of the ended thread would have come */
-    for (int r = 0; r < 3; r++)
-        if (fmp_team_run(team, team_body, &r, sizeof r) != 0)
-            exit(4);
-    if (fmp_team_destroy(team) != 0)
-        exit(5);
-    printf("team %d\n", lost_array[50]);
+    run_team(team, 3);
 }
 
 static void api_case(void)

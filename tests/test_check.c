@@ -153,16 +153,30 @@ static void test_global_and_static(void)
     }
 }
 
+/* The number check_prog printed after "what " on stdout ("site 60"). */
+static int printed(const run *r, const char *what)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%s ", what);
+    const char *p = strstr(r->p.out, key);
+    HT_REQUIRE_MSG(p, "check_prog did not print its %s line: %.500s", what, r->p.out);
+    return atoi(p + strlen(key));
+}
+
+/* An allocation's site as the line gives it: made in fn at line, fn called by main at
+   call. */
+static void site_text(char *out, size_t len, const char *fn, int line, int call)
+{
+    snprintf(out, len, "check_prog.c:%d (in %s < main at check_prog.c:%d)", line, fn, call);
+}
+
 static void test_heap_block_by_site(void)
 {
     for (int i = 0; i < 2; i++) {
         run r;
         run_case(&r, "heap", modes[i], "writes:FILE");
-        const char *s = strstr(r.p.out, "site "), *c = strstr(r.p.out, "call ");
-        HT_REQUIRE_MSG(s && c, "no site lines: %.500s", r.p.out);
         char site[128];
-        snprintf(site, sizeof site, "check_prog.c:%d (in make_grid < main at check_prog.c:%d)",
-                 atoi(s + 5), atoi(c + 5));
+        site_text(site, sizeof site, "make_grid", printed(&r, "site"), printed(&r, "call"));
         if (r.checkable) {
             HT_CHECK_MSG(r.lines == 1 && has_line(r.p.err,
                                                   "a heap block of 32768 bytes allocated "
@@ -184,15 +198,9 @@ static void test_wrapper_calls_apart(void)
     for (int i = 0; i < 2; i++) {
         run r;
         run_case(&r, "wrapper", modes[i], "writes");
-        const char *s = strstr(r.p.out, "site "), *c = strstr(r.p.out, "calls ");
-        HT_REQUIRE_MSG(s && c, "no site lines: %.500s", r.p.out);
-        int a, b;
-        HT_REQUIRE(sscanf(c, "calls %d %d", &a, &b) == 2);
         char sa[128], sb[128];
-        snprintf(sa, sizeof sa, "check_prog.c:%d (in make_grid < main at check_prog.c:%d)",
-                 atoi(s + 5), a);
-        snprintf(sb, sizeof sb, "check_prog.c:%d (in make_grid < main at check_prog.c:%d)",
-                 atoi(s + 5), b);
+        site_text(sa, sizeof sa, "make_grid", printed(&r, "site"), printed(&r, "call_a"));
+        site_text(sb, sizeof sb, "make_grid", printed(&r, "site"), printed(&r, "call_b"));
         if (r.checkable)
             HT_CHECK_MSG(r.lines == 2 &&
                              has_line(r.p.err, "a heap block of 4096 bytes", sa, NULL) &&
@@ -213,11 +221,8 @@ static void test_cxx_operator_new(void)
             done(&r);
             HT_SKIP("libstdc++.so.6 is not installed");
         }
-        const char *s = strstr(r.p.out, "site "), *c = strstr(r.p.out, "call ");
-        HT_REQUIRE_MSG(s && c, "no site lines: %.500s", r.p.out);
         char site[128];
-        snprintf(site, sizeof site, "check_prog.c:%d (in make_cxx < main at check_prog.c:%d)",
-                 atoi(s + 5), atoi(c + 5));
+        site_text(site, sizeof site, "make_cxx", printed(&r, "site"), printed(&r, "call"));
         if (r.checkable)
             HT_CHECK_MSG(r.lines == 1 &&
                              has_line(r.p.err, "a heap block of 8000 bytes allocated at ", site,
@@ -235,11 +240,9 @@ static void test_private_mapping(void)
     for (int i = 0; i < 2; i++) {
         run r;
         run_case(&r, "mapping", modes[i], "writes:FILE");
-        const char *s = strstr(r.p.out, "site "), *mv = strstr(r.p.out, "moved ");
-        HT_REQUIRE_MSG(s && mv, "no site lines: %.500s", r.p.out);
         char site[64], moved[64];
-        snprintf(site, sizeof site, "made at check_prog.c:%d (in main)", atoi(s + 5));
-        snprintf(moved, sizeof moved, "made at check_prog.c:%d (in main)", atoi(mv + 6));
+        snprintf(site, sizeof site, "made at check_prog.c:%d (in main)", printed(&r, "site"));
+        snprintf(moved, sizeof moved, "made at check_prog.c:%d (in main)", printed(&r, "moved"));
         HT_CHECK_MSG(strstr(r.p.out, "mapping 0 0 4"), "FMP_REGION=%s: the writes: %.500s",
                      modes[i], r.p.out);
         if (r.checkable) {
