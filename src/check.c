@@ -1271,7 +1271,8 @@ int fmp_set_check(const char *what)
    it started, with it preloaded: from this constructor, before main, when libforkmp was
    loaded with the program (linked to it, not opened later with dlopen: by then the
    program has run, MPI may be up), never under valgrind, and once (FMP_CHECK_PRELOADED
-   says it was tried).  Without FMP_CHECK: one getenv. */
+   says it was tried, and the process's name, which the new one takes back).  Without FMP_CHECK: one
+   getenv. */
 
 /* The program links libforkmp (or libforkmp_mpi): a name among its DT_NEEDED. */
 static int program_needs(struct dl_phdr_info *info, size_t size, void *arg)
@@ -1292,6 +1293,24 @@ static int program_needs(struct dl_phdr_info *info, size_t size, void *arg)
     return 1; /* the program is the first object: stop there */
 }
 
+/* The process's name (comm, what ps and pkill show): 0, or -1 when unknown.  An
+   execution of /proc/self/exe names it "exe": the process before it says its name in
+   FMP_CHECK_PRELOADED, and the new one takes it back. */
+static int comm_of(char *buf, long len)
+{
+    long n = fmp__read_file("/proc/self/comm", buf, len);
+    if (n > 0 && buf[n - 1] == '\n')
+        buf[n - 1] = 0;
+    return n > 0 && buf[0] ? 0 : -1;
+}
+
+static void name_again(const char *was)
+{
+    char now[32];
+    if (comm_of(now, sizeof now) == 0 && strcmp(now, "exe") == 0 && was[0])
+        prctl(PR_SET_NAME, was, 0, 0, 0);
+}
+
 __attribute__((constructor)) static void check_preload(void)
 {
     const char *v = getenv("FMP_CHECK");
@@ -1299,8 +1318,11 @@ __attribute__((constructor)) static void check_preload(void)
         return;
     int check = 0;
     char file[sizeof fmp__g_icv.check_file];
-    if (fmp__env_parse_check(v, &check, file, sizeof file) < 0 || !check ||
-        getenv("FMP_CHECK_PRELOADED") || dlsym(RTLD_DEFAULT, "fmp_check_block_at"))
+    const char *tried = getenv("FMP_CHECK_PRELOADED");
+    if (tried)
+        name_again(tried);
+    if (fmp__env_parse_check(v, &check, file, sizeof file) < 0 || !check || tried ||
+        dlsym(RTLD_DEFAULT, "fmp_check_block_at"))
         return; /* a bad value is said by the environment's reading */
 #if CHECK_VALGRIND_H
     if (RUNNING_ON_VALGRIND)
@@ -1340,7 +1362,8 @@ __attribute__((constructor)) static void check_preload(void)
     for (long i = 0; i < n && argc < 4095; i += (long)strlen(args + i) + 1)
         argv[argc++] = args + i;
     argv[argc] = NULL;
-    setenv("FMP_CHECK_PRELOADED", "1", 1);
+    char name[32];
+    setenv("FMP_CHECK_PRELOADED", comm_of(name, sizeof name) == 0 ? name : "1", 1);
     setenv("LD_PRELOAD", pre, 1);
     execv("/proc/self/exe", argv);
     /* not executed again: heap blocks go unchecked (said at the first region) */

@@ -27,6 +27,8 @@
  *   check_prog pipe     a pipe's write end closed by the master between two regions: the
  *                       read after them sees its end (no member holds it)
  *   check_prog zombie   after a region no dead child is left (the snapshot reaped)
+ *   check_prog name     prints the process's name (/proc/self/comm) and whether
+ *                       libforkmp_check.so is loaded
  *   check_prog cxx      member 1 writes a block that C++'s operator new[] allocated before
  *                       the region (libstdc++'s, called as C++ code calls it): one line
  *                       naming the caller's line ("site LINE"); a skip ("cxx: no
@@ -413,6 +415,19 @@ static void mapping_case(void)
     munmap(sh, 1 << 16);
 }
 
+/* the process's name as ps shows it, and whether libforkmp_check.so is loaded (forkmp
+   executed the program again with it preloaded) */
+static void name_case(void)
+{
+    char comm[64] = "";
+    FILE *f = fopen("/proc/self/comm", "r");
+    if (!f || !fgets(comm, sizeof comm, f))
+        exit(2);
+    fclose(f);
+    comm[strcspn(comm, "\n")] = 0;
+    printf("name %s preloaded %d\n", comm, dlsym(RTLD_DEFAULT, "fmp_check_block_at") != NULL);
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
@@ -450,10 +465,12 @@ int main(int argc, char **argv)
         slot_case();
     else if (strcmp(what, "wrapper") == 0)
         wrapper_case();
+    else if (strcmp(what, "name") == 0)
+        name_case();
     else {
         fprintf(stderr, "usage: check_prog "
                         "global|heap|stack|clean|repeat|api|team|scatter|thread_team|local|"
-                        "mismatch|pipe|zombie|cxx|mapping|slot|wrapper\n");
+                        "mismatch|pipe|zombie|cxx|mapping|slot|wrapper|name\n");
         return 2;
     }
     printf("done\n");

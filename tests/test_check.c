@@ -17,6 +17,7 @@
  *  - a persistent team's runs: checked the same way, once per place;
  *  - a worksharing mismatch under the check: reported, no hang;
  *  - fmp_set_check: bad values and calls inside a region refused, on and off at run time;
+ *  - the program executed again with the interposer preloaded keeps its name;
  *  - FMP_CHECK unset: nothing is said, nothing is preloaded.
  * Where members cannot track their writes (a sanitizer build, valgrind: the detector says
  * so once), the cases check that message and that the program still runs right. */
@@ -464,6 +465,16 @@ static void test_set_check(void)
     done(&r);
 }
 
+/* the program executed again with the interposer preloaded keeps its name (ps, pkill -x):
+   an execution of /proc/self/exe is named "exe" */
+static void test_name_kept(void)
+{
+    run r;
+    run_case(&r, "name", "auto", "writes");
+    HT_CHECK_MSG(strstr(r.p.out, "name check_prog "), "the process's name: %.500s", r.p.out);
+    done(&r);
+}
+
 static void test_off_by_default(void)
 {
     run r;
@@ -490,6 +501,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_global_and_static, 240),
                                 HT_TEST_TIMEOUT(test_persistent_team_runs, 120),
                                 HT_TEST_TIMEOUT(test_team_of_an_ended_thread, 120),
                                 HT_TEST_TIMEOUT(test_set_check, 120),
+                                HT_TEST_TIMEOUT(test_name_kept, 120),
                                 HT_TEST_TIMEOUT(test_off_by_default, 120),
                                 HT_END};
 
