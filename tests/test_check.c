@@ -471,7 +471,11 @@ static void test_name_kept(void)
 {
     run r;
     run_case(&r, "name", "auto", "writes");
-    HT_CHECK_MSG(strstr(r.p.out, "name check_prog "), "the process's name: %.500s", r.p.out);
+    /* under valgrind or a sanitizer nothing is executed again (and valgrind names the
+       process itself) */
+    if (r.checkable)
+        HT_CHECK_MSG(strstr(r.p.out, "name check_prog preloaded 1"), "the process's name: %.500s",
+                     r.p.out);
     done(&r);
 }
 
