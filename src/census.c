@@ -11,7 +11,10 @@
  * included, the cpus of the first master's affinity mask and the verdict.  A master adds
  * its team's members before it forks them and takes them off after their join, whether
  * they finished, failed or were killed: a dead member is counted until its master reaps
- * it, never longer.
+ * it, never longer.  A persistent team's member asleep between runs takes no cpu: it takes
+ * itself off the count while it sleeps there (fmp__census_idle; its team keeps how many
+ * are off, for the reap of one that died asleep), so that an idle team does not throttle
+ * the waiters of the teams and warm regions that run beside it.
  *
  * Under MPI (fmp_mpi_init, src/mpi/census.c) the ranks of a node share a segment, struct
  * fmp__census_node: a slot per local rank with its pid and its tree's count, their sum,
@@ -33,9 +36,11 @@
 #include <unistd.h>
 
 typedef struct census_tree {
-    _Atomic int over; /* the verdict: live processes outnumber the cpus */
-    _Atomic int live; /* the first master and the members of the tree's live teams */
-    int cpus;         /* the first master's affinity mask */
+    _Atomic int over;     /* the verdict: live processes outnumber the cpus */
+    _Atomic int live;     /* the first master and the members of the tree's live teams */
+    _Atomic int asleep;   /* of the members, those asleep between runs */
+    _Atomic int attached; /* the rank judges from the node's counts (census_attach) */
+    int cpus;             /* the first master's affinity mask */
 } census_tree;
 
 static _Atomic int g_never; /* the verdict before anything is counted: 0 */
@@ -67,33 +72,48 @@ static void sweep_ranks(void)
         int pid = atomic_load(&g_node->slot[s].pid);
         if (s == g_slot || pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
             continue;
-        if (atomic_compare_exchange_strong(&g_node->slot[s].pid, &pid, 0))
+        if (atomic_compare_exchange_strong(&g_node->slot[s].pid, &pid, 0)) {
             atomic_fetch_sub(&g_node->total, atomic_exchange(&g_node->slot[s].live, 0));
+            atomic_fetch_sub(&g_node->asleep, atomic_exchange(&g_node->slot[s].asleep, 0));
+        }
     }
 }
 
 /* Told when the verdict changes in the process that asked (the hybrid layer's rank). */
 static void (*g_watch)(void);
 static int g_watch_pid;
+static int g_told; /* the verdict the watcher was last told of */
 
-/* The verdict from the counts, into the tree's page (stored only when it changes). */
+/* The processes that take a cpu: the node's under MPI, else the tree's. */
+static int awake(void)
+{
+    if (g_node)
+        return atomic_load(&g_node->total) - atomic_load(&g_node->asleep);
+    return atomic_load(&g_tree->live) - atomic_load(&g_tree->asleep);
+}
+
+/* The verdict from the counts, into the tree's page (stored only when it changes).  A
+   member forked before its rank attached sees only its tree's counts: the rank and its
+   later members judge for it. */
 static void judge(void)
 {
-    if (!g_tree)
+    if (!g_tree || (!g_node && atomic_load_explicit(&g_tree->attached, memory_order_relaxed)))
         return;
-    int over = g_node ? atomic_load(&g_node->total) > g_node->cpus
-                      : atomic_load(&g_tree->live) > g_tree->cpus;
-    if (atomic_load_explicit(&g_tree->over, memory_order_relaxed) == over)
-        return;
-    atomic_store(&g_tree->over, over);
-    if (g_watch && g_watch_pid == fmp__g.pid)
+    int over = awake() > (g_node ? g_node->cpus : g_tree->cpus);
+    if (atomic_load_explicit(&g_tree->over, memory_order_relaxed) != over)
+        atomic_store(&g_tree->over, over);
+    /* told even where another process of the rank changed the word first */
+    if (g_watch && g_watch_pid == fmp__g.pid && g_told != over) {
+        g_told = over;
         g_watch();
+    }
 }
 
 void fmp__census_watch(void (*fn)(void))
 {
     g_watch = fn;
     g_watch_pid = fmp__g.pid;
+    g_told = g_tree ? atomic_load(&g_tree->over) : 0;
 }
 
 void fmp__census_refresh(void)
@@ -104,11 +124,10 @@ void fmp__census_refresh(void)
 
 int fmp__census_live(void)
 {
-    if (g_node) {
-        judge();
-        return atomic_load(&g_node->total);
-    }
-    return g_tree ? atomic_load(&g_tree->live) : 1;
+    if (!g_tree)
+        return 1;
+    judge();
+    return awake();
 }
 
 int fmp__census_throttled(void)
@@ -144,11 +163,15 @@ static void warn_grown(int n)
              fit, fit == 1 ? "" : "s");
 }
 
-void fmp__census_fork(int n)
+void fmp__census_fork(fmp__shteam *t)
 {
+    int n = t->n;
     map_tree();
     if (!g_tree || n <= 1)
         return;
+    t->counted = 1;
+    t->counted_on_node = g_node != NULL; /* its members will have the node's segment */
+    atomic_store(&t->idle_asleep, 0);
     fmp__census_add(n - 1);
     /* a team of the size fmp_set_num_threads() asked for, that overfills the cpus */
     fmp__ctx *c = fmp__g.cur;
@@ -169,6 +192,44 @@ void fmp__census_add(int d)
     judge();
 }
 
+/* The asleep counts that a member of t (or its master, for members that died asleep)
+   changes: the tree's, and the node's where the team was forked after the attach. */
+static void asleep_add(fmp__shteam *t, int d)
+{
+    atomic_fetch_add(&g_tree->asleep, d);
+    if (g_node && t->counted_on_node) {
+        atomic_fetch_add(&g_node->slot[g_slot].asleep, d);
+        atomic_fetch_add(&g_node->asleep, d);
+    }
+}
+
+void fmp__census_idle(fmp__shteam *t, int asleep)
+{
+    if (!g_tree || !t->counted)
+        return;
+    /* the team's count moves first to sleep and last on waking: a member killed between
+       the two is taken off once more by the reap, and is counted awake, never asleep */
+    if (asleep) {
+        atomic_fetch_add(&t->idle_asleep, 1);
+        asleep_add(t, 1);
+    } else {
+        asleep_add(t, -1);
+        atomic_fetch_sub(&t->idle_asleep, 1);
+    }
+    judge();
+}
+
+void fmp__census_uncount(fmp__shteam *t)
+{
+    if (!t->counted)
+        return;
+    t->counted = 0;
+    int asleep = atomic_exchange(&t->idle_asleep, 0);
+    if (asleep && g_tree)
+        asleep_add(t, -asleep);
+    fmp__census_add(-(t->n - 1));
+}
+
 void fmp__census_attach(fmp__census_node *node, int slot)
 {
     map_tree();
@@ -180,6 +241,7 @@ void fmp__census_attach(fmp__census_node *node, int slot)
     atomic_fetch_add(&node->total, live);
     g_slot = slot;
     g_node = node;
+    atomic_store(&g_tree->attached, 1);
     sweep_ranks();
     judge();
 }

@@ -140,6 +140,7 @@ static inline void fmp__cpu_relax(void)
  * (under MPI: all its ranks') or in the process tree, against the cpus they may use.
  * ------------------------------------------------------------------------------ */
 #define FMP__THROTTLED_SPIN 100 /* the spins of a waiter whose cpus are oversubscribed */
+typedef struct fmp__shteam fmp__shteam;
 /* The verdict, one word: nonzero while live members outnumber their cpus. */
 extern _Atomic int *fmp__census_over;
 /* The spins a waiter makes now, given its policy's: cut to FMP__THROTTLED_SPIN while the
@@ -155,20 +156,28 @@ static inline long fmp__spin_now(long spins)
    the creator fills cpus and nslots and zeroes the rest. */
 typedef struct fmp__census_node {
     _Atomic int total;  /* live processes of the node's ranks: the sum of the slots' */
+    _Atomic int asleep; /* of them, persistent teams' members asleep between runs */
     _Atomic int warned; /* the warning of oversubscribed_grown was given on the node */
     int cpus;           /* the cpus the node's ranks may use (the union of their masks) */
     int nslots;
     struct {
         _Atomic int pid;  /* the rank's, 0 for a slot not (or no longer) in use */
-        _Atomic int live; /* its tree's processes */
+        _Atomic int live;   /* its tree's processes */
+        _Atomic int asleep; /* of them, asleep between runs (forked after the attach) */
     } slot[];
 } fmp__census_node;
-/* A master: before it forks a team of n (counts its members, may warn once). */
-void fmp__census_fork(int n);
+/* A master: before it forks team t (counts its members, may warn once). */
+void fmp__census_fork(fmp__shteam *t);
 /* A master: d members more (d < 0: fewer, after their join or a failed fork). */
 void fmp__census_add(int d);
 /* A waiter about to sleep: the verdict from the node's sum again (under MPI). */
 void fmp__census_refresh(void);
+/* A persistent team's member: asleep (1) or awake again (0) between runs; members asleep
+   there take no cpu and are not counted against the cpus. */
+void fmp__census_idle(fmp__shteam *t, int asleep);
+/* A master, at its team's reap, once (a broken team is reaped by its run and again by
+   its destroy): its members leave the count, those that died asleep between runs too. */
+void fmp__census_uncount(fmp__shteam *t);
 /* The count (the node's sum once attached: the verdict is judged again) and the cpus it
    is held against. */
 int fmp__census_live(void);
@@ -287,7 +296,7 @@ typedef struct fmp__failure {
     char msg[768];               /* the text, except for HOW_DIED (composed at the join) */
 } fmp__failure;
 
-typedef struct fmp__shteam {
+struct fmp__shteam {
     int n;
     int level, active_level;
     int persistent;
@@ -297,6 +306,7 @@ typedef struct fmp__shteam {
     int reported;                /* the master printed this team's failure */
     int warm;                    /* its members are the warm pool's (warm.c) */
     int counted;                 /* its members are in the census (census.c) */
+    int counted_on_node;         /* ... in the node's too (forked after fmp_mpi_init) */
     struct fmp__tree *tree;      /* combining tree of a big team's barrier (tree.c), or
                                     NULL: the flat counter bar_arrived */
     _Atomic uint32_t broken FMP__ALIGNED;   /* non-zero: failed, every wait returns */
@@ -320,6 +330,7 @@ typedef struct fmp__shteam {
     /* persistent team: the next run */
     _Atomic uint32_t run_gen FMP__ALIGNED;
     _Atomic uint32_t run_sleepers;
+    _Atomic int idle_asleep;     /* members asleep between runs, off the census */
     int quit;
     void (*body)(void *);
     void *arg;                   /* shared copy of the argument */
@@ -333,7 +344,7 @@ typedef struct fmp__shteam {
     _Atomic uint32_t task_pending FMP__ALIGNED; /* tasks created and not complete */
     struct fmp__chk *chk;        /* FMP_CHECK=writes: this region's findings (check.c) */
     fmp__slot slots[];           /* n of them */
-} fmp__shteam;
+};
 
 /* A process's view of one nesting level. */
 typedef struct fmp__ctx {
@@ -602,6 +613,10 @@ int fmp__ordered_skipped(fmp__ctx *c);
    watching the team's broken word and its members' life words. (wait.c) */
 int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
                      _Atomic uint32_t *sleepers);
+/* The same for a persistent team's member between runs: off the census while it sleeps
+   (fmp__census_idle). */
+int fmp__wait_idle(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
+                   _Atomic uint32_t *sleepers);
 /* Sleep once while *w == old, for a wait that a failure of t does not end (a lock's):
    in a whole team t with its broken word and the life words the caller watches, then a
    scan of them (a death is recorded and breaks the team); otherwise (no team, or

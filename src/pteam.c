@@ -68,7 +68,7 @@ static __attribute__((noreturn)) void member_loop(fmp__shteam *t, int me, fmp__c
     size_t cap = 0;
     uint32_t gen = 0;
     for (;;) {
-        if (fmp__wait_change(t, &t->run_gen, gen, &t->run_sleepers))
+        if (fmp__wait_idle(t, &t->run_gen, gen, &t->run_sleepers))
             fmp__child_exit(t, me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
         gen = atomic_load(&t->run_gen);
         if (t->quit)

@@ -319,15 +319,6 @@ static void child_start(fmp__shteam *t, int m, pid_t parent, int leader, int war
         fmp__g.child_hook();
 }
 
-/* The team's members leave the census, once (a broken team is reaped by its run and
-   again by its destroy). */
-static void uncount(fmp__shteam *t)
-{
-    if (t->counted)
-        fmp__census_add(-(t->n - 1));
-    t->counted = 0;
-}
-
 /* Undo a fork of members 1..m-1 that could not be completed. */
 static void unfork(fmp__shteam *t, int m)
 {
@@ -337,7 +328,7 @@ static void unfork(fmp__shteam *t, int m)
         reap_member(t, k);
         atomic_store(&t->slots[k].state, FMP__S_ABANDONED);
     }
-    uncount(t);
+    fmp__census_uncount(t);
     fmp__team_unregister(t);
 }
 
@@ -352,8 +343,7 @@ int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line)
     if (fmp__team_register(t) < 0)
         return fmp__start_failed(-EAGAIN, FMP__MSG_fork_failed, what, file, line, 1,
                                  "too many live teams in this process", "", outcome(what));
-    fmp__census_fork(n); /* counted before they start: they may wait at once */
-    t->counted = 1;
+    fmp__census_fork(t); /* counted before they start: they may wait at once */
     pid_t me = getpid();
     int leader = (pid_t)syscall(SYS_gettid) == me;
     fmp__flush_streams(); /* nothing buffered may be printed twice */
@@ -439,7 +429,7 @@ static int warm_join(fmp__shteam *t)
 int fmp__team_reap(fmp__shteam *t)
 {
     if (t->warm && !atomic_load(&t->broken) && warm_join(t) == 0) {
-        uncount(t);
+        fmp__census_uncount(t);
         fmp__team_unregister(t);
         return 0;
     }
@@ -474,7 +464,7 @@ int fmp__team_reap(fmp__shteam *t)
     }
     if (t->warm)
         fmp__warm_shutdown();
-    uncount(t); /* reaped, however they ended */
+    fmp__census_uncount(t); /* reaped, however they ended */
     fmp__team_unregister(t);
     return atomic_load(&t->broken) ? fmp__broken_err(t) : 0;
 }

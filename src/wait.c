@@ -251,24 +251,10 @@ void fmp__sleep_watching(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
     fmp__futex_wait(w, old, FALLBACK_SLICE_MS);
 }
 
-int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old, _Atomic uint32_t *sleepers)
+/* The sleeping part of a wait, after its spins. */
+static int sleep_until_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
+                              _Atomic uint32_t *sleepers)
 {
-    if (atomic_load_explicit(w, memory_order_acquire) != old)
-        return 0;
-    long spins = fmp__spin_now(t ? t->spin : fmp__g_icv.spin_count);
-    for (long i = 0; i < spins; i++) {
-        if (atomic_load_explicit(w, memory_order_acquire) != old)
-            return 0;
-        if ((i & 1023) == 1023 && t) {
-            sched_yield();
-            if (atomic_load(&t->broken))
-                return fmp__broken_err(t);
-            /* spinning for ever (FMP_SPIN_COUNT=infinity): look at lives now and then */
-            if ((i & 0xfffff) == 0xfffff && fmp__scan_lives(t))
-                return fmp__broken_err(t);
-        }
-        fmp__cpu_relax();
-    }
     fmp__census_refresh(); /* about to sleep: the node's verdict for the next waits */
     for (;;) {
         if (atomic_load(w) != old)
@@ -290,4 +276,41 @@ int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old, _Atomic 
         if (fmp__scan_lives(t))
             return fmp__broken_err(t);
     }
+}
+
+static int wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
+                       _Atomic uint32_t *sleepers, int idle)
+{
+    if (atomic_load_explicit(w, memory_order_acquire) != old)
+        return 0;
+    long spins = fmp__spin_now(t ? t->spin : fmp__g_icv.spin_count);
+    for (long i = 0; i < spins; i++) {
+        if (atomic_load_explicit(w, memory_order_acquire) != old)
+            return 0;
+        if ((i & 1023) == 1023 && t) {
+            sched_yield();
+            if (atomic_load(&t->broken))
+                return fmp__broken_err(t);
+            /* spinning for ever (FMP_SPIN_COUNT=infinity): look at lives now and then */
+            if ((i & 0xfffff) == 0xfffff && fmp__scan_lives(t))
+                return fmp__broken_err(t);
+        }
+        fmp__cpu_relax();
+    }
+    if (!idle || !t)
+        return sleep_until_change(t, w, old, sleepers);
+    fmp__census_idle(t, 1);
+    int rc = sleep_until_change(t, w, old, sleepers);
+    fmp__census_idle(t, 0);
+    return rc;
+}
+
+int fmp__wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old, _Atomic uint32_t *sleepers)
+{
+    return wait_change(t, w, old, sleepers, 0);
+}
+
+int fmp__wait_idle(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old, _Atomic uint32_t *sleepers)
+{
+    return wait_change(t, w, old, sleepers, 1);
 }

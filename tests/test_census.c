@@ -1,7 +1,8 @@
 /* test_census: the census of live members (src/census.c) and what the waiters make of it.
  *
  * - the count goes up by a team's members at its fork and back down at its join: regions,
- *   nested regions, persistent teams, and a team whose member was killed;
+ *   nested regions, persistent teams, and a team whose member was killed; a persistent
+ *   team's members asleep between runs are off it (once, when one is killed asleep);
  * - the node's segment (built here as the hybrid layer builds it): another rank's count
  *   is in the sum while its process lives, and taken off once it is gone;
  * - while the live processes outnumber the cpus, a waiter spins FMP__THROTTLED_SPIN times
@@ -82,9 +83,28 @@ static void test_count_follows_regions(void)
     HT_CHECK_INT_EQ(fmp__census_live(), base);
 }
 
+/* Poll until the count is want (the idle members of a persistent team fall asleep after
+   their spins); 1 if it came within 10 s. */
+static int count_comes_to(int want)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (fmp__census_live() == want)
+            return 1;
+        usleep(1000);
+    }
+    return 0;
+}
+
+static _Atomic int *g_pids; /* shared: the pids of a persistent team's members */
+
+/* every member awake (past the barrier, none back in its idle wait): all of them count */
 static void team_body(void *arg)
 {
+    fmp_barrier();
     HT_CHECK_INT_EQ(fmp__census_live(), *(const int *)arg);
+    if (g_pids)
+        atomic_store(&g_pids[fmp_thread_num()], (int)getpid());
+    fmp_barrier();
 }
 
 static void test_count_follows_persistent_teams(void)
@@ -93,11 +113,41 @@ static void test_count_follows_persistent_teams(void)
     int base = fmp__census_live();
     fmp_team *t = fmp_team_create(4);
     HT_REQUIRE(t != NULL);
-    HT_CHECK_INT_EQ(fmp__census_live(), base + 3);
     int want = base + 3;
+    HT_CHECK(fmp__census_live() <= want);
+    HT_CHECK_INT_EQ(fmp_team_run(t, team_body, &want, sizeof want), FMP_OK);
+    /* between runs, asleep: off the count; back on it for the next run */
+    HT_CHECK_MSG(count_comes_to(base), "count %d, not %d, with the team idle", fmp__census_live(),
+                 base);
     HT_CHECK_INT_EQ(fmp_team_run(t, team_body, &want, sizeof want), FMP_OK);
     HT_CHECK_INT_EQ(fmp_team_destroy(t), FMP_OK);
     HT_CHECK_INT_EQ(fmp__census_live(), base);
+}
+
+/* a member killed while asleep between runs is taken off once: by its sleep, not again
+   by the reap */
+static void test_member_killed_asleep_leaves_once(void)
+{
+    two_cpus();
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    g_pids = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    HT_REQUIRE(g_pids != MAP_FAILED);
+    int base = fmp__census_live();
+    fmp_team *t = fmp_team_create(3);
+    HT_REQUIRE(t != NULL);
+    int want = base + 2;
+    HT_CHECK_INT_EQ(fmp_team_run(t, team_body, &want, sizeof want), FMP_OK);
+    HT_REQUIRE(count_comes_to(base));
+    HT_REQUIRE(atomic_load(&g_pids[1]) > 0);
+    HT_REQUIRE(kill(atomic_load(&g_pids[1]), SIGKILL) == 0);
+    HT_CHECK_INT_NE(fmp_team_destroy(t), FMP_OK); /* a member died */
+    HT_CHECK_INT_EQ(fmp__census_live(), base);
+    FMP_PARALLEL(2) {
+        HT_CHECK_INT_EQ(fmp__census_live(), base + 1);
+    }
+    HT_CHECK_INT_EQ(fmp__census_live(), base);
+    munmap(g_pids, 4096);
+    g_pids = NULL;
 }
 
 /* a member killed inside the region: its join takes it off the count all the same */
@@ -207,15 +257,23 @@ static void test_spin_follows_verdict(void)
         HT_CHECK_INT_EQ(team_spins(), POLICY_SPIN);
         fmp_barrier();
     }
-    /* a persistent team of 2 and a region of 2 beside it: 3 processes on 2 cpus, though
-       each team fits its cpus */
-    fmp_team *t = fmp_team_create(2);
-    HT_REQUIRE(t != NULL);
-    FMP_PARALLEL(2) {
+    /* a region of 3: 3 processes on 2 cpus */
+    FMP_PARALLEL(3) {
         HT_CHECK_INT_EQ(fmp__census_live(), 3);
         HT_CHECK_INT_EQ(team_spins(), FMP__THROTTLED_SPIN);
         HT_CHECK_INT_EQ(fmp__spin_now(FMP__LOCK_SPIN), FMP__THROTTLED_SPIN);
         HT_CHECK_INT_EQ(fmp__spin_now(0), 0); /* passive stays passive */
+        fmp_barrier();
+    }
+    /* a persistent team of 2, idle (its member asleep), and a region of 2 beside it:
+       what takes a cpu fits the 2 cpus, and the region is not throttled; with the team
+       running, it would be */
+    fmp_team *t = fmp_team_create(2);
+    HT_REQUIRE(t != NULL);
+    HT_REQUIRE(count_comes_to(1));
+    FMP_PARALLEL(2) {
+        HT_CHECK_INT_EQ(fmp__census_live(), 2);
+        HT_CHECK_INT_EQ(team_spins(), POLICY_SPIN);
         fmp_barrier();
     }
     HT_CHECK_INT_EQ(fmp_team_destroy(t), FMP_OK);
@@ -388,6 +446,7 @@ static void test_grown_warning_not_twice(void)
 static const ht_test tests[] = {
     HT_TEST(test_count_follows_regions),
     HT_TEST(test_count_follows_persistent_teams),
+    HT_TEST(test_member_killed_asleep_leaves_once),
     HT_TEST(test_killed_member_leaves_the_count),
     HT_TEST(test_other_ranks_count_until_gone),
     HT_TEST(test_gone_rank_leaves_the_node),

@@ -11,8 +11,9 @@
  *   members of its live teams; the verdict (census_throttled) is "live > the cpus of the
  *   node's ranks" (the union of their affinity masks, gathered here with MPI), in the
  *   rank and, through a team run, in the preinit team's members;
- * - --team M: a persistent team of M on every rank: the sum goes up by (M - 1) per rank,
- *   and back down when the teams are destroyed;
+ * - --team M: a persistent team of M on every rank: the sum goes up by (M - 1) per rank
+ *   while the teams run, is back down while they are idle (their members asleep between
+ *   runs take no cpu), and stays down when the teams are destroyed;
  * - --kill: a run of that team where member 1 is killed (SIGKILL): after the failed
  *   run the rank counts only itself again;
  * - --grow G: fmp_set_num_threads(G) and a region of that size on every rank (the
@@ -69,7 +70,7 @@ static void killer(void *arg)
 
 /* FMP_SPIN_COUNT or FMP_WAIT_POLICY=active given: explicit settings win, nothing is
    throttled and MPI does not yield */
-static int g_explicit;
+static int g_explicit, g_active;
 #define OVER(live, cpus) (!g_explicit && (live) > (cpus))
 
 /* Open MPI's yield flag, when this is Open MPI and forkmp may set it (else NULL) */
@@ -80,6 +81,42 @@ static void check_yield(int rank, int want, const char *when)
     if (g_yield)
         EXPECT(*g_yield == (want != 0), "rank %d: MPI yields %d %s, not %d\n", rank, *g_yield, when,
                want);
+}
+
+/* A run of every rank's team: once all of them are awake (each member past a barrier,
+   each rank past an MPI barrier), the node counts them all. */
+typedef struct running {
+    int rank, more, cpus;
+} running;
+
+static void run_teams(void *arg)
+{
+    const running *r = arg;
+    fmp_barrier();
+    if (fmp_thread_num() == 0) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        int live = g_ops->census_live();
+        EXPECT(live == r->more, "rank %d: the node counts %d processes with the teams, not %d\n",
+               r->rank, live, r->more);
+        EXPECT(g_ops->census_throttled() == OVER(r->more, r->cpus),
+               "rank %d: verdict %d for %d on %d cpus\n", r->rank, g_ops->census_throttled(),
+               r->more, r->cpus);
+        check_yield(r->rank, OVER(r->more, r->cpus), "with the teams");
+        MPI_Barrier(MPI_COMM_WORLD); /* every rank looked before any team goes idle */
+    }
+    fmp_barrier();
+}
+
+/* Poll until the node's count is want (idle members fall asleep after their spins); 1 if
+   it came within 10 s. */
+static int count_comes_to(int want)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (g_ops->census_live() == want)
+            return 1;
+        usleep(1000);
+    }
+    return 0;
 }
 
 /* the cpus of the node's ranks: the union of their masks */
@@ -119,7 +156,8 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *policy = getenv("FMP_WAIT_POLICY");
-    g_explicit = getenv("FMP_SPIN_COUNT") || (policy && !strcmp(policy, "active"));
+    g_active = policy && !strcmp(policy, "active");
+    g_explicit = getenv("FMP_SPIN_COUNT") || g_active;
     fmp_set_error_mode(FMP_ERRORS_RETURN);
     fmp_team *pre = NULL;
     if (preinit > 1 && !(pre = fmp_team_create(preinit))) {
@@ -162,15 +200,16 @@ int main(int argc, char **argv)
     if (team > 1) {
         fmp_team *t = fmp_team_create(team);
         EXPECT(t != NULL, "rank %d: fmp_team_create(%d)\n", rank, team);
-        MPI_Barrier(MPI_COMM_WORLD);
-        int more = want + (team - 1) * lsize;
-        live = g_ops->census_live();
-        EXPECT(live == more, "rank %d: the node counts %d processes with the teams, not %d\n", rank,
-               live, more);
-        EXPECT(g_ops->census_throttled() == OVER(more, cpus),
-               "rank %d: verdict %d for %d on %d cpus\n", rank, g_ops->census_throttled(), more,
-               cpus);
-        check_yield(rank, OVER(more, cpus), "with the teams");
+        running r = {rank, want + (team - 1) * lsize, cpus};
+        if (t)
+            EXPECT(fmp_team_run(t, run_teams, &r, sizeof r) == 0, "rank %d: run failed\n", rank);
+        /* idle: asleep between runs, the members take no cpu and leave the count (with
+           FMP_WAIT_POLICY=active they spin and stay on it) */
+        int idle = g_active ? r.more : want;
+        EXPECT(count_comes_to(idle),
+               "rank %d: the node counts %d processes with the teams idle, not %d\n", rank,
+               g_ops->census_live(), idle);
+        check_yield(rank, OVER(idle, cpus), "with the teams idle");
         MPI_Barrier(MPI_COMM_WORLD);
         if (kill_one && t) {
             EXPECT(fmp_team_run(t, killer, NULL, 0) != 0, "rank %d: the killed run succeeded\n",
