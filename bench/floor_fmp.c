@@ -4,8 +4,12 @@
  *
  * For a team of N members:
  *  - "empty region": bare fork of N-1 children that _exit(0) at once, reaped with
- *    waitpid (impl bare: the physical floor), an empty FMP_PARALLEL(N) (fork) and an
- *    empty fmp_team_run on a persistent team (team);
+ *    waitpid (impl bare: the physical floor), an empty FMP_PARALLEL(N) (impl fork, in
+ *    FMP_REGION's mode: warm members by default) and an empty fmp_team_run on a
+ *    persistent team (team); bare and FMP_PARALLEL take turns by blocks of 3, with one
+ *    untimed region after each block of bare forks (which write-protect the master's
+ *    pages: the region after them would pay faults that no region pays in a program
+ *    that does not fork between regions);
  *  - the same while the master holds 10 MiB, 1 GiB and 4 GiB of touched private memory
  *    (mmap'd, written), and then the same sizes of touched shared memory
  *    (fmp_shared_alloc): fork copies the page tables of private memory, not those of
@@ -112,6 +116,8 @@ static double team_read(const reader *r)
 static double g_budget;
 static double g_started;
 
+#define BLOCK 3 /* regions of one side in a row (measure_empty) */
+
 static int more(int r, int reps)
 {
     if (r == 0)
@@ -159,16 +165,28 @@ static void measure_empty(const char *fig, size_t bytes, int reps, double *a, do
     int r, k;
     long s0, c0, s1, c1, bare_self = 0, bare_kids = 0, fork_self = 0, fork_kids = 0;
     let_team_sleep();
-    for (r = 0; more(r, reps); r++) {
-        faults(&s0, &c0);
-        a[r] = bench_bare_fork(g_members);
-        faults(&s1, &c1);
-        bare_self += s1 - s0;
-        bare_kids += c1 - c0;
-        b[r] = fork_region(g_members);
-        faults(&s0, &c0);
-        fork_self += s0 - s1;
-        fork_kids += c0 - c1;
+    /* the two sides take turns by blocks of BLOCK: a bare fork write-protects every page
+       of the master (copy on write), and the first region after it pays the faults on
+       the pages it writes, which a program that does not fork between its regions never
+       pays; so one region, untimed, follows each block of bare forks */
+    for (r = 0; more(r, reps);) {
+        int end = r + BLOCK < reps ? r + BLOCK : reps;
+        for (int i = r; i < end; i++) {
+            faults(&s0, &c0);
+            a[i] = bench_bare_fork(g_members);
+            faults(&s1, &c1);
+            bare_self += s1 - s0;
+            bare_kids += c1 - c0;
+        }
+        fork_region(g_members);
+        for (int i = r; i < end; i++) {
+            faults(&s0, &c0);
+            b[i] = fork_region(g_members);
+            faults(&s1, &c1);
+            fork_self += s1 - s0;
+            fork_kids += c1 - c0;
+        }
+        r = end;
     }
     for (k = 0; more(k, reps); k++)
         c[k] = team_region();
