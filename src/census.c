@@ -74,7 +74,7 @@ static void sweep_ranks(void)
             continue;
         if (atomic_compare_exchange_strong(&g_node->slot[s].pid, &pid, 0)) {
             atomic_fetch_sub(&g_node->total, atomic_exchange(&g_node->slot[s].live, 0));
-            atomic_fetch_sub(&g_node->asleep, atomic_exchange(&g_node->slot[s].asleep, 0));
+            atomic_store(&g_node->slot[s].asleep, 0);
         }
     }
 }
@@ -84,12 +84,16 @@ static void (*g_watch)(void);
 static int g_watch_pid;
 static int g_told; /* the verdict the watcher was last told of */
 
-/* The processes that take a cpu: the node's under MPI, else the tree's. */
+/* The processes that take a cpu: the node's under MPI (its ranks' members asleep summed
+   from their slots: a member changes one count, never two), else the tree's. */
 static int awake(void)
 {
-    if (g_node)
-        return atomic_load(&g_node->total) - atomic_load(&g_node->asleep);
-    return atomic_load(&g_tree->live) - atomic_load(&g_tree->asleep);
+    if (!g_node)
+        return atomic_load(&g_tree->live) - atomic_load(&g_tree->asleep);
+    int asleep = 0;
+    for (int s = 0; s < g_node->nslots; s++)
+        asleep += atomic_load_explicit(&g_node->slot[s].asleep, memory_order_relaxed);
+    return atomic_load(&g_node->total) - asleep;
 }
 
 /* The verdict from the counts, into the tree's page (stored only when it changes).  A
@@ -99,9 +103,15 @@ static void judge(void)
 {
     if (!g_tree || (!g_node && atomic_load_explicit(&g_tree->attached, memory_order_relaxed)))
         return;
-    int over = awake() > (g_node ? g_node->cpus : g_tree->cpus);
-    if (atomic_load_explicit(&g_tree->over, memory_order_relaxed) != over)
+    int cpus = g_node ? g_node->cpus : g_tree->cpus;
+    int over = awake() > cpus;
+    /* judged again after a store: another process that read older counts may store its
+       verdict after one that read newer ones, and whoever stores last looks once more */
+    for (int i = 0; i < 8 && atomic_load_explicit(&g_tree->over, memory_order_relaxed) != over;
+         i++) {
         atomic_store(&g_tree->over, over);
+        over = awake() > cpus;
+    }
     /* told even where another process of the rank changed the word first */
     if (g_watch && g_watch_pid == fmp__g.pid && g_told != over) {
         g_told = over;
@@ -183,32 +193,39 @@ void fmp__census_add(int d)
 {
     if (!g_tree || d == 0)
         return;
-    atomic_fetch_add(&g_tree->live, d);
+    int live = atomic_fetch_add(&g_tree->live, d) + d;
     if (g_node) {
         atomic_fetch_add(&g_node->slot[g_slot].live, d);
         atomic_fetch_add(&g_node->total, d);
         sweep_ranks();
     }
+    /* no member left in the tree: none is asleep.  A member killed between its two counts
+       (its team's and the census's) leaves the census's off by one; cleared here */
+    if (live == 1) {
+        atomic_store(&g_tree->asleep, 0);
+        if (g_node)
+            atomic_store(&g_node->slot[g_slot].asleep, 0);
+    }
     judge();
 }
 
-/* The asleep counts that a member of t (or its master, for members that died asleep)
-   changes: the tree's, and the node's where the team was forked after the attach. */
+/* The asleep count that a member of t (or its master, for members that died asleep)
+   changes: its rank's slot where the team was forked after the attach, else the tree's. */
 static void asleep_add(fmp__shteam *t, int d)
 {
-    atomic_fetch_add(&g_tree->asleep, d);
-    if (g_node && t->counted_on_node) {
+    if (g_node && t->counted_on_node)
         atomic_fetch_add(&g_node->slot[g_slot].asleep, d);
-        atomic_fetch_add(&g_node->asleep, d);
-    }
+    else
+        atomic_fetch_add(&g_tree->asleep, d);
 }
 
 void fmp__census_idle(fmp__shteam *t, int asleep)
 {
     if (!g_tree || !t->counted)
         return;
-    /* the team's count moves first to sleep and last on waking: a member killed between
-       the two is taken off once more by the reap, and is counted awake, never asleep */
+    /* the team's count moves first to sleep and last on waking.  SIGKILL may fall between
+       the two: the reap then takes the member off the census's count once too often, an
+       error of one that lasts until the tree has no member left (fmp__census_add) */
     if (asleep) {
         atomic_fetch_add(&t->idle_asleep, 1);
         asleep_add(t, 1);

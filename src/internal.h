@@ -156,14 +156,14 @@ static inline long fmp__spin_now(long spins)
    the creator fills cpus and nslots and zeroes the rest. */
 typedef struct fmp__census_node {
     _Atomic int total;  /* live processes of the node's ranks: the sum of the slots' */
-    _Atomic int asleep; /* of them, persistent teams' members asleep between runs */
     _Atomic int warned; /* the warning of oversubscribed_grown was given on the node */
     int cpus;           /* the cpus the node's ranks may use (the union of their masks) */
     int nslots;
     struct {
         _Atomic int pid;  /* the rank's, 0 for a slot not (or no longer) in use */
         _Atomic int live;   /* its tree's processes */
-        _Atomic int asleep; /* of them, asleep between runs (forked after the attach) */
+        _Atomic int asleep; /* of them, persistent teams' members asleep between runs
+                               (of teams forked after the attach) */
     } slot[];
 } fmp__census_node;
 /* A master: before it forks team t (counts its members, may warn once). */

@@ -301,7 +301,10 @@ static int wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
         return sleep_until_change(t, w, old, sleepers);
     fmp__census_idle(t, 1);
     int rc = sleep_until_change(t, w, old, sleepers);
-    fmp__census_idle(t, 0);
+    /* woken by a broken team the member leaves, asleep for the census: the reap takes it
+       off (a member back on the count would be counted awake till then) */
+    if (rc == 0)
+        fmp__census_idle(t, 0);
     return rc;
 }
 
