@@ -194,6 +194,8 @@ struct w_map {
 /* The pool's control block, in the shared arena. */
 enum { CMD_NONE, CMD_REGION, CMD_QUIT };
 typedef struct w_ctl {
+    _Atomic uint32_t early;  /* the seq the master prepares: members wake, and sync what
+                                does not depend on its memory, while it scans */
     _Atomic uint32_t seq;    /* a new command: members wait for it to change */
     _Atomic uint32_t synced; /* members brought up to date for seq */
     _Atomic uint32_t parked; /* members back at their park, done with what seq left */
@@ -1375,8 +1377,8 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
         m->no_fds = 1;
         return 0;
     }
-    /* 11. signal dispositions (the master posts them while the members copy),
-           descriptors and working directory, as after a fork */
+    /* 11. signal dispositions, as after a fork (the master posts them while the members
+           copy; descriptors and working directory were taken before: member_early) */
     /* a few system calls of the master's: spin first, a sleep costs more */
     member_await(&c->acts, atomic_load_explicit(&c->seq, memory_order_relaxed), c->spin);
     for (int sig = 1; sig <= 64; sig++) {
@@ -1388,6 +1390,18 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
         *mine = *a;
     }
     MPF(36);
+    m->nwr = map_ranges(LM, nm, 0, m->wr); /* c->maps changes after the region */
+    return 0; /* the maps for the next diff are read after the body (member_post) */
+}
+
+/* What a member that enters the region takes from the master while the master still
+   scans its memory (c->early): its descriptors and working directory, which the
+   master's open does not change (a descriptor it opens and closes meanwhile may be
+   taken, and goes at the next sync).  0, or the failing step (errno in *rc). */
+static int member_early(w_ctl *c, w_mem *m, long *rc)
+{
+    long r;
+    MPF_START();
     if ((r = sync_fds(c, m)) < 0)
         return *rc = r, 11;
     MPF(37);
@@ -1395,9 +1409,8 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     proc_path(path, c->mpid, "cwd");
     if ((r = RS1(SYS_chdir, path)) < 0)
         return *rc = r, 11;
-    m->nwr = map_ranges(LM, nm, 0, m->wr); /* c->maps changes after the region */
     MPF(38);
-    return 0; /* the maps for the next diff are read after the body (member_post) */
+    return 0;
 }
 
 /* After the body: what it wrote, and what it mapped. */
@@ -1440,14 +1453,14 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
            snapshot, which has no body to run, sleeps at once: it would take a cpu from
            them) */
         for (long i = m->id > c->nenter ? 0 : c->spin;
-             i > 0 && atomic_load_explicit(&c->seq, memory_order_relaxed) == last; i--) {
+             i > 0 && atomic_load_explicit(&c->early, memory_order_relaxed) == last; i--) {
             __builtin_ia32_pause();
             if ((i & 1023) == 0) /* the master may wait for this cpu (fmp__wait_change) */
                 RS(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
         }
-        while ((s = atomic_load_explicit(&c->seq, memory_order_acquire)) == last) {
+        while ((s = atomic_load_explicit(&c->early, memory_order_acquire)) == last) {
             struct timespec ts = {IDLE_CHECK_S, 0};
-            if (RS(SYS_futex, &c->seq, FUTEX_WAIT, last, &ts, 0, 0) != -ETIMEDOUT)
+            if (RS(SYS_futex, &c->early, FUTEX_WAIT, last, &ts, 0, 0) != -ETIMEDOUT)
                 continue;
             /* the master's memory is still there?  (an exec leaves no parent death to
                tell us, and the pool must not outlive the program) */
@@ -1455,11 +1468,22 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
             if (RS(SYS_pread64, m->mpmfd, &e, 8, (u64)(uintptr_t)c / PG * 8, 0, 0) != 8)
                 RS1(SYS_exit_group, 0);
         }
+        long rc = 0;
+        int step = m->id > c->nenter ? 0 : member_early(c, m, &rc);
+        if (step) {
+            member_fail(c, m, step, rc);
+            RS1(SYS_exit_group, FMP_EXIT_FAILURE);
+        }
+        /* then the master's post: region s, or none (it forks this one after all) */
+        member_await(&c->seq, s, c->spin);
         seen = s;
         if (c->cmd == CMD_QUIT)
             RS1(SYS_exit_group, 0);
-        long rc = 0;
-        int step = member_sync(c, m, &rc);
+        if (c->cmd != CMD_REGION) {
+            bump(&c->parked);
+            continue;
+        }
+        step = member_sync(c, m, &rc);
         if (step) {
             member_fail(c, m, step, rc);
             RS1(SYS_exit_group, FMP_EXIT_FAILURE);
@@ -2316,8 +2340,9 @@ static void tool_fd(w_ctl *c, int fd)
         c->toolfds[fd / 32] |= 1u << (fd % 32);
 }
 
-/* The master's descriptors that its members do not mirror (sync_fds). */
-static void list_tool_fds(w_ctl *c, const fmp__shteam *t, int bound)
+/* The master's descriptors that its members do not mirror (sync_fds); the team's own
+   (bind_slots) are made after the members took the others (member_early). */
+static void list_tool_fds(w_ctl *c)
 {
     memset(c->toolfds, 0, sizeof c->toolfds);
     tool_fd(c, g_pool.uffd);
@@ -2326,8 +2351,6 @@ static void list_tool_fds(w_ctl *c, const fmp__shteam *t, int bound)
     tool_fd(c, g_pool.mapsfd);
     for (int m = 0; m < g_pool.nmem; m++)
         tool_fd(c, g_pool.pidfd[m]);
-    for (int m = 1; bound && m < t->n; m++)
-        tool_fd(c, t->slots[m].pidfd);
 }
 
 /* The members bind themselves to their places at every forked region; a warm member
@@ -2361,6 +2384,14 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
     if (threaded && threads_snapshot(t->master_pid, why, len) < 0)
         return -5;
     WP(19);
+    /* the members wake now and take the descriptors (member_early) while the master
+       scans; the team's own descriptors are made after, and are not theirs to take */
+    c->nenter = t->n - 1;
+    c->threaded = threaded;
+    list_tool_fds(c);
+    uint32_t seq = atomic_load(&c->seq) + 1;
+    atomic_store_explicit(&c->early, seq, memory_order_release);
+    RS(SYS_futex, &c->early, FUTEX_WAKE, INT_MAX, 0, 0, 0);
     /* the master's scans run while the members finish the last region's (member_post:
        their own scans and maps, which read nothing the master writes here) */
     int r = master_prepare(c, why, len);
@@ -2369,13 +2400,15 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
         return -1;
     }
     WP(8);
-    if (r < 0)
+    if (r < 0) { /* no region for the members woken early: back to their park */
+        c->cmd = CMD_NONE;
+        atomic_store(&c->parked, 0);
+        bump(&c->seq);
         return r;
+    }
     c->jb = (uintptr_t)jb;
     c->team = t;
-    c->nenter = t->n - 1;
     c->cmd = CMD_REGION;
-    c->threaded = threaded;
     /* the members and the master wait for each other as the team's members would: the
        cpus are the team's places when it is bound (the master's own affinity is then
        its place alone), a spin cut when the node is oversubscribed */
@@ -2386,13 +2419,11 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
     atomic_store(&c->parked, 0);
     if (!threaded)
         bind_slots(t); /* the members enter as soon as they synced */
-    list_tool_fds(c, t, !threaded);
 #ifdef FMP_WARM_PROFILE
     c->tb = __rdtsc();
 #endif
     bump(&c->seq);
     WP(18);
-    uint32_t seq = atomic_load(&c->seq);
     master_post_acts(c, seq);
     WP(9);
     if (master_wait(&c->synced, (uint32_t)g_pool.nmem) < 0) {
