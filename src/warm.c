@@ -132,10 +132,9 @@ struct w_pm_scan_arg {
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
 #endif
-#ifndef SYS_kcmp
-#define SYS_kcmp 312
+#ifndef SYS_close_range
+#define SYS_close_range 436
 #endif
-#define W_KCMP_FILE 0
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -247,12 +246,12 @@ typedef struct w_ctl {
 /* A member's own state, in its part of the reservation (the master never touches it). */
 typedef struct w_mem {
     int id;
-    int no_fds; /* the detector's snapshot closed the program's descriptors */
     pid_t pid;
     int tid;
     u64 fsbase;
     pid_t mpid;
-    int uffd, pmfd, mpmfd, mfddir, sfddir, mpidfd, mapsfd;
+    int uffd, pmfd, mpmfd, mfddir, mpidfd, mapsfd;
+    u64 tool_id[8][2]; /* what they are (tools_intact) */
     sigjmp_buf park;
     struct w_sigaction act[64]; /* the dispositions last taken from the master */
     int nmaps;
@@ -319,6 +318,8 @@ static struct {
     uint64_t ign, cgt; /* SigIgn, SigCgt: ignored and caught signals, bit sig - 1 */
     pid_t pid[FMP__MAX_TEAM];
     int pidfd[FMP__MAX_TEAM];
+    int spidfd[FMP__MAX_TEAM]; /* this region's team's copies of pidfd (bind_slots), made
+                                  before the members take the master's descriptors */
     int place[FMP__MAX_TEAM]; /* the place member m + 1 is bound to (-1: none) */
     int level;                /* the team level its places are for */
     int used;                 /* regions run */
@@ -993,22 +994,35 @@ static void sort_ranges(struct w_range *r, long n)
    open file descriptions), and no others but the member's own tools. */
 /* The member's own descriptors, the one list that says which they are (the sync keeps
    them and moves them away from the master's numbers); -1 where one is not open. */
-#define NTOOLS 7
+#define NTOOLS 6
 static void tool_fds(w_mem *m, int *out[NTOOLS])
 {
-    int *all[NTOOLS] = {&m->uffd,   &m->pmfd,   &m->mpmfd, &m->mfddir,
-                        &m->sfddir, &m->mpidfd, &m->mapsfd};
+    int *all[NTOOLS] = {&m->uffd, &m->pmfd, &m->mpmfd, &m->mfddir, &m->mpidfd, &m->mapsfd};
     memcpy(out, all, sizeof all);
 }
 
-static int is_tool_fd(w_mem *m, int fd)
+/* What the tools are (device, mode and inode), into id. */
+static void tool_ids(w_mem *m, u64 (*id)[2])
 {
     int *tools[NTOOLS];
     tool_fds(m, tools);
-    for (int i = 0; i < NTOOLS; i++)
-        if (fd >= 0 && *tools[i] == fd)
-            return 1;
-    return 0;
+    for (int i = 0; i < NTOOLS; i++) {
+        struct stat st;
+        id[i][0] = id[i][1] = 0;
+        if (*tools[i] >= 0 && RS2(SYS_fstat, *tools[i], &st) == 0) {
+            id[i][0] = (u64)st.st_dev ^ ((u64)st.st_mode << 40) ^ ((u64)st.st_rdev << 20);
+            id[i][1] = (u64)st.st_ino;
+        }
+    }
+}
+
+/* A body may close or dup2 over any descriptor, the member's own tools included (a forked
+   child's would not matter: it exits): are they still what they were? */
+static int tools_intact(w_mem *m)
+{
+    u64 now[8][2];
+    tool_ids(m, now);
+    return memcmp(now, m->tool_id, sizeof(u64) * 2 * NTOOLS) == 0;
 }
 
 struct w_dirent {
@@ -1079,9 +1093,6 @@ static int move_clear(w_mem *m, int *tool)
 
 static int take_fd(w_mem *m, int fd)
 {
-    long same = RS(SYS_kcmp, m->pid, m->mpid, W_KCMP_FILE, fd, fd, 0);
-    if (same == 0)
-        return 0;
     long nfd = RS2(SYS_pidfd_getfd, m->mpidfd, fd);
     if (nfd < 0)
         return nfd == -EBADF ? 0 : (int)nfd; /* closed meanwhile: gone */
@@ -1105,26 +1116,38 @@ static int take_marked(w_mem *m)
     return 0;
 }
 
-static int drop_fd(w_mem *m, int fd)
+/* A parked member holds none of the program's descriptors: a copy it held would keep
+   the open file description alive after the master closed it (a pipe's reader would
+   never see its end, a socket's peer never its close, a flock never released), where a
+   forked child would have exited.  Everything but its own tools is closed when it parks
+   (close_range over the gaps between them); the next sync takes the master's again. */
+static void drop_program_fds(w_mem *m)
 {
-    if (!is_tool_fd(m, fd) && !master_has(m, fd))
-        RS1(SYS_close, fd);
-    return 0;
+    int *tools[NTOOLS], t[NTOOLS], n = 0;
+    tool_fds(m, tools);
+    for (int i = 0; i < NTOOLS; i++)
+        if (*tools[i] >= 0) {
+            int k = n++;
+            for (; k > 0 && t[k - 1] > *tools[i]; k--)
+                t[k] = t[k - 1];
+            t[k] = *tools[i];
+        }
+    unsigned lo = 0;
+    for (int i = 0; i < n; i++) {
+        if ((unsigned)t[i] > lo)
+            RS3(SYS_close_range, lo, (unsigned)t[i] - 1, 0);
+        lo = (unsigned)t[i] + 1;
+    }
+    RS3(SYS_close_range, lo, ~0U, 0);
 }
 
-static int drop_program_fd(w_mem *m, int fd)
-{
-    if (!is_tool_fd(m, fd))
-        RS1(SYS_close, fd);
-    return 0;
-}
+/* The master's descriptors into a member that holds none (drop_program_fds). */
 static int sync_fds(const w_ctl *c, w_mem *m)
 {
     memset(m->mfds, 0, sizeof m->mfds);
     int r = each_fd(m, m->mfddir, mark_fd);
     /* the pool's and the team's own descriptors in the master, close-on-exec and never
-       the program's: a fork child would hold them unused, a member does without (one
-       kcmp each less at every region) */
+       the program's: a fork child would hold them unused, a member does without */
     for (int w = 0; w < MAXFD / 32; w++)
         m->mfds[w] &= ~c->toolfds[w];
     int *tools[NTOOLS];
@@ -1133,8 +1156,6 @@ static int sync_fds(const w_ctl *c, w_mem *m)
         r = move_clear(m, tools[i]);
     if (r == 0)
         r = take_marked(m);
-    if (r == 0)
-        r = each_fd(m, m->sfddir, drop_fd);
     return r;
 }
 
@@ -1368,13 +1389,9 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     }
     MPF(35);
     /* the lost-write detector's snapshot never runs the program's code: its memory is
-       all it needs; it holds none of the program's descriptors (the end of a pipe the
-       master closes would stay open in it) */
+       all it needs (it never takes the program's descriptors: member_early) */
     if (m->id > c->nenter) {
         m->nwr = map_ranges(LM, nm, 0, m->wr);
-        if (!m->no_fds && (r = each_fd(m, m->sfddir, drop_program_fd)) < 0)
-            return *rc = r, 11;
-        m->no_fds = 1;
         return 0;
     }
     /* 11. signal dispositions, as after a fork (the master posts them while the members
@@ -1480,6 +1497,7 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
         if (c->cmd == CMD_QUIT)
             RS1(SYS_exit_group, 0);
         if (c->cmd != CMD_REGION) {
+            drop_program_fds(m);
             bump(&c->parked);
             continue;
         }
@@ -1504,6 +1522,7 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
             member_await(&c->verdict, s, 4000);
             if (!c->go) {
                 member_post(c, m); /* as after an empty body */
+                drop_program_fds(m);
                 bump(&c->parked);
                 continue;
             }
@@ -1511,7 +1530,12 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
         if (sigsetjmp(m->park, 0) == 0)
             siglongjmp(*(sigjmp_buf *)c->jb, m->id);
         /* back from the body (fmp__warm_park) */
+        if (!tools_intact(m)) { /* the next sync cannot be trusted: the pool goes */
+            member_fail(c, m, 24, -EBADF);
+            RS1(SYS_exit_group, FMP_EXIT_FAILURE);
+        }
         member_post(c, m);
+        drop_program_fds(m);
         bump(&c->parked);
     }
 }
@@ -1553,14 +1577,14 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
     m->mpmfd = open_tool_fd(path, O_RDONLY);
     proc_path(path, c->mpid, "fd");
     m->mfddir = open_tool_fd(path, O_RDONLY | O_DIRECTORY);
-    m->sfddir = open_tool_fd("/proc/self/fd", O_RDONLY | O_DIRECTORY);
     m->mpidfd = move_tool_fd((int)RS2(SYS_pidfd_open, c->mpid, 0));
     m->mapsfd = c->query ? open_tool_fd("/proc/self/maps", O_RDONLY) : -1;
-    if (m->uffd < 0 || m->pmfd < 0 || m->mpmfd < 0 || m->mfddir < 0 || m->sfddir < 0 ||
-        m->mpidfd < 0 || (c->query && m->mapsfd < 0)) {
+    if (m->uffd < 0 || m->pmfd < 0 || m->mpmfd < 0 || m->mfddir < 0 || m->mpidfd < 0 ||
+        (c->query && m->mapsfd < 0)) {
         member_fail(c, m, 20, m->uffd < 0 ? m->uffd : -EACCES);
         RS1(SYS_exit_group, FMP_EXIT_FAILURE);
     }
+    tool_ids(m, m->tool_id);
     if (read_own_maps(c, m) < 0) {
         member_fail(c, m, 21, -E2BIG);
         RS1(SYS_exit_group, FMP_EXIT_FAILURE);
@@ -1619,6 +1643,7 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
         if (sig != SIGKILL && sig != SIGSTOP)
             RS(SYS_rt_sigaction, sig, NULL, &m->act[sig - 1], 8, 0, 0);
     uint32_t seq = atomic_load(&c->seq); /* before the master may post the first region */
+    drop_program_fds(m);
     bump(&c->parked);
     member_loop(c, m, seq);
 }
@@ -1959,6 +1984,17 @@ static void master_post_acts(w_ctl *c, uint32_t seq)
     RS(SYS_futex, &c->acts, FUTEX_WAKE, INT_MAX, 0, 0, 0);
 }
 
+/* The team's copies of the members' pidfds, or (n == 0) those a region that did not
+   bind its slots left. */
+static void slot_pidfds(int n)
+{
+    for (int m = 0; m < g_pool.nmem; m++) {
+        if (g_pool.spidfd[m] > 2)
+            close(g_pool.spidfd[m]);
+        g_pool.spidfd[m] = m < n ? fcntl(g_pool.pidfd[m], F_DUPFD_CLOEXEC, 3) : -1;
+    }
+}
+
 static void pool_destroy(void)
 {
     if (!g_pool.ctl)
@@ -1966,6 +2002,7 @@ static void pool_destroy(void)
     w_ctl *c = g_pool.ctl;
     if (c->mpid == getpid()) {
         wprof_print(c);
+        slot_pidfds(0);
         for (int m = 0; m < g_pool.nmem; m++)
             if (g_pool.pidfd[m] >= 0)
                 syscall(SYS_pidfd_send_signal, g_pool.pidfd[m], SIGKILL, NULL, 0);
@@ -1999,9 +2036,12 @@ static void forget_pool(void)
     for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] > 2)
             close(fds[i]);
-    for (int m = 0; m < g_pool.nmem; m++)
+    for (int m = 0; m < g_pool.nmem; m++) {
         if (g_pool.pidfd[m] > 2)
             close(g_pool.pidfd[m]);
+        if (g_pool.spidfd[m] > 2)
+            close(g_pool.spidfd[m]);
+    }
     memset(&g_pool, 0, sizeof g_pool);
 }
 
@@ -2179,7 +2219,7 @@ static int pool_create(int nmem, int level, char *why, size_t len)
     g_pool.nmem = nmem;
     g_stat.pools++;
     for (int m = 0; m < nmem; m++)
-        g_pool.pidfd[m] = -1;
+        g_pool.pidfd[m] = g_pool.spidfd[m] = -1;
     if (g_pool.pmfd < 0 || g_pool.res == MAP_FAILED || !c) {
         snprintf(why, len, "%s", !c ? "no room in the shared arena" : strerror(errno));
         if (g_pool.res == MAP_FAILED)
@@ -2330,7 +2370,8 @@ static void bind_slots(fmp__shteam *t)
         fmp__slot *s = &t->slots[m];
         atomic_store(&s->state, FMP__S_STARTING);
         atomic_store(&s->pid, (int)g_pool.pid[m - 1]);
-        s->pidfd = fcntl(g_pool.pidfd[m - 1], F_DUPFD_CLOEXEC, 3);
+        s->pidfd = g_pool.spidfd[m - 1];
+        g_pool.spidfd[m - 1] = -1;
     }
 }
 
@@ -2340,8 +2381,8 @@ static void tool_fd(w_ctl *c, int fd)
         c->toolfds[fd / 32] |= 1u << (fd % 32);
 }
 
-/* The master's descriptors that its members do not mirror (sync_fds); the team's own
-   (bind_slots) are made after the members took the others (member_early). */
+/* The master's descriptors that its members do not mirror (sync_fds): the pool's, and
+   the team's copies of the members' pidfds (made before, slot_pidfds). */
 static void list_tool_fds(w_ctl *c)
 {
     memset(c->toolfds, 0, sizeof c->toolfds);
@@ -2349,8 +2390,10 @@ static void list_tool_fds(w_ctl *c)
     tool_fd(c, g_pool.pmfd);
     tool_fd(c, g_pool.stfd);
     tool_fd(c, g_pool.mapsfd);
-    for (int m = 0; m < g_pool.nmem; m++)
+    for (int m = 0; m < g_pool.nmem; m++) {
         tool_fd(c, g_pool.pidfd[m]);
+        tool_fd(c, g_pool.spidfd[m]);
+    }
 }
 
 /* The members bind themselves to their places at every forked region; a warm member
@@ -2388,6 +2431,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
        scans; the team's own descriptors are made after, and are not theirs to take */
     c->nenter = t->n - 1;
     c->threaded = threaded;
+    slot_pidfds(t->n - 1);
     list_tool_fds(c);
     uint32_t seq = atomic_load(&c->seq) + 1;
     atomic_store_explicit(&c->early, seq, memory_order_release);
@@ -2401,6 +2445,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
     }
     WP(8);
     if (r < 0) { /* no region for the members woken early: back to their park */
+        slot_pidfds(0);
         c->cmd = CMD_NONE;
         atomic_store(&c->parked, 0);
         bump(&c->seq);
@@ -2444,6 +2489,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
         atomic_store_explicit(&c->verdict, seq, memory_order_release);
         RS(SYS_futex, &c->verdict, FUTEX_WAKE, INT_MAX, 0, 0, 0);
         if (!c->go) {
+            slot_pidfds(0);
             snprintf(why, len, "another thread of the process ran while the members copied");
             return -5;
         }

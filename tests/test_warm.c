@@ -12,9 +12,12 @@
  *    why, warm says it once;
  *  - a member killed in a warm region fails the region as in a forked one, and the
  *    regions after it run on a new pool; nothing is left behind;
+ *  - a pipe the master closes after a region reaches its end at once (no parked member
+ *    holds a copy of it), warm and where auto forks a region after waking its members;
+ *    no member holds a descriptor the master did not have at the region's start;
  *  - in-process: nested regions inside warm members, teams of changing sizes, the
- *    function form, a member calling exit(), shared memory mapped between regions, and
- *    fmp_warm_release().
+ *    function form, a member calling exit(), shared memory mapped between regions,
+ *    a body that dup2()s over the member's own descriptors, and fmp_warm_release().
  * Where warm regions are not available (a sanitizer build, valgrind, an old kernel), the
  * tests check that every region forks and the results are the same. */
 #define _GNU_SOURCE
@@ -30,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,14 +43,14 @@
 
 /* ---------------------------------------------------------------- running warm_prog */
 
-static int run_prog(ht_proc *p, const char *mode, const char *regions, const char *members,
-                    const char *extra)
+static int run_prog2(ht_proc *p, const char *mode, const char *regions, const char *members,
+                     const char *extra, const char *extra2)
 {
     char path[4096], env_mode[64];
     ht_helper_path("warm_prog", path, sizeof path);
     snprintf(env_mode, sizeof env_mode, "FMP_REGION=%s", mode);
     const char *env[] = {env_mode, "FMP_DISPLAY_ENV=verbose", "FMP_ON_ERROR=return", NULL};
-    char *argv[] = {path, (char *)regions, (char *)members, (char *)extra, NULL};
+    char *argv[] = {path, (char *)regions, (char *)members, (char *)extra, (char *)extra2, NULL};
     memset(p, 0, sizeof *p);
     int rc = ht_run(argv, env, NULL, 120, p);
     HT_REQUIRE_MSG(rc == 0, "cannot run %s: %s", path, strerror(-rc));
@@ -55,6 +59,12 @@ static int run_prog(ht_proc *p, const char *mode, const char *regions, const cha
                  "stderr: %.2000s",
                  regions, members, mode, p->err);
     return p->reaped && WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1;
+}
+
+static int run_prog(ht_proc *p, const char *mode, const char *regions, const char *members,
+                    const char *extra)
+{
+    return run_prog2(p, mode, regions, members, extra, NULL);
 }
 
 /* Does this build, on this kernel, run warm regions?  (The FMP_REGION line of
@@ -158,6 +168,24 @@ static void test_auto_forks_anew_after_big_writes(void)
     HT_CHECK_CONTAINS(w.err, "pids: reused");
     ht_proc_free(&a);
     ht_proc_free(&w);
+    HT_CHECK_INT_EQ(ht_reap_children(HT_GRACE_SECONDS), 0);
+}
+
+/* A pipe the master makes before a region and closes after it reaches its end at once:
+   no member holds a copy of its write end once the region is over (a parked warm member
+   holds none of the program's descriptors), also where auto forks a region after its
+   warm members woke for it (every third region of warm_prog's big=8) */
+static void test_closed_pipe_reaches_its_end(void)
+{
+    const char *modes[] = {"warm", "auto", "fork"};
+    for (int i = 0; i < 3; i++) {
+        ht_proc p;
+        int st = run_prog2(&p, modes[i], "10", "3", "big=8", "pipes");
+        HT_CHECK_MSG(st == 0 && strstr(p.out, "10 regions of 3 members: 0 differences"),
+                     "FMP_REGION=%s: status %d, stdout %.1500s stderr %.1000s", modes[i], st, p.out,
+                     p.err);
+        ht_proc_free(&p);
+    }
     HT_CHECK_INT_EQ(ht_reap_children(HT_GRACE_SECONDS), 0);
 }
 
@@ -752,8 +780,42 @@ static void test_descriptors_where_members_keep_theirs(void)
     }
     if (warm_available()) /* else every region forks (a sanitizer build, valgrind) */
         HT_CHECK_MSG(pid[3] > 0 && pid[0] == pid[3] && pid[1] == pid[3] && pid[2] == pid[3],
-                     "member 1 was %ld, then %ld, %ld, %ld: the regions did not stay warm",
-                     pid[3], pid[0], pid[1], pid[2]);
+                     "member 1 was %ld, then %ld, %ld, %ld: the regions did not stay warm", pid[3],
+                     pid[0], pid[1], pid[2]);
+}
+
+/* A body that dup2()s over the numbers where a warm member keeps its own descriptors (900
+   up): the member cannot go on with its tools replaced, the pool is renewed, and the
+   regions after it see no descriptor the master does not have there */
+static void test_body_replaces_member_descriptors(void)
+{
+    in_warm_mode();
+    int *zero = ht_shared(sizeof(int) * 3 * 4);
+    struct stat dz;
+    HT_REQUIRE(stat("/dev/zero", &dz) == 0);
+    for (int round = 0; round < 4; round++) {
+        FMP_PARALLEL(3) {
+            int me = fmp_thread_num();
+            for (int fd = 900; fd < 1024 && me; fd++) { /* /dev/zero where the master has none */
+                struct stat st;
+                zero[round * 3 + me] +=
+                    fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == dz.st_rdev;
+            }
+            if (me && round == 1) {
+                int z = open("/dev/zero", O_RDONLY);
+                for (int fd = 901; fd <= 905 && z >= 0; fd += 4) /* two of its own */
+                    dup2(z, fd);
+                if (z >= 0)
+                    close(z);
+            }
+        }
+        HT_CHECK_MSG(fmp_region_error() == 0, "round %d: the region failed", round);
+    }
+    for (int round = 0; round < 4; round++)
+        for (int m = 1; m < 3; m++)
+            HT_CHECK_MSG(zero[round * 3 + m] == 0,
+                         "round %d: member %d holds /dev/zero at %d numbers from 900 up", round, m,
+                         zero[round * 3 + m]);
 }
 
 /* A body that maps over the master's memory (MAP_FIXED): over memory the master keeps
@@ -944,6 +1006,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST_TIMEOUT(test_members_see_the_masters_memory_auto, 200),
                                 HT_TEST_TIMEOUT(test_same_output_in_each_mode, 200),
                                 HT_TEST_TIMEOUT(test_auto_forks_anew_after_big_writes, 120),
+                                HT_TEST_TIMEOUT(test_closed_pipe_reaches_its_end, 200),
                                 HT_TEST_TIMEOUT(test_member_killed_in_a_warm_region, 120),
                                 HT_TEST_TIMEOUT(test_no_userfaultfd_falls_back, 120),
                                 HT_TEST_TIMEOUT(test_exec_leaves_no_member, 90),
@@ -963,6 +1026,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST(test_pages_dropped_between_regions),
                                 HT_TEST(test_descriptors_where_members_keep_theirs),
                                 HT_TEST(test_body_maps_over_the_masters_memory),
+                                HT_TEST(test_body_replaces_member_descriptors),
                                 HT_TEST(test_master_replaces_read_only_memory),
                                 HT_END};
 

@@ -19,12 +19,17 @@
  *       the regions the program forks a child of its own (it exits 7) and reaps with
  *       wait() until ECHILD, as a program that waits for all of its children does (the
  *       parked members must not be among them: a hang is killed by an alarm), prints
- *       what it reaped, then runs one more region
+ *       what it reaped, then runs one more region; pipes: the master makes a pipe before
+ *       each region and closes its write end after it: its reader must see the end at
+ *       once (no member holds a copy once the region is over), else a difference.
+ * Every region also checks that no member holds a descriptor (below 900) that the master
+ * did not have at the region's start.
  * stderr gets "pids: reused" when the members of every region were the same processes
  * (warm), "pids: fresh" when every region had new ones (fork). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <forkmp.h>
 #include <stdint.h>
@@ -56,8 +61,14 @@ static size_t fresh_len;
 static int fd_in = -1; /* a descriptor the master opens anew now and then */
 static long *big;      /* big=MIB */
 static size_t big_words;
-static long big_gen; /* the region that last wrote it */
-static int wait_all; /* waitall */
+static long big_gen;   /* the region that last wrote it */
+static int wait_all;   /* waitall */
+static int check_pipe; /* pipes */
+/* The master's open descriptors below the members' own (900 up) at a region's start, and
+   the first one each member holds that the master did not (+ 1; shared) */
+#define FDS 900
+static unsigned char *g_fdset;
+static int *g_extra;
 
 static uint64_t mix(uint64_t h, const void *p, size_t n)
 {
@@ -286,10 +297,16 @@ static int run_region(int r, int members, uint64_t *seen, int *pids)
         for (size_t w = 0; w < big_words; w++)
             big[w] = r * 31 + (long)w;
     }
+    for (int fd = 0; fd < FDS; fd++)
+        g_fdset[fd] = fcntl(fd, F_GETFD) >= 0;
     FMP_PARALLEL(members) {
         int me = fmp_thread_num();
         uint64_t got[NCOMP];
         view(got, frame, sizeof frame);
+        g_extra[me] = 0;
+        for (int fd = 0; fd < FDS && !g_extra[me]; fd++)
+            if (!g_fdset[fd] && fcntl(fd, F_GETFD) >= 0)
+                g_extra[me] = fd + 1;
         for (size_t w = 0; w < big_words; w += 512)
             if (big[w] != big_gen * 31 + (long)w)
                 got[0] ^= 1; /* a page of the block as it was before */
@@ -305,12 +322,18 @@ static int run_region(int r, int members, uint64_t *seen, int *pids)
         return r == kill_region ? 0 : 1;
     }
     int bad = 0;
-    for (int m = 1; m < members; m++)
+    for (int m = 1; m < members; m++) {
         for (int k = 0; k < NCOMP; k++)
             if (seen[m * NCOMP + k] != want[k]) {
                 printf("region %d: member %d saw component %d differ\n", r, m, k);
                 bad++;
             }
+        if (g_extra[m]) {
+            printf("region %d: member %d held descriptor %d, which the master had not\n", r, m,
+                   g_extra[m] - 1);
+            bad++;
+        }
+    }
     return bad;
 }
 
@@ -329,6 +352,8 @@ int main(int argc, char **argv)
             exec_at_end = 2;
         else if (strcmp(argv[i], "waitall") == 0)
             wait_all = 1;
+        else if (strcmp(argv[i], "pipes") == 0)
+            check_pipe = 1;
         else if (strncmp(argv[i], "big=", 4) == 0) {
             big_words = (size_t)atoi(argv[i] + 4) << 20 >> 3;
             big = malloc(big_words * sizeof *big);
@@ -340,13 +365,30 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir))
         return 2;
     uint64_t *seen = fmp_shared_alloc((size_t)members * NCOMP * sizeof *seen);
+    g_fdset = fmp_shared_alloc(FDS);
+    g_extra = fmp_shared_alloc((size_t)members * sizeof *g_extra);
+    if (!seen || !g_fdset || !g_extra)
+        return 2;
     int *pids = fmp_shared_alloc((size_t)members * sizeof *pids);
     int *first = calloc((size_t)members, sizeof *first);
     uint64_t s = 88172645463325252ULL;
     int bad = 0, reused = 1, fresh_pids = 1;
     for (int r = 0; r < regions; r++) {
         change(r, &s, dir);
+        int pp[2] = {-1, -1};
+        if (check_pipe && pipe(pp) != 0)
+            return 2;
         bad += run_region(r, members, seen, pids);
+        if (check_pipe) {
+            close(pp[1]);
+            struct pollfd q = {pp[0], POLLIN, 0};
+            char c;
+            if (poll(&q, 1, 2000) != 1 || read(pp[0], &c, 1) != 0) {
+                printf("region %d: the pipe's write end is still open elsewhere\n", r);
+                bad++;
+            }
+            close(pp[0]);
+        }
         for (int m = 1; m < members && r != kill_region; m++) {
             if (r == 0)
                 first[m] = pids[m];
