@@ -153,6 +153,7 @@ struct w_pm_scan_arg {
    pages (listed at every region), or a region would fork for them alone */
 #define AUTO_FORK_MIN ((u64)1 << 20)
 _Static_assert(AUTO_FORK_MIN / PG >= 2 * STICKY_PAGES, "auto would fork for the sticky pages");
+#define EARLY_SPIN 16384         /* a member's spins for the post after member_early */
 #define IDLE_CHECK_S 2           /* a parked member looks at its master this often */
 #define UNPROTECT_MIN (16 * PG)  /* ranges to copy lifted from protection before the copy */
 #define TOOL_FD 900              /* the members' own descriptors go from here up */
@@ -1165,8 +1166,11 @@ static int sync_fds(const w_ctl *c, w_mem *m)
 static void member_await(_Atomic uint32_t *w, uint32_t want, long spins)
 {
     uint32_t v;
-    for (long i = spins; i > 0 && atomic_load_explicit(w, memory_order_acquire) != want; i--)
+    for (long i = spins; i > 0 && atomic_load_explicit(w, memory_order_acquire) != want; i--) {
         __builtin_ia32_pause();
+        if ((i & 1023) == 0) /* the master may wait for this cpu (fmp__wait_change) */
+            RS(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+    }
     while ((v = atomic_load_explicit(w, memory_order_acquire)) != want)
         RS(SYS_futex, w, FUTEX_WAIT, v, 0, 0, 0);
 }
@@ -1491,8 +1495,10 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
             member_fail(c, m, step, rc);
             RS1(SYS_exit_group, FMP_EXIT_FAILURE);
         }
-        /* then the master's post: region s, or none (it forks this one after all) */
-        member_await(&c->seq, s, c->spin);
+        /* then the master's post: region s, or none (it forks this one after all).  A
+           short spin, then asleep: the kernel may have woken us on the master's cpu, where
+           a spin keeps from it the scans we wait for (until the end of our time slice) */
+        member_await(&c->seq, s, c->spin < EARLY_SPIN ? c->spin : EARLY_SPIN);
         seen = s;
         if (c->cmd == CMD_QUIT)
             RS1(SYS_exit_group, 0);
