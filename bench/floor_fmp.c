@@ -160,10 +160,24 @@ static void emit_faults(const char *impl, size_t bytes, const char *who, long to
     bench_emit("floor", fig, impl, g_members, param, s, "faults", reps);
 }
 
+/* v[from..to) timed by fn (a team of g_members), the page faults of this process and of
+   its reaped children added to *self and *kids */
+static void timed_block(double (*fn)(int), double *v, int from, int to, long *self, long *kids)
+{
+    long s0, c0, s1, c1;
+    for (int i = from; i < to; i++) {
+        faults(&s0, &c0);
+        v[i] = fn(g_members);
+        faults(&s1, &c1);
+        *self += s1 - s0;
+        *kids += c1 - c0;
+    }
+}
+
 static void measure_empty(const char *fig, size_t bytes, int reps, double *a, double *b, double *c)
 {
     int r, k;
-    long s0, c0, s1, c1, bare_self = 0, bare_kids = 0, fork_self = 0, fork_kids = 0;
+    long bare_self = 0, bare_kids = 0, fork_self = 0, fork_kids = 0;
     let_team_sleep();
     /* the two sides take turns by blocks of BLOCK: a bare fork write-protects every page
        of the master (copy on write), and the first region after it pays the faults on
@@ -171,21 +185,9 @@ static void measure_empty(const char *fig, size_t bytes, int reps, double *a, do
        pays; so one region, untimed, follows each block of bare forks */
     for (r = 0; more(r, reps);) {
         int end = r + BLOCK < reps ? r + BLOCK : reps;
-        for (int i = r; i < end; i++) {
-            faults(&s0, &c0);
-            a[i] = bench_bare_fork(g_members);
-            faults(&s1, &c1);
-            bare_self += s1 - s0;
-            bare_kids += c1 - c0;
-        }
+        timed_block(bench_bare_fork, a, r, end, &bare_self, &bare_kids);
         fork_region(g_members);
-        for (int i = r; i < end; i++) {
-            faults(&s0, &c0);
-            b[i] = fork_region(g_members);
-            faults(&s1, &c1);
-            fork_self += s1 - s0;
-            fork_kids += c1 - c0;
-        }
+        timed_block(fork_region, b, r, end, &fork_self, &fork_kids);
         r = end;
     }
     for (k = 0; more(k, reps); k++)
