@@ -255,7 +255,6 @@ void fmp__sleep_watching(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old)
 static int sleep_until_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
                               _Atomic uint32_t *sleepers)
 {
-    fmp__census_refresh(); /* about to sleep: the node's verdict for the next waits */
     for (;;) {
         if (atomic_load(w) != old)
             return 0;
@@ -297,9 +296,11 @@ static int wait_change(fmp__shteam *t, _Atomic uint32_t *w, uint32_t old,
         }
         fmp__cpu_relax();
     }
-    if (!idle || !t)
+    if (!idle || !t) {
+        fmp__census_refresh(); /* about to sleep: the node's verdict for the next waits */
         return sleep_until_change(t, w, old, sleepers);
-    fmp__census_idle(t, 1);
+    }
+    fmp__census_idle(t, 1); /* judges again too */
     int rc = sleep_until_change(t, w, old, sleepers);
     /* woken by a broken team the member leaves, asleep for the census: the reap takes it
        off (a member back on the count would be counted awake till then) */

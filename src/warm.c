@@ -1465,6 +1465,13 @@ static void member_post(w_ctl *c, w_mem *m)
     MPF(40);
 }
 
+/* Back at the park, done with the region: holding none of the program's descriptors. */
+static void park(w_ctl *c, w_mem *m)
+{
+    drop_program_fds(m);
+    bump(&c->parked);
+}
+
 static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t first)
 {
     volatile uint32_t seen = first; /* kept across the jump back from the body */
@@ -1503,8 +1510,7 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
         if (c->cmd == CMD_QUIT)
             RS1(SYS_exit_group, 0);
         if (c->cmd != CMD_REGION) {
-            drop_program_fds(m);
-            bump(&c->parked);
+            park(c, m);
             continue;
         }
         step = member_sync(c, m, &rc);
@@ -1520,7 +1526,7 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
                region read its memory (Yama: they are not its ancestors) */
             RS(SYS_prctl, PR_SET_PTRACER, -1L, 0, 0, 0, 0);
             member_post(c, m);
-            bump(&c->parked);
+            park(c, m);
             continue;
         }
         if (c->threaded) {
@@ -1528,8 +1534,7 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
             member_await(&c->verdict, s, 4000);
             if (!c->go) {
                 member_post(c, m); /* as after an empty body */
-                drop_program_fds(m);
-                bump(&c->parked);
+                park(c, m);
                 continue;
             }
         }
@@ -1541,8 +1546,7 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
             RS1(SYS_exit_group, FMP_EXIT_FAILURE);
         }
         member_post(c, m);
-        drop_program_fds(m);
-        bump(&c->parked);
+        park(c, m);
     }
 }
 
@@ -1649,8 +1653,7 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
         if (sig != SIGKILL && sig != SIGSTOP)
             RS(SYS_rt_sigaction, sig, NULL, &m->act[sig - 1], 8, 0, 0);
     uint32_t seq = atomic_load(&c->seq); /* before the master may post the first region */
-    drop_program_fds(m);
-    bump(&c->parked);
+    park(c, m);
     member_loop(c, m, seq);
 }
 
@@ -2042,12 +2045,10 @@ static void forget_pool(void)
     for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] > 2)
             close(fds[i]);
-    for (int m = 0; m < g_pool.nmem; m++) {
+    for (int m = 0; m < g_pool.nmem; m++)
         if (g_pool.pidfd[m] > 2)
             close(g_pool.pidfd[m]);
-        if (g_pool.spidfd[m] > 2)
-            close(g_pool.spidfd[m]);
-    }
+    slot_pidfds(0);
     memset(&g_pool, 0, sizeof g_pool);
 }
 
@@ -2434,7 +2435,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
         return -5;
     WP(19);
     /* the members wake now and take the descriptors (member_early) while the master
-       scans; the team's own descriptors are made after, and are not theirs to take */
+       scans; the team's own copies of their pidfds are made first, listed as the pool's */
     c->nenter = t->n - 1;
     c->threaded = threaded;
     slot_pidfds(t->n - 1);
