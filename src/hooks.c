@@ -208,8 +208,12 @@ static int is_thread_var(const char *e)
 
 static void prepare_child_env(void)
 {
+    /* environ read once, and the copy bounded by the count: another thread's setenv may
+       move the program's array to a longer one meanwhile (copying from it past the count
+       overran the new array: heap corruption) */
+    char **env = environ;
     size_t n = 0;
-    for (char **e = environ; e && *e; e++)
+    while (env && env[n])
         n++;
     /* a new array each time: in a child that masters a nested team, environ is the
        array its own parent made, which must stay as it is */
@@ -217,9 +221,9 @@ static void prepare_child_env(void)
     if (!p)
         return; /* the children keep the master's environment, and the old array */
     size_t k = 0;
-    for (char **e = environ; e && *e; e++)
-        if (!is_thread_var(*e))
-            p[k++] = *e;
+    for (size_t i = 0; i < n && env[i]; i++)
+        if (!is_thread_var(env[i]))
+            p[k++] = env[i];
     for (size_t i = 0; i < N_THREAD_VARS; i++)
         p[k++] = (char *)g_thread_vars[i];
     p[k] = NULL;

@@ -24,6 +24,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +281,60 @@ static void test_thread_reading_stdin_does_not_stop_regions(void)
                           .within = 20,
                           .out = {"before regions 3 3\n"},
                           .no_out = {"beforebefore"}});
+}
+
+/* Another thread of the program changes its environment while regions open.  The master
+   makes its members' environment from environ before it forks: it read environ twice,
+   counted one array and copied another (a setenv that adds a variable moves environ to a
+   longer array), past the end of its copy: heap corruption, a crash in a later malloc
+   (in a library built with -O0: at -O2 gcc happened to read environ once, malloc being
+   known to leave it alone; this test aborts on the old library built -O0).  Here the thread
+   points environ at two arrays in turn, one 512 entries longer, both alive for good (a
+   setenv frees the array it replaces, which a reader may still walk: glibc's own hazard,
+   not the test's). */
+static char **g_env_short, **g_env_long;
+static _Atomic int g_env_stop;
+
+static void *flip_environ(void *arg)
+{
+    (void)arg;
+    extern char **environ;
+    for (unsigned long i = 0; !atomic_load_explicit(&g_env_stop, memory_order_relaxed); i++)
+        environ = i & 1 ? g_env_long : g_env_short;
+    environ = g_env_short;
+    return NULL;
+}
+
+static void test_thread_changing_environ_while_regions_open(void)
+{
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    g_env_short = malloc((n + 1) * sizeof *g_env_short);
+    g_env_long = malloc((n + 513) * sizeof *g_env_long);
+    HT_REQUIRE(g_env_short && g_env_long);
+    memcpy(g_env_short, environ, (n + 1) * sizeof *environ);
+    memcpy(g_env_long, environ, n * sizeof *environ);
+    for (size_t i = 0; i < 512; i++)
+        g_env_long[n + i] = (char *)"FMP_TEST_PADDING=1";
+    g_env_long[n + 512] = NULL;
+    HT_REQUIRE(fmp_get_max_threads() > 0); /* forkmp reads its variables before the thread */
+    pthread_t t;
+    HT_REQUIRE(pthread_create(&t, NULL, flip_environ, NULL) == 0);
+    int *seen = ht_shared(200 * sizeof *seen);
+    for (int r = 0; r < 200; r++) {
+        FMP_PARALLEL(2) {
+            if (fmp_thread_num() == 1)
+                seen[r] = getenv("FMP_TEST_PADDING") ? 2 : 1;
+        }
+        void *p = malloc(64 + (size_t)r); /* the heap checks itself */
+        free(p);
+    }
+    atomic_store(&g_env_stop, 1);
+    pthread_join(t, NULL);
+    for (int r = 0; r < 200; r++)
+        HT_CHECK_MSG(seen[r] != 0, "region %d: member 1 never ran", r);
 }
 
 static void test_macro_form_result_and_last_failure_cleared(void)
@@ -860,6 +915,7 @@ static const ht_test tests[] = {
     HT_TEST(test_failure_record_is_published_whole),
     HT_TEST(test_macro_form_result_and_last_failure_cleared),
     HT_TEST_TIMEOUT(test_thread_reading_stdin_does_not_stop_regions, 60),
+    HT_TEST_TIMEOUT(test_thread_changing_environ_while_regions_open, 60),
     HT_TEST(test_region_that_cannot_fork_ends_the_program),
     HT_TEST(test_fmp_parallel_that_cannot_fork_ends_the_program),
     HT_TEST(test_team_that_cannot_fork_ends_the_program),
