@@ -304,6 +304,79 @@ static int bind_at(int level)
     return g->bind[i];
 }
 
+/* hwloc dlopens its plugins at a process's first hwloc_topology_init and keeps them while
+   any topology lives.  All of them find I/O objects (PCI, OpenCL, CUDA, NVML, ROCm, Level
+   Zero, GL displays) or parse XML through libxml2 (hwloc has a parser of its own): this
+   topology filters I/O out, yet Debian's plugins bring libOpenCL, libX11, libxml2 and ICU
+   into the process, about 100 mappings that every warm region's maps reads and scans then
+   walk (an empty warm region, 64 MiB held, bound: 85 µs with them, 48 µs without, on the
+   2-cpu VM of bench/RESULTS.md).  So the first init sees HWLOC_PLUGINS_BLACKLIST naming
+   them, unless the user set hwloc's plugin variables (even empty: theirs is kept), or an
+   MPI launcher started the process: its MPI library loads hwloc for itself and may want
+   the I/O objects, and a team bound before MPI_Init would otherwise choose for it.
+   The variable is never set: the first init runs with environ pointing at a copy of the
+   environment with the variable added, then environ is put back.  Only in a process of
+   one thread: a setenv of another thread in that window would be lost at the put back
+   (seen: 3 runs of 4 lost a variable), and setenv or unsetenv of our own would free an
+   array another thread's getenv may be reading (glibc 2.36).  A process with threads
+   keeps the plugins. */
+#define NO_PLUGINS                                                                                 \
+    "HWLOC_PLUGINS_BLACKLIST=hwloc_pci,hwloc_opencl,hwloc_cuda,hwloc_nvml,hwloc_rsmi,"             \
+    "hwloc_levelzero,hwloc_gl,hwloc_xml_libxml"
+
+static int plugins_wanted(void)
+{
+    static const char *const chosen[] = {"HWLOC_PLUGINS_BLACKLIST",
+                                         "HWLOC_PLUGINS_PATH",
+                                         "OMPI_COMM_WORLD_SIZE",
+                                         "PMIX_RANK",
+                                         "PMI_RANK",
+                                         "PMI_SIZE",
+                                         "MPI_LOCALRANKID"};
+    for (size_t i = 0; i < sizeof chosen / sizeof *chosen; i++)
+        if (getenv(chosen[i]))
+            return 1;
+    return 0;
+}
+
+/* Whether this process has one thread (/proc/self/stat's 20th field) */
+static int one_thread(void)
+{
+    char buf[1024];
+    long r = fmp__read_file("/proc/self/stat", buf, sizeof buf);
+    const char *p = r > 0 ? strrchr(buf, ')') : NULL; /* after the command's name */
+    long n = 0;
+    return p &&
+           sscanf(p + 1,
+                  " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                  "%*d %*d %ld",
+                  &n) == 1 &&
+           n == 1;
+}
+
+static int topology_init(hwloc_topology_t *topo)
+{
+    extern char **environ;
+    static char **copy; /* a signal handler's getenv may have read it: never freed */
+    char **old = environ;
+    if (plugins_wanted() || copy || !one_thread())
+        return hwloc_topology_init(topo);
+    size_t n = 0;
+    while (old && old[n])
+        n++;
+    copy = malloc((n + 2) * sizeof *copy);
+    if (!copy)
+        return hwloc_topology_init(topo);
+    if (n)
+        memcpy(copy, old, n * sizeof *copy);
+    copy[n] = (char *)NO_PLUGINS;
+    copy[n + 1] = NULL;
+    environ = copy;
+    int rc = hwloc_topology_init(topo);
+    environ = old;
+    return rc;
+}
+
 static int ensure_topology(void)
 {
     if (st.loaded)
@@ -311,7 +384,7 @@ static int ensure_topology(void)
     if (fmp__g.is_child)
         return -1; /* never a fresh load after fork: fmp__topo_prepare() comes first */
     st.loaded = -1;
-    if (hwloc_topology_init(&st.topo) < 0)
+    if (topology_init(&st.topo) < 0)
         return -1;
     hwloc_topology_set_io_types_filter(st.topo, HWLOC_TYPE_FILTER_KEEP_NONE);
     hwloc_topology_set_icache_types_filter(st.topo, HWLOC_TYPE_FILTER_KEEP_NONE);

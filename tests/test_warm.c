@@ -945,6 +945,123 @@ static void test_bound_members_keep_their_places(void)
     fmp_warm_release();
 }
 
+/* The mappings of this process whose file is one of hwloc's plugins (a file named
+   hwloc_*.so); *dir gets the folder its libhwloc was mapped from. */
+static int hwloc_plugin_mappings(char *dir, size_t len)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[4096];
+    int n = 0;
+    dir[0] = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *path = strchr(line, '/');
+        if (!path)
+            continue;
+        const char *base = strrchr(path, '/') + 1;
+        if (strncmp(base, "hwloc_", 6) == 0 && strstr(base, ".so"))
+            n++;
+        if (strncmp(base, "libhwloc.so", 11) == 0)
+            snprintf(dir, len, "%.*s", (int)(base - 1 - path), path);
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Whether the folder holds a hwloc plugin (hwloc_*.so) */
+static int holds_a_plugin(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ls '%s'/hwloc/hwloc_*.so >/dev/null 2>&1", dir);
+    return system(cmd) == 0;
+}
+
+/* Run one bound region in a fresh process (hwloc chooses its plugins at a process's
+   first topology) with one variable set (name NULL: none of hwloc's or a launcher's);
+   the count of plugin mappings after it, or -1 when the region failed. */
+static int plugins_after_a_bound_region(const char *name, const char *value, char *dir, size_t len)
+{
+    int *out = ht_shared(sizeof(int) * 2);
+    char *where = ht_shared(len);
+    out[0] = -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* no plugin choice of the caller's, no launcher's variable */
+        static const char *const prefixes[] = {"HWLOC_PLUGINS_", "OMPI_", "PMIX_", "PMI_",
+                                               "MPI_LOCALRANKID"};
+        extern char **environ;
+        for (char **e = environ; *e;) {
+            size_t k = 0, vlen = strcspn(*e, "=");
+            while (k < sizeof prefixes / sizeof *prefixes &&
+                   strncmp(*e, prefixes[k], strlen(prefixes[k])) != 0)
+                k++;
+            if (k == sizeof prefixes / sizeof *prefixes) {
+                e++;
+                continue;
+            }
+            char var[256];
+            snprintf(var, sizeof var, "%.*s", (int)vlen, *e);
+            unsetenv(var); /* e now points at the next variable */
+        }
+        if (name)
+            setenv(name, value, 1);
+        setenv("OMP_PROC_BIND", "close", 1);
+        setenv("OMP_PLACES", "threads", 1);
+        int ran = 0;
+        FMP_PARALLEL(2) {
+            if (fmp_thread_num() == 0)
+                ran = 1;
+        }
+        out[0] = ran ? hwloc_plugin_mappings(where, len) : -1;
+        /* the environment is as the program left it */
+        const char *left = getenv("HWLOC_PLUGINS_BLACKLIST"), *set = name ? getenv(name) : "";
+        int ours = name && strcmp(name, "HWLOC_PLUGINS_BLACKLIST") == 0;
+        out[1] = (ours || !left) && set && strcmp(set, name ? value : "") == 0;
+        fmp_warm_release();
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the helper ended with status %#x", st);
+    HT_CHECK_MSG(out[1] == 1,
+                 "the environment after the region is not what the program "
+                 "set (%s)",
+                 name ? name : "nothing");
+    snprintf(dir, len, "%s", where);
+    return out[0];
+}
+
+/* A bound team loads hwloc's topology without its plugins (I/O and libxml2: each brings
+   libraries, OpenCL, X11, ICU, whose mappings every warm region reads and scans), and
+   leaves the environment as it was; hwloc's plugin variables set by the user, even
+   empty, and an MPI launcher's (the MPI library loads hwloc itself) leave the plugins to
+   hwloc. */
+static void test_bound_teams_load_no_hwloc_plugins(void)
+{
+    char dir[1024];
+    cpu_set_t all;
+    HT_REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
+    if (CPU_COUNT(&all) < 2) {
+        HT_SKIP("one cpu: a team of 2 is not bound");
+        return;
+    }
+    int mine = plugins_after_a_bound_region(NULL, NULL, dir, sizeof dir);
+    HT_CHECK_MSG(mine == 0, "%d mappings of hwloc plugins after a bound region", mine);
+    HT_REQUIRE_MSG(dir[0], "libhwloc is not mapped");
+    if (!holds_a_plugin(dir)) {
+        HT_SKIP("no hwloc plugin installed: the user's choice cannot be told apart");
+        return;
+    }
+    int theirs = plugins_after_a_bound_region("HWLOC_PLUGINS_BLACKLIST", "", dir, sizeof dir);
+    HT_CHECK_MSG(theirs > 0,
+                 "HWLOC_PLUGINS_BLACKLIST= (empty) set by the user: %d mappings "
+                 "of hwloc plugins",
+                 theirs);
+    int launched = plugins_after_a_bound_region("OMPI_COMM_WORLD_SIZE", "1", dir, sizeof dir);
+    HT_CHECK_MSG(launched > 0, "under an MPI launcher: %d mappings of hwloc plugins", launched);
+}
+
 /* The CPU time (user + system, in clock ticks) of a process, from /proc/PID/stat; -1
    when it cannot be read. */
 static long cpu_ticks(int pid)
@@ -1023,6 +1140,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST(test_idle_pool_sleeps),
                                 HT_TEST(test_large_writes_between_regions),
                                 HT_TEST(test_bound_members_keep_their_places),
+                                HT_TEST_TIMEOUT(test_bound_teams_load_no_hwloc_plugins, 60),
                                 HT_TEST(test_pages_dropped_between_regions),
                                 HT_TEST(test_descriptors_where_members_keep_theirs),
                                 HT_TEST(test_body_maps_over_the_masters_memory),
