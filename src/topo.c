@@ -3,8 +3,9 @@
  *
  * The topology is loaded lazily, once, in a master (fmp__topo_prepare(), before it forks):
  * hwloc_topology_load costs milliseconds and may dlopen plugins, which a child of a
- * multi-threaded MPI rank must not do.  Children inherit the loaded topology and the place
- * list by fork and only compute indices and call hwloc_set_cpubind().
+ * multi-threaded MPI rank must not do.  What is needed of it is kept (the place list, the
+ * holders of each PU: fmp__machine) and the topology destroyed at once.  Children inherit
+ * that by fork and only compute indices and call sched_setaffinity().
  *
  * Places are computed once, inside the cpuset the process had then (an MPI rank's
  * binding): they never leave it.  A member's placement follows OpenMP's place-partition
@@ -20,17 +21,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mempolicy.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_CHAIN 256 /* nesting levels followed when placing a member */
 
 static struct {
-    hwloc_topology_t topo;
+    fmp__machine m;         /* what is kept of the topology, destroyed once read */
     int loaded;             /* 1 loaded, -1 failed (never retried), 0 not yet */
     hwloc_bitmap_t initial; /* the process's cpuset when loaded */
     hwloc_bitmap_t *places; /* places inside initial */
     int nplaces;
+    int places_rc;             /* fmp__topo_places' result, when loaded */
     int places_state;          /* 1 ready, -1 none (binding off), 0 not yet */
     int warned_oversub;        /* this process warned (no shared flag) */
     _Atomic int *oversub_flag; /* shared by the process tree: warned once per rank */
@@ -244,46 +249,98 @@ int fmp__topo_assign(hwloc_topology_t topo, hwloc_const_cpuset_t allowed, const 
  * Combining trees: the domains that hold each member
  * ------------------------------------------------------------------------------------ */
 
-/* The logical index of the object of type that holds set, or -1. */
-static int holder(hwloc_topology_t topo, hwloc_const_bitmap_t set, hwloc_obj_type_t type)
+int fmp__machine_read(hwloc_topology_t topo, fmp__machine *m)
 {
-    if (type == HWLOC_OBJ_NUMANODE) {
-        int nn = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
-        for (int i = 0; i < nn; i++) {
-            hwloc_obj_t o = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, i);
-            if (o && o->cpuset && hwloc_bitmap_isincluded(set, o->cpuset))
-                return (int)o->logical_index;
-        }
-        return -1;
+    memset(m, 0, sizeof *m);
+    int last = hwloc_bitmap_last(hwloc_topology_get_complete_cpuset(topo));
+    int nn = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+    m->npus = last + 1;
+    m->nnuma = nn > 0 ? nn : 0;
+    m->pu = malloc(sizeof *m->pu * (size_t)(m->npus > 0 ? m->npus : 1));
+    m->numa_os = malloc(sizeof *m->numa_os * (size_t)(m->nnuma > 0 ? m->nnuma : 1));
+    if (!m->pu || !m->numa_os) {
+        fmp__machine_free(m);
+        return FMP_ENOMEM;
     }
-    for (hwloc_obj_t o = hwloc_get_obj_covering_cpuset(topo, set); o; o = o->parent)
-        if (o->type == type)
-            return (int)o->logical_index;
-    return -1;
+    for (int i = 0; i < m->npus; i++)
+        for (int k = 0; k < FMP__HOLDS; k++)
+            m->pu[i][k] = -1;
+    for (int i = 0; i < m->nnuma; i++)
+        m->numa_os[i] = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)i)->os_index;
+    int core = hwloc_get_type_or_below_depth(topo, HWLOC_OBJ_CORE);
+    for (hwloc_obj_t o = hwloc_get_next_obj_by_type(topo, HWLOC_OBJ_PU, NULL); o;
+         o = hwloc_get_next_obj_by_type(topo, HWLOC_OBJ_PU, o)) {
+        if ((int)o->os_index >= m->npus)
+            continue;
+        int *h = m->pu[o->os_index];
+        hwloc_obj_t c = o->depth == core ? o : hwloc_get_ancestor_obj_by_depth(topo, core, o);
+        hwloc_obj_t l3 = hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_L3CACHE, o);
+        hwloc_obj_t pk = hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_PACKAGE, o);
+        h[FMP__HOLD_CORE] = c ? (int)c->logical_index : -1;
+        h[FMP__HOLD_L3] = l3 ? (int)l3->logical_index : -1;
+        h[FMP__HOLD_PACKAGE] = pk ? (int)pk->logical_index : -1;
+        for (int i = 0; i < m->nnuma && h[FMP__HOLD_NUMA] < 0; i++) {
+            hwloc_obj_t n = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)i);
+            if (n->cpuset && hwloc_bitmap_isset(n->cpuset, o->os_index))
+                h[FMP__HOLD_NUMA] = i;
+        }
+    }
+    return 0;
 }
 
-int fmp__topo_tree(hwloc_topology_t topo, const hwloc_const_bitmap_t *cpus, int n,
-                   fmp__tree_shape *s)
+void fmp__machine_free(fmp__machine *m)
 {
-    static const hwloc_obj_type_t levels[] = {HWLOC_OBJ_L3CACHE, HWLOC_OBJ_NUMANODE,
-                                              HWLOC_OBJ_PACKAGE};
+    free(m->pu);
+    free(m->numa_os);
+    memset(m, 0, sizeof *m);
+}
+
+/* The logical index of the object of kind k (FMP__HOLD_*) that holds every PU of set, or
+   -1: PUs held by different ones, by none, or unknown. */
+static int holder(const fmp__machine *m, hwloc_const_bitmap_t set, int k)
+{
+    int v = -1;
+    for (int i = hwloc_bitmap_first(set); i >= 0; i = hwloc_bitmap_next(set, i)) {
+        int w = i < m->npus ? m->pu[i][k] : -1;
+        if (w < 0 || (v >= 0 && w != v))
+            return -1;
+        v = w;
+    }
+    return v;
+}
+
+int fmp__machine_tree(const fmp__machine *m, const hwloc_const_bitmap_t *cpus, int n,
+                      fmp__tree_shape *s)
+{
+    static const int levels[] = {FMP__HOLD_L3, FMP__HOLD_NUMA, FMP__HOLD_PACKAGE};
     enum { NL = sizeof levels / sizeof levels[0] };
     if (n < 1)
         return FMP_EINVAL;
     int bound = 1;
-    for (int m = 0; m < n && bound; m++)
-        bound = cpus[m] != NULL && !hwloc_bitmap_iszero(cpus[m]);
+    for (int k = 0; k < n && bound; k++)
+        bound = cpus[k] != NULL && !hwloc_bitmap_iszero(cpus[k]);
     if (!bound)
         return fmp__tree_build(n, 0, NULL, NULL, s);
     int *keys = malloc(sizeof(int) * (size_t)n * NL);
     if (!keys)
         return FMP_ENOMEM;
     for (int l = 0; l < NL; l++)
-        for (int m = 0; m < n; m++)
-            keys[l * n + m] = holder(topo, cpus[m], levels[l]);
+        for (int k = 0; k < n; k++)
+            keys[l * n + k] = holder(m, cpus[k], levels[l]);
     /* keys[n .. 2n) are the NUMA nodes' */
     int rc = fmp__tree_build(n, NL, keys, keys + n, s);
     free(keys);
+    return rc;
+}
+
+int fmp__topo_tree(hwloc_topology_t topo, const hwloc_const_bitmap_t *cpus, int n,
+                   fmp__tree_shape *s)
+{
+    fmp__machine m;
+    if (fmp__machine_read(topo, &m) < 0)
+        return FMP_ENOMEM;
+    int rc = fmp__machine_tree(&m, cpus, n, s);
+    fmp__machine_free(&m);
     return rc;
 }
 
@@ -310,16 +367,18 @@ static int bind_at(int level)
    topology filters I/O out, yet Debian's plugins bring libOpenCL, libX11, libxml2 and ICU
    into the process, about 100 mappings that every warm region's maps reads and scans then
    walk (an empty warm region, 64 MiB held, bound: 85 µs with them, 48 µs without, on the
-   2-cpu VM of bench/RESULTS.md).  So the first init sees HWLOC_PLUGINS_BLACKLIST naming
-   them, unless the user set hwloc's plugin variables (even empty: theirs is kept), or an
-   MPI launcher started the process: its MPI library loads hwloc for itself and may want
-   the I/O objects, and a team bound before MPI_Init would otherwise choose for it.
+   2-cpu VM of bench/RESULTS.md).  The topology is destroyed once read (ensure_topology),
+   which closes them again, but for the libraries that cannot be unloaded (libstdc++ and
+   libgcc_s, 10 mappings), and the load costs their dlopens.  So the first init sees
+   HWLOC_PLUGINS_BLACKLIST naming them, unless the user set hwloc's plugin variables (even
+   empty: theirs is kept), or an MPI launcher started the process: its MPI library loads
+   hwloc for itself and may want the I/O objects.
    The variable is never set: the first init runs with environ pointing at a copy of the
    environment with the variable added, then environ is put back.  Only in a process of
    one thread: a setenv of another thread in that window would be lost at the put back
    (seen: 3 runs of 4 lost a variable), and setenv or unsetenv of our own would free an
    array another thread's getenv may be reading (glibc 2.36).  A process with threads
-   keeps the plugins. */
+   loads the plugins, and closes them with the topology. */
 #define NO_PLUGINS                                                                                 \
     "HWLOC_PLUGINS_BLACKLIST=hwloc_pci,hwloc_opencl,hwloc_cuda,hwloc_nvml,hwloc_rsmi,"             \
     "hwloc_levelzero,hwloc_gl,hwloc_xml_libxml"
@@ -377,6 +436,10 @@ static int topology_init(hwloc_topology_t *topo)
     return rc;
 }
 
+/* The topology is read once, then destroyed: what the process needs later (the places,
+   the holders of each PU, the NUMA nodes) is kept in st, and with the process's last
+   topology gone, hwloc closes its plugins (of those above, libstdc++ and libgcc_s stay:
+   they cannot be unloaded) and a later topology of the program's own gets them again. */
 static int ensure_topology(void)
 {
     if (st.loaded)
@@ -384,20 +447,26 @@ static int ensure_topology(void)
     if (fmp__g.is_child)
         return -1; /* never a fresh load after fork: fmp__topo_prepare() comes first */
     st.loaded = -1;
-    if (topology_init(&st.topo) < 0)
+    hwloc_topology_t topo;
+    if (topology_init(&topo) < 0)
         return -1;
-    hwloc_topology_set_io_types_filter(st.topo, HWLOC_TYPE_FILTER_KEEP_NONE);
-    hwloc_topology_set_icache_types_filter(st.topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+    hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+    hwloc_topology_set_icache_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
     st.initial = hwloc_bitmap_alloc();
-    if (!st.initial || hwloc_topology_load(st.topo) < 0) {
+    int ok = st.initial && hwloc_topology_load(topo) == 0 && fmp__machine_read(topo, &st.m) == 0;
+    if (ok) {
+        if (hwloc_get_cpubind(topo, st.initial, HWLOC_CPUBIND_PROCESS) < 0)
+            hwloc_bitmap_copy(st.initial, hwloc_topology_get_allowed_cpuset(topo));
+        hwloc_bitmap_and(st.initial, st.initial, hwloc_topology_get_allowed_cpuset(topo));
+        st.places_rc =
+            fmp__topo_places(topo, st.initial, fmp__g_icv.places, &st.places, &st.nplaces);
+    }
+    hwloc_topology_destroy(topo);
+    if (!ok) {
         hwloc_bitmap_free(st.initial);
         st.initial = NULL;
-        hwloc_topology_destroy(st.topo);
         return -1;
     }
-    if (hwloc_get_cpubind(st.topo, st.initial, HWLOC_CPUBIND_PROCESS) < 0)
-        hwloc_bitmap_copy(st.initial, hwloc_topology_get_allowed_cpuset(st.topo));
-    hwloc_bitmap_and(st.initial, st.initial, hwloc_topology_get_allowed_cpuset(st.topo));
     st.loaded = 1;
     return 0;
 }
@@ -427,7 +496,7 @@ static int ensure_places(void)
         return -1;
     }
     st.places_state = -1;
-    if (fmp__topo_places(st.topo, st.initial, fmp__g_icv.places, &st.places, &st.nplaces) < 0)
+    if (st.places_rc < 0)
         return -1;
     if (st.nplaces == 0) {
         char set[256];
@@ -536,22 +605,44 @@ static int member_place(int level, int me, int n)
     return pl.place;
 }
 
+/* Bind thread tid (0: the caller) to the PUs of set; a failure leaves it where it was, as
+   hwloc's binding did. */
+static void set_affinity(pid_t tid, hwloc_const_bitmap_t set)
+{
+    int last = hwloc_bitmap_last(set);
+    if (last < 0)
+        return;
+    cpu_set_t fixed, *cs = &fixed;
+    size_t size = sizeof fixed;
+    if (last >= CPU_SETSIZE) {
+        size = CPU_ALLOC_SIZE((size_t)last + 1);
+        if (!(cs = CPU_ALLOC((size_t)last + 1)))
+            return;
+    }
+    CPU_ZERO_S(size, cs);
+    for (int i = hwloc_bitmap_first(set); i >= 0; i = hwloc_bitmap_next(set, i))
+        CPU_SET_S((size_t)i, size, cs);
+    sched_setaffinity(tid, size, cs);
+    if (cs != &fixed)
+        CPU_FREE(cs);
+}
+
 void fmp__bind_member(int level, int me, int n)
 {
     int place = member_place(level, me, n);
     if (place < 0)
         return;
-    /* a child is one thread: bind the process.  The master binds only its own thread, so
-       that threads of its own (an MPI library's progress threads) keep the rank's cpus. */
-    int flags = me == 0 ? HWLOC_CPUBIND_THREAD : HWLOC_CPUBIND_PROCESS;
-    hwloc_set_cpubind(st.topo, st.places[place], flags);
+    /* the calling thread: a child is one thread, its process; the master binds only its
+       own, so that threads of its own (an MPI library's progress threads) keep the rank's
+       cpus */
+    set_affinity(0, st.places[place]);
 }
 
 void fmp__bind_child(pid_t pid, int level, int me, int n)
 {
     int place = member_place(level, me, n);
     if (place >= 0)
-        hwloc_set_proc_cpubind(st.topo, pid, st.places[place], HWLOC_CPUBIND_PROCESS);
+        set_affinity(pid, st.places[place]); /* a child just forked: one thread */
 }
 
 void fmp__topo_member_places(int level, int n, int *places)
@@ -568,25 +659,29 @@ int fmp__topo_places_tree(const int *places, int n, fmp__tree_shape *s)
         return FMP_ENOMEM;
     for (int m = 0; m < n && bound; m++)
         cpus[m] = places[m] >= 0 ? st.places[places[m]] : NULL;
-    int rc = bound ? fmp__topo_tree(st.topo, cpus, n, s) : fmp__tree_build(n, 0, NULL, NULL, s);
+    int rc = bound ? fmp__machine_tree(&st.m, cpus, n, s) : fmp__tree_build(n, 0, NULL, NULL, s);
     free(cpus);
     return rc;
 }
 
 int fmp__topo_membind(void *addr, size_t len, int numa)
 {
-    if (st.loaded <= 0 || hwloc_get_nbobjs_by_type(st.topo, HWLOC_OBJ_NUMANODE) < 2)
+    if (st.loaded <= 0 || st.m.nnuma < 2 || numa >= st.m.nnuma)
         return 0;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)addr & ~(page - 1);
+    len += (uintptr_t)addr - a;
     if (numa < 0) /* back to the default: the arena's pages are used again by others */
-        return hwloc_set_area_membind(st.topo, addr, len,
-                                      hwloc_topology_get_topology_nodeset(st.topo),
-                                      HWLOC_MEMBIND_DEFAULT, HWLOC_MEMBIND_BYNODESET) == 0;
-    hwloc_obj_t o = hwloc_get_obj_by_type(st.topo, HWLOC_OBJ_NUMANODE, (unsigned)numa);
-    /* not STRICT: hwloc asks for the node as preferred, so that a full node never fails
-       a page fault on the arena */
-    return o && o->nodeset &&
-           hwloc_set_area_membind(st.topo, addr, len, o->nodeset, HWLOC_MEMBIND_BIND,
-                                  HWLOC_MEMBIND_BYNODESET | HWLOC_MEMBIND_MIGRATE) == 0;
+        return syscall(SYS_mbind, a, len, MPOL_DEFAULT, NULL, 0UL, 0U) == 0;
+    /* preferred, not bound: a full node never fails a page fault on the arena; the pages
+       already there move */
+    enum { BITS = 8 * sizeof(unsigned long), MAXNODES = 4096 };
+    unsigned os = st.m.numa_os[numa];
+    unsigned long mask[MAXNODES / BITS] = {0};
+    if (os >= MAXNODES)
+        return 0;
+    mask[os / BITS] |= 1UL << (os % BITS);
+    unsigned long maxnode = (os / BITS + 1) * BITS + 1; /* the kernel reads maxnode - 1 bits */
+    return syscall(SYS_mbind, a, len, MPOL_PREFERRED, mask, maxnode, MPOL_MF_MOVE) == 0;
 }
 
 /* ------------------------------------------------------------------------------------
@@ -674,13 +769,15 @@ void fmp__cpulist(char *buf, size_t len, hwloc_const_bitmap_t set)
    topology. */
 static int count_cores(hwloc_const_bitmap_t set)
 {
-    if (ensure_topology() < 0)
+    hwloc_bitmap_t cores = ensure_topology() < 0 ? NULL : hwloc_bitmap_alloc();
+    if (!cores)
         return -1;
-    int depth = hwloc_get_type_or_below_depth(st.topo, HWLOC_OBJ_CORE), cores = 0;
-    for (hwloc_obj_t o = hwloc_get_next_obj_by_depth(st.topo, depth, NULL); o;
-         o = hwloc_get_next_obj_by_depth(st.topo, depth, o))
-        cores += hwloc_bitmap_intersects(o->cpuset, set);
-    return cores;
+    for (int i = hwloc_bitmap_first(set); i >= 0 && i < st.m.npus; i = hwloc_bitmap_next(set, i))
+        if (st.m.pu[i][FMP__HOLD_CORE] >= 0)
+            hwloc_bitmap_set(cores, (unsigned)st.m.pu[i][FMP__HOLD_CORE]);
+    int n = hwloc_bitmap_weight(cores);
+    hwloc_bitmap_free(cores);
+    return n;
 }
 
 void fmp__check_oversubscription(int n)

@@ -49,6 +49,29 @@ int fmp__topo_assign(hwloc_topology_t topo, hwloc_const_cpuset_t allowed, const 
 int fmp__topo_tree(hwloc_topology_t topo, const hwloc_const_bitmap_t *cpus, int n,
                    fmp__tree_shape *s);
 
+/* What a process keeps of the machine once it has read the topology: the topology itself
+   is destroyed at once (and with the process's last topology, hwloc's plugins and the
+   libraries they bring: every warm region reads and scans the mappings of the process).
+   Per PU, by OS index, the logical index of the objects that hold it (-1: none): its
+   core (the PU itself on a machine that reports no cores), L3 cache, NUMA node (the
+   first whose cpus include it) and package; the NUMA nodes' OS indexes by logical
+   index. */
+enum { FMP__HOLD_CORE, FMP__HOLD_L3, FMP__HOLD_NUMA, FMP__HOLD_PACKAGE, FMP__HOLDS };
+typedef struct fmp__machine {
+    int npus;
+    int (*pu)[FMP__HOLDS];
+    int nnuma;
+    unsigned *numa_os;
+} fmp__machine;
+
+/* Read m from a loaded topology: 0 or FMP_ENOMEM. */
+int fmp__machine_read(hwloc_topology_t topo, fmp__machine *m);
+void fmp__machine_free(fmp__machine *m);
+
+/* fmp__topo_tree on the machine m */
+int fmp__machine_tree(const fmp__machine *m, const hwloc_const_bitmap_t *cpus, int n,
+                      fmp__tree_shape *s);
+
 /* What an FMP_AFFINITY_FORMAT line shows. */
 typedef struct fmp__affinity_info {
     const char *host;

@@ -678,8 +678,8 @@ static int check_tree(const char *desc, const char *spec, int bind, int n, const
     int *numa = calloc((size_t)n, sizeof(int));
     for (int i = 0; i < n; i++)
         cpus[i] = hwloc_bitmap_alloc();
-    CU_ASSERT_EQUAL_FATAL(fmp__topo_assign(t, hwloc_topology_get_topology_cpuset(t), spec, bind,
-                                           n, cpus), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        fmp__topo_assign(t, hwloc_topology_get_topology_cpuset(t), spec, bind, n, cpus), 0);
     for (int i = 0; i < n; i++) {
         numa[i] = -1;
         for (int j = 0; j < hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_NUMANODE); j++)
@@ -710,6 +710,41 @@ static int check_tree(const char *desc, const char *spec, int bind, int n, const
     free(numa);
     hwloc_topology_destroy(t);
     return nn;
+}
+
+/* What a process keeps of the topology (fmp__machine): the holders of each PU by OS
+   index, the NUMA nodes' OS indexes; PUs held by nothing of a kind get -1. */
+static void test_machine_summary(void)
+{
+    hwloc_topology_t t = synthetic("pack:2 numa:2 l3:1 core:2 pu:2");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    fmp__machine m;
+    CU_ASSERT_EQUAL_FATAL(fmp__machine_read(t, &m), 0);
+    CU_ASSERT_EQUAL(m.npus, 16);
+    CU_ASSERT_EQUAL(m.nnuma, 4);
+    for (int pu = 0; pu < 16; pu++) {
+        CU_ASSERT_EQUAL(m.pu[pu][FMP__HOLD_CORE], pu / 2);
+        CU_ASSERT_EQUAL(m.pu[pu][FMP__HOLD_L3], pu / 4);
+        CU_ASSERT_EQUAL(m.pu[pu][FMP__HOLD_NUMA], pu / 4);
+        CU_ASSERT_EQUAL(m.pu[pu][FMP__HOLD_PACKAGE], pu / 8);
+    }
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(m.numa_os[i], (unsigned)i);
+    fmp__machine_free(&m);
+    hwloc_topology_destroy(t);
+    /* no cores reported: each PU is its own; no L3, no package */
+    t = synthetic("numa:2 pu:3");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL_FATAL(fmp__machine_read(t, &m), 0);
+    CU_ASSERT_EQUAL(m.npus, 6);
+    for (int pu = 0; pu < 6; pu++) {
+        CU_ASSERT_EQUAL(m.pu[pu][FMP__HOLD_CORE], pu);
+        CU_ASSERT_EQUAL(m.pu[pu][FMP__HOLD_L3], -1);
+        CU_ASSERT_EQUAL(m.pu[pu][FMP__HOLD_NUMA], pu / 3);
+        CU_ASSERT_EQUAL(m.pu[pu][FMP__HOLD_PACKAGE], -1);
+    }
+    fmp__machine_free(&m);
+    hwloc_topology_destroy(t);
 }
 
 static void test_trees(void)
@@ -744,8 +779,8 @@ static void test_trees(void)
         CU_ASSERT_EQUAL(s.nkids[0], 8);
         for (int m = 0; m < n; m++) {
             int leaf = s.leaf[m];
-            CU_ASSERT_EQUAL(s.numa[leaf], m / 16);            /* the member's node */
-            CU_ASSERT_EQUAL(s.numa[s.parent[leaf]], m / 16);  /* and its NUMA node's */
+            CU_ASSERT_EQUAL(s.numa[leaf], m / 16);           /* the member's node */
+            CU_ASSERT_EQUAL(s.numa[s.parent[leaf]], m / 16); /* and its NUMA node's */
             CU_ASSERT_EQUAL(s.parent[s.parent[leaf]], 0);
         }
         fmp__tree_shape_free(&s);
@@ -801,6 +836,7 @@ int main(void)
     CU_add_test(s, "oversubscription warning", test_oversubscription);
     CU_add_test(s, "FMP_DISPLAY_AFFINITY", test_display_affinity);
     CU_add_test(s, "combining trees follow the topology", test_trees);
+    CU_add_test(s, "what a process keeps of the topology", test_machine_summary);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

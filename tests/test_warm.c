@@ -23,12 +23,14 @@
 #define _GNU_SOURCE
 #include <forkmp.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <pthread.h>
 #include <time.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -976,14 +978,33 @@ static int holds_a_plugin(const char *dir)
     return system(cmd) == 0;
 }
 
+/* What a fresh process saw of hwloc's plugins around its first bound region */
+typedef struct plugin_run {
+    int loaded;    /* plugins hwloc loaded (HWLOC_PLUGINS_VERBOSE's "queued" lines) */
+    int mapped;    /* plugin mappings after the region; -1: the region did not run */
+    int env_kept;  /* the environment after the region is what the program set */
+    char dir[512]; /* the folder of the libhwloc mapped */
+} plugin_run;
+
 /* Run one bound region in a fresh process (hwloc chooses its plugins at a process's
-   first topology) with one variable set (name NULL: none of hwloc's or a launcher's);
-   the count of plugin mappings after it, or -1 when the region failed. */
-static int plugins_after_a_bound_region(const char *name, const char *value, char *dir, size_t len)
+   first topology) with one variable set (name NULL: none of hwloc's plugin variables or
+   a launcher's), and with another thread running when threaded. */
+static void *idle_thread(void *arg)
 {
-    int *out = ht_shared(sizeof(int) * 2);
-    char *where = ht_shared(len);
-    out[0] = -1;
+    while (!atomic_load((_Atomic int *)arg))
+        usleep(1000);
+    return NULL;
+}
+
+static void bound_region_in_a_fresh_process(const char *name, const char *value, int threaded,
+                                            plugin_run *out)
+{
+    plugin_run *r = ht_shared(sizeof *r);
+    r->mapped = -1;
+    char log[] = "/tmp/fmp-plugins-XXXXXX";
+    int fd = mkstemp(log);
+    HT_REQUIRE_MSG(fd >= 0, "mkstemp: %s", strerror(errno));
+    unlink(log);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -1006,60 +1027,77 @@ static int plugins_after_a_bound_region(const char *name, const char *value, cha
         }
         if (name)
             setenv(name, value, 1);
+        setenv("HWLOC_PLUGINS_VERBOSE", "1", 1);
         setenv("OMP_PROC_BIND", "close", 1);
         setenv("OMP_PLACES", "threads", 1);
+        dup2(fd, 2);
+        static _Atomic int stop;
+        pthread_t t;
+        if (threaded && pthread_create(&t, NULL, idle_thread, (void *)&stop) != 0)
+            _exit(3);
         int ran = 0;
         FMP_PARALLEL(2) {
             if (fmp_thread_num() == 0)
                 ran = 1;
         }
-        out[0] = ran ? hwloc_plugin_mappings(where, len) : -1;
-        /* the environment is as the program left it */
+        if (threaded) {
+            atomic_store(&stop, 1);
+            pthread_join(t, NULL);
+        }
+        r->mapped = ran ? hwloc_plugin_mappings(r->dir, sizeof r->dir) : -1;
         const char *left = getenv("HWLOC_PLUGINS_BLACKLIST"), *set = name ? getenv(name) : "";
         int ours = name && strcmp(name, "HWLOC_PLUGINS_BLACKLIST") == 0;
-        out[1] = (ours || !left) && set && strcmp(set, name ? value : "") == 0;
+        r->env_kept = (ours || !left) && set && strcmp(set, name ? value : "") == 0;
         fmp_warm_release();
         _exit(0);
     }
     int st;
     waitpid(pid, &st, 0);
     HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the helper ended with status %#x", st);
-    HT_CHECK_MSG(out[1] == 1,
-                 "the environment after the region is not what the program "
-                 "set (%s)",
+    char text[65536];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    text[n > 0 ? n : 0] = 0;
+    *out = *r;
+    out->loaded = 0;
+    for (const char *p = text; (p = strstr(p, "' queued")); p++)
+        out->loaded++;
+    HT_CHECK_MSG(out->env_kept, "the environment after the region is not what the program set (%s)",
                  name ? name : "nothing");
-    snprintf(dir, len, "%s", where);
-    return out[0];
+    HT_CHECK_MSG(out->mapped == 0,
+                 "%d mappings of hwloc plugins after a bound region (%s%s): the topology "
+                 "was kept",
+                 out->mapped, name ? name : "nothing set", threaded ? ", threaded" : "");
 }
 
-/* A bound team loads hwloc's topology without its plugins (I/O and libxml2: each brings
-   libraries, OpenCL, X11, ICU, whose mappings every warm region reads and scans), and
-   leaves the environment as it was; hwloc's plugin variables set by the user, even
-   empty, and an MPI launcher's (the MPI library loads hwloc itself) leave the plugins to
-   hwloc. */
+/* A bound team reads hwloc's topology once and destroys it, and with it hwloc's plugins
+   (I/O and libxml2: they bring libraries, OpenCL, X11, ICU, whose mappings every warm
+   region reads and scans); in a process of one thread they are not even loaded, and the
+   environment is left as it was.  hwloc's plugin variables set by the user (even empty),
+   an MPI launcher's, or another thread leave the loading to hwloc. */
 static void test_bound_teams_load_no_hwloc_plugins(void)
 {
-    char dir[1024];
     cpu_set_t all;
     HT_REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
     if (CPU_COUNT(&all) < 2) {
         HT_SKIP("one cpu: a team of 2 is not bound");
         return;
     }
-    int mine = plugins_after_a_bound_region(NULL, NULL, dir, sizeof dir);
-    HT_CHECK_MSG(mine == 0, "%d mappings of hwloc plugins after a bound region", mine);
-    HT_REQUIRE_MSG(dir[0], "libhwloc is not mapped");
-    if (!holds_a_plugin(dir)) {
+    plugin_run mine, theirs, launched, threaded;
+    bound_region_in_a_fresh_process(NULL, NULL, 0, &mine);
+    HT_CHECK_MSG(mine.loaded == 0, "%d hwloc plugins loaded in a process of one thread",
+                 mine.loaded);
+    HT_REQUIRE_MSG(mine.dir[0], "libhwloc is not mapped");
+    if (!holds_a_plugin(mine.dir)) {
         HT_SKIP("no hwloc plugin installed: the user's choice cannot be told apart");
         return;
     }
-    int theirs = plugins_after_a_bound_region("HWLOC_PLUGINS_BLACKLIST", "", dir, sizeof dir);
-    HT_CHECK_MSG(theirs > 0,
-                 "HWLOC_PLUGINS_BLACKLIST= (empty) set by the user: %d mappings "
-                 "of hwloc plugins",
-                 theirs);
-    int launched = plugins_after_a_bound_region("OMPI_COMM_WORLD_SIZE", "1", dir, sizeof dir);
-    HT_CHECK_MSG(launched > 0, "under an MPI launcher: %d mappings of hwloc plugins", launched);
+    bound_region_in_a_fresh_process("HWLOC_PLUGINS_BLACKLIST", "", 0, &theirs);
+    HT_CHECK_MSG(theirs.loaded > 0, "HWLOC_PLUGINS_BLACKLIST= (empty): no plugin loaded");
+    bound_region_in_a_fresh_process("OMPI_COMM_WORLD_SIZE", "1", 0, &launched);
+    HT_CHECK_MSG(launched.loaded > 0, "under an MPI launcher: no plugin loaded");
+    bound_region_in_a_fresh_process(NULL, NULL, 1, &threaded);
+    HT_CHECK_MSG(threaded.loaded > 0, "with another thread: no plugin loaded");
 }
 
 /* The CPU time (user + system, in clock ticks) of a process, from /proc/PID/stat; -1
