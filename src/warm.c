@@ -153,10 +153,10 @@ struct w_pm_scan_arg {
    pages (listed at every region), or a region would fork for them alone */
 #define AUTO_FORK_MIN ((u64)1 << 20)
 _Static_assert(AUTO_FORK_MIN / PG >= 2 * STICKY_PAGES, "auto would fork for the sticky pages");
-#define EARLY_SPIN 16384         /* a member's spins for the post after member_early */
-#define IDLE_CHECK_S 2           /* a parked member looks at its master this often */
-#define UNPROTECT_MIN (16 * PG)  /* ranges to copy lifted from protection before the copy */
-#define TOOL_FD 900              /* the members' own descriptors go from here up */
+#define EARLY_SPIN 16384        /* a member's spins for the post after member_early */
+#define IDLE_CHECK_S 2          /* a parked member looks at its master this often */
+#define UNPROTECT_MIN (16 * PG) /* ranges to copy lifted from protection before the copy */
+#define TOOL_FD 900             /* the members' own descriptors go from here up */
 #define MAXFD 4096
 
 /* A raw system call: nothing in libc, errno untouched (the sync may not write
@@ -232,8 +232,8 @@ typedef struct w_ctl {
     u64 start_brk, start_stack; /* the heap's and the stack's start (/proc/self/stat) */
     int nspecial;
     struct w_range special[8]; /* the kernel's own mappings ([vdso], [vvar]...) */
-    _Atomic uint64_t copied; /* pages the members copied since the last count, all told */
-    int nshared;             /* the master's shared mappings at the pool's fork */
+    _Atomic uint64_t copied;   /* pages the members copied since the last count, all told */
+    int nshared;               /* the master's shared mappings at the pool's fork */
     struct w_map shared[MAXSHARED];
     uint32_t toolfds[MAXFD / 32]; /* the master's own descriptors (the pool's, the team's
                                      pidfds): not mirrored, a bitmap */
@@ -289,8 +289,8 @@ typedef struct w_mpriv {
     long nunreg;
     struct w_range unreg[MAXMAPS];
     int ntr, npv;
-    struct w_range tr[MAXMAPS]; /* the tracked mappings, adjacent ones joined */
-    struct w_range pv[MAXMAPS]; /* the private ones */
+    struct w_range tr[MAXMAPS];     /* the tracked mappings, adjacent ones joined */
+    struct w_range pv[MAXMAPS];     /* the private ones */
     struct w_range tw[2 * MAXMAPS]; /* the scan of written pages: tracked, and fresh */
     /* what regions that forked under auto left for the members' next sync: pages written
        (and protected again), mappings made anew */
@@ -321,10 +321,10 @@ static struct {
     int pidfd[FMP__MAX_TEAM];
     int spidfd[FMP__MAX_TEAM]; /* this region's team's copies of pidfd (bind_slots), made
                                   before the members take the master's descriptors */
-    int place[FMP__MAX_TEAM]; /* the place member m + 1 is bound to (-1: none) */
-    int level;                /* the team level its places are for */
-    int used;                 /* regions run */
-    u64 held;                 /* a member's private memory when last measured (bytes) */
+    int place[FMP__MAX_TEAM];  /* the place member m + 1 is bound to (-1: none) */
+    int level;                 /* the team level its places are for */
+    int used;                  /* regions run */
+    u64 held;                  /* a member's private memory when last measured (bytes) */
     long spin;    /* master_wait's spins: the team's (none when it outnumbers the cpus) */
     long rss;     /* the master's resident pages, measured now and then (master_rss) */
     int rss_used; /* used when rss was measured */
@@ -663,13 +663,28 @@ static int query_maps(int fd, const w_ctl *c, u64 brk, struct w_map *out, int ma
     }
 }
 
+/* The whole of the file open on fd, read from its start into buf (terminated): its
+   length, or < 0 (-E2BIG: buf too small). */
+static long pread_file(int fd, char *buf, long cap)
+{
+    long n = 0, r = 0;
+    while (n < cap - 1 && (r = RS(SYS_pread64, fd, buf + n, cap - 1 - n, n, 0, 0)) > 0)
+        n += r;
+    if (r < 0 && n == 0)
+        return r;
+    buf[n] = 0;
+    return n >= cap - 1 ? -E2BIG : n;
+}
+
 /* This process's mappings, into out: PROCMAP_QUERY on fd where the pool found it right,
-   else the text of /proc/self/maps read into buf.  The count, or < 0. */
+   else the text of /proc/self/maps read into buf, through fd when open (the master's
+   fd, the pool's own: a member taking the master's descriptors meanwhile never takes a
+   copy of a passing one), else opened here.  The count, or < 0. */
 static int read_maps(const w_ctl *c, int fd, char *buf, long cap, struct w_map *out)
 {
     if (c->query && fd >= 0)
         return query_maps(fd, c, (u64)RS1(SYS_brk, 0), out, MAXMAPS);
-    long r = fmp__read_file("/proc/self/maps", buf, cap);
+    long r = fd >= 0 ? pread_file(fd, buf, cap) : fmp__read_file("/proc/self/maps", buf, cap);
     return r < 0 ? (int)r : parse_maps(buf, out, MAXMAPS, c->xs, c->xe, NULL, NULL);
 }
 
@@ -1702,9 +1717,7 @@ static void query_probe(w_ctl *c, w_mpriv *mp)
         long r = fmp__read_file("/proc/self/maps", mp->buf, sizeof mp->buf);
         c->nmaps = r < 0 ? -1 : parse_maps(mp->buf, c->maps, MAXMAPS, c->xs, c->xe, NULL, NULL);
     }
-    c->query = 0;
-    close(g_pool.mapsfd);
-    g_pool.mapsfd = -1;
+    c->query = 0; /* the text, read through g_pool.mapsfd */
 }
 
 static int master_track_all(w_ctl *c, char *why, size_t len)
@@ -2438,6 +2451,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, 
        scans; the team's own copies of their pidfds are made first, listed as the pool's */
     c->nenter = t->n - 1;
     c->threaded = threaded;
+    master_rss(); /* its statm read opens a descriptor, which a member would take */
     slot_pidfds(t->n - 1);
     list_tool_fds(c);
     uint32_t seq = atomic_load(&c->seq) + 1;
