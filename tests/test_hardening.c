@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -299,14 +300,18 @@ static void *flip_environ(void *arg)
 {
     (void)arg;
     extern char **environ;
-    for (unsigned long i = 0; !atomic_load_explicit(&g_env_stop, memory_order_relaxed); i++)
-        environ = i & 1 ? g_env_long : g_env_short;
+    for (unsigned long i = 0; !atomic_load_explicit(&g_env_stop, memory_order_relaxed); i++) {
+        *(char **volatile *)&environ = i & 1 ? g_env_long : g_env_short; /* every time */
+        if (i % 4096 == 0)
+            sched_yield(); /* where threads take turns (valgrind), the regions run too */
+    }
     environ = g_env_short;
     return NULL;
 }
 
 static void test_thread_changing_environ_while_regions_open(void)
 {
+    enum { REGIONS = 100 };
     extern char **environ;
     size_t n = 0;
     while (environ[n])
@@ -322,8 +327,8 @@ static void test_thread_changing_environ_while_regions_open(void)
     HT_REQUIRE(fmp_get_max_threads() > 0); /* forkmp reads its variables before the thread */
     pthread_t t;
     HT_REQUIRE(pthread_create(&t, NULL, flip_environ, NULL) == 0);
-    int *seen = ht_shared(200 * sizeof *seen);
-    for (int r = 0; r < 200; r++) {
+    int *seen = ht_shared(REGIONS * sizeof *seen);
+    for (int r = 0; r < REGIONS; r++) {
         FMP_PARALLEL(2) {
             if (fmp_thread_num() == 1)
                 seen[r] = getenv("FMP_TEST_PADDING") ? 2 : 1;
@@ -333,7 +338,7 @@ static void test_thread_changing_environ_while_regions_open(void)
     }
     atomic_store(&g_env_stop, 1);
     pthread_join(t, NULL);
-    for (int r = 0; r < 200; r++)
+    for (int r = 0; r < REGIONS; r++)
         HT_CHECK_MSG(seen[r] != 0, "region %d: member 1 never ran", r);
 }
 
