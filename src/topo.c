@@ -254,6 +254,7 @@ int fmp__machine_read(hwloc_topology_t topo, fmp__machine *m)
     memset(m, 0, sizeof *m);
     int last = hwloc_bitmap_last(hwloc_topology_get_complete_cpuset(topo));
     int nn = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+    m->thissystem = hwloc_topology_is_thissystem(topo);
     m->npus = last + 1;
     m->nnuma = nn > 0 ? nn : 0;
     m->pu = malloc(sizeof *m->pu * (size_t)(m->npus > 0 ? m->npus : 1));
@@ -371,8 +372,10 @@ static int bind_at(int level)
    which closes them again, but for the libraries that cannot be unloaded (libstdc++ and
    libgcc_s, 10 mappings), and the load costs their dlopens.  So the first init sees
    HWLOC_PLUGINS_BLACKLIST naming them, unless the user set hwloc's plugin variables (even
-   empty: theirs is kept), or an MPI launcher started the process: its MPI library loads
-   hwloc for itself and may want the I/O objects.
+   empty: theirs is kept), or the topology is read from XML (HWLOC_XMLFILE, or "xml" in
+   HWLOC_COMPONENTS: libxml2 reads more of XML than hwloc's own reader), or an MPI
+   launcher started the process: its MPI library loads hwloc for itself and may want
+   the I/O objects.
    The variable is never set: the first init runs with environ pointing at a copy of the
    environment with the variable added, then environ is put back.  Only in a process of
    one thread: a setenv of another thread in that window would be lost at the put back
@@ -395,7 +398,10 @@ static int plugins_wanted(void)
     for (size_t i = 0; i < sizeof chosen / sizeof *chosen; i++)
         if (getenv(chosen[i]))
             return 1;
-    return 0;
+    /* a topology read from XML: the file may need libxml2's reader (hwloc's own accepts
+       less of XML) */
+    const char *comp = getenv("HWLOC_COMPONENTS");
+    return getenv("HWLOC_XMLFILE") != NULL || (comp && strstr(comp, "xml"));
 }
 
 /* Whether this process has one thread (/proc/self/stat's 20th field) */
@@ -610,7 +616,7 @@ static int member_place(int level, int me, int n)
 static void set_affinity(pid_t tid, hwloc_const_bitmap_t set)
 {
     int last = hwloc_bitmap_last(set);
-    if (last < 0)
+    if (last < 0 || !st.m.thissystem) /* another machine's cpus: hwloc bound nothing */
         return;
     cpu_set_t fixed, *cs = &fixed;
     size_t size = sizeof fixed;
@@ -666,7 +672,7 @@ int fmp__topo_places_tree(const int *places, int n, fmp__tree_shape *s)
 
 int fmp__topo_membind(void *addr, size_t len, int numa)
 {
-    if (st.loaded <= 0 || st.m.nnuma < 2 || numa >= st.m.nnuma)
+    if (st.loaded <= 0 || st.m.nnuma < 2 || numa >= st.m.nnuma || !st.m.thissystem)
         return 0;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)addr & ~(page - 1);
     len += (uintptr_t)addr - a;

@@ -58,6 +58,8 @@ int fmp__topo_tree(hwloc_topology_t topo, const hwloc_const_bitmap_t *cpus, int 
    index. */
 enum { FMP__HOLD_CORE, FMP__HOLD_L3, FMP__HOLD_NUMA, FMP__HOLD_PACKAGE, FMP__HOLDS };
 typedef struct fmp__machine {
+    int thissystem; /* the topology is this machine's (not HWLOC_SYNTHETIC, an XML of
+                       another): binding and NUMA placement act only then, as hwloc's */
     int npus;
     int (*pu)[FMP__HOLDS];
     int nnuma;

@@ -2418,8 +2418,8 @@ static void list_tool_fds(w_ctl *c)
 
 /* The members bind themselves to their places at every forked region; a warm member
    was bound when the pool started, and again here only when its place for this region
-   differs (a member's hwloc_set_cpubind for the whole process reads /proc/self/task:
-   about 45 us a region on this guest). */
+   differs (binding a member cost about 45 us a region on this guest when hwloc bound
+   every thread of the process, reading /proc/self/task). */
 static void rebind_members(const fmp__shteam *t)
 {
     int *pl = ((w_mpriv *)g_pool.res)->places;

@@ -978,6 +978,15 @@ static int holds_a_plugin(const char *dir)
     return system(cmd) == 0;
 }
 
+/* The cpus of this process into all; a test that needs two skips on one (HT_SKIP ends
+   the test) */
+static void two_cpus(cpu_set_t *all, const char *why)
+{
+    HT_REQUIRE(sched_getaffinity(0, sizeof *all, all) == 0);
+    if (CPU_COUNT(all) < 2)
+        HT_SKIP("one cpu: %s", why);
+}
+
 /* What a fresh process saw of hwloc's plugins around its first bound region */
 typedef struct plugin_run {
     int loaded;    /* plugins hwloc loaded (HWLOC_PLUGINS_VERBOSE's "queued" lines) */
@@ -1078,11 +1087,7 @@ static void bound_region_in_a_fresh_process(const char *name, const char *value,
 static void test_bound_teams_load_no_hwloc_plugins(void)
 {
     cpu_set_t all;
-    HT_REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
-    if (CPU_COUNT(&all) < 2) {
-        HT_SKIP("one cpu: a team of 2 is not bound");
-        return;
-    }
+    two_cpus(&all, "a team of 2 is not bound");
     plugin_run mine, theirs, launched, threaded;
     bound_region_in_a_fresh_process(NULL, NULL, 0, &mine);
     HT_CHECK_MSG(mine.loaded == 0, "%d hwloc plugins loaded in a process of one thread",
@@ -1098,6 +1103,41 @@ static void test_bound_teams_load_no_hwloc_plugins(void)
     HT_CHECK_MSG(launched.loaded > 0, "under an MPI launcher: no plugin loaded");
     bound_region_in_a_fresh_process(NULL, NULL, 1, &threaded);
     HT_CHECK_MSG(threaded.loaded > 0, "with another thread: no plugin loaded");
+}
+
+/* A topology of another machine (HWLOC_SYNTHETIC, or an XML file, without
+   HWLOC_THISSYSTEM=1) places members on that machine's cpus in FMP_DISPLAY_AFFINITY and
+   the combining trees, but binds no thread of this one: every process keeps the cpus it
+   was given (here the last cpu alone), as hwloc's binding did. */
+static void test_foreign_topology_binds_nothing(void)
+{
+    cpu_set_t all;
+    two_cpus(&all, "nothing to move away from");
+    int last = -1;
+    for (int i = 0; i < CPU_SETSIZE; i++)
+        if (CPU_ISSET(i, &all))
+            last = i;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(last, &one);
+    HT_REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+    setenv("HWLOC_SYNTHETIC", "pack:2 core:2 pu:2", 1);
+    unsetenv("HWLOC_THISSYSTEM");
+    setenv("OMP_PROC_BIND", "close", 1);
+    setenv("OMP_PLACES", "threads", 1);
+    cpu_set_t *mask = ht_shared(sizeof(cpu_set_t) * 2 * 3);
+    for (int r = 0; r < 3; r++)
+        FMP_PARALLEL(2) {
+            sched_getaffinity(0, sizeof(cpu_set_t), &mask[r * 2 + fmp_thread_num()]);
+        }
+    for (int r = 0; r < 3; r++)
+        for (int m = 0; m < 2; m++)
+            HT_CHECK_MSG(CPU_EQUAL(&mask[r * 2 + m], &one),
+                         "region %d, member %d: %d cpus, cpu %d %s (the process had cpu %d "
+                         "alone)",
+                         r, m, CPU_COUNT(&mask[r * 2 + m]), last,
+                         CPU_ISSET(last, &mask[r * 2 + m]) ? "in" : "not in", last);
+    fmp_warm_release();
 }
 
 /* The CPU time (user + system, in clock ticks) of a process, from /proc/PID/stat; -1
@@ -1179,6 +1219,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST(test_large_writes_between_regions),
                                 HT_TEST(test_bound_members_keep_their_places),
                                 HT_TEST_TIMEOUT(test_bound_teams_load_no_hwloc_plugins, 60),
+                                HT_TEST(test_foreign_topology_binds_nothing),
                                 HT_TEST(test_pages_dropped_between_regions),
                                 HT_TEST(test_descriptors_where_members_keep_theirs),
                                 HT_TEST(test_body_maps_over_the_masters_memory),
