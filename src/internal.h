@@ -581,6 +581,8 @@ int fmp__vma_of_text(uintptr_t a, uintptr_t *lo, uintptr_t *hi);
 /* A file read whole into buf (NUL-terminated) through raw system calls (a warm member may
    call it): its length, -E2BIG when it does not fit in cap - 1 bytes, or -errno (warm.c). */
 long fmp__read_file(const char *path, char *buf, long cap);
+/* The threads of this process (entries of /proc/self/task), or -1 */
+int fmp__threads_of_self(void);
 
 /* The lost-write detector (check.c), for FMP_PARALLEL's teams when FMP_CHECK=writes:
    the master opens it before its members start (a snapshot of its memory, the frames of

@@ -404,27 +404,12 @@ static int plugins_wanted(void)
     return getenv("HWLOC_XMLFILE") != NULL || (comp && strstr(comp, "xml"));
 }
 
-/* Whether this process has one thread (/proc/self/stat's 20th field) */
-static int one_thread(void)
-{
-    char buf[1024];
-    long r = fmp__read_file("/proc/self/stat", buf, sizeof buf);
-    const char *p = r > 0 ? strrchr(buf, ')') : NULL; /* after the command's name */
-    long n = 0;
-    return p &&
-           sscanf(p + 1,
-                  " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-                  "%*d %*d %ld",
-                  &n) == 1 &&
-           n == 1;
-}
-
 static int topology_init(hwloc_topology_t *topo)
 {
     extern char **environ;
     static char **copy; /* a signal handler's getenv may have read it: never freed */
     char **old = environ;
-    if (plugins_wanted() || copy || !one_thread())
+    if (plugins_wanted() || copy || fmp__threads_of_self() != 1)
         return hwloc_topology_init(topo);
     size_t n = 0;
     while (old && old[n])

@@ -487,17 +487,27 @@ static long pm_scan(int fd, u64 s, u64 e, u64 flags, u64 inv, u64 mask, u64 anyo
     return n;
 }
 
+/* The whole of the file open on fd, read from its start into buf (terminated): its
+   length, or < 0 (-E2BIG: buf too small). */
+static long pread_file(int fd, char *buf, long cap)
+{
+    long n = 0, r = 0;
+    while (n < cap - 1 && (r = RS(SYS_pread64, fd, buf + n, cap - 1 - n, n, 0, 0)) > 0)
+        n += r;
+    if (r < 0 && n == 0)
+        return r;
+    buf[n] = 0;
+    return n >= cap - 1 ? -E2BIG : n;
+}
+
 long fmp__read_file(const char *path, char *buf, long cap)
 {
     long fd = RS3(SYS_open, path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return fd;
-    long n = 0, r;
-    while (n < cap - 1 && (r = RS3(SYS_read, fd, buf + n, cap - 1 - n)) > 0)
-        n += r;
+    long n = pread_file((int)fd, buf, cap);
     RS1(SYS_close, fd);
-    buf[n] = 0;
-    return n >= cap - 1 ? -E2BIG : n;
+    return n;
 }
 
 static u64 hexp(const char **pp)
@@ -661,19 +671,6 @@ static int query_maps(int fd, const w_ctl *c, u64 brk, struct w_map *out, int ma
             return -1;
         out[n++] = m;
     }
-}
-
-/* The whole of the file open on fd, read from its start into buf (terminated): its
-   length, or < 0 (-E2BIG: buf too small). */
-static long pread_file(int fd, char *buf, long cap)
-{
-    long n = 0, r = 0;
-    while (n < cap - 1 && (r = RS(SYS_pread64, fd, buf + n, cap - 1 - n, n, 0, 0)) > 0)
-        n += r;
-    if (r < 0 && n == 0)
-        return r;
-    buf[n] = 0;
-    return n >= cap - 1 ? -E2BIG : n;
 }
 
 /* This process's mappings, into out: PROCMAP_QUERY on fd where the pool found it right,
@@ -2065,7 +2062,7 @@ static void forget_pool(void)
     memset(&g_pool, 0, sizeof g_pool);
 }
 
-static int threads_of_self(void)
+int fmp__threads_of_self(void)
 {
     DIR *d = opendir("/proc/self/task");
     if (!d)
@@ -2099,7 +2096,7 @@ static int master_threads(pid_t me, long *pinned_kb)
     }
     const char *q = n > 0 ? (b[n] = 0, strstr(b, "\nThreads:")) : NULL;
     if (!q)
-        return threads_of_self();
+        return fmp__threads_of_self();
     const char *v = strstr(b, "\nVmPin:");
     if (v)
         *pinned_kb = atol(v + strlen("\nVmPin:"));
