@@ -2117,21 +2117,27 @@ static int master_threads(pid_t me, long *pinned_kb)
    after the members synced, an unchanged count says that it never ran in between.  When
    it ran, the members park again without entering and the region forks. */
 #define MAXTHR 64
+/* The other threads' schedstat and syscall files stay open from region to region (a
+   path lookup in /proc costs more than the read) for up to KEEPTHR threads: two
+   descriptors each, the pool's (its members never take them). */
+#define KEEPTHR 8
 static struct {
     int n;
+    pid_t pid; /* the process whose threads these are (getpid at the listing) */
+    int kept;  /* sfd and cfd hold the n threads' files */
+    int fresh; /* runs were read again by threads_reread, before the count */
     int tid[MAXTHR];
     u64 runs[MAXTHR];
+    int sfd[KEEPTHR]; /* /proc/self/task/TID/schedstat */
+    int cfd[KEEPTHR]; /* /proc/self/task/TID/syscall */
 } g_thr;
 
-static int thread_runs(int tid, u64 *runs)
+/* The runs count in the schedstat text b. */
+static int parse_runs(const char *b, u64 *runs)
 {
-    char path[64], b[128];
-    snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
-    if (fmp__read_file(path, b, sizeof b) <= 0)
-        return -1;
     const char *q = strchr(b, ' ');
     q = q ? strchr(q + 1, ' ') : NULL; /* run time, wait time, runs */
-    if (!q)
+    if (!q || q[1] < '0' || q[1] > '9')
         return -1;
     *runs = strtoull(q + 1, NULL, 10);
     /* a thread has run at least once: 0 is a kernel without these counts ("0 0 0"),
@@ -2139,12 +2145,34 @@ static int thread_runs(int tid, u64 *runs)
     return *runs ? 0 : -1;
 }
 
-/* Whether thread tid is blocked in a wait during which the C library holds no lock. */
-static int thread_waits_safely(int tid)
+/* A short /proc file of thread i of the listing (kept open, or opened by tid): the
+   length read into b, or < 0 (the thread is gone). */
+static long thread_file(int i, int sched, char *b, long cap)
 {
-    char path[64], b[256];
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-    if (fmp__read_file(path, b, sizeof b) <= 0 || b[0] < '0' || b[0] > '9')
+    if (g_thr.kept) {
+        long n = pread(sched ? g_thr.sfd[i] : g_thr.cfd[i], b, (size_t)cap - 1, 0);
+        if (n >= 0)
+            b[n] = 0;
+        return n;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/%s", g_thr.tid[i],
+             sched ? "schedstat" : "syscall");
+    return fmp__read_file(path, b, cap);
+}
+
+static int thread_runs(int i, u64 *runs)
+{
+    char b[128];
+    return thread_file(i, 1, b, sizeof b) <= 0 ? -1 : parse_runs(b, runs);
+}
+
+/* Whether thread i of the listing is blocked in a wait during which the C library
+   holds no lock. */
+static int thread_waits_safely(int i)
+{
+    char b[256];
+    if (thread_file(i, 0, b, sizeof b) <= 0 || b[0] < '0' || b[0] > '9')
         return 0; /* "running", or -1: stopped outside a system call */
     char *e;
     long nr = strtol(b, &e, 10);
@@ -2171,40 +2199,121 @@ static int thread_waits_safely(int tid)
     }
 }
 
-/* The master's other threads, each standing in a safe wait: 0, or -1 and why. */
-static int threads_snapshot(pid_t me, char *why, size_t len)
+/* The kept files closed (a copy in a child of the program's fork: its parent's threads). */
+static void threads_forget(void)
 {
-    g_thr.n = 0;
+    for (int i = 0; g_thr.kept && i < g_thr.n; i++) {
+        close(g_thr.sfd[i]);
+        close(g_thr.cfd[i]);
+    }
+    g_thr.n = g_thr.kept = g_thr.fresh = 0;
+}
+
+/* At a region's open, before the threads are counted: the runs of the threads the last
+   listing kept, read again.  Each listed thread that is still there is then known to
+   have been listed before the count: a thread the count finds beyond them was made
+   since by one of them, which then ran, and threads_stood_still sees it. */
+static void threads_reread(void)
+{
+    g_thr.fresh = 0;
+    if (!g_thr.kept)
+        return;
+    if (g_thr.pid != getpid()) {
+        threads_forget();
+        return;
+    }
+    for (int i = 0; i < g_thr.n; i++)
+        if (thread_runs(i, &g_thr.runs[i]) < 0)
+            return; /* one is gone: listed again */
+    g_thr.fresh = 1;
+}
+
+/* The other threads listed from /proc/self/task, their files kept open when they are
+   few: their count, or -1 and why. */
+static int threads_list(pid_t me, char *why, size_t len)
+{
+    threads_forget();
     DIR *d = opendir("/proc/self/task");
     if (!d) {
         snprintf(why, len, "/proc/self/task: %s", strerror(errno));
         return -1;
     }
-    int rc = 0;
     struct dirent *e;
-    while (rc == 0 && (e = readdir(d))) {
+    int over = 0;
+    while ((e = readdir(d))) {
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
         int tid = atoi(e->d_name);
         if (tid == me)
             continue;
-        u64 runs;
-        if (g_thr.n == MAXTHR) {
-            snprintf(why, len, "the process has more than %d threads", MAXTHR);
-            rc = -1;
-        } else if (thread_runs(tid, &runs) < 0 || !thread_waits_safely(tid)) {
+        if (g_thr.n == MAXTHR)
+            over = 1;
+        else
+            g_thr.tid[g_thr.n++] = tid;
+    }
+    closedir(d);
+    if (over) {
+        snprintf(why, len, "the process has more than %d threads", MAXTHR);
+        g_thr.n = 0;
+        return -1;
+    }
+    g_thr.pid = getpid();
+    if (g_thr.n > KEEPTHR)
+        return g_thr.n;
+    int k = 0;
+    for (; k < g_thr.n; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", g_thr.tid[k]);
+        g_thr.sfd[k] = fd_above_stdio(open(path, O_RDONLY | O_CLOEXEC));
+        snprintf(path, sizeof path, "/proc/self/task/%d/syscall", g_thr.tid[k]);
+        g_thr.cfd[k] = fd_above_stdio(open(path, O_RDONLY | O_CLOEXEC));
+        if (g_thr.sfd[k] < 0 || g_thr.cfd[k] < 0)
+            break;
+    }
+    if (k < g_thr.n) { /* read by path (a thread gone, or no descriptor left) */
+        for (int i = 0; i <= k; i++) {
+            if (g_thr.sfd[i] >= 0)
+                close(g_thr.sfd[i]);
+            if (g_thr.cfd[i] >= 0)
+                close(g_thr.cfd[i]);
+        }
+        return g_thr.n;
+    }
+    g_thr.kept = 1;
+    return g_thr.n;
+}
+
+/* The master's other threads (others of them, by the count), each standing in a safe
+   wait: 0, or -1 and why. */
+static int threads_snapshot(pid_t me, int others, char *why, size_t len)
+{
+    if (!g_thr.fresh || g_thr.n != others) {
+        if (threads_list(me, why, len) < 0)
+            return -1;
+        for (int i = 0; i < g_thr.n; i++)
+            if (thread_runs(i, &g_thr.runs[i]) < 0) {
+                snprintf(why, len,
+                         "another thread of the process (%d) ended as the region "
+                         "began",
+                         g_thr.tid[i]);
+                return -1;
+            }
+        /* counted again after the runs were read (threads_reread) */
+        if (fmp__threads_of_self() != g_thr.n + 1) {
+            snprintf(why, len, "the process's threads changed as the region began");
+            return -1;
+        }
+    }
+    g_thr.fresh = 0;
+    for (int i = 0; i < g_thr.n; i++)
+        if (!thread_waits_safely(i)) {
             snprintf(why, len,
                      "another thread of the process (%d) was running, or waiting where the C "
                      "library may hold a lock, when the region began",
-                     tid);
-            rc = -1;
-        } else {
-            g_thr.tid[g_thr.n] = tid;
-            g_thr.runs[g_thr.n++] = runs;
+                     g_thr.tid[i]);
+            return -1;
         }
-    }
-    closedir(d);
-    return rc;
+    return 0;
 }
 
 /* Whether none of the snapshot's threads ran since. */
@@ -2212,7 +2321,7 @@ static int threads_stood_still(void)
 {
     for (int i = 0; i < g_thr.n; i++) {
         u64 runs;
-        if (thread_runs(g_thr.tid[i], &runs) < 0 || runs != g_thr.runs[i])
+        if (thread_runs(i, &runs) < 0 || runs != g_thr.runs[i])
             return 0;
     }
     return 1;
@@ -2407,6 +2516,10 @@ static void list_tool_fds(w_ctl *c)
     tool_fd(c, g_pool.pmfd);
     tool_fd(c, g_pool.stfd);
     tool_fd(c, g_pool.mapsfd);
+    for (int i = 0; g_thr.kept && i < g_thr.n; i++) {
+        tool_fd(c, g_thr.sfd[i]);
+        tool_fd(c, g_thr.cfd[i]);
+    }
     for (int m = 0; m < g_pool.nmem; m++) {
         tool_fd(c, g_pool.pidfd[m]);
         tool_fd(c, g_pool.spidfd[m]);
@@ -2429,19 +2542,22 @@ static void rebind_members(const fmp__shteam *t)
     g_pool.level = t->level;
 }
 
-/* The master side of a warm region's open (threaded: the master has other threads);
+/* The master side of a warm region's open (others: the master's other threads, counted);
    returns 0, or -1 (why says why): -2, members are in the region with it; -3, a new pool
    is due; -4, auto forks this region; -5, this region forks for the reason in why (the
    members are parked). */
-static int master_open(fmp__shteam *t, sigjmp_buf *jb, int threaded, char *why, size_t len)
+static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, size_t len)
 {
+    int threaded = others > 0;
+    if (!threaded && g_thr.kept)
+        threads_forget(); /* the threads ended */
     w_ctl *c = g_pool.ctl;
     /* each member holds a private copy of what it copied: past a quarter of the master's
        resident memory (16 MiB at least), a new pool, forked now, shares it all again */
     if (pool_holds_too_much(c, why, len))
         return -3;
     WP(1);
-    if (threaded && threads_snapshot(t->master_pid, why, len) < 0)
+    if (threaded && threads_snapshot(t->master_pid, others, why, len) < 0)
         return -5;
     WP(19);
     /* the members wake now and take the descriptors (member_early) while the master
@@ -2644,6 +2760,7 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
     pid_t me = t->master_pid;
     long pinned_kb;
     WP(10);
+    threads_reread();
     int th = master_threads(me, &pinned_kb);
     WP(0);
     if (th < 1 || (th > 1 && (pid_t)syscall(SYS_gettid) != me)) {
@@ -2690,7 +2807,7 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
         g_member_id = m;
         return m;
     }
-    int r = master_open(t, &jb, th > 1, why, sizeof why);
+    int r = master_open(t, &jb, th - 1, why, sizeof why);
     if (r == -4)
         return -1; /* auto: this region forks; the pool waits for the next */
     if (r == -5) {
@@ -2706,7 +2823,7 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
             say_fallback(file, line, why);
             return -1;
         }
-        r = master_open(t, &jb, th > 1, why, sizeof why);
+        r = master_open(t, &jb, th - 1, why, sizeof why);
         if (r == -4)
             return -1;
         if (r == -5) {

@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <time.h>
 #include <signal.h>
@@ -573,6 +574,101 @@ static void test_threads_in_the_master(void)
     pthread_join(a, NULL);
     pthread_join(b, NULL);
     pthread_join(c, NULL);
+    close(g_th_pipe[0]);
+    close(g_th_pipe[1]);
+    fmp_warm_release();
+}
+
+/* The master's other threads change between regions: one ends and another starts (the
+   region's look at them is listed anew, no descriptor of the old one's left open), and a
+   child of the program's own fork whose thread never stops runs no region warm (its
+   parent's threads, blocked, are not its own). */
+static volatile int g_spin_quit;
+
+static void *th_spinner(void *a)
+{
+    (void)a;
+    while (!g_spin_quit)
+        ;
+    return NULL;
+}
+
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    HT_REQUIRE(d != NULL);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own */
+}
+
+static void test_threads_change_between_regions(void)
+{
+    int warm = warm_available();
+    in_warm_mode();
+    long *shared = ht_shared(sizeof(long) * 8);
+    HT_REQUIRE(pipe(g_th_pipe) == 0);
+    g_th_quit = 0;
+    pthread_t a, b;
+    HT_REQUIRE(pthread_create(&a, NULL, th_waiter, NULL) == 0);
+    usleep(50000);
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 1)
+            shared[3] = getpid();
+    }
+    long pool = shared[3];
+    int reused, torn;
+    th_regions(10, shared, pool, &reused, &torn);
+    int fds = open_fds();
+    if (warm)
+        HT_CHECK_MSG(reused >= 8, "a thread in a condition variable: %d of 10 regions warm",
+                     reused);
+    /* the waiter ends, a poller starts */
+    g_th_quit = 1;
+    pthread_mutex_lock(&g_th_mu);
+    pthread_cond_broadcast(&g_th_cv);
+    pthread_mutex_unlock(&g_th_mu);
+    pthread_join(a, NULL);
+    HT_REQUIRE(pthread_create(&b, NULL, th_poller, NULL) == 0);
+    usleep(50000);
+    th_regions(10, shared, pool, &reused, &torn);
+    if (warm)
+        HT_CHECK_MSG(reused >= 8, "a thread in poll after another ended: %d of 10 regions warm",
+                     reused);
+    HT_CHECK_MSG(open_fds() == fds, "%d descriptors open after the thread changed, %d before",
+                 open_fds(), fds);
+    pid_t child = fork();
+    if (child == 0) {
+        pthread_t s;
+        if (pthread_create(&s, NULL, th_spinner, NULL) != 0)
+            _exit(2);
+        int ran_warm = 0;
+        long first = 0;
+        for (int r = 0; r < 6; r++) {
+            shared[3] = 0;
+            FMP_PARALLEL(3) {
+                if (fmp_thread_num() == 1)
+                    shared[3] = getpid();
+            }
+            if (r == 0)
+                first = shared[3];
+            else
+                ran_warm += shared[3] == first;
+        }
+        g_spin_quit = 1;
+        pthread_join(s, NULL);
+        fmp_warm_release();
+        _exit(ran_warm ? 4 : 0);
+    }
+    HT_REQUIRE(child > 0);
+    int st = 0;
+    HT_CHECK_INT_EQ(waitpid(child, &st, 0), child);
+    HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                 "the child with a spinning thread ran regions on a warm pool (status %#x)", st);
+    HT_REQUIRE(write(g_th_pipe[1], "x", 1) == 1);
+    pthread_join(b, NULL);
     close(g_th_pipe[0]);
     close(g_th_pipe[1]);
     fmp_warm_release();
@@ -1208,6 +1304,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST_TIMEOUT(test_wait_for_all_children_after_regions, 200),
                                 HT_TEST_TIMEOUT(test_write_by_another_process_between_regions, 60),
                                 HT_TEST_TIMEOUT(test_threads_in_the_master, 120),
+                                HT_TEST_TIMEOUT(test_threads_change_between_regions, 60),
                                 HT_TEST(test_nested_regions_in_warm_members),
                                 HT_TEST(test_team_sizes_change),
                                 HT_TEST(test_function_form),
