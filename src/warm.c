@@ -215,6 +215,7 @@ typedef struct w_ctl {
     u64 brk;
     u64 xs, xe;               /* the tool reservation: never mirrored */
     int full;                 /* the master's written list overflowed: copy all of its memory */
+    int reprotect;            /* the sticky pages are protected again at this region */
     _Atomic uint32_t acts;    /* seq, once sigmask and act are posted for it */
     int threaded;             /* the master has other threads: members wait for a verdict */
     int go;                   /* the verdict: the copy is a snapshot, enter the region */
@@ -317,17 +318,22 @@ static struct {
     int stfd;          /* /proc/self/status (threads, signal dispositions), > 2, or none */
     int masks;         /* ign and cgt were read at this region's start */
     uint64_t ign, cgt; /* SigIgn, SigCgt: ignored and caught signals, bit sig - 1 */
-    pid_t pid[FMP__MAX_TEAM];
-    int pidfd[FMP__MAX_TEAM];
-    int spidfd[FMP__MAX_TEAM]; /* this region's team's copies of pidfd (bind_slots), made
-                                  before the members take the master's descriptors */
-    int place[FMP__MAX_TEAM];  /* the place member m + 1 is bound to (-1: none) */
-    int level;                 /* the team level its places are for */
-    int used;                  /* regions run */
-    u64 held;                  /* a member's private memory when last measured (bytes) */
-    long spin;    /* master_wait's spins: the team's (none when it outnumbers the cpus) */
-    long rss;     /* the master's resident pages, measured now and then (master_rss) */
-    int rss_used; /* used when rss was measured */
+    int level;         /* the team level its places are for */
+    int used;          /* regions run */
+    u64 held;          /* a member's private memory when last measured (bytes) */
+    long spin;         /* master_wait's spins: the team's (none when it outnumbers the cpus) */
+    long rss;          /* the master's resident pages, measured now and then (master_rss) */
+    int rss_used;      /* used when rss was measured */
+    /* member m + 1 at mb[m]: the few a pool has on the page of the fields above (a page
+       the master wrote once stays unprotected and is copied to every member at every
+       region, STICKY_PAGES; four arrays of FMP__MAX_TEAM were four such pages) */
+    struct {
+        pid_t pid;
+        int pidfd;
+        int spidfd; /* this region's team's copy of pidfd (bind_slots), made before the
+                       members take the master's descriptors */
+        int place;  /* the place it is bound to (-1: none) */
+    } mb[FMP__MAX_TEAM];
 } g_pool;
 
 /* Regions of this process, for FMP_DISPLAY_ENV=verbose at its end. */
@@ -771,8 +777,8 @@ static int master_wait(_Atomic uint32_t *w, uint32_t want)
             return -1;
         fmp__futex_wait(w, v, 20);
         for (int m = 0; m < g_pool.nmem; m++) {
-            struct pollfd p = {g_pool.pidfd[m], POLLIN, 0};
-            if (g_pool.pidfd[m] >= 0 && poll(&p, 1, 0) > 0)
+            struct pollfd p = {g_pool.mb[m].pidfd, POLLIN, 0};
+            if (g_pool.mb[m].pidfd >= 0 && poll(&p, 1, 0) > 0)
                 return -1;
         }
     }
@@ -1389,7 +1395,7 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     /* 10. protect again what the copy and the last body wrote, so that only the next
            body's writes show; a few pages are left as they are (STICKY_PAGES): the next
            sync copies them again */
-    if (pages <= STICKY_PAGES && !c->full && !m->cd_full) {
+    if (pages <= STICKY_PAGES && !c->full && !m->cd_full && !c->reprotect) {
         /* P holds all of it: the last body's writes too */
     } else if (np <= 64 && !c->full && !m->cd_full) {
         for (long i = 0; i < np; i++)
@@ -1906,7 +1912,13 @@ static int master_prepare(w_ctl *c, char *why, size_t len)
     long ntw = merge3(mp->tr, mp->ntr, c->fresh, nf, NULL, 0, mp->tw);
     long nd = pm_scan_in(g_pool.pmfd, mp->tw, (int)ntw, 0, 0, W_PAGE_IS_WRITTEN, W_PAGE_IS_WRITTEN,
                          mp->pr, c->dirty, MAXR);
-    if (nd < 0 || pages_in(c->dirty, nd) > STICKY_PAGES)
+    /* a page written once (the pool's own start, a function's first call through the
+       PLT) would stay among the sticky pages for good, copied at every region: at the
+       pool's regions 2, 4, 8, ... and every 256th all are protected again, here and in
+       the members */
+    u64 u = (u64)g_pool.used;
+    c->reprotect = u >= 2 && ((u & (u - 1)) == 0 || u % 256 == 0);
+    if (nd < 0 || c->reprotect || pages_in(c->dirty, nd) > STICKY_PAGES)
         nd = pm_scan_in(g_pool.pmfd, mp->tw, (int)ntw, W_SCAN_WP_MATCHING, 0, W_PAGE_IS_WRITTEN,
                         W_PAGE_IS_WRITTEN, mp->pr, c->dirty, MAXR);
     WP(6);
@@ -2008,9 +2020,9 @@ static void master_post_acts(w_ctl *c, uint32_t seq)
 static void slot_pidfds(int n)
 {
     for (int m = 0; m < g_pool.nmem; m++) {
-        if (g_pool.spidfd[m] > 2)
-            close(g_pool.spidfd[m]);
-        g_pool.spidfd[m] = m < n ? fcntl(g_pool.pidfd[m], F_DUPFD_CLOEXEC, 3) : -1;
+        if (g_pool.mb[m].spidfd > 2)
+            close(g_pool.mb[m].spidfd);
+        g_pool.mb[m].spidfd = m < n ? fcntl(g_pool.mb[m].pidfd, F_DUPFD_CLOEXEC, 3) : -1;
     }
 }
 
@@ -2023,15 +2035,15 @@ static void pool_destroy(void)
         wprof_print(c);
         slot_pidfds(0);
         for (int m = 0; m < g_pool.nmem; m++)
-            if (g_pool.pidfd[m] >= 0)
-                syscall(SYS_pidfd_send_signal, g_pool.pidfd[m], SIGKILL, NULL, 0);
+            if (g_pool.mb[m].pidfd >= 0)
+                syscall(SYS_pidfd_send_signal, g_pool.mb[m].pidfd, SIGKILL, NULL, 0);
         for (int m = 0; m < g_pool.nmem; m++)
-            if (g_pool.pidfd[m] >= 0) {
+            if (g_pool.mb[m].pidfd >= 0) {
                 siginfo_t si;
-                while (waitid(P_PIDFD, (id_t)g_pool.pidfd[m], &si, WEXITED | __WALL) < 0 &&
+                while (waitid(P_PIDFD, (id_t)g_pool.mb[m].pidfd, &si, WEXITED | __WALL) < 0 &&
                        errno == EINTR)
                     ;
-                close(g_pool.pidfd[m]);
+                close(g_pool.mb[m].pidfd);
             }
         if (g_pool.uffd >= 0)
             close(g_pool.uffd); /* unregisters the master's memory */
@@ -2056,8 +2068,8 @@ static void forget_pool(void)
         if (fds[i] > 2)
             close(fds[i]);
     for (int m = 0; m < g_pool.nmem; m++)
-        if (g_pool.pidfd[m] > 2)
-            close(g_pool.pidfd[m]);
+        if (g_pool.mb[m].pidfd > 2)
+            close(g_pool.mb[m].pidfd);
     slot_pidfds(0);
     memset(&g_pool, 0, sizeof g_pool);
 }
@@ -2345,7 +2357,7 @@ static int pool_create(int nmem, int level, char *why, size_t len)
     g_pool.nmem = nmem;
     g_stat.pools++;
     for (int m = 0; m < nmem; m++)
-        g_pool.pidfd[m] = g_pool.spidfd[m] = -1;
+        g_pool.mb[m].pidfd = g_pool.mb[m].spidfd = -1;
     if (g_pool.pmfd < 0 || g_pool.res == MAP_FAILED || !c) {
         snprintf(why, len, "%s", !c ? "no room in the shared arena" : strerror(errno));
         if (g_pool.res == MAP_FAILED)
@@ -2424,9 +2436,9 @@ static int pool_create(int nmem, int level, char *why, size_t len)
             pool_destroy();
             return -1;
         }
-        g_pool.pid[m - 1] = pid;
-        g_pool.pidfd[m - 1] = (int)syscall(SYS_pidfd_open, pid, 0);
-        if (g_pool.pidfd[m - 1] < 0) {
+        g_pool.mb[m - 1].pid = pid;
+        g_pool.mb[m - 1].pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (g_pool.mb[m - 1].pidfd < 0) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, __WALL);
             snprintf(why, len, "pidfd_open: %s", strerror(errno));
@@ -2437,7 +2449,8 @@ static int pool_create(int nmem, int level, char *why, size_t len)
     }
     g_pool.level = level;
     fmp__topo_member_places(level, nmem + 1, ((w_mpriv *)g_pool.res)->places);
-    memcpy(g_pool.place, ((w_mpriv *)g_pool.res)->places + 1, (size_t)nmem * sizeof(int));
+    for (int m = 0; m < nmem; m++)
+        g_pool.mb[m].place = ((w_mpriv *)g_pool.res)->places[m + 1];
     if (master_wait(&c->parked, (uint32_t)nmem) < 0) {
         int step = atomic_load(&c->err);
         if (step == 23)
@@ -2474,7 +2487,7 @@ static int pool_holds_too_much(w_ctl *c, char *why, size_t len)
     u64 sum = 0;
     for (int m = 0; m < g_pool.nmem; m++) {
         char path[64];
-        snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)g_pool.pid[m]);
+        snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)g_pool.mb[m].pid);
         long kb = proc_number(path, "Private_Dirty:", b, 1 << 16);
         sum += kb < 0 ? held : (u64)kb << 10;
     }
@@ -2495,9 +2508,9 @@ static void bind_slots(fmp__shteam *t)
     for (int m = 1; m < t->n; m++) {
         fmp__slot *s = &t->slots[m];
         atomic_store(&s->state, FMP__S_STARTING);
-        atomic_store(&s->pid, (int)g_pool.pid[m - 1]);
-        s->pidfd = g_pool.spidfd[m - 1];
-        g_pool.spidfd[m - 1] = -1;
+        atomic_store(&s->pid, (int)g_pool.mb[m - 1].pid);
+        s->pidfd = g_pool.mb[m - 1].spidfd;
+        g_pool.mb[m - 1].spidfd = -1;
     }
 }
 
@@ -2521,8 +2534,8 @@ static void list_tool_fds(w_ctl *c)
         tool_fd(c, g_thr.cfd[i]);
     }
     for (int m = 0; m < g_pool.nmem; m++) {
-        tool_fd(c, g_pool.pidfd[m]);
-        tool_fd(c, g_pool.spidfd[m]);
+        tool_fd(c, g_pool.mb[m].pidfd);
+        tool_fd(c, g_pool.mb[m].spidfd);
     }
 }
 
@@ -2535,9 +2548,9 @@ static void rebind_members(const fmp__shteam *t)
     int *pl = ((w_mpriv *)g_pool.res)->places;
     fmp__topo_member_places(t->level, t->n, pl);
     for (int m = 1; m < t->n; m++)
-        if (pl[m] != g_pool.place[m - 1] || t->level != g_pool.level) {
-            fmp__bind_child(g_pool.pid[m - 1], t->level, m, t->n);
-            g_pool.place[m - 1] = pl[m];
+        if (pl[m] != g_pool.mb[m - 1].place || t->level != g_pool.level) {
+            fmp__bind_child(g_pool.mb[m - 1].pid, t->level, m, t->n);
+            g_pool.mb[m - 1].place = pl[m];
         }
     g_pool.level = t->level;
 }
@@ -3080,7 +3093,7 @@ pid_t fmp__warm_snapshot(const fmp__shteam *t)
 {
 #if WARM_ARCH
     if (t->warm && g_pool.ctl && g_pool.ctl->mpid == getpid() && g_pool.nmem == t->n)
-        return g_pool.pid[g_pool.nmem - 1];
+        return g_pool.mb[g_pool.nmem - 1].pid;
 #else
     (void)t;
 #endif
