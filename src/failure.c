@@ -492,15 +492,15 @@ fmp__ctx *fmp__left_region(fmp__ctx *c, uintptr_t frame)
             } else {
                 int err = fmp__team_reap(t);
                 fmp__g.cur = parent;
+                fmp__ctx_free(c); /* while the thread still owns forkmp */
                 fmp__thread_leave();
                 fmp__team_report(t, err);
                 fmp__team_free(t);
-                free(c);
             }
         } else if (!t) {
             /* a region of one: nothing to stop; its context is simply left */
+            fmp__ctx_free(c); /* while the thread still owns forkmp */
             fmp__thread_leave();
-            free(c);
         }
         fmp__g.cur = parent;
         c = parent;

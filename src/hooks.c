@@ -206,6 +206,18 @@ static int is_thread_var(const char *e)
     return 0;
 }
 
+/* The program's environ when g_child_env was made from it: its address, and a copy of
+   its entries' addresses (a region with the same ones reuses the array: no allocation,
+   no page of the heap written at every region). */
+static char **g_env_seen, **g_env_at;
+static size_t g_env_n;
+
+static int env_unchanged(char **env, size_t n)
+{
+    return g_child_env && g_env_seen && env == g_env_at && n == g_env_n &&
+           memcmp(env, g_env_seen, n * sizeof *env) == 0;
+}
+
 static void prepare_child_env(void)
 {
     /* environ read once, and the copy bounded by the count: another thread's setenv may
@@ -215,21 +227,33 @@ static void prepare_child_env(void)
     size_t n = 0;
     while (env && env[n])
         n++;
+    if (env_unchanged(env, n))
+        return;
     /* a new array each time: in a child that masters a nested team, environ is the
        array its own parent made, which must stay as it is */
     char **p = malloc((n + N_THREAD_VARS + 1) * sizeof *p);
-    if (!p)
+    char **seen = malloc((n + 1) * sizeof *seen);
+    if (!p || !seen) {
+        free(p);
+        free(seen);
         return; /* the children keep the master's environment, and the old array */
-    size_t k = 0;
-    for (size_t i = 0; i < n && env[i]; i++)
+    }
+    size_t k = 0, i = 0;
+    for (; i < n && env[i]; i++) {
+        seen[i] = env[i];
         if (!is_thread_var(env[i]))
             p[k++] = env[i];
-    for (size_t i = 0; i < N_THREAD_VARS; i++)
-        p[k++] = (char *)g_thread_vars[i];
+    }
+    for (size_t v = 0; v < N_THREAD_VARS; v++)
+        p[k++] = (char *)g_thread_vars[v];
     p[k] = NULL;
     if (g_child_env != environ)
         free(g_child_env);
     g_child_env = p;
+    free(g_env_seen);
+    g_env_seen = seen;
+    g_env_at = env;
+    g_env_n = i;
 }
 
 /* An OpenMP runtime already loaded reads OMP_NUM_THREADS once, at its start: a member

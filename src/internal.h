@@ -514,6 +514,8 @@ void fmp__team_free(fmp__shteam *t);
 int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line);
 /* Set up ctx as member me of t under parent and make it current. */
 void fmp__ctx_enter(fmp__ctx *c, fmp__ctx *parent, fmp__shteam *t, int me, int n);
+fmp__ctx *fmp__ctx_new(void);      /* a region's context, uninitialised (fmp__ctx_enter) */
+void fmp__ctx_free(fmp__ctx *c); /* by the thread that owns forkmp (fmp__thread_enter) */
 /* Master: reap every child (after a failure: SIGKILL the living first), unregister.
    Returns the team's error, 0 if none. */
 int fmp__team_reap(fmp__shteam *t);

@@ -13,6 +13,27 @@
 
 static void region_end(fmp__region *r, int normal);
 
+/* One context kept for the next region: a region then allocates nothing, and writes no
+   page of the heap or of the C library's allocator (each page the master writes is
+   copied to every warm member at the next region).  Only the thread that owns forkmp
+   opens and ends regions, so the one slot needs no lock. */
+static fmp__ctx *g_spare_ctx;
+
+fmp__ctx *fmp__ctx_new(void)
+{
+    fmp__ctx *c = g_spare_ctx;
+    g_spare_ctx = NULL;
+    return c ? c : malloc(sizeof *c);
+}
+
+void fmp__ctx_free(fmp__ctx *c)
+{
+    if (!g_spare_ctx)
+        g_spare_ctx = c;
+    else
+        free(c);
+}
+
 /* Open a region.  frame: an address in the frame of the function that holds the
    region's block (the macro's own variable, or a local of fmp_parallel's): every call
    the block makes runs below it; a member that calls forkmp from above it has left the
@@ -25,7 +46,7 @@ static fmp__region open_region(int nprocs, int cond, const char *file, int line,
     r.err = fmp__team_size(parent, nprocs, cond, "FMP_PARALLEL", file, line, &n);
     if (r.err)
         return r;
-    fmp__ctx *c = malloc(sizeof *c);
+    fmp__ctx *c = fmp__ctx_new();
     if (!c) {
         r.err = fmp__start_failed(FMP_ENOMEM, FMP__MSG_team_memory, "FMP_PARALLEL", file, line,
                                   "the region was not run");
@@ -35,7 +56,7 @@ static fmp__region open_region(int nprocs, int cond, const char *file, int line,
     if (n > 1) {
         t = fmp__team_alloc(n, parent, file, line);
         if (!t) {
-            free(c);
+            fmp__ctx_free(c);
             r.err = fmp__start_failed(FMP_ENOMEM, FMP__MSG_team_memory, "FMP_PARALLEL", file, line,
                                       "the region was not run");
             return r;
@@ -45,7 +66,7 @@ static fmp__region open_region(int nprocs, int cond, const char *file, int line,
         if (m < 0) {
             fmp__check_close(t);
             fmp__team_free(t);
-            free(c);
+            fmp__ctx_free(c);
             r.err = m;
             return r;
         }
@@ -120,7 +141,7 @@ static void region_end(fmp__region *r, int normal)
     r->state = 2;
     if (!t) {
         fmp__g.cur = c->parent;
-        free(c);
+        fmp__ctx_free(c);
         fmp__thread_leave();
         fmp__region_result(0);
         return;
@@ -146,7 +167,7 @@ static void region_end(fmp__region *r, int normal)
        are running already) */
     if (!t->warm)
         t->spin = 0;
-    fmp__wprof(13); /* a warm profile's stamps (warm.c), nothing otherwise */
+    fmp__wprof(13);           /* a warm profile's stamps (warm.c), nothing otherwise */
     fmp__check_master_end(t); /* FMP_CHECK=writes: the members may compare now */
     if (!atomic_load(&t->broken))
         fmp__barrier(c, FMP__K_REGION_END, t->file, t->line);
@@ -155,7 +176,7 @@ static void region_end(fmp__region *r, int normal)
     fmp__check_close(t); /* FMP_CHECK=writes: the lost writes, named */
     fmp__wprof(15);
     fmp__g.cur = c->parent;
-    free(c);
+    fmp__ctx_free(c);
     fmp__thread_leave();
     r->err = fmp__team_report(t, err);
     fmp__team_free(t);

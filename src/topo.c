@@ -679,10 +679,17 @@ int fmp__topo_membind(void *addr, size_t len, int numa)
  * Affinity mask, oversubscription, FMP_DISPLAY_AFFINITY
  * ------------------------------------------------------------------------------------ */
 
-/* The calling thread's affinity mask, allocated; NULL on failure. */
-static cpu_set_t *get_affinity(size_t *size)
+/* The calling thread's affinity mask: in *local when CPU_SETSIZE cpus hold it (no
+   allocation: a region reads it twice), else allocated (free it with put_affinity);
+   NULL on failure. */
+static cpu_set_t *get_affinity(size_t *size, cpu_set_t *local)
 {
-    for (int ncpu = CPU_SETSIZE; ncpu <= (1 << 22); ncpu *= 2) {
+    *size = sizeof *local;
+    if (sched_getaffinity(0, *size, local) == 0)
+        return local;
+    if (errno != EINVAL)
+        return NULL;
+    for (int ncpu = 2 * CPU_SETSIZE; ncpu <= (1 << 22); ncpu *= 2) {
         cpu_set_t *set = CPU_ALLOC((size_t)ncpu);
         if (!set)
             return NULL;
@@ -696,21 +703,25 @@ static cpu_set_t *get_affinity(size_t *size)
     return NULL;
 }
 
+static void put_affinity(cpu_set_t *set, cpu_set_t *local)
+{
+    if (set && set != local)
+        CPU_FREE(set);
+}
+
 static hwloc_bitmap_t affinity_bitmap(void)
 {
     size_t size;
-    cpu_set_t *set = get_affinity(&size);
-    hwloc_bitmap_t b = hwloc_bitmap_alloc();
-    if (!set || !b) {
-        if (set)
-            CPU_FREE(set);
-        hwloc_bitmap_free(b);
+    cpu_set_t local, *set = get_affinity(&size, &local);
+    hwloc_bitmap_t b = set ? hwloc_bitmap_alloc() : NULL;
+    if (!b) {
+        put_affinity(set, &local);
         return NULL;
     }
     for (size_t i = 0; i < size * 8; i++)
         if (CPU_ISSET_S(i, size, set))
             hwloc_bitmap_set(b, (unsigned)i);
-    CPU_FREE(set);
+    put_affinity(set, &local);
     return b;
 }
 
@@ -730,6 +741,7 @@ static hwloc_bitmap_t team_cpus(void)
     return b;
 }
 
+/* The count of team_cpus, read at every region: without binding, no allocation. */
 int fmp__affinity_count(void)
 {
     if (binds(bind_at(1)) && st.places_state > 0) {
@@ -739,11 +751,11 @@ int fmp__affinity_count(void)
         return n > 0 ? n : 1;
     }
     size_t size;
-    cpu_set_t *set = get_affinity(&size);
+    cpu_set_t local, *set = get_affinity(&size, &local);
     if (!set)
         return 1;
     int n = CPU_COUNT_S(size, set);
-    CPU_FREE(set);
+    put_affinity(set, &local);
     return n > 0 ? n : 1;
 }
 
@@ -776,15 +788,13 @@ void fmp__check_oversubscription(int n)
     map_warning_flag();
     if (n <= 1 || already_warned())
         return;
+    if (n <= fmp__affinity_count())
+        return; /* every region: the cpus are counted without building their set */
     hwloc_bitmap_t mine = team_cpus();
     if (!mine)
         return;
     int pus = hwloc_bitmap_weight(mine);
-    if (pus < 1 || n <= pus) {
-        hwloc_bitmap_free(mine);
-        return;
-    }
-    if (!take_warning()) {
+    if (pus < 1 || n <= pus || !take_warning()) {
         hwloc_bitmap_free(mine);
         return;
     }
