@@ -13,14 +13,21 @@
 
 static void region_end(fmp__region *r, int normal);
 
-/* One context kept for the next region: a region then allocates nothing, and writes no
-   page of the heap or of the C library's allocator (each page the master writes is
-   copied to every warm member at the next region).  Only the thread that owns forkmp
-   opens and ends regions, so the one slot needs no lock. */
+/* A region's context without the heap: the outermost region's is a static one (in the
+   runtime's data, on a page a region writes anyway: each page the master writes is
+   copied to every warm member at the next region), and one more is kept for the next
+   region.  Only the thread that owns forkmp opens and ends regions, so neither needs a
+   lock. */
+static fmp__ctx g_ctx_first;
+static int g_ctx_first_used;
 static fmp__ctx *g_spare_ctx;
 
 fmp__ctx *fmp__ctx_new(void)
 {
+    if (!g_ctx_first_used) {
+        g_ctx_first_used = 1;
+        return &g_ctx_first;
+    }
     fmp__ctx *c = g_spare_ctx;
     g_spare_ctx = NULL;
     return c ? c : malloc(sizeof *c);
@@ -28,7 +35,9 @@ fmp__ctx *fmp__ctx_new(void)
 
 void fmp__ctx_free(fmp__ctx *c)
 {
-    if (!g_spare_ctx)
+    if (c == &g_ctx_first)
+        g_ctx_first_used = 0;
+    else if (!g_spare_ctx)
         g_spare_ctx = c;
     else
         free(c);
