@@ -2596,6 +2596,15 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
         c->cmd = CMD_NONE;
         atomic_store(&c->parked, 0);
         bump(&c->seq);
+        /* where the pool stays (-4: this region forks), each member must have parked
+           for this seq before the next open wakes them: one kept off its cpu until then
+           would see only the next early, never park for this one, and the next open
+           would wait for it for ever (seen under load: a member stopped across a
+           forked region) */
+        if (r == -4 && master_wait(&c->parked, (uint32_t)g_pool.nmem) < 0) {
+            snprintf(why, len, "a member of the warm pool is gone");
+            return -1;
+        }
         return r;
     }
     c->jb = (uintptr_t)jb;

@@ -674,6 +674,57 @@ static void test_threads_change_between_regions(void)
     fmp_warm_release();
 }
 
+/* A member kept off its cpu across a region that auto forks (the master wrote too much
+   since the last one) while it was woken for it: it must park for that region before
+   the next one wakes it, or it would see only the next wake, never park for the one it
+   missed, and the next region would wait for it for ever (seen under load).  Member 1 is
+   stopped from the region that forks until a helper continues it 300 ms later, when the
+   next region has begun. */
+static void test_member_stopped_across_a_forked_region(void)
+{
+    if (!warm_available())
+        return;
+    setenv("FMP_REGION", "auto", 1);
+    fmp_get_num_procs(); /* reads the environment */
+    long *shared = ht_shared(sizeof(long) * 8);
+    static int g;
+    for (int round = 0; round < 3; round++) {
+        g = round;
+        FMP_PARALLEL(3) {
+            shared[fmp_thread_num()] = getpid() + 100000L * g;
+        }
+        pid_t m1 = (pid_t)(shared[1] - 100000L * round);
+        HT_REQUIRE(m1 > 0 && m1 != getpid());
+        HT_REQUIRE(kill(m1, SIGSTOP) == 0);
+        pid_t helper = fork();
+        if (helper == 0) {
+            usleep(300000);
+            kill(m1, SIGCONT);
+            _exit(0);
+        }
+        HT_REQUIRE(helper > 0);
+        size_t big = (size_t)48 << 20; /* past auto's budget: the next region forks */
+        char *p = malloc(big);
+        HT_REQUIRE(p != NULL);
+        memset(p, round + 1, big);
+        for (int r = 0; r < 3; r++) {
+            g = 10 * round + r;
+            memset(shared, 0, sizeof(long) * 4);
+            FMP_PARALLEL(3) {
+                shared[fmp_thread_num()] = g + p[big - 1];
+            }
+            for (int m = 0; m < 3; m++)
+                HT_CHECK_MSG(shared[m] == g + round + 1, "round %d region %d: member %d saw %ld",
+                             round, r, m, shared[m]);
+        }
+        free(p);
+        int st;
+        HT_CHECK_INT_EQ(waitpid(helper, &st, 0), helper);
+        kill(m1, SIGCONT); /* if the helper had not yet */
+    }
+    fmp_warm_release();
+}
+
 static void test_programs_own_fork(void)
 {
     in_warm_mode();
@@ -1305,6 +1356,7 @@ static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_mem
                                 HT_TEST_TIMEOUT(test_write_by_another_process_between_regions, 60),
                                 HT_TEST_TIMEOUT(test_threads_in_the_master, 120),
                                 HT_TEST_TIMEOUT(test_threads_change_between_regions, 60),
+                                HT_TEST_TIMEOUT(test_member_stopped_across_a_forked_region, 60),
                                 HT_TEST(test_nested_regions_in_warm_members),
                                 HT_TEST(test_team_sizes_change),
                                 HT_TEST(test_function_form),
