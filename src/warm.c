@@ -51,6 +51,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -308,28 +309,34 @@ typedef struct w_mpriv {
 #define MPRIV_BYTES ROUND(sizeof(w_mpriv), (u64)1 << 21)
 
 /* The pool, as its master sees it (mirrored into the members unchanged). */
+typedef struct {
+    u64 dev, ino; /* ino 0: not known */
+} w_fdid;
+
 static struct {
     w_ctl *ctl;
     char *res; /* the reservation: master's scratch, then one part per member */
     size_t res_len;
     int nmem;
     int uffd, pmfd;
-    int mapsfd;        /* /proc/self/maps, for PROCMAP_QUERY (c->query) */
-    int stfd;          /* /proc/self/status (threads, signal dispositions), > 2, or none */
-    int masks;         /* ign and cgt were read at this region's start */
+    int mapsfd; /* /proc/self/maps, for PROCMAP_QUERY (c->query) */
+    int stfd;   /* /proc/self/status (threads, signal dispositions), > 2, or none */
+    w_fdid uffd_id, pmfd_id, mapsfd_id, stfd_id; /* which files they are (close_held) */
+    int masks;                                   /* ign and cgt were read at this region's start */
     uint64_t ign, cgt; /* SigIgn, SigCgt: ignored and caught signals, bit sig - 1 */
     int level;         /* the team level its places are for */
-    int used;          /* regions run */
+    long used;         /* regions run */
     u64 held;          /* a member's private memory when last measured (bytes) */
     long spin;         /* master_wait's spins: the team's (none when it outnumbers the cpus) */
     long rss;          /* the master's resident pages, measured now and then (master_rss) */
-    int rss_used;      /* used when rss was measured */
+    long rss_used;     /* used when rss was measured */
     /* member m + 1 at mb[m]: the few a pool has on the page of the fields above (a page
        the master wrote once stays unprotected and is copied to every member at every
        region, STICKY_PAGES; four arrays of FMP__MAX_TEAM were four such pages) */
     struct {
         pid_t pid;
         int pidfd;
+        w_fdid pidfd_id;
         int spidfd; /* this region's team's copy of pidfd (bind_slots), made before the
                        members take the master's descriptors */
         int place;  /* the place it is bound to (-1: none) */
@@ -1697,6 +1704,7 @@ static int stat_starts(u64 *stack, u64 *brk)
 }
 
 static int fd_above_stdio(int fd);
+static w_fdid fd_id(int fd);
 
 /* PROCMAP_QUERY is used for the maps when it gives what the text just read (c->maps)
    gave; otherwise (an older kernel, a rule of query_maps that this kernel does not
@@ -1709,6 +1717,7 @@ static void query_probe(w_ctl *c, w_mpriv *mp)
     g_pool.mapsfd = fd_above_stdio(open("/proc/self/maps", O_RDONLY | O_CLOEXEC));
     if (g_pool.mapsfd < 0)
         return;
+    g_pool.mapsfd_id = fd_id(g_pool.mapsfd);
     c->query = 1;
     for (int attempt = 0; attempt < 2; attempt++) {           /* another thread may map meanwhile */
         struct w_map *q = (struct w_map *)(void *)mp->merged; /* scratch: MAXMAPS fit */
@@ -1989,6 +1998,37 @@ static int fd_above_stdio(int fd)
     return hi;
 }
 
+/* Which file a descriptor the runtime holds in the master is (the pool's, the kept
+   thread files; at the lowest free numbers, as the program's own): one the program
+   closed and whose number it reused is never read as ours nor closed by the runtime. */
+static w_fdid fd_id(int fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return (w_fdid){0, 0};
+    return (w_fdid){(u64)st.st_dev, (u64)st.st_ino};
+}
+
+static int is_held(int fd, w_fdid id)
+{
+    w_fdid now = fd_id(fd);
+    return fd >= 0 && id.ino && now.dev == id.dev && now.ino == id.ino;
+}
+
+static void close_held(int fd, w_fdid id)
+{
+    if (is_held(fd, id))
+        close(fd);
+}
+
+/* pid is a child of ours not yet reaped (alive, or a zombie) */
+static int own_child(pid_t pid)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    return pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0;
+}
+
 /* The master's signal mask and dispositions, posted for region seq while the members
    copy (they wait for them at the end of their sync).  A disposition is read with
    rt_sigaction (a system call, about 1 µs each on VMs) only where the kernel says the
@@ -2021,9 +2061,17 @@ static void slot_pidfds(int n)
 {
     for (int m = 0; m < g_pool.nmem; m++) {
         if (g_pool.mb[m].spidfd > 2)
-            close(g_pool.mb[m].spidfd);
+            close_held(g_pool.mb[m].spidfd, g_pool.mb[m].pidfd_id);
         g_pool.mb[m].spidfd = m < n ? fcntl(g_pool.mb[m].pidfd, F_DUPFD_CLOEXEC, 3) : -1;
     }
+}
+
+static void close_pool_files(void)
+{
+    close_held(g_pool.uffd, g_pool.uffd_id);
+    close_held(g_pool.pmfd, g_pool.pmfd_id);
+    close_held(g_pool.stfd, g_pool.stfd_id);
+    close_held(g_pool.mapsfd, g_pool.mapsfd_id);
 }
 
 static void pool_destroy(void)
@@ -2034,25 +2082,31 @@ static void pool_destroy(void)
     if (c->mpid == getpid()) {
         wprof_print(c);
         slot_pidfds(0);
-        for (int m = 0; m < g_pool.nmem; m++)
-            if (g_pool.mb[m].pidfd >= 0)
+        /* each member by its pidfd; by its pid where the program gave the pidfd's number
+           to a file of its own (the member is still our child, not reaped: its pid is
+           its own until we reap it) */
+        char by_fd[FMP__MAX_TEAM];
+        for (int m = 0; m < g_pool.nmem; m++) {
+            by_fd[m] = is_held(g_pool.mb[m].pidfd, g_pool.mb[m].pidfd_id);
+            if (by_fd[m])
                 syscall(SYS_pidfd_send_signal, g_pool.mb[m].pidfd, SIGKILL, NULL, 0);
-        for (int m = 0; m < g_pool.nmem; m++)
-            if (g_pool.mb[m].pidfd >= 0) {
-                siginfo_t si;
+            else if (own_child(g_pool.mb[m].pid))
+                kill(g_pool.mb[m].pid, SIGKILL);
+        }
+        for (int m = 0; m < g_pool.nmem; m++) {
+            siginfo_t si;
+            if (by_fd[m]) {
                 while (waitid(P_PIDFD, (id_t)g_pool.mb[m].pidfd, &si, WEXITED | __WALL) < 0 &&
                        errno == EINTR)
                     ;
                 close(g_pool.mb[m].pidfd);
+            } else if (own_child(g_pool.mb[m].pid)) {
+                while (waitid(P_PID, (id_t)g_pool.mb[m].pid, &si, WEXITED | __WALL) < 0 &&
+                       errno == EINTR)
+                    ;
             }
-        if (g_pool.uffd >= 0)
-            close(g_pool.uffd); /* unregisters the master's memory */
-        if (g_pool.pmfd >= 0)
-            close(g_pool.pmfd);
-        if (g_pool.stfd > 2)
-            close(g_pool.stfd);
-        if (g_pool.mapsfd > 2)
-            close(g_pool.mapsfd);
+        }
+        close_pool_files(); /* the userfaultfd's close unregisters the master's memory */
         munmap(g_pool.res, g_pool.res_len);
         fmp__arena_free(c);
     }
@@ -2060,17 +2114,16 @@ static void pool_destroy(void)
 }
 
 /* In a child of the program's own fork: the pool is its parent's; the descriptors the
-   parent held for it are copies here, closed (its members, memory and tracking are not). */
+   parent held for it are copies here, closed (its members, memory and tracking are not):
+   at once by the fork's child handler (warm_atfork_child), or here after a fork that
+   ran none (a raw clone), where the child may have reused the numbers already. */
 static void forget_pool(void)
 {
-    int fds[] = {g_pool.uffd, g_pool.pmfd, g_pool.stfd, g_pool.mapsfd};
-    for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
-        if (fds[i] > 2)
-            close(fds[i]);
-    for (int m = 0; m < g_pool.nmem; m++)
-        if (g_pool.mb[m].pidfd > 2)
-            close(g_pool.mb[m].pidfd);
-    slot_pidfds(0);
+    close_pool_files();
+    for (int m = 0; m < g_pool.nmem; m++) {
+        close_held(g_pool.mb[m].pidfd, g_pool.mb[m].pidfd_id);
+        close_held(g_pool.mb[m].spidfd, g_pool.mb[m].pidfd_id);
+    }
     memset(&g_pool, 0, sizeof g_pool);
 }
 
@@ -2142,6 +2195,7 @@ static struct {
     u64 runs[MAXTHR];
     int sfd[KEEPTHR]; /* /proc/self/task/TID/schedstat */
     int cfd[KEEPTHR]; /* /proc/self/task/TID/syscall */
+    w_fdid sid[KEEPTHR], cid[KEEPTHR];
 } g_thr;
 
 /* The runs count in the schedstat text b. */
@@ -2215,10 +2269,30 @@ static int thread_waits_safely(int i)
 static void threads_forget(void)
 {
     for (int i = 0; g_thr.kept && i < g_thr.n; i++) {
-        close(g_thr.sfd[i]);
-        close(g_thr.cfd[i]);
+        close_held(g_thr.sfd[i], g_thr.sid[i]);
+        close_held(g_thr.cfd[i], g_thr.cid[i]);
     }
     g_thr.n = g_thr.kept = g_thr.fresh = 0;
+}
+
+/* In the child of a fork (the program's, or a forked region's), before anything else
+   runs there: the pool's descriptors and the kept thread files are its parent's, closed
+   before the child can give their numbers to files of its own.  A clone child that runs
+   no handler is seen at its first region (forget_pool, threads_reread). */
+static void warm_atfork_child(void)
+{
+    if (!g_pool.ctl && !g_thr.kept)
+        return;
+    if (g_pool.ctl)
+        forget_pool(); /* each closed where the parent had not given its number away */
+    threads_forget();
+}
+
+static void warm_atfork_once(void)
+{
+    static int done;
+    if (!done)
+        done = pthread_atfork(NULL, NULL, warm_atfork_child) == 0;
 }
 
 /* At a region's open, before the threads are counted: the runs of the threads the last
@@ -2234,9 +2308,16 @@ static void threads_reread(void)
         threads_forget();
         return;
     }
-    for (int i = 0; i < g_thr.n; i++)
+    for (int i = 0; i < g_thr.n; i++) {
+        w_fdid a = fd_id(g_thr.sfd[i]), b = fd_id(g_thr.cfd[i]);
+        if (a.ino != g_thr.sid[i].ino || a.dev != g_thr.sid[i].dev || b.ino != g_thr.cid[i].ino ||
+            b.dev != g_thr.cid[i].dev) {
+            threads_forget(); /* the program closed one and reused its number: its own */
+            return;
+        }
         if (thread_runs(i, &g_thr.runs[i]) < 0)
             return; /* one is gone: listed again */
+    }
     g_thr.fresh = 1;
 }
 
@@ -2281,6 +2362,8 @@ static int threads_list(pid_t me, char *why, size_t len)
         g_thr.cfd[k] = fd_above_stdio(open(path, O_RDONLY | O_CLOEXEC));
         if (g_thr.sfd[k] < 0 || g_thr.cfd[k] < 0)
             break;
+        g_thr.sid[k] = fd_id(g_thr.sfd[k]);
+        g_thr.cid[k] = fd_id(g_thr.cfd[k]);
     }
     if (k < g_thr.n) { /* read by path (a thread gone, or no descriptor left) */
         for (int i = 0; i <= k; i++) {
@@ -2311,8 +2394,12 @@ static int threads_snapshot(pid_t me, int others, char *why, size_t len)
                 return -1;
             }
         /* counted again after the runs were read (threads_reread) */
-        if (fmp__threads_of_self() != g_thr.n + 1) {
-            snprintf(why, len, "the process's threads changed as the region began");
+        int now = fmp__threads_of_self();
+        if (now != g_thr.n + 1) {
+            if (now < 0)
+                snprintf(why, len, "/proc/self/task: %s", strerror(errno));
+            else
+                snprintf(why, len, "the process's threads changed as the region began");
             return -1;
         }
     }
@@ -2341,14 +2428,19 @@ static int threads_stood_still(void)
 
 static int pool_create(int nmem, int level, char *why, size_t len)
 {
+    warm_atfork_once();
     g_pool.uffd = uffd_create();
     if (g_pool.uffd < 0) {
         snprintf(why, len, "userfaultfd: %s", strerror(-g_pool.uffd));
         return -1;
     }
+    g_pool.uffd = fd_above_stdio(g_pool.uffd);
     g_pool.mapsfd = -1; /* query_probe */
-    g_pool.pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    g_pool.pmfd = fd_above_stdio(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
     g_pool.stfd = fd_above_stdio(open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+    g_pool.uffd_id = fd_id(g_pool.uffd);
+    g_pool.pmfd_id = fd_id(g_pool.pmfd);
+    g_pool.stfd_id = fd_id(g_pool.stfd);
     g_pool.res_len = MPRIV_BYTES + (size_t)nmem * MEM_BYTES;
     g_pool.res = mmap(NULL, g_pool.res_len, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -2366,11 +2458,7 @@ static int pool_create(int nmem, int level, char *why, size_t len)
             c->mpid = getpid();
             pool_destroy();
         } else {
-            if (g_pool.pmfd >= 0)
-                close(g_pool.pmfd);
-            if (g_pool.stfd > 2)
-                close(g_pool.stfd);
-            close(g_pool.uffd);
+            close_pool_files();
             if (g_pool.res)
                 munmap(g_pool.res, g_pool.res_len);
             memset(&g_pool, 0, sizeof g_pool);
@@ -2437,7 +2525,8 @@ static int pool_create(int nmem, int level, char *why, size_t len)
             return -1;
         }
         g_pool.mb[m - 1].pid = pid;
-        g_pool.mb[m - 1].pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        g_pool.mb[m - 1].pidfd = fd_above_stdio((int)syscall(SYS_pidfd_open, pid, 0));
+        g_pool.mb[m - 1].pidfd_id = fd_id(g_pool.mb[m - 1].pidfd);
         if (g_pool.mb[m - 1].pidfd < 0) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, __WALL);
@@ -2781,6 +2870,10 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
         return -1; /* nested regions, regions of members and persistent teams fork */
     pid_t me = t->master_pid;
     long pinned_kb;
+    if (g_failures >= MAX_FAILURES) {
+        threads_forget(); /* warm regions are over in this process */
+        return -1;        /* said already */
+    }
     WP(10);
     threads_reread();
     int th = master_threads(me, &pinned_kb);
@@ -3141,6 +3234,7 @@ int fmp_warm_release(void)
 #if WARM_ARCH
     int n = g_pool.ctl && g_pool.ctl->mpid == getpid() ? g_pool.nmem : 0;
     pool_destroy();
+    threads_forget();
     return n;
 #else
     return 0;

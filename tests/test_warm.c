@@ -29,6 +29,7 @@
 #include <sched.h>
 #include <dirent.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -725,6 +726,127 @@ static void test_member_stopped_across_a_forked_region(void)
     fmp_warm_release();
 }
 
+/* The program gives the numbers of the runtime's own descriptors (the pool's files, the
+   kept thread files) to files of its own: in the master after closing them, and in a
+   child of its fork after closing everything from 3 up.  The runtime never reads them as
+   its own nor closes them: each still reads the program's file after more regions, after
+   fmp_warm_release(), and in the child after its regions. */
+static int runtime_fds(int *out, int max)
+{
+    static const char *kinds[] = {"/task/",  "[userfaultfd]", "/pagemap",
+                                  "/status", "/maps",         "pidfd"};
+    DIR *d = opendir("/proc/self/fd");
+    HT_REQUIRE(d != NULL);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[64], link[256] = "";
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/self/fd/%d", atoi(e->d_name));
+        if (readlink(path, link, sizeof link - 1) <= 0)
+            continue;
+        for (unsigned k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+            if (strstr(link, kinds[k]) && n < max && atoi(e->d_name) != dirfd(d)) {
+                out[n++] = atoi(e->d_name);
+                break;
+            }
+    }
+    closedir(d);
+    return n;
+}
+
+/* fd reads back the program's word v: 1, else 0 */
+static int holds_word(int fd, long v)
+{
+    long got = 0;
+    return pread(fd, &got, sizeof got, 0) == (ssize_t)sizeof got && got == v;
+}
+
+static int word_file(long v)
+{
+    FILE *f = tmpfile();
+    HT_REQUIRE(f != NULL);
+    HT_REQUIRE(fwrite(&v, sizeof v, 1, f) == 1 && fflush(f) == 0);
+    int fd = dup(fileno(f));
+    fclose(f);
+    return fd;
+}
+
+static void test_program_reuses_the_runtimes_descriptor_numbers(void)
+{
+    if (!warm_available())
+        return;
+    in_warm_mode();
+    long *shared = ht_shared(sizeof(long) * 8);
+    HT_REQUIRE(pipe(g_th_pipe) == 0);
+    pthread_t a;
+    HT_REQUIRE(pthread_create(&a, NULL, th_poller, NULL) == 0);
+    usleep(50000);
+    static int g;
+    for (int r = 0; r < 3; r++)
+        FMP_PARALLEL(3) {
+            shared[fmp_thread_num()] = r;
+        }
+    int fds[64], n = runtime_fds(fds, 64);
+    HT_CHECK_MSG(n >= 4, "only %d of the runtime's descriptors found", n);
+    pid_t child = fork();
+    if (child == 0) {
+        /* the child closes everything from 3 up and opens files of its own there */
+        syscall(SYS_close_range, 3U, ~0U, 0);
+        int mine[24];
+        for (int k = 0; k < 24; k++)
+            mine[k] = word_file(5000 + k);
+        int bad = 0;
+        for (int r = 0; r < 3; r++) {
+            g = r;
+            FMP_PARALLEL(3) {
+                shared[4 + fmp_thread_num()] = g;
+            }
+            bad += shared[4] != r || shared[5] != r || shared[6] != r;
+        }
+        for (int k = 0; k < 24; k++)
+            bad += !holds_word(mine[k], 5000 + k) ? 100 : 0;
+        fmp_warm_release();
+        _exit(bad > 255 ? 255 : bad);
+    }
+    HT_REQUIRE(child > 0);
+    int st = 0;
+    HT_CHECK_INT_EQ(waitpid(child, &st, 0), child);
+    HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                 "the child's own descriptors or regions went wrong (status %#x: 100 a file lost)",
+                 st);
+    /* the master: each of the runtime's numbers given to a file of the program's */
+    for (int k = 0; k < n; k++) {
+        int w = word_file(7000 + k);
+        HT_REQUIRE(dup2(w, fds[k]) == fds[k]);
+        close(w);
+    }
+    for (int r = 0; r < 6; r++) {
+        g = 10 + r;
+        FMP_PARALLEL(3) {
+            shared[fmp_thread_num()] = g;
+        }
+        for (int m = 0; m < 3; m++)
+            HT_CHECK_MSG(shared[m] == 10 + r, "region %d: member %d saw %ld", r, m, shared[m]);
+    }
+    for (int k = 0; k < n; k++)
+        HT_CHECK_MSG(holds_word(fds[k], 7000 + k),
+                     "after the regions, the program's descriptor %d no longer reads its file",
+                     fds[k]);
+    fmp_warm_release();
+    for (int k = 0; k < n; k++) {
+        HT_CHECK_MSG(holds_word(fds[k], 7000 + k),
+                     "after fmp_warm_release, the program's descriptor %d no longer reads its "
+                     "file",
+                     fds[k]);
+        close(fds[k]);
+    }
+    HT_REQUIRE(write(g_th_pipe[1], "x", 1) == 1);
+    pthread_join(a, NULL);
+    close(g_th_pipe[0]);
+    close(g_th_pipe[1]);
+}
+
 static void test_programs_own_fork(void)
 {
     in_warm_mode();
@@ -1343,38 +1465,40 @@ static void test_idle_pool_sleeps(void)
     fmp_warm_release();
 }
 
-static const ht_test tests[] = {HT_TEST_TIMEOUT(test_members_see_the_masters_memory_warm, 200),
-                                HT_TEST_TIMEOUT(test_members_see_the_masters_memory_fork, 200),
-                                HT_TEST_TIMEOUT(test_members_see_the_masters_memory_auto, 200),
-                                HT_TEST_TIMEOUT(test_same_output_in_each_mode, 200),
-                                HT_TEST_TIMEOUT(test_auto_forks_anew_after_big_writes, 120),
-                                HT_TEST_TIMEOUT(test_closed_pipe_reaches_its_end, 200),
-                                HT_TEST_TIMEOUT(test_member_killed_in_a_warm_region, 120),
-                                HT_TEST_TIMEOUT(test_no_userfaultfd_falls_back, 120),
-                                HT_TEST_TIMEOUT(test_exec_leaves_no_member, 90),
-                                HT_TEST_TIMEOUT(test_wait_for_all_children_after_regions, 200),
-                                HT_TEST_TIMEOUT(test_write_by_another_process_between_regions, 60),
-                                HT_TEST_TIMEOUT(test_threads_in_the_master, 120),
-                                HT_TEST_TIMEOUT(test_threads_change_between_regions, 60),
-                                HT_TEST_TIMEOUT(test_member_stopped_across_a_forked_region, 60),
-                                HT_TEST(test_nested_regions_in_warm_members),
-                                HT_TEST(test_team_sizes_change),
-                                HT_TEST(test_function_form),
-                                HT_TEST(test_exit_in_a_warm_region),
-                                HT_TEST(test_shared_mapping_made_between_regions),
-                                HT_TEST(test_programs_own_fork),
-                                HT_TEST(test_release),
-                                HT_TEST(test_idle_pool_sleeps),
-                                HT_TEST(test_large_writes_between_regions),
-                                HT_TEST(test_bound_members_keep_their_places),
-                                HT_TEST_TIMEOUT(test_bound_teams_load_no_hwloc_plugins, 60),
-                                HT_TEST(test_foreign_topology_binds_nothing),
-                                HT_TEST(test_pages_dropped_between_regions),
-                                HT_TEST(test_descriptors_where_members_keep_theirs),
-                                HT_TEST(test_body_maps_over_the_masters_memory),
-                                HT_TEST(test_body_replaces_member_descriptors),
-                                HT_TEST(test_master_replaces_read_only_memory),
-                                HT_END};
+static const ht_test tests[] = {
+    HT_TEST_TIMEOUT(test_members_see_the_masters_memory_warm, 200),
+    HT_TEST_TIMEOUT(test_members_see_the_masters_memory_fork, 200),
+    HT_TEST_TIMEOUT(test_members_see_the_masters_memory_auto, 200),
+    HT_TEST_TIMEOUT(test_same_output_in_each_mode, 200),
+    HT_TEST_TIMEOUT(test_auto_forks_anew_after_big_writes, 120),
+    HT_TEST_TIMEOUT(test_closed_pipe_reaches_its_end, 200),
+    HT_TEST_TIMEOUT(test_member_killed_in_a_warm_region, 120),
+    HT_TEST_TIMEOUT(test_no_userfaultfd_falls_back, 120),
+    HT_TEST_TIMEOUT(test_exec_leaves_no_member, 90),
+    HT_TEST_TIMEOUT(test_wait_for_all_children_after_regions, 200),
+    HT_TEST_TIMEOUT(test_write_by_another_process_between_regions, 60),
+    HT_TEST_TIMEOUT(test_threads_in_the_master, 120),
+    HT_TEST_TIMEOUT(test_threads_change_between_regions, 60),
+    HT_TEST_TIMEOUT(test_member_stopped_across_a_forked_region, 60),
+    HT_TEST_TIMEOUT(test_program_reuses_the_runtimes_descriptor_numbers, 60),
+    HT_TEST(test_nested_regions_in_warm_members),
+    HT_TEST(test_team_sizes_change),
+    HT_TEST(test_function_form),
+    HT_TEST(test_exit_in_a_warm_region),
+    HT_TEST(test_shared_mapping_made_between_regions),
+    HT_TEST(test_programs_own_fork),
+    HT_TEST(test_release),
+    HT_TEST(test_idle_pool_sleeps),
+    HT_TEST(test_large_writes_between_regions),
+    HT_TEST(test_bound_members_keep_their_places),
+    HT_TEST_TIMEOUT(test_bound_teams_load_no_hwloc_plugins, 60),
+    HT_TEST(test_foreign_topology_binds_nothing),
+    HT_TEST(test_pages_dropped_between_regions),
+    HT_TEST(test_descriptors_where_members_keep_theirs),
+    HT_TEST(test_body_maps_over_the_masters_memory),
+    HT_TEST(test_body_replaces_member_descriptors),
+    HT_TEST(test_master_replaces_read_only_memory),
+    HT_END};
 
 int main(int argc, char **argv)
 {
