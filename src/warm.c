@@ -323,6 +323,7 @@ static struct {
     int stfd;   /* /proc/self/status (threads, signal dispositions), > 2, or none */
     w_fdid uffd_id, pmfd_id, mapsfd_id, stfd_id; /* which files they are (close_held) */
     int masks;                                   /* ign and cgt were read at this region's start */
+    int lost;          /* its status file is not ours: the program took its descriptors */
     uint64_t ign, cgt; /* SigIgn, SigCgt: ignored and caught signals, bit sig - 1 */
     int level;         /* the team level its places are for */
     long used;         /* regions run */
@@ -2143,23 +2144,28 @@ int fmp__threads_of_self(void)
 /* The master's threads and pinned pages (-1 each if unknown), from one read of
    /proc/self/status (a pread of the pool's descriptor once there is a pool), which also
    gives the signal masks for master_post_acts. */
-static int master_threads(pid_t me, long *pinned_kb)
+__attribute__((noinline)) static int master_threads(pid_t me, long *pinned_kb)
 {
     g_pool.masks = 0;
     *pinned_kb = -1;
     /* the lines read here come before Cpus_allowed and Mems_allowed, which grow long on
        big nodes: the file's first 4 KiB are enough, a whole read may not fit */
     char b[4096];
-    long n;
+    const char *q = NULL;
     if (g_pool.ctl && g_pool.ctl->mpid == me && g_pool.stfd > 2) {
-        n = pread(g_pool.stfd, b, sizeof b - 1, 0);
-    } else {
+        long n = pread(g_pool.stfd, b, sizeof b - 1, 0);
+        q = n > 0 ? (b[n] = 0, strstr(b, "\nThreads:")) : NULL;
+        /* not the status file: the program closed the pool's descriptors (closefrom) or
+           gave their numbers to files of its own; the pool goes (warm_enter) */
+        g_pool.lost = !q;
+    }
+    if (!q) {
         int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-        n = fd < 0 ? -1 : read(fd, b, sizeof b - 1);
+        long n = fd < 0 ? -1 : read(fd, b, sizeof b - 1);
         if (fd >= 0)
             close(fd);
+        q = n > 0 ? (b[n] = 0, strstr(b, "\nThreads:")) : NULL;
     }
-    const char *q = n > 0 ? (b[n] = 0, strstr(b, "\nThreads:")) : NULL;
     if (!q)
         return fmp__threads_of_self();
     const char *v = strstr(b, "\nVmPin:");
@@ -2877,6 +2883,8 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
     WP(10);
     threads_reread();
     int th = master_threads(me, &pinned_kb);
+    if (g_pool.lost)
+        pool_destroy(); /* each of its descriptors closed where it is still ours */
     WP(0);
     if (th < 1 || (th > 1 && (pid_t)syscall(SYS_gettid) != me)) {
         snprintf(why, sizeof why,

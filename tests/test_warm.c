@@ -847,6 +847,48 @@ static void test_program_reuses_the_runtimes_descriptor_numbers(void)
     close(g_th_pipe[1]);
 }
 
+/* The program closes the runtime's descriptors between regions (closefrom(3), as a
+   daemon does): the next region finds the pool's files gone, lets the pool go (its
+   members killed and reaped by their pids) and starts a new one; the regions after it
+   run warm again, none forks for good. */
+static void test_program_closes_the_runtimes_descriptors(void)
+{
+    if (!warm_available())
+        return;
+    in_warm_mode();
+    long *shared = ht_shared(sizeof(long) * 8);
+    static int g;
+    long pids[8];
+    for (int r = 0; r < 8; r++) {
+        if (r == 3) {
+            int fds[64], n = runtime_fds(fds, 64);
+            HT_CHECK_MSG(n >= 4, "only %d of the runtime's descriptors found", n);
+            for (int k = 0; k < n; k++)
+                close(fds[k]);
+        }
+        g = r;
+        FMP_PARALLEL(3) {
+            shared[fmp_thread_num()] = g;
+            if (fmp_thread_num() == 1)
+                shared[3] = getpid();
+        }
+        for (int m = 0; m < 3; m++)
+            HT_CHECK_MSG(shared[m] == r, "region %d: member %d saw %ld", r, m, shared[m]);
+        pids[r] = shared[3];
+    }
+    HT_CHECK_MSG(pids[0] == pids[1] && pids[1] == pids[2],
+                 "before the close, member 1 was %ld, %ld, %ld: not warm", pids[0], pids[1],
+                 pids[2]);
+    HT_CHECK_MSG(pids[3] != pids[2], "member 1 was the old pool's (%ld) after its files went",
+                 pids[3]);
+    for (int r = 4; r < 8; r++)
+        HT_CHECK_MSG(pids[r] == pids[3],
+                     "region %d: member 1 was %ld, %ld at region 3: the regions after the "
+                     "new pool did not stay warm",
+                     r, pids[r], pids[3]);
+    fmp_warm_release();
+}
+
 static void test_programs_own_fork(void)
 {
     in_warm_mode();
@@ -1481,6 +1523,7 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_threads_change_between_regions, 60),
     HT_TEST_TIMEOUT(test_member_stopped_across_a_forked_region, 60),
     HT_TEST_TIMEOUT(test_program_reuses_the_runtimes_descriptor_numbers, 60),
+    HT_TEST_TIMEOUT(test_program_closes_the_runtimes_descriptors, 60),
     HT_TEST(test_nested_regions_in_warm_members),
     HT_TEST(test_team_sizes_change),
     HT_TEST(test_function_form),
