@@ -821,18 +821,57 @@ static void test_program_reuses_the_runtimes_descriptor_numbers(void)
         HT_REQUIRE(dup2(w, fds[k]) == fds[k]);
         close(w);
     }
+    long pids[6];
     for (int r = 0; r < 6; r++) {
         g = 10 + r;
         FMP_PARALLEL(3) {
             shared[fmp_thread_num()] = g;
+            if (fmp_thread_num() == 1)
+                shared[3] = getpid();
         }
         for (int m = 0; m < 3; m++)
             HT_CHECK_MSG(shared[m] == 10 + r, "region %d: member %d saw %ld", r, m, shared[m]);
+        pids[r] = shared[3];
     }
+    for (int r = 1; r < 6; r++) /* a new pool at the first region, warm after it */
+        HT_CHECK_MSG(pids[r] == pids[0], "region %d: member 1 was %ld, %ld at the first", r,
+                     pids[r], pids[0]);
     for (int k = 0; k < n; k++)
         HT_CHECK_MSG(holds_word(fds[k], 7000 + k),
                      "after the regions, the program's descriptor %d no longer reads its file",
                      fds[k]);
+    /* the new pool's userfaultfd alone given away: the pool goes again, no call of
+       the runtime's on the program's file, warm after it */
+    int uf[4], nu = 0, all[64], na = runtime_fds(all, 64);
+    for (int k = 0; k < na; k++) {
+        char path[64], link[128] = "";
+        snprintf(path, sizeof path, "/proc/self/fd/%d", all[k]);
+        if (readlink(path, link, sizeof link - 1) > 0 && strstr(link, "[userfaultfd]") && nu < 4)
+            uf[nu++] = all[k];
+    }
+    HT_CHECK_INT_EQ(nu, 1);
+    int w = word_file(9000);
+    HT_REQUIRE(nu >= 1 && dup2(w, uf[0]) == uf[0]);
+    close(w);
+    for (int r = 0; r < 4; r++) {
+        g = 20 + r;
+        FMP_PARALLEL(3) {
+            shared[fmp_thread_num()] = g;
+            if (fmp_thread_num() == 1)
+                shared[3] = getpid();
+        }
+        for (int m = 0; m < 3; m++)
+            HT_CHECK_MSG(shared[m] == 20 + r, "region %d: member %d saw %ld", r, m, shared[m]);
+        pids[r] = shared[3];
+    }
+    for (int r = 1; r < 4; r++)
+        HT_CHECK_MSG(pids[r] == pids[0],
+                     "after the userfaultfd went, region %d: member 1 was "
+                     "%ld, %ld at the first",
+                     r, pids[r], pids[0]);
+    HT_CHECK_MSG(holds_word(uf[0], 9000), "the program's descriptor %d no longer reads its file",
+                 uf[0]);
+    close(uf[0]);
     fmp_warm_release();
     for (int k = 0; k < n; k++) {
         HT_CHECK_MSG(holds_word(fds[k], 7000 + k),
