@@ -772,6 +772,25 @@ static int word_file(long v)
     return fd;
 }
 
+/* count regions of 3, the master's value base + r in each, checked in every member;
+   pids[r]: member 1's pid in region r */
+static void regions_of_three(long *shared, int base, int count, long *pids)
+{
+    static int g;
+    for (int r = 0; r < count; r++) {
+        g = base + r;
+        FMP_PARALLEL(3) {
+            shared[fmp_thread_num()] = g;
+            if (fmp_thread_num() == 1)
+                shared[3] = getpid();
+        }
+        for (int m = 0; m < 3; m++)
+            HT_CHECK_MSG(shared[m] == base + r, "region %d: member %d saw %ld", base + r, m,
+                         shared[m]);
+        pids[r] = shared[3];
+    }
+}
+
 static void test_program_reuses_the_runtimes_descriptor_numbers(void)
 {
     if (!warm_available())
@@ -822,17 +841,7 @@ static void test_program_reuses_the_runtimes_descriptor_numbers(void)
         close(w);
     }
     long pids[6];
-    for (int r = 0; r < 6; r++) {
-        g = 10 + r;
-        FMP_PARALLEL(3) {
-            shared[fmp_thread_num()] = g;
-            if (fmp_thread_num() == 1)
-                shared[3] = getpid();
-        }
-        for (int m = 0; m < 3; m++)
-            HT_CHECK_MSG(shared[m] == 10 + r, "region %d: member %d saw %ld", r, m, shared[m]);
-        pids[r] = shared[3];
-    }
+    regions_of_three(shared, 10, 6, pids);
     for (int r = 1; r < 6; r++) /* a new pool at the first region, warm after it */
         HT_CHECK_MSG(pids[r] == pids[0], "region %d: member 1 was %ld, %ld at the first", r,
                      pids[r], pids[0]);
@@ -853,17 +862,7 @@ static void test_program_reuses_the_runtimes_descriptor_numbers(void)
     int w = word_file(9000);
     HT_REQUIRE(nu >= 1 && dup2(w, uf[0]) == uf[0]);
     close(w);
-    for (int r = 0; r < 4; r++) {
-        g = 20 + r;
-        FMP_PARALLEL(3) {
-            shared[fmp_thread_num()] = g;
-            if (fmp_thread_num() == 1)
-                shared[3] = getpid();
-        }
-        for (int m = 0; m < 3; m++)
-            HT_CHECK_MSG(shared[m] == 20 + r, "region %d: member %d saw %ld", r, m, shared[m]);
-        pids[r] = shared[3];
-    }
+    regions_of_three(shared, 20, 4, pids);
     for (int r = 1; r < 4; r++)
         HT_CHECK_MSG(pids[r] == pids[0],
                      "after the userfaultfd went, region %d: member 1 was "
