@@ -2757,6 +2757,14 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
         RS(SYS_futex, &c->verdict, FUTEX_WAKE, INT_MAX, 0, 0, 0);
         if (!c->go) {
             slot_pidfds(0);
+            /* as where auto forks (r == -4): each member parks for this seq before the
+               region forks, or one kept off its cpu after its sync would read the next
+               open's c->threaded and c->nenter, not this one's, and could enter the
+               region that forked */
+            if (master_wait(&c->parked, (uint32_t)g_pool.nmem) < 0) {
+                snprintf(why, len, "a member of the warm pool is gone");
+                return -1;
+            }
             snprintf(why, len, "another thread of the process ran while the members copied");
             return -5;
         }

@@ -927,6 +927,81 @@ static void test_program_closes_the_runtimes_descriptors(void)
     fmp_warm_release();
 }
 
+/* A master with a thread that runs while the members copy (20 µs naps): such a region
+   forks after its members synced ("no go").  Member 1 is stopped and continued at random
+   (up to 30 ms) by a helper process meanwhile: a member kept off its cpu after its sync
+   must still park for that region, or it would read the next region's state and enter
+   the region that forked (seen as a hang).  Every body runs once a member, with its
+   region's values. */
+static volatile int g_nap_quit;
+
+static void *th_napper(void *a)
+{
+    (void)a;
+    struct timespec ts = {0, 20000};
+    while (!g_nap_quit)
+        nanosleep(&ts, NULL);
+    return NULL;
+}
+
+static void test_member_stopped_after_a_no_go_sync(void)
+{
+    if (!warm_available())
+        return;
+    in_warm_mode();
+    long *shared = ht_shared(sizeof(long) * 8);
+    static long g;
+    FMP_PARALLEL(3) {
+        if (fmp_thread_num() == 1)
+            shared[4] = getpid();
+    }
+    pid_t m1 = (pid_t)shared[4];
+    pid_t stopper = fork();
+    if (stopper == 0) {
+        srand((unsigned)getpid());
+        for (int i = 0; i < 400 && kill(m1, 0) == 0; i++) {
+            kill(m1, SIGSTOP);
+            usleep((useconds_t)(rand() % 30000));
+            kill(m1, SIGCONT);
+            usleep((useconds_t)(rand() % 3000));
+        }
+        kill(m1, SIGCONT);
+        _exit(0);
+    }
+    HT_REQUIRE(stopper > 0);
+    int bad = 0;
+    for (int r = 0; r < 150; r++) {
+        for (int half = 0; half < 2; half++) {
+            pthread_t th;
+            if (half == 0) {
+                g_nap_quit = 0;
+                HT_REQUIRE(pthread_create(&th, NULL, th_napper, NULL) == 0);
+                usleep(1000);
+            }
+            g = 100 + 2 * r + half;
+            memset(shared, 0, sizeof(long) * 4);
+            FMP_PARALLEL(3) {
+                __atomic_add_fetch(&shared[0], 1, __ATOMIC_SEQ_CST);
+                shared[1 + fmp_thread_num()] = g;
+            }
+            int ok = shared[0] == 3;
+            for (int m = 0; m < 3; m++)
+                ok &= shared[1 + m] == 100 + 2 * r + half;
+            if (!ok && bad++ < 5)
+                HT_CHECK_MSG(0, "round %d%c: the body ran %ld times; saw %ld %ld %ld", r,
+                             half ? 'B' : 'A', shared[0], shared[1], shared[2], shared[3]);
+            if (half == 0) {
+                g_nap_quit = 1;
+                pthread_join(th, NULL);
+            }
+        }
+    }
+    kill(stopper, SIGKILL);
+    waitpid(stopper, NULL, 0);
+    kill(m1, SIGCONT);
+    fmp_warm_release();
+}
+
 static void test_programs_own_fork(void)
 {
     in_warm_mode();
@@ -1560,6 +1635,7 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_threads_in_the_master, 120),
     HT_TEST_TIMEOUT(test_threads_change_between_regions, 60),
     HT_TEST_TIMEOUT(test_member_stopped_across_a_forked_region, 60),
+    HT_TEST_TIMEOUT(test_member_stopped_after_a_no_go_sync, 90),
     HT_TEST_TIMEOUT(test_program_reuses_the_runtimes_descriptor_numbers, 60),
     HT_TEST_TIMEOUT(test_program_closes_the_runtimes_descriptors, 60),
     HT_TEST(test_nested_regions_in_warm_members),
