@@ -51,6 +51,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -2451,6 +2452,15 @@ static int threads_stood_still(void)
 static int pool_create(int nmem, int level, char *why, size_t len)
 {
     warm_atfork_once();
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
+        nofile.rlim_cur < (rlim_t)TOOL_FD + 32) {
+        snprintf(why, len,
+                 "the descriptor limit (RLIMIT_NOFILE, `ulimit -n`) is %llu: warm members keep "
+                 "their own descriptors from %d up and need it at %d at least",
+                 (unsigned long long)nofile.rlim_cur, TOOL_FD, TOOL_FD + 32);
+        return -1;
+    }
     g_pool.uffd = uffd_create();
     if (g_pool.uffd < 0) {
         snprintf(why, len, "userfaultfd: %s", strerror(-g_pool.uffd));

@@ -29,6 +29,7 @@
 #include <sched.h>
 #include <dirent.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <signal.h>
@@ -1002,6 +1003,48 @@ static void test_member_stopped_after_a_no_go_sync(void)
     fmp_warm_release();
 }
 
+/* A descriptor limit below the numbers where warm members keep their own (900 up):
+   the regions fork, right, and FMP_REGION=warm says why once, naming the limit. */
+static void test_low_descriptor_limit_says_so(void)
+{
+    if (!warm_available())
+        return;
+    char path[] = "/tmp/forkmp-nofile-XXXXXX";
+    int log = mkstemp(path);
+    HT_REQUIRE(log >= 0);
+    unlink(path);
+    pid_t child = fork();
+    if (child == 0) {
+        struct rlimit rl;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = 256;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || dup2(log, 2) != 2)
+            _exit(2);
+        in_warm_mode();
+        long *shared = ht_shared(sizeof(long) * 4);
+        static int g;
+        int bad = 0;
+        for (int r = 0; r < 3; r++) {
+            g = r;
+            FMP_PARALLEL(3) {
+                shared[fmp_thread_num()] = g;
+            }
+            bad += shared[0] != r || shared[1] != r || shared[2] != r;
+        }
+        _exit(bad ? 3 : 0);
+    }
+    HT_REQUIRE(child > 0);
+    int st = 0;
+    HT_CHECK_INT_EQ(waitpid(child, &st, 0), child);
+    HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the regions went wrong (status %#x)", st);
+    char text[4096] = "";
+    ssize_t n = pread(log, text, sizeof text - 1, 0);
+    text[n > 0 ? n : 0] = 0;
+    close(log);
+    HT_CHECK_MSG(strstr(text, "RLIMIT_NOFILE") && strstr(text, "is 256"),
+                 "no word of the descriptor limit: %.1500s", text);
+}
+
 static void test_programs_own_fork(void)
 {
     in_warm_mode();
@@ -1636,6 +1679,7 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_threads_change_between_regions, 60),
     HT_TEST_TIMEOUT(test_member_stopped_across_a_forked_region, 60),
     HT_TEST_TIMEOUT(test_member_stopped_after_a_no_go_sync, 90),
+    HT_TEST(test_low_descriptor_limit_says_so),
     HT_TEST_TIMEOUT(test_program_reuses_the_runtimes_descriptor_numbers, 60),
     HT_TEST_TIMEOUT(test_program_closes_the_runtimes_descriptors, 60),
     HT_TEST(test_nested_regions_in_warm_members),
