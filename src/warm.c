@@ -2332,9 +2332,7 @@ static void threads_reread(void)
         return;
     }
     for (int i = 0; i < g_thr.n; i++) {
-        w_fdid a = fd_id(g_thr.sfd[i]), b = fd_id(g_thr.cfd[i]);
-        if (a.ino != g_thr.sid[i].ino || a.dev != g_thr.sid[i].dev || b.ino != g_thr.cid[i].ino ||
-            b.dev != g_thr.cid[i].dev) {
+        if (!is_held(g_thr.sfd[i], g_thr.sid[i]) || !is_held(g_thr.cfd[i], g_thr.cid[i])) {
             threads_forget(); /* the program closed one and reused its number: its own */
             return;
         }

@@ -483,6 +483,15 @@ static void *th_waiter(void *a)
     return NULL;
 }
 
+/* th_waiter (and th_ticker) end */
+static void th_end_waiters(void)
+{
+    g_th_quit = 1;
+    pthread_mutex_lock(&g_th_mu);
+    pthread_cond_broadcast(&g_th_cv);
+    pthread_mutex_unlock(&g_th_mu);
+}
+
 static void *th_ticker(void *a)
 {
     (void)a;
@@ -568,10 +577,7 @@ static void test_threads_in_the_master(void)
                  "a region opened by a second thread "
                  "ran on the pool (member 1: %ld)",
                  shared[3]);
-    g_th_quit = 1;
-    pthread_mutex_lock(&g_th_mu);
-    pthread_cond_broadcast(&g_th_cv);
-    pthread_mutex_unlock(&g_th_mu);
+    th_end_waiters();
     HT_REQUIRE(write(g_th_pipe[1], "x", 1) == 1);
     pthread_join(a, NULL);
     pthread_join(b, NULL);
@@ -628,10 +634,7 @@ static void test_threads_change_between_regions(void)
         HT_CHECK_MSG(reused >= 8, "a thread in a condition variable: %d of 10 regions warm",
                      reused);
     /* the waiter ends, a poller starts */
-    g_th_quit = 1;
-    pthread_mutex_lock(&g_th_mu);
-    pthread_cond_broadcast(&g_th_cv);
-    pthread_mutex_unlock(&g_th_mu);
+    th_end_waiters();
     pthread_join(a, NULL);
     HT_REQUIRE(pthread_create(&b, NULL, th_poller, NULL) == 0);
     usleep(50000);
