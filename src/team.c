@@ -473,6 +473,12 @@ void fmp__child_exit(fmp__shteam *t, int me, int state, int status)
 {
     fmp__flush_streams();
     if (t) {
+        /* from the unlock on the master's join may be over: a signal to the process group
+           after it is not one for a member (a forked child is about to exit, a warm one
+           goes back to its park, where none reaches it: the pool drops it) */
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, NULL);
         atomic_store(&t->slots[me].state, state);
         pthread_mutex_unlock(&t->slots[me].life);
         if (state == FMP__S_DONE && fmp__warm_member_of(t))

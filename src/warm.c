@@ -54,6 +54,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -225,6 +226,8 @@ typedef struct w_ctl {
     _Atomic uint32_t verdict; /* seq, once go is posted for it */
     u64 sigmask;
     struct w_sigaction act[64]; /* the master's signal dispositions, 1..64 */
+    uint32_t umask;             /* the master's umask and name, posted with the wake */
+    char comm[16];
     int nmaps;
     struct w_map maps[MAXMAPS];
     int nfresh;
@@ -254,10 +257,10 @@ typedef struct w_mem {
     int tid;
     u64 fsbase;
     pid_t mpid;
-    int uffd, pmfd, mpmfd, mfddir, mpidfd, mapsfd;
+    int uffd, pmfd, mpmfd, mfddir, mpidfd, mapsfd, stfd;
     u64 tool_id[8][2]; /* what they are (tools_intact) */
     sigjmp_buf park;
-    struct w_sigaction act[64]; /* the dispositions last taken from the master */
+    struct w_sigaction act[64]; /* its dispositions, as of its last sync or body */
     int nmaps;
     struct w_map maps[MAXMAPS];
     long ncd; /* what the last body wrote */
@@ -325,6 +328,7 @@ static struct {
     w_fdid uffd_id, pmfd_id, mapsfd_id, stfd_id; /* which files they are (close_held) */
     int masks;                                   /* ign and cgt were read at this region's start */
     int lost;          /* its status file is not ours: the program took its descriptors */
+    u64 creds;         /* the master's credentials at the pool's fork (status_creds) */
     uint64_t ign, cgt; /* SigIgn, SigCgt: ignored and caught signals, bit sig - 1 */
     int level;         /* the team level its places are for */
     long used;         /* regions run */
@@ -344,6 +348,13 @@ static struct {
         int place;  /* the place it is bound to (-1: none) */
     } mb[FMP__MAX_TEAM];
 } g_pool;
+
+/* From the master's status at this region's start (master_threads; kept when a pool
+   goes): its umask and its credentials (status_creds). */
+static struct {
+    uint32_t umask;
+    u64 creds;
+} g_status;
 
 /* Regions of this process, for FMP_DISPLAY_ENV=verbose at its end. */
 static struct {
@@ -373,8 +384,9 @@ static int g_member_id;
    time the members ran on the master's).  Member 1: 43 from the
    master's post to its wake, 32 the sync's mappings (steps 1-6), 33 what to copy, 34 the
    copy, 35 protecting again, 36 the signal dispositions, 37 the descriptors, 38 the
-   working directory; after the body, 42 its maps, 41 the scan for what it mapped, 40
-   the scan of what it wrote; 50 the pages it copied (a count, not microseconds). */
+   working directory; after the body, 42 its
+   maps, 41 the scan for what it mapped, 40 the scan of what it wrote, 39 its dispositions
+   and timers (own_attrs); 50 the pages it copied (a count, not microseconds). */
 #ifdef FMP_WARM_PROFILE
 #include <x86intrin.h>
 static u64 g_pl; /* the master's last stamp */
@@ -1022,10 +1034,11 @@ static void sort_ranges(struct w_range *r, long n)
    open file descriptions), and no others but the member's own tools. */
 /* The member's own descriptors, the one list that says which they are (the sync keeps
    them and moves them away from the master's numbers); -1 where one is not open. */
-#define NTOOLS 6
+#define NTOOLS 7
 static void tool_fds(w_mem *m, int *out[NTOOLS])
 {
-    int *all[NTOOLS] = {&m->uffd, &m->pmfd, &m->mpmfd, &m->mfddir, &m->mpidfd, &m->mapsfd};
+    int *all[NTOOLS] = {&m->uffd,   &m->pmfd,   &m->mpmfd, &m->mfddir,
+                        &m->mpidfd, &m->mapsfd, &m->stfd};
     memcpy(out, all, sizeof all);
 }
 
@@ -1442,6 +1455,45 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     return 0; /* the maps for the next diff are read after the body (member_post) */
 }
 
+static int status_mask(const char *b, const char *key, uint64_t *v);
+
+/* A member's own dispositions, as its last body left them (at its start: as the pool's
+   fork left them), into m, for the next sync to compare with the master's; and no
+   interval timer of that body's (a new fork child has none).  The dispositions of the
+   signals its status says are caught are read (and SIGCHLD's, whose flags matter with
+   SIG_DFL too); the others are SIG_IGN or SIG_DFL, as SigIgn says. */
+static void own_attrs(w_mem *m)
+{
+    long n = RS(SYS_pread64, m->stfd, m->buf, 4095, 0, 0, 0);
+    m->buf[n > 0 ? n : 0] = 0;
+    uint64_t ign = 0, cgt = ~0ULL; /* unknown: all read */
+    if (n <= 0 || status_mask(m->buf, "\nSigIgn:", &ign) < 0 ||
+        status_mask(m->buf, "\nSigCgt:", &cgt) < 0)
+        cgt = ~0ULL;
+    for (int sig = 1; sig <= 64; sig++) {
+        uint64_t bit = 1ULL << (sig - 1);
+        struct w_sigaction *a = &m->act[sig - 1];
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        if ((cgt & bit) || sig == SIGCHLD)
+            RS(SYS_rt_sigaction, sig, NULL, a, 8, 0, 0);
+        else
+            *a = (struct w_sigaction){(ign & bit) ? (u64)(uintptr_t)SIG_IGN : 0, 0, 0, 0};
+    }
+    static const long zero[4];
+    for (int w = ITIMER_REAL; w <= ITIMER_PROF; w++)
+        RS3(SYS_setitimer, w, zero, 0);
+}
+
+/* What a fork child inherits and the memory does not hold, made the master's as the
+   master posted it with the wake: the umask and the name (the dispositions: member_sync;
+   the descriptors and the working directory: member_early). */
+static void apply_attrs(const w_ctl *c)
+{
+    RS1(SYS_umask, c->umask);
+    RS2(SYS_prctl, PR_SET_NAME, (long)(uintptr_t)c->comm);
+}
+
 /* What a member that enters the region takes from the master while the master still
    scans its memory (c->early): its descriptors and working directory, which the
    master's open does not change (a descriptor it opens and closes meanwhile may be
@@ -1457,6 +1509,7 @@ static int member_early(w_ctl *c, w_mem *m, long *rc)
     proc_path(path, c->mpid, "cwd");
     if ((r = RS1(SYS_chdir, path)) < 0)
         return *rc = r, 11;
+    apply_attrs(c);
     MPF(38);
     return 0;
 }
@@ -1490,11 +1543,30 @@ static void member_post(w_ctl *c, w_mem *m)
         m->cd_full = 1;
     m->ncd = r < 0 ? 0 : r;
     MPF(40);
+    own_attrs(m);
+    MPF(39);
+}
+
+/* The signals pending in a member (all blocked since it parked: sent to the process
+   group, raised by the last body, a timer's): a new fork child has none. */
+static void drop_pending(void)
+{
+    u64 pend;
+    static const long now[2];
+    while (RS2(SYS_rt_sigpending, &pend, 8) == 0 && pend)
+        if (RS(SYS_rt_sigtimedwait, &pend, 0, now, 8, 0, 0) < 0)
+            break;
 }
 
 /* Back at the park, done with the region: holding none of the program's descriptors. */
 static void park(w_ctl *c, w_mem *m)
 {
+    /* no signal reaches a parked member (between regions a fork's child would not exist:
+       a signal to the process group, or a timer a body left, must not run a handler of
+       the program's here nor end the member); what comes meanwhile is dropped at the
+       next sync (drop_pending) */
+    u64 all = ~0ULL;
+    RS(SYS_rt_sigprocmask, SIG_SETMASK, &all, 0, 8, 0, 0);
     drop_program_fds(m);
     bump(&c->parked);
 }
@@ -1523,6 +1595,8 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
             if (RS(SYS_pread64, m->mpmfd, &e, 8, (u64)(uintptr_t)c / PG * 8, 0, 0) != 8)
                 RS1(SYS_exit_group, 0);
         }
+        if (c->cmd == CMD_QUIT)
+            RS1(SYS_exit_group, 0);
         long rc = 0;
         int step = m->id > c->nenter ? 0 : member_early(c, m, &rc);
         if (step) {
@@ -1545,6 +1619,7 @@ static __attribute__((noreturn)) void member_loop(w_ctl *c, w_mem *m, uint32_t f
             member_fail(c, m, step, rc);
             RS1(SYS_exit_group, FMP_EXIT_FAILURE);
         }
+        drop_pending();
         u64 mask = c->sigmask;
         RS(SYS_rt_sigprocmask, SIG_SETMASK, &mask, 0, 8, 0, 0);
         bump(&c->synced);
@@ -1616,8 +1691,9 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
     m->mfddir = open_tool_fd(path, O_RDONLY | O_DIRECTORY);
     m->mpidfd = move_tool_fd((int)RS2(SYS_pidfd_open, c->mpid, 0));
     m->mapsfd = c->query ? open_tool_fd("/proc/self/maps", O_RDONLY) : -1;
+    m->stfd = open_tool_fd("/proc/self/status", O_RDONLY);
     if (m->uffd < 0 || m->pmfd < 0 || m->mpmfd < 0 || m->mfddir < 0 || m->mpidfd < 0 ||
-        (c->query && m->mapsfd < 0)) {
+        m->stfd < 0 || (c->query && m->mapsfd < 0)) {
         member_fail(c, m, 20, m->uffd < 0 ? m->uffd : -EACCES);
         RS1(SYS_exit_group, FMP_EXIT_FAILURE);
     }
@@ -1676,9 +1752,7 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
         }
     }
     m->ncu = 0;
-    for (int sig = 1; sig <= 64; sig++) /* as inherited from the fork */
-        if (sig != SIGKILL && sig != SIGSTOP)
-            RS(SYS_rt_sigaction, sig, NULL, &m->act[sig - 1], 8, 0, 0);
+    own_attrs(m);                        /* as inherited from the fork */
     uint32_t seq = atomic_load(&c->seq); /* before the master may post the first region */
     park(c, m);
     member_loop(c, m, seq);
@@ -1990,6 +2064,28 @@ static int status_mask(const char *b, const char *key, uint64_t *v)
     return n == 16 ? 0 : -1;
 }
 
+/* The credentials a fork child inherits, from the text b (/proc/self/status): a hash of
+   their lines (users, groups, capabilities, no_new_privs, seccomp, the speculation
+   controls), or 0 if none is there.  A warm member keeps those of the pool's fork: a
+   change makes a new pool (master_open). */
+static u64 status_creds(const char *b)
+{
+    static const char *const key[] = {
+        "\nUid:",        "\nGid:",     "\nGroups:",          "\nCapInh:",
+        "\nCapPrm:",     "\nCapEff:",  "\nCapBnd:",          "\nCapAmb:",
+        "\nNoNewPrivs:", "\nSeccomp:", "\nSeccomp_filters:", "\nSpeculation"};
+    u64 h = 1469598103934665603ULL; /* FNV-1a */
+    int found = 0;
+    for (size_t i = 0; i < sizeof key / sizeof *key; i++) {
+        const char *q = strstr(b, key[i]);
+        found |= q != NULL;
+        for (q = q ? q + 1 : ""; *q && *q != '\n'; q++)
+            h = (h ^ (unsigned char)*q) * 1099511628211ULL;
+        h = (h ^ '\n') * 1099511628211ULL;
+    }
+    return found ? h : 0;
+}
+
 /* fd moved to a number above 2 (stdin..stderr closed by the program), or -1. */
 static int fd_above_stdio(int fd)
 {
@@ -2102,12 +2198,24 @@ static void pool_destroy(void)
            to a file of its own (the member is still our child, not reaped: its pid is
            its own until we reap it) */
         char by_fd[FMP__MAX_TEAM];
+        int quit = 0;
         for (int m = 0; m < g_pool.nmem; m++) {
             by_fd[m] = is_held(g_pool.mb[m].pidfd, g_pool.mb[m].pidfd_id);
+            long r = 0;
             if (by_fd[m])
-                syscall(SYS_pidfd_send_signal, g_pool.mb[m].pidfd, SIGKILL, NULL, 0);
+                r = syscall(SYS_pidfd_send_signal, g_pool.mb[m].pidfd, SIGKILL, NULL, 0);
             else if (own_child(g_pool.mb[m].pid))
-                kill(g_pool.mb[m].pid, SIGKILL);
+                r = kill(g_pool.mb[m].pid, SIGKILL);
+            quit |= r < 0 && errno == EPERM;
+        }
+        if (quit) {
+            /* a master that gave up its rights since the pool's fork (setuid) may not
+               signal its members: told to end, they do at their park, where they are
+               between regions (the pool is renewed at the first region after such a
+               change: master_open) */
+            c->cmd = CMD_QUIT;
+            bump(&c->early);
+            bump(&c->seq);
         }
         for (int m = 0; m < g_pool.nmem; m++) {
             siginfo_t si;
@@ -2190,6 +2298,9 @@ __attribute__((noinline)) static int master_threads(pid_t me, long *pinned_kb)
         *pinned_kb = atol(v + strlen("\nVmPin:"));
     g_pool.masks = status_mask(b, "\nSigIgn:", &g_pool.ign) == 0 &&
                    status_mask(b, "\nSigCgt:", &g_pool.cgt) == 0;
+    const char *um = strstr(b, "\nUmask:");
+    g_status.umask = um ? (uint32_t)strtoul(um + strlen("\nUmask:"), NULL, 8) : 022;
+    g_status.creds = status_creds(b);
     return atoi(q + strlen("\nThreads:"));
 }
 
@@ -2477,11 +2588,22 @@ static int pool_create(int nmem, int level, char *why, size_t len)
     w_ctl *c = fmp__arena_alloc(sizeof *c);
     g_pool.ctl = c;
     g_pool.nmem = nmem;
+    g_pool.creds = g_status.creds; /* read at this region's start (master_threads) */
     g_stat.pools++;
     for (int m = 0; m < nmem; m++)
         g_pool.mb[m].pidfd = g_pool.mb[m].spidfd = -1;
     if (g_pool.pmfd < 0 || g_pool.res == MAP_FAILED || !c) {
-        snprintf(why, len, "%s", !c ? "no room in the shared arena" : strerror(errno));
+        int e = errno;
+        if (!c)
+            snprintf(why, len, "no room in the shared arena");
+        else if (g_pool.pmfd < 0)
+            snprintf(why, len, "cannot open /proc/self/pagemap (%s)%s", strerror(e),
+                     e == EACCES && prctl(PR_GET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) == 0
+                         ? ": the process is not dumpable, as after a change of its user or "
+                           "group (prctl(PR_SET_DUMPABLE, 1) allows warm regions again)"
+                         : "");
+        else
+            snprintf(why, len, "%s", strerror(e));
         if (g_pool.res == MAP_FAILED)
             g_pool.res = NULL, g_pool.res_len = 0;
         if (c) {
@@ -2688,6 +2810,13 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
        resident memory (16 MiB at least), a new pool, forked now, shares it all again */
     if (pool_holds_too_much(c, why, len))
         return -3;
+    /* the members hold the credentials of the pool's fork (a changed user, capability
+       or seccomp filter cannot be taken over by a process that lacks the right, nor
+       given up safely half-way): a new pool, forked now, has the master's */
+    if (g_status.creds != g_pool.creds)
+        return -3;
+    c->umask = g_status.umask;
+    prctl(PR_GET_NAME, c->comm, 0UL, 0UL, 0UL);
     WP(1);
     if (threaded && threads_snapshot(t->master_pid, others, why, len) < 0)
         return -5;

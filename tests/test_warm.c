@@ -38,7 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1048,6 +1050,155 @@ static void test_low_descriptor_limit_says_so(void)
                  "no word of the descriptor limit: %.1500s", text);
 }
 
+/* What a fork child inherits and the memory does not hold, changed by the master between
+   regions (the umask, the name) or left by a body (an interval timer, a blocked signal
+   pending, its own umask, name and a signal's disposition): each member of the
+   next region has the master's, as a child forked there would, and stays (the same warm
+   member); a signal to the process group between regions reaches no parked member (none
+   would exist after a fork). */
+struct attrs {
+    unsigned umask;
+    char name[16];
+    int usr1, timer, pending, pid;
+};
+static void my_attrs(struct attrs *a)
+{
+    a->umask = umask(0);
+    umask(a->umask);
+    memset(a->name, 0, sizeof a->name);
+    prctl(PR_GET_NAME, a->name);
+    struct sigaction sa;
+    sigaction(SIGUSR1, NULL, &sa);
+    a->usr1 = sa.sa_handler != SIG_DFL;
+    struct itimerval it;
+    getitimer(ITIMER_REAL, &it);
+    a->timer = it.it_value.tv_sec != 0 || it.it_value.tv_usec != 0;
+    sigset_t p;
+    sigpending(&p);
+    a->pending = sigismember(&p, SIGUSR1);
+    a->pid = getpid();
+}
+
+static _Atomic int *g_usr2_runs;
+static void on_usr2(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(g_usr2_runs, 1);
+}
+
+static void test_process_attributes_follow_the_master(void)
+{
+    in_warm_mode();
+    HT_REQUIRE(setpgid(0, 0) == 0); /* the signal to the group below reaches the test alone */
+    struct attrs *seen = ht_shared(sizeof(struct attrs) * 3);
+    g_usr2_runs = ht_shared(sizeof(int));
+    signal(SIGUSR2, on_usr2);
+    int pid1 = 0;
+    for (int r = 0; r < 4; r++) {
+        umask(r == 0 ? 022 : 077 - r);
+        char name[16];
+        snprintf(name, sizeof name, "attrs-%d", r);
+        prctl(PR_SET_NAME, name);
+        struct attrs want;
+        my_attrs(&want);
+        FMP_PARALLEL(3) {
+            int me = fmp_thread_num();
+            my_attrs(&seen[me]);
+            if (me == 1 && r == 2) { /* what a child's exit would take with it */
+                umask(0);
+                prctl(PR_SET_NAME, "body");
+                signal(SIGUSR1, on_usr2); /* its own disposition: gone with it */
+                alarm(100);
+                sigset_t s;
+                sigemptyset(&s);
+                sigaddset(&s, SIGUSR1);
+                sigprocmask(SIG_BLOCK, &s, NULL);
+                raise(SIGUSR1);
+            }
+        }
+        for (int m = 1; m < 3; m++) {
+            struct attrs *a = &seen[m];
+            HT_CHECK_MSG(a->umask == want.umask && strcmp(a->name, want.name) == 0 &&
+                             a->usr1 == want.usr1,
+                         "region %d, member %d: umask %o, name '%s', SIGUSR1 %s; the master: %o, "
+                         "'%s', %s",
+                         r, m, a->umask, a->name, a->usr1 ? "caught" : "default", want.umask,
+                         want.name, want.usr1 ? "caught" : "default");
+            HT_CHECK_MSG(!a->timer && !a->pending,
+                         "region %d, member %d: a timer (%d) or a signal (%d) of the last body", r,
+                         m, a->timer, a->pending);
+        }
+        if (r == 0)
+            pid1 = seen[1].pid;
+        else /* warm all along: the same member, alive */
+            HT_CHECK_INT_EQ(seen[1].pid, pid1);
+        if (r == 1) {
+            kill(0, SIGUSR2); /* the master's handler runs; a parked member's must not */
+            usleep(20000);
+            HT_CHECK_INT_EQ(atomic_load(g_usr2_runs), 1);
+        }
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
+}
+
+/* A master that gives up its user (setuid, as root): its next region's members have its
+   user, not root's (a new pool); without PR_SET_DUMPABLE again its /proc files are
+   root's, regions fork, and the note says why; nothing hangs at the end. */
+static void test_credentials_change_renews_the_pool(void)
+{
+    if (geteuid() != 0 || !warm_available())
+        return;
+    for (int dumpable = 0; dumpable < 2; dumpable++) {
+        char path[] = "/tmp/forkmp-creds-XXXXXX";
+        int log = mkstemp(path);
+        HT_REQUIRE(log >= 0);
+        unlink(path);
+        int *uid = ht_shared(sizeof(int) * 8), *pid = ht_shared(sizeof(int) * 4);
+        pid_t child = fork();
+        if (child == 0) {
+            if (dup2(log, 2) != 2)
+                _exit(2);
+            in_warm_mode();
+            FMP_PARALLEL(3) {
+                uid[fmp_thread_num()] = (int)getuid();
+                if (fmp_thread_num() == 1)
+                    pid[0] = getpid();
+            }
+            if (uid[1] != 0 || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+                _exit(3);
+            if (dumpable)
+                prctl(PR_SET_DUMPABLE, 1);
+            for (int r = 0; r < 3; r++) {
+                FMP_PARALLEL(3) {
+                    uid[3 + fmp_thread_num()] = (int)geteuid();
+                    if (fmp_thread_num() == 1)
+                        pid[1 + r] = getpid();
+                }
+                if (uid[4] != 65534 || uid[5] != 65534)
+                    _exit(4);
+            }
+            _exit(fmp_region_error() == FMP_OK ? 0 : 5);
+        }
+        HT_REQUIRE(child > 0);
+        int st = 0;
+        HT_CHECK_INT_EQ(waitpid(child, &st, 0), child);
+        HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                     "dumpable %d: status %#x (4: a member kept root's user: %d, %d)", dumpable, st,
+                     uid[4], uid[5]);
+        char text[16384] = "";
+        ssize_t n = pread(log, text, sizeof text - 1, 0);
+        text[n > 0 ? n : 0] = 0;
+        close(log);
+        if (dumpable) /* a pool before the change, one after, warm */
+            HT_CHECK_MSG(pid[1] != pid[0] && pid[2] == pid[1] && pid[3] == pid[1],
+                         "member 1's pids: %d before the change, %d %d %d after", pid[0], pid[1],
+                         pid[2], pid[3]);
+        else
+            HT_CHECK_MSG(strstr(text, "not dumpable") && strstr(text, "PR_SET_DUMPABLE"),
+                         "no word of why regions fork: %.1500s", text);
+    }
+}
+
 static void test_programs_own_fork(void)
 {
     in_warm_mode();
@@ -1683,6 +1834,8 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_member_stopped_across_a_forked_region, 60),
     HT_TEST_TIMEOUT(test_member_stopped_after_a_no_go_sync, 90),
     HT_TEST(test_low_descriptor_limit_says_so),
+    HT_TEST_TIMEOUT(test_process_attributes_follow_the_master, 60),
+    HT_TEST_TIMEOUT(test_credentials_change_renews_the_pool, 60),
     HT_TEST_TIMEOUT(test_program_reuses_the_runtimes_descriptor_numbers, 60),
     HT_TEST_TIMEOUT(test_program_closes_the_runtimes_descriptors, 60),
     HT_TEST(test_nested_regions_in_warm_members),
