@@ -10,9 +10,11 @@
 
 #include "forkmp_version.h"
 
-fmp__proc fmp__g = { .rank = -1 };
+fmp__proc fmp__g = {.rank = -1};
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void forked_by_another_thread(void);
 
 static void init_once(void)
 {
@@ -32,6 +34,7 @@ static void init_once(void)
     fmp__arena_init();
     fmp__wait_init();
     fmp__g.initialised = 1;
+    pthread_atfork(NULL, NULL, forked_by_another_thread);
     if (fmp__g_icv.display_env)
         fmp__env_display(fmp__g_icv.display_env > 1);
 }
@@ -73,6 +76,22 @@ void fmp__thread_leave(void)
 {
     if (atomic_load(&g_owner) == (uintptr_t)pthread_self() && --g_depth == 0)
         atomic_store(&g_owner, 0);
+}
+
+/* In a child of the program's fork() (a fork handler): made by a thread other than the
+   one inside a region or team call, the child has neither that thread nor its region
+   (the region's team is the parent's); it starts at the top level, as a process that
+   never entered one, free to open regions of its own.  A child of the thread inside (a
+   body's fork) stays where that thread was. */
+static void forked_by_another_thread(void)
+{
+    uintptr_t cur = atomic_load(&g_owner);
+    if (cur == 0 || cur == (uintptr_t)pthread_self())
+        return;
+    atomic_store(&g_owner, 0);
+    g_depth = 0;
+    fmp__g.cur = &fmp__g.root;
+    fmp__g.crit_held = 0; /* that thread's */
 }
 
 /* ---------------------------------------------------------------- ICV accessors */
@@ -200,18 +219,30 @@ fmp_error_mode fmp_get_error_mode(void)
 const char *fmp_strerror(int err)
 {
     switch (err) {
-    case FMP_OK: return "success";
-    case FMP_EINVAL: return "invalid argument";
-    case FMP_ENOMEM: return "out of memory (or the shared arena is full: raise FMP_SHARED_SIZE)";
-    case FMP_EMEMBER: return "a member of the team failed (crashed, was killed or exited)";
-    case FMP_EMISMATCH: return "members met different worksharing constructs";
-    case FMP_EBROKEN: return "the team is broken by an earlier failure";
-    case FMP_EOWNERDEAD: return "the lock's previous holder died while holding it";
-    case FMP_ETYPE: return "unknown reduction type";
-    case FMP_EOP: return "unknown reduction operation, or not defined on the type";
-    case FMP_EOVERFLOW: return "count times element size overflows";
-    case FMP_ESTATE: return "called where it may not be";
-    case FMP_EEXITED: return "a member left the region by exit(), return, break or goto";
+    case FMP_OK:
+        return "success";
+    case FMP_EINVAL:
+        return "invalid argument";
+    case FMP_ENOMEM:
+        return "out of memory (or the shared arena is full: raise FMP_SHARED_SIZE)";
+    case FMP_EMEMBER:
+        return "a member of the team failed (crashed, was killed or exited)";
+    case FMP_EMISMATCH:
+        return "members met different worksharing constructs";
+    case FMP_EBROKEN:
+        return "the team is broken by an earlier failure";
+    case FMP_EOWNERDEAD:
+        return "the lock's previous holder died while holding it";
+    case FMP_ETYPE:
+        return "unknown reduction type";
+    case FMP_EOP:
+        return "unknown reduction operation, or not defined on the type";
+    case FMP_EOVERFLOW:
+        return "count times element size overflows";
+    case FMP_ESTATE:
+        return "called where it may not be";
+    case FMP_EEXITED:
+        return "a member left the region by exit(), return, break or goto";
     case -1100: /* FMP_EMPI of forkmp_mpi.h */
         return "an MPI call made on the caller's behalf failed";
     default:

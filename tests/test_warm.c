@@ -1051,15 +1051,17 @@ static void test_low_descriptor_limit_says_so(void)
 }
 
 /* What a fork child inherits and the memory does not hold, changed by the master between
-   regions (the umask, the name) or left by a body (an interval timer, a blocked signal
-   pending, its own umask, name and a signal's disposition): each member of the
+   regions (the umask, the name, resource limits, the nice value) or left by a body (an
+   interval timer, a blocked signal pending, its own umask, name and nice value): each
+   member of the
    next region has the master's, as a child forked there would, and stays (the same warm
    member); a signal to the process group between regions reaches no parked member (none
    would exist after a fork). */
 struct attrs {
     unsigned umask;
     char name[16];
-    int usr1, timer, pending, pid;
+    long core, stack;
+    int nice, usr1, timer, pending, pid;
 };
 static void my_attrs(struct attrs *a)
 {
@@ -1067,6 +1069,13 @@ static void my_attrs(struct attrs *a)
     umask(a->umask);
     memset(a->name, 0, sizeof a->name);
     prctl(PR_GET_NAME, a->name);
+    struct rlimit rl;
+    getrlimit(RLIMIT_CORE, &rl);
+    a->core = (long)rl.rlim_cur;
+    getrlimit(RLIMIT_STACK, &rl);
+    a->stack = (long)rl.rlim_cur;
+    errno = 0;
+    a->nice = getpriority(PRIO_PROCESS, 0);
     struct sigaction sa;
     sigaction(SIGUSR1, NULL, &sa);
     a->usr1 = sa.sa_handler != SIG_DFL;
@@ -1088,6 +1097,7 @@ static void on_usr2(int sig)
 
 static void test_process_attributes_follow_the_master(void)
 {
+    int warm = warm_available(); /* else (a sanitizer, valgrind) they fork: checked all the same */
     in_warm_mode();
     HT_REQUIRE(setpgid(0, 0) == 0); /* the signal to the group below reaches the test alone */
     struct attrs *seen = ht_shared(sizeof(struct attrs) * 3);
@@ -1099,6 +1109,17 @@ static void test_process_attributes_follow_the_master(void)
         char name[16];
         snprintf(name, sizeof name, "attrs-%d", r);
         prctl(PR_SET_NAME, name);
+        struct rlimit rl;
+        getrlimit(RLIMIT_CORE, &rl);
+        rl.rlim_cur =
+            rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 4096 ? (rlim_t)(4096 - r) : rl.rlim_max;
+        setrlimit(RLIMIT_CORE, &rl);
+        getrlimit(RLIMIT_STACK, &rl);
+        rl.rlim_cur = ((rlim_t)16 << 20) + (rlim_t)r * 4096;
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+            rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_STACK, &rl);
+        setpriority(PRIO_PROCESS, 0, r); /* up only: allowed without privileges */
         struct attrs want;
         my_attrs(&want);
         FMP_PARALLEL(3) {
@@ -1107,7 +1128,8 @@ static void test_process_attributes_follow_the_master(void)
             if (me == 1 && r == 2) { /* what a child's exit would take with it */
                 umask(0);
                 prctl(PR_SET_NAME, "body");
-                signal(SIGUSR1, on_usr2); /* its own disposition: gone with it */
+                if (geteuid() == 0) /* down again needs the right */
+                    setpriority(PRIO_PROCESS, 0, 15);
                 alarm(100);
                 sigset_t s;
                 sigemptyset(&s);
@@ -1119,18 +1141,20 @@ static void test_process_attributes_follow_the_master(void)
         for (int m = 1; m < 3; m++) {
             struct attrs *a = &seen[m];
             HT_CHECK_MSG(a->umask == want.umask && strcmp(a->name, want.name) == 0 &&
-                             a->usr1 == want.usr1,
-                         "region %d, member %d: umask %o, name '%s', SIGUSR1 %s; the master: %o, "
-                         "'%s', %s",
-                         r, m, a->umask, a->name, a->usr1 ? "caught" : "default", want.umask,
-                         want.name, want.usr1 ? "caught" : "default");
+                             a->usr1 == want.usr1 && a->core == want.core &&
+                             a->stack == want.stack && a->nice == want.nice,
+                         "region %d, member %d: umask %o, name '%s', SIGUSR1 %s, core %ld, stack "
+                         "%ld, nice %d; the master: %o, '%s', %s, %ld, %ld, %d",
+                         r, m, a->umask, a->name, a->usr1 ? "caught" : "default", a->core, a->stack,
+                         a->nice, want.umask, want.name, want.usr1 ? "caught" : "default",
+                         want.core, want.stack, want.nice);
             HT_CHECK_MSG(!a->timer && !a->pending,
                          "region %d, member %d: a timer (%d) or a signal (%d) of the last body", r,
                          m, a->timer, a->pending);
         }
         if (r == 0)
             pid1 = seen[1].pid;
-        else /* warm all along: the same member, alive */
+        else if (warm) /* warm all along: the same member, alive */
             HT_CHECK_INT_EQ(seen[1].pid, pid1);
         if (r == 1) {
             kill(0, SIGUSR2); /* the master's handler runs; a parked member's must not */
@@ -1197,6 +1221,51 @@ static void test_credentials_change_renews_the_pool(void)
             HT_CHECK_MSG(strstr(text, "not dumpable") && strstr(text, "PR_SET_DUMPABLE"),
                          "no word of why regions fork: %.1500s", text);
     }
+}
+
+/* A thread of the program forks while the process's first thread is inside a region:
+   the child, which has neither that thread nor its region, opens regions of its own. */
+static _Atomic int g_fork_step;
+static void *fork_while_inside(void *arg)
+{
+    int *hits = arg;
+    while (atomic_load(&g_fork_step) == 0)
+        usleep(100);
+    pid_t c = fork();
+    if (c == 0) {
+        for (int r = 0; r < 3; r++) {
+            FMP_PARALLEL(2) {
+                ht_atomic_add(&hits[fmp_thread_num()], 1);
+            }
+        }
+        _exit(fmp_region_error() == FMP_OK ? 0 : 3);
+    }
+    int st = -1;
+    if (c > 0)
+        waitpid(c, &st, 0);
+    hits[2] = st;
+    atomic_store(&g_fork_step, 2);
+    return NULL;
+}
+
+static void test_fork_by_another_thread_inside_a_region(void)
+{
+    in_warm_mode();
+    int *hits = ht_shared(sizeof(int) * 3);
+    pthread_t th;
+    HT_REQUIRE(pthread_create(&th, NULL, fork_while_inside, hits) == 0);
+    FMP_PARALLEL(2) {
+        if (fmp_thread_num() == 0) {
+            atomic_store(&g_fork_step, 1);
+            while (atomic_load(&g_fork_step) != 2)
+                usleep(100);
+        }
+    }
+    pthread_join(th, NULL);
+    HT_CHECK_MSG(WIFEXITED(hits[2]) && WEXITSTATUS(hits[2]) == 0, "the child: status %#x", hits[2]);
+    HT_CHECK_INT_EQ(hits[0], 3);
+    HT_CHECK_INT_EQ(hits[1], 3);
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
 }
 
 static void test_programs_own_fork(void)
@@ -1844,6 +1913,7 @@ static const ht_test tests[] = {
     HT_TEST(test_exit_in_a_warm_region),
     HT_TEST(test_shared_mapping_made_between_regions),
     HT_TEST(test_programs_own_fork),
+    HT_TEST_TIMEOUT(test_fork_by_another_thread_inside_a_region, 60),
     HT_TEST(test_release),
     HT_TEST(test_idle_pool_sleeps),
     HT_TEST(test_large_writes_between_regions),
