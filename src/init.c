@@ -10,7 +10,7 @@
 
 #include "forkmp_version.h"
 
-fmp__proc fmp__g = {.rank = -1};
+fmp__proc fmp__g = { .rank = -1 };
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
@@ -219,30 +219,18 @@ fmp_error_mode fmp_get_error_mode(void)
 const char *fmp_strerror(int err)
 {
     switch (err) {
-    case FMP_OK:
-        return "success";
-    case FMP_EINVAL:
-        return "invalid argument";
-    case FMP_ENOMEM:
-        return "out of memory (or the shared arena is full: raise FMP_SHARED_SIZE)";
-    case FMP_EMEMBER:
-        return "a member of the team failed (crashed, was killed or exited)";
-    case FMP_EMISMATCH:
-        return "members met different worksharing constructs";
-    case FMP_EBROKEN:
-        return "the team is broken by an earlier failure";
-    case FMP_EOWNERDEAD:
-        return "the lock's previous holder died while holding it";
-    case FMP_ETYPE:
-        return "unknown reduction type";
-    case FMP_EOP:
-        return "unknown reduction operation, or not defined on the type";
-    case FMP_EOVERFLOW:
-        return "count times element size overflows";
-    case FMP_ESTATE:
-        return "called where it may not be";
-    case FMP_EEXITED:
-        return "a member left the region by exit(), return, break or goto";
+    case FMP_OK: return "success";
+    case FMP_EINVAL: return "invalid argument";
+    case FMP_ENOMEM: return "out of memory (or the shared arena is full: raise FMP_SHARED_SIZE)";
+    case FMP_EMEMBER: return "a member of the team failed (crashed, was killed or exited)";
+    case FMP_EMISMATCH: return "members met different worksharing constructs";
+    case FMP_EBROKEN: return "the team is broken by an earlier failure";
+    case FMP_EOWNERDEAD: return "the lock's previous holder died while holding it";
+    case FMP_ETYPE: return "unknown reduction type";
+    case FMP_EOP: return "unknown reduction operation, or not defined on the type";
+    case FMP_EOVERFLOW: return "count times element size overflows";
+    case FMP_ESTATE: return "called where it may not be";
+    case FMP_EEXITED: return "a member left the region by exit(), return, break or goto";
     case -1100: /* FMP_EMPI of forkmp_mpi.h */
         return "an MPI call made on the caller's behalf failed";
     default:
