@@ -232,6 +232,12 @@ typedef struct w_ctl {
     struct w_sigaction act[64]; /* the master's signal dispositions, 1..64 */
     uint32_t umask;             /* the master's umask and name, posted with the wake */
     char comm[16];
+    int thp_off; /* its PR_SET_THP_DISABLE, likewise */
+    struct {     /* its first thread's alternate signal stack (stack_t) */
+        u64 sp;
+        int flags;
+        u64 size;
+    } altstack;
     int nmaps;
     struct w_map maps[MAXMAPS];
     int nfresh;
@@ -266,7 +272,7 @@ typedef struct w_mem {
     sigjmp_buf park;
     struct w_sigaction act[64];     /* its dispositions, as of its last sync or body */
     struct w_rlim rl[RLIM_NLIMITS]; /* its resource limits, as of its start or last sync */
-    int policy, prio, nice;         /* its scheduling, as of its last sync or body */
+    int policy, prio, nice, ioprio; /* its scheduling, as of its last sync or body */
     int nmaps;
     struct w_map maps[MAXMAPS];
     long ncd; /* what the last body wrote */
@@ -1196,6 +1202,19 @@ static int sync_fds(const w_ctl *c, w_mem *m)
        the program's: a fork child would hold them unused, a member does without */
     for (int w = 0; w < MAXFD / 32; w++)
         m->mfds[w] &= ~c->toolfds[w];
+    /* a master may hold a descriptor above its limit (lowered since): so may a fork
+       child, and a member takes it under its hard limit (its soft one is the master's
+       again at attrs_from_master) */
+    int top = -1;
+    for (int w = MAXFD / 32 - 1; w >= 0 && top < 0; w--)
+        if (m->mfds[w])
+            top = w * 32 + 31 - __builtin_clz(m->mfds[w]);
+    struct w_rlim *nf = &m->rl[RLIMIT_NOFILE];
+    if (top >= 0 && (u64)top >= nf->cur && nf->cur < nf->max) {
+        struct w_rlim up = {nf->max, nf->max};
+        if (RS(SYS_prlimit64, 0, RLIMIT_NOFILE, &up, 0, 0, 0) == 0)
+            *nf = up;
+    }
     int *tools[NTOOLS];
     tool_fds(m, tools);
     for (int i = 0; r == 0 && i < NTOOLS; i++)
@@ -1480,6 +1499,7 @@ static void own_attrs(w_mem *m, int all)
     if (m->policy == SCHED_FIFO || m->policy == SCHED_RR)
         RS2(SYS_sched_getparam, 0, &m->prio);
     m->nice = 20 - (int)RS2(SYS_getpriority, PRIO_PROCESS, 0);
+    m->ioprio = (int)RS2(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
 }
 
 /* The resource limits, scheduling policy and nice value of the master (of its first
@@ -1527,16 +1547,26 @@ static long attrs_from_master(const w_ctl *c, w_mem *m)
             return r;
         m->nice = n;
     }
+    long io = RS2(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, c->mpid);
+    if (io >= 0 && io != m->ioprio) {
+        if ((r = RS3(SYS_ioprio_set, 1, 0, io)) < 0)
+            return r;
+        m->ioprio = (int)io;
+    }
     return 0;
 }
 
 /* What a fork child inherits and the memory does not hold, made the master's as the
-   master posted it with the wake: the umask and the name (the dispositions: member_sync;
-   the descriptors and the working directory: member_early). */
+   master posted it with the wake: the umask, the name, the THP switch and the alternate
+   signal stack (the dispositions: member_sync; the descriptors and the working
+   directory: member_early). */
 static void apply_attrs(const w_ctl *c)
 {
     RS1(SYS_umask, c->umask);
     RS2(SYS_prctl, PR_SET_NAME, (long)(uintptr_t)c->comm);
+    RS2(SYS_prctl, PR_SET_THP_DISABLE, c->thp_off);
+    /* a handler that runs on it (SA_ONSTACK: a stack overflow's SIGSEGV) needs it */
+    RS2(SYS_sigaltstack, &c->altstack, 0);
 }
 
 /* What a member that enters the region takes from the master while the master still
@@ -1615,6 +1645,8 @@ static void park(w_ctl *c, w_mem *m)
        next sync (drop_pending) */
     u64 all = ~0ULL;
     RS(SYS_rt_sigprocmask, SIG_SETMASK, &all, 0, 8, 0, 0);
+    /* the member ends with its master, whatever a body set (PR_SET_PDEATHSIG) */
+    RS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
     drop_program_fds(m);
     bump(&c->parked);
 }
@@ -2791,6 +2823,27 @@ static int pool_holds_too_much(w_ctl *c, char *why, size_t len)
     return 1;
 }
 
+/* What a member's failing step was doing, for the note. */
+static const char *step_what(int step)
+{
+    return step == 11   ? ", the descriptors, directory or dispositions"
+           : step == 14 ? ", the resource limits or priority"
+                        : "";
+}
+
+/* Why a member may have failed, where the master can tell: a process that is not
+   dumpable (its /proc files are root's, process_vm_readv and pidfd_getfd refused), a
+   descriptor limit that leaves no room. */
+static const char *follow_hint(int err)
+{
+    if ((err == EPERM || err == EACCES) && prctl(PR_GET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) == 0)
+        return ": the process is not dumpable (prctl(PR_SET_DUMPABLE, 1) allows warm regions)";
+    if (err == EBADF || err == EMFILE || err == EINVAL)
+        return ": the descriptor limit (RLIMIT_NOFILE, `ulimit -n`) may leave a member no room "
+               "for the master's descriptors and its own (from 900 up)";
+    return "";
+}
+
 /* The master side of a warm region's open; returns 0, or -1 (why says why): -2, members are
    in the region with it; -3, a new pool is due; -4, auto forks this region. */
 /* The team's slots name the pool's members, before they may enter the region. */
@@ -2867,6 +2920,13 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
         return -3;
     c->umask = g_status.umask;
     prctl(PR_GET_NAME, c->comm, 0UL, 0UL, 0UL);
+    c->thp_off = prctl(PR_GET_THP_DISABLE, 0UL, 0UL, 0UL, 0UL) == 1;
+    stack_t ss;
+    if (sigaltstack(NULL, &ss) != 0 || (ss.ss_flags & SS_ONSTACK))
+        ss = (stack_t){.ss_flags = SS_DISABLE};
+    c->altstack.sp = (u64)(uintptr_t)ss.ss_sp;
+    c->altstack.flags = ss.ss_flags & ~SS_ONSTACK;
+    c->altstack.size = ss.ss_size;
     WP(1);
     if (threaded && threads_snapshot(t->master_pid, others, why, len) < 0)
         return -5;
@@ -2927,8 +2987,9 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
     WP(9);
     if (master_wait(&c->synced, (uint32_t)g_pool.nmem) < 0) {
         if (atomic_load(&c->err))
-            snprintf(why, len, "member %d could not follow the master (step %d: %s)", c->err_member,
-                     atomic_load(&c->err), strerror(c->err_no));
+            snprintf(why, len, "member %d could not follow the master (step %d%s: %s)%s",
+                     c->err_member, atomic_load(&c->err), step_what(atomic_load(&c->err)),
+                     strerror(c->err_no), follow_hint(c->err_no));
         else
             snprintf(why, len, "a member of the warm pool died");
         return -2; /* the team's slots name the pool: the caller breaks the team */
@@ -3101,6 +3162,17 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
         snprintf(why, sizeof why,
                  th < 1 ? "the process's threads are unknown"
                         : "the region is opened by a thread other than the process's first");
+        say_fallback(file, line, why);
+        return -1;
+    }
+    struct rlimit cpu;
+    if (getrlimit(RLIMIT_CPU, &cpu) == 0 && cpu.rlim_cur != RLIM_INFINITY) {
+        /* a fork child's CPU time starts at 0, a warm member's counts every region it
+           ran (and its spins between them): the limit would end it where a child goes on */
+        snprintf(why, sizeof why,
+                 "a CPU time limit is set (RLIMIT_CPU, `ulimit -t`, %llu s): a warm member's "
+                 "CPU time counts every region it ran, a fork child's starts at 0",
+                 (unsigned long long)cpu.rlim_cur);
         say_fallback(file, line, why);
         return -1;
     }

@@ -1050,8 +1050,47 @@ static void test_low_descriptor_limit_says_so(void)
                  "no word of the descriptor limit: %.1500s", text);
 }
 
+/* A CPU time limit: a warm member's CPU time counts every region it ran, a fork child's
+   starts at 0, so regions fork, and the note says why. */
+static void test_cpu_time_limit_forks_and_says_so(void)
+{
+    if (!warm_available())
+        return;
+    char path[] = "/tmp/forkmp-cpu-XXXXXX";
+    int log = mkstemp(path);
+    HT_REQUIRE(log >= 0);
+    unlink(path);
+    int *hits = ht_shared(sizeof(int) * 2);
+    pid_t child = fork();
+    if (child == 0) {
+        struct rlimit rl = {600, RLIM_INFINITY};
+        if (setrlimit(RLIMIT_CPU, &rl) != 0 || dup2(log, 2) != 2)
+            _exit(2);
+        in_warm_mode();
+        for (int r = 0; r < 3; r++) {
+            FMP_PARALLEL(2) {
+                ht_atomic_add(&hits[fmp_thread_num()], 1);
+            }
+        }
+        _exit(fmp_region_error() == FMP_OK ? 0 : 3);
+    }
+    HT_REQUIRE(child > 0);
+    int st = 0;
+    HT_CHECK_INT_EQ(waitpid(child, &st, 0), child);
+    HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the regions went wrong (status %#x)", st);
+    HT_CHECK_INT_EQ(hits[0], 3);
+    HT_CHECK_INT_EQ(hits[1], 3);
+    char text[4096] = "";
+    ssize_t n = pread(log, text, sizeof text - 1, 0);
+    text[n > 0 ? n : 0] = 0;
+    close(log);
+    HT_CHECK_MSG(strstr(text, "RLIMIT_CPU") && strstr(text, "600 s"),
+                 "no word of the CPU limit: %.1500s", text);
+}
+
 /* What a fork child inherits and the memory does not hold, changed by the master between
-   regions (the umask, the name, resource limits, the nice value) or left by a body (an
+   regions (the umask, the name, resource limits, the nice value, the I/O priority, the THP
+   switch, the alternate signal stack) or left by a body (an
    interval timer, a blocked signal pending, its own umask, name and nice value): each
    member of the
    next region has the master's, as a child forked there would, and stays (the same warm
@@ -1061,7 +1100,8 @@ struct attrs {
     unsigned umask;
     char name[16];
     long core, stack;
-    int nice, usr1, timer, pending, pid;
+    int nice, usr1, timer, pending, pid, ioprio, thp_off;
+    void *altstack;
 };
 static void my_attrs(struct attrs *a)
 {
@@ -1076,6 +1116,11 @@ static void my_attrs(struct attrs *a)
     a->stack = (long)rl.rlim_cur;
     errno = 0;
     a->nice = getpriority(PRIO_PROCESS, 0);
+    a->ioprio = (int)syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
+    a->thp_off = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+    stack_t ss;
+    sigaltstack(NULL, &ss);
+    a->altstack = (ss.ss_flags & SS_DISABLE) ? NULL : ss.ss_sp;
     struct sigaction sa;
     sigaction(SIGUSR1, NULL, &sa);
     a->usr1 = sa.sa_handler != SIG_DFL;
@@ -1120,6 +1165,11 @@ static void test_process_attributes_follow_the_master(void)
             rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_STACK, &rl);
         setpriority(PRIO_PROCESS, 0, r); /* up only: allowed without privileges */
+        syscall(SYS_ioprio_set, 1, 0, (2 << 13) | (4 + r)); /* best effort, level 4 + r */
+        prctl(PR_SET_THP_DISABLE, r & 1, 0, 0, 0);
+        static char alt[4][1 << 16];
+        stack_t ss = {.ss_sp = alt[r], .ss_size = sizeof alt[r]}; /* a stack-overflow guard's */
+        sigaltstack(&ss, NULL);
         struct attrs want;
         my_attrs(&want);
         FMP_PARALLEL(3) {
@@ -1148,6 +1198,12 @@ static void test_process_attributes_follow_the_master(void)
                          r, m, a->umask, a->name, a->usr1 ? "caught" : "default", a->core, a->stack,
                          a->nice, want.umask, want.name, want.usr1 ? "caught" : "default",
                          want.core, want.stack, want.nice);
+            HT_CHECK_MSG(a->ioprio == want.ioprio && a->thp_off == want.thp_off &&
+                             a->altstack == want.altstack,
+                         "region %d, member %d: ioprio %#x, THP off %d, signal stack %p; the "
+                         "master: %#x, %d, %p",
+                         r, m, a->ioprio, a->thp_off, a->altstack, want.ioprio, want.thp_off,
+                         want.altstack);
             HT_CHECK_MSG(!a->timer && !a->pending,
                          "region %d, member %d: a timer (%d) or a signal (%d) of the last body", r,
                          m, a->timer, a->pending);
@@ -1904,6 +1960,7 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_member_stopped_after_a_no_go_sync, 90),
     HT_TEST(test_low_descriptor_limit_says_so),
     HT_TEST_TIMEOUT(test_process_attributes_follow_the_master, 60),
+    HT_TEST_TIMEOUT(test_cpu_time_limit_forks_and_says_so, 60),
     HT_TEST_TIMEOUT(test_credentials_change_renews_the_pool, 60),
     HT_TEST_TIMEOUT(test_program_reuses_the_runtimes_descriptor_numbers, 60),
     HT_TEST_TIMEOUT(test_program_closes_the_runtimes_descriptors, 60),
