@@ -249,6 +249,7 @@ typedef struct w_ctl {
     int nspecial;
     struct w_range special[8]; /* the kernel's own mappings ([vdso], [vvar]...) */
     _Atomic uint64_t copied;   /* pages the members copied since the last count, all told */
+    _Atomic int renew;         /* a body gave its member what it cannot give up (own_attrs) */
     int nshared;               /* the master's shared mappings at the pool's fork */
     struct w_map shared[MAXSHARED];
     uint32_t toolfds[MAXFD / 32]; /* the master's own descriptors (the pool's, the team's
@@ -273,6 +274,7 @@ typedef struct w_mem {
     struct w_sigaction act[64];     /* its dispositions, as of its last sync or body */
     struct w_rlim rl[RLIM_NLIMITS]; /* its resource limits, as of its start or last sync */
     int policy, prio, nice, ioprio; /* its scheduling, as of its last sync or body */
+    u64 rights[4]; /* no_new_privs, seccomp mode, capabilities at its start (own_attrs) */
     int nmaps;
     struct w_map maps[MAXMAPS];
     long ncd; /* what the last body wrote */
@@ -1480,14 +1482,36 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
 }
 
 /* A member's own scheduling, as its last body left it, into m, for the next sync to
-   compare with the master's; and no interval timer of that body's (a new fork child has
-   none).  At its start (all = 1) its dispositions too, as the pool's fork left them.
+   compare with the master's; no interval timer of that body's (a new fork child has
+   none), no subreaper; and whether the body took rights from its process for good (then
+   the pool is renewed).  At its start (all = 1) its dispositions too, as the pool's fork
+   left them, and its rights.
    After a body they are not read again (the next sync sets where the master's changed):
    a handler a body installed in its member stays there, as does a limit it set on itself
    (a read of the dispositions, by /proc/self/stat or status or one call each, cost a
    region 5 to 10 microseconds, most of it on the critical path). */
-static void own_attrs(w_mem *m, int all)
+static void own_attrs(w_ctl *c, w_mem *m, int all)
 {
+    /* what a body may take from its own process for good (PR_SET_NO_NEW_PRIVS, a
+       seccomp filter, capabilities dropped): a member that lost what a fork child of the
+       master has asks for a new pool (master_open) */
+    struct {
+        uint32_t version;
+        int pid;
+    } hdr = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+    struct {
+        uint32_t eff, prm, inh;
+    } cap[2] = {{0}};
+    RS2(SYS_capget, &hdr, cap);
+    u64 now[4] = {(u64)RS2(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0),
+                  (u64)RS2(SYS_prctl, PR_GET_SECCOMP, 0), (u64)cap[0].eff | (u64)cap[1].eff << 32,
+                  (u64)cap[0].prm | (u64)cap[1].prm << 32};
+    if (all)
+        memcpy(m->rights, now, sizeof now);
+    else if (memcmp(m->rights, now, sizeof now) != 0)
+        atomic_store(&c->renew, 1);
+    /* a fork child is no subreaper, whatever its parent is */
+    RS2(SYS_prctl, PR_SET_CHILD_SUBREAPER, 0);
     for (int sig = 1; all && sig <= 64; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             RS(SYS_rt_sigaction, sig, NULL, &m->act[sig - 1], 8, 0, 0);
@@ -1621,7 +1645,7 @@ static void member_post(w_ctl *c, w_mem *m)
         m->cd_full = 1;
     m->ncd = r < 0 ? 0 : r;
     MPF(40);
-    own_attrs(m, 0);
+    own_attrs(c, m, 0);
     MPF(44);
 }
 
@@ -1831,7 +1855,7 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
         }
     }
     m->ncu = 0;
-    own_attrs(m, 1); /* as inherited from the fork */
+    own_attrs(c, m, 1); /* as inherited from the fork */
     for (int i = 0; i < RLIM_NLIMITS; i++)
         if (RS(SYS_prlimit64, 0, i, 0, &m->rl[i], 0, 0) < 0)
             break;
@@ -2911,7 +2935,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
     w_ctl *c = g_pool.ctl;
     /* each member holds a private copy of what it copied: past a quarter of the master's
        resident memory (16 MiB at least), a new pool, forked now, shares it all again */
-    if (pool_holds_too_much(c, why, len))
+    if (pool_holds_too_much(c, why, len) || atomic_load(&c->renew))
         return -3;
     /* the members hold the credentials of the pool's fork (a changed user, capability
        or seccomp filter cannot be taken over by a process that lacks the right, nor
@@ -2948,6 +2972,8 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
         snprintf(why, len, "a member of the warm pool is gone");
         return -1;
     }
+    if (r == 0 && atomic_load(&c->renew))
+        r = -3; /* a body took rights from its member for good: known once it parked */
     WP(8);
     if (r < 0) { /* no region for the members woken early: back to their park */
         slot_pidfds(0);

@@ -1260,6 +1260,32 @@ static void test_credentials_change_renews_the_pool(void)
     }
 }
 
+/* A body that gives up rights of its own member for good (PR_SET_NO_NEW_PRIVS) or makes
+   it a subreaper: a fork child of the next region has neither, nor does its member (the
+   pool is renewed where the member cannot take them back). */
+static void test_body_gives_up_its_members_rights(void)
+{
+    in_warm_mode();
+    int *seen = ht_shared(sizeof(int) * 4);
+    for (int r = 0; r < 3; r++) {
+        FMP_PARALLEL(2) {
+            int me = fmp_thread_num();
+            seen[2 * me] = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+            int sub = 0;
+            prctl(PR_GET_CHILD_SUBREAPER, &sub, 0, 0, 0);
+            seen[2 * me + 1] = sub;
+            if (me == 1 && r == 0) {
+                prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+            }
+        }
+        HT_CHECK_MSG(seen[2] == 0 && seen[3] == 0,
+                     "region %d, member 1: no_new_privs %d, subreaper %d, left by a body", r,
+                     seen[2], seen[3]);
+    }
+    HT_CHECK_INT_EQ(fmp_region_error(), FMP_OK);
+}
+
 /* A thread of the program forks while the process's first thread is inside a region:
    the child, which has neither that thread nor its region, opens regions of its own. */
 static _Atomic int g_fork_step;
@@ -1952,6 +1978,7 @@ static const ht_test tests[] = {
     HT_TEST(test_shared_mapping_made_between_regions),
     HT_TEST(test_programs_own_fork),
     HT_TEST_TIMEOUT(test_fork_by_another_thread_inside_a_region, 60),
+    HT_TEST_TIMEOUT(test_body_gives_up_its_members_rights, 60),
     HT_TEST(test_release),
     HT_TEST(test_idle_pool_sleeps),
     HT_TEST(test_large_writes_between_regions),
