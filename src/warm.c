@@ -189,6 +189,9 @@ struct w_range {
 struct w_rlim { /* the kernel's struct rlimit64 */
     u64 cur, max;
 };
+struct w_sched { /* a process's scheduling policy, priority, nice value, I/O priority */
+    int policy, reset, prio, nice, ioprio;
+};
 struct w_sigaction { /* the kernel's struct sigaction (x86-64) */
     u64 handler, flags, restorer, mask;
 };
@@ -273,7 +276,7 @@ typedef struct w_mem {
     sigjmp_buf park;
     struct w_sigaction act[64];     /* its dispositions, as of its last sync or body */
     struct w_rlim rl[RLIM_NLIMITS]; /* its resource limits, as of its start or last sync */
-    int policy, prio, nice, ioprio; /* its scheduling, as of its last sync or body */
+    struct w_sched sched;           /* its scheduling, as of its last sync or body */
     u64 rights[4]; /* no_new_privs, seccomp mode, capabilities at its start (own_attrs) */
     int nmaps;
     struct w_map maps[MAXMAPS];
@@ -1481,15 +1484,29 @@ static int member_sync(w_ctl *c, w_mem *m, long *rc)
     return 0; /* the maps for the next diff are read after the body (member_post) */
 }
 
-/* A member's own scheduling, as its last body left it, into m, for the next sync to
+/* The scheduling of pid (0: the caller): its policy (reset: SCHED_RESET_ON_FORK set),
+   real-time priority, nice value and I/O priority.  0, or -errno. */
+static long sched_of(pid_t pid, struct w_sched *s)
+{
+    long pol = RS1(SYS_sched_getscheduler, pid), nice = RS2(SYS_getpriority, PRIO_PROCESS, pid);
+    long io = RS2(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, pid);
+    if (pol < 0 || nice < 0 || io < 0)
+        return pol < 0 ? pol : nice < 0 ? nice : io;
+    *s = (struct w_sched){(int)(pol & ~(long)SCHED_RESET_ON_FORK), (pol & SCHED_RESET_ON_FORK) != 0,
+                          0, 20 - (int)nice, (int)io};
+    if (s->policy == SCHED_FIFO || s->policy == SCHED_RR)
+        return RS2(SYS_sched_getparam, pid, &s->prio);
+    return 0;
+}
+
+/* A member's own scheduling, as its last body left it, into m, for the next wake to
    compare with the master's; no interval timer of that body's (a new fork child has
    none), no subreaper; and whether the body took rights from its process for good (then
-   the pool is renewed).  At its start (all = 1) its dispositions too, as the pool's fork
-   left them, and its rights.
-   After a body they are not read again (the next sync sets where the master's changed):
-   a handler a body installed in its member stays there, as does a limit it set on itself
-   (a read of the dispositions, by /proc/self/stat or status or one call each, cost a
-   region 5 to 10 microseconds, most of it on the critical path). */
+   the pool is renewed).  At its start (all = 1) also its rights, dispositions and limits,
+   as the pool's fork left them.  A body's own dispositions and limits are not read back
+   (the next sync sets those the master changed): a handler or a limit a body set on its
+   member stays there (reading the dispositions back, by /proc/self/stat or status or a
+   call each, cost a region 5 to 10 microseconds, most of it on the critical path). */
 static void own_attrs(w_ctl *c, w_mem *m, int all)
 {
     /* what a body may take from its own process for good (PR_SET_NO_NEW_PRIVS, a
@@ -1515,15 +1532,14 @@ static void own_attrs(w_ctl *c, w_mem *m, int all)
     for (int sig = 1; all && sig <= 64; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             RS(SYS_rt_sigaction, sig, NULL, &m->act[sig - 1], 8, 0, 0);
+    for (int i = 0; all && i < RLIM_NLIMITS; i++)
+        if (RS(SYS_prlimit64, 0, i, 0, &m->rl[i], 0, 0) < 0)
+            break;
     static const long zero[4];
     for (int w = ITIMER_REAL; w <= ITIMER_PROF; w++)
         RS3(SYS_setitimer, w, zero, 0);
-    m->policy = (int)RS1(SYS_sched_getscheduler, 0) & ~SCHED_RESET_ON_FORK;
-    m->prio = 0;
-    if (m->policy == SCHED_FIFO || m->policy == SCHED_RR)
-        RS2(SYS_sched_getparam, 0, &m->prio);
-    m->nice = 20 - (int)RS2(SYS_getpriority, PRIO_PROCESS, 0);
-    m->ioprio = (int)RS2(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
+    if (sched_of(0, &m->sched) < 0)
+        m->sched.policy = -1; /* unknown: set at the next wake */
 }
 
 /* The resource limits, scheduling policy and nice value of the master (of its first
@@ -1547,35 +1563,28 @@ static long attrs_from_master(const w_ctl *c, w_mem *m)
             return r;
         m->rl[i] = want;
     }
-    long pol = RS1(SYS_sched_getscheduler, c->mpid);
-    long nice = RS2(SYS_getpriority, PRIO_PROCESS, c->mpid); /* 20 - nice */
-    if (pol < 0 || nice < 0)
-        return pol < 0 ? pol : nice;
-    int policy = (int)(pol & ~(long)SCHED_RESET_ON_FORK), prio = 0, n = 20 - (int)nice;
-    int rt = policy == SCHED_FIFO || policy == SCHED_RR;
-    if (rt && (r = RS2(SYS_sched_getparam, c->mpid, &prio)) < 0)
+    struct w_sched w, *own = &m->sched;
+    if ((r = sched_of(c->mpid, &w)) < 0)
         return r;
-    if (pol & SCHED_RESET_ON_FORK) {
-        if (rt)
-            policy = SCHED_OTHER, prio = 0, n = 0;
-        else if (n < 0)
-            n = 0;
-    }
-    if (policy != 6 /* SCHED_DEADLINE */ && (policy != m->policy || prio != m->prio)) {
-        if ((r = RS3(SYS_sched_setscheduler, 0, policy, &prio)) < 0)
+    int rt = w.policy == SCHED_FIFO || w.policy == SCHED_RR;
+    if (w.reset && rt) /* as the kernel's sched_fork */
+        w.policy = SCHED_OTHER, w.prio = 0, w.nice = 0;
+    else if (w.reset && w.nice < 0)
+        w.nice = 0;
+    if (w.policy != 6 /* SCHED_DEADLINE */ && (w.policy != own->policy || w.prio != own->prio)) {
+        if ((r = RS3(SYS_sched_setscheduler, 0, w.policy, &w.prio)) < 0)
             return r;
-        m->policy = policy, m->prio = prio;
+        own->policy = w.policy, own->prio = w.prio;
     }
-    if (n != m->nice) {
-        if ((r = RS3(SYS_setpriority, PRIO_PROCESS, 0, n)) < 0)
+    if (w.nice != own->nice) {
+        if ((r = RS3(SYS_setpriority, PRIO_PROCESS, 0, w.nice)) < 0)
             return r;
-        m->nice = n;
+        own->nice = w.nice;
     }
-    long io = RS2(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, c->mpid);
-    if (io >= 0 && io != m->ioprio) {
-        if ((r = RS3(SYS_ioprio_set, 1, 0, io)) < 0)
+    if (w.ioprio != own->ioprio) {
+        if ((r = RS3(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, w.ioprio)) < 0)
             return r;
-        m->ioprio = (int)io;
+        own->ioprio = w.ioprio;
     }
     return 0;
 }
@@ -1855,10 +1864,7 @@ static __attribute__((noreturn, noinline)) void member_main(w_ctl *c, w_mem *m)
         }
     }
     m->ncu = 0;
-    own_attrs(c, m, 1); /* as inherited from the fork */
-    for (int i = 0; i < RLIM_NLIMITS; i++)
-        if (RS(SYS_prlimit64, 0, i, 0, &m->rl[i], 0, 0) < 0)
-            break;
+    own_attrs(c, m, 1);                  /* as inherited from the fork */
     uint32_t seq = atomic_load(&c->seq); /* before the master may post the first region */
     park(c, m);
     member_loop(c, m, seq);

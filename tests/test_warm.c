@@ -1008,10 +1008,13 @@ static void test_member_stopped_after_a_no_go_sync(void)
     fmp_warm_release();
 }
 
-/* A child with the soft limit of resource at cur and stderr into text runs 3 regions
-   of 3 in warm mode; they must see the master's values whatever runs them. */
-static void regions_under_a_limit(int resource, rlim_t cur, char *text, size_t cap)
+/* A child with the soft limit of resource at cur runs 3 regions of 3 in warm mode: they
+   must see the master's values whatever runs them, and its stderr must say why they
+   fork (word and value, as the note names them). */
+static void regions_under_a_limit(int resource, rlim_t cur, const char *word, const char *value)
 {
+    if (!warm_available())
+        return;
     char path[] = "/tmp/forkmp-limit-XXXXXX";
     int log = mkstemp(path);
     HT_REQUIRE(log >= 0);
@@ -1040,33 +1043,25 @@ static void regions_under_a_limit(int resource, rlim_t cur, char *text, size_t c
     int st = 0;
     HT_CHECK_INT_EQ(waitpid(child, &st, 0), child);
     HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the regions went wrong (status %#x)", st);
-    ssize_t n = pread(log, text, cap - 1, 0);
+    char text[4096];
+    ssize_t n = pread(log, text, sizeof text - 1, 0);
     text[n > 0 ? n : 0] = 0;
     close(log);
+    HT_CHECK_MSG(strstr(text, word) && strstr(text, value), "no word of %s: %.1500s", word, text);
 }
 
 /* A descriptor limit below the numbers where warm members keep their own (900 up):
    the regions fork, right, and FMP_REGION=warm says why once, naming the limit. */
 static void test_low_descriptor_limit_says_so(void)
 {
-    if (!warm_available())
-        return;
-    char text[4096];
-    regions_under_a_limit(RLIMIT_NOFILE, 256, text, sizeof text);
-    HT_CHECK_MSG(strstr(text, "RLIMIT_NOFILE") && strstr(text, "is 256"),
-                 "no word of the descriptor limit: %.1500s", text);
+    regions_under_a_limit(RLIMIT_NOFILE, 256, "RLIMIT_NOFILE", "is 256");
 }
 
 /* A CPU time limit: a warm member's CPU time counts every region it ran, a fork child's
    starts at 0, so regions fork, and the note says why. */
 static void test_cpu_time_limit_forks_and_says_so(void)
 {
-    if (!warm_available())
-        return;
-    char text[4096];
-    regions_under_a_limit(RLIMIT_CPU, 600, text, sizeof text);
-    HT_CHECK_MSG(strstr(text, "RLIMIT_CPU") && strstr(text, "600 s"),
-                 "no word of the CPU limit: %.1500s", text);
+    regions_under_a_limit(RLIMIT_CPU, 600, "RLIMIT_CPU", "600 s");
 }
 
 /* What a fork child inherits and the memory does not hold, changed by the master between
