@@ -257,6 +257,12 @@ typedef struct w_ctl {
     struct w_map shared[MAXSHARED];
     uint32_t toolfds[MAXFD / 32]; /* the master's own descriptors (the pool's, the team's
                                      pidfds): not mirrored, a bitmap */
+    /* the close-on-exec flags (a member's pidfd_getfd sets it on every descriptor it
+       takes): the master's descriptors as member 1 found them at its last sync, and of
+       those still open when the master woke the members, which (fdknown) and which of
+       them close-on-exec (fdflag), read by the master then (fd_flags); a member asks the
+       master's fdinfo for the others */
+    uint32_t fdseen[MAXFD / 32], fdknown[MAXFD / 32], fdflag[MAXFD / 32];
     long ndirty;
     struct w_range dirty[MAXR];
 #ifdef FMP_WARM_PROFILE
@@ -1148,25 +1154,52 @@ static int move_clear(w_mem *m, int *tool)
     }
 }
 
-static int take_fd(w_mem *m, int fd)
+/* Whether the master's descriptor fd is close-on-exec: as the master read it at the
+   wake (fd_flags), else from its fdinfo ("flags:", in octal, holds O_CLOEXEC for it);
+   one closed meanwhile counts as close-on-exec (it is not taken). */
+static int master_cloexec(const w_ctl *c, int fd)
 {
+    uint32_t bit = 1u << (fd % 32);
+    if (__atomic_load_n(&c->fdknown[fd / 32], __ATOMIC_RELAXED) & bit)
+        return (__atomic_load_n(&c->fdflag[fd / 32], __ATOMIC_RELAXED) & bit) != 0;
+    char path[64], *p;
+    proc_path(path, c->mpid, "fdinfo/");
+    for (p = path; *p; p++)
+        ;
+    *put_dec(p, (u64)fd) = 0;
+    char text[512];
+    if (fmp__read_file(path, text, sizeof text) <= 0 || !(p = strstr(text, "flags:")))
+        return 1;
+    u64 flags = 0;
+    for (p += 6; *p == '\t' || *p == ' '; p++)
+        ;
+    for (; *p >= '0' && *p <= '7'; p++)
+        flags = flags * 8 + (u64)(*p - '0');
+    return (flags & O_CLOEXEC) != 0;
+}
+
+/* The master's descriptor fd at the same number, with its close-on-exec flag (a member
+   that runs a program, by system() or popen(), gives it what a fork child would). */
+static int take_fd(const w_ctl *c, w_mem *m, int fd)
+{
+    int cloexec = master_cloexec(c, fd); /* before: it may open a file for a moment */
     long nfd = RS2(SYS_pidfd_getfd, m->mpidfd, fd);
     if (nfd < 0)
         return nfd == -EBADF ? 0 : (int)nfd; /* closed meanwhile: gone */
-    if (nfd == fd)
-        return 0;
-    long r = RS3(SYS_dup3, nfd, fd, 0);
+    if (nfd == fd)                           /* pidfd_getfd's is close-on-exec */
+        return cloexec ? 0 : (int)RS3(SYS_fcntl, fd, F_SETFD, 0);
+    long r = RS3(SYS_dup3, nfd, fd, cloexec ? O_CLOEXEC : 0);
     RS1(SYS_close, nfd);
     return r < 0 ? (int)r : 0;
 }
 
 /* take_fd for each descriptor the walk of the master's table marked (one walk, not two:
    reading /proc/PID/fd costs a lookup per descriptor). */
-static int take_marked(w_mem *m)
+static int take_marked(const w_ctl *c, w_mem *m)
 {
     for (int w = 0; w < MAXFD / 32; w++)
         for (uint32_t bits = m->mfds[w]; bits; bits &= bits - 1) {
-            int r = take_fd(m, w * 32 + __builtin_ctz(bits));
+            int r = take_fd(c, m, w * 32 + __builtin_ctz(bits));
             if (r < 0)
                 return r;
         }
@@ -1199,14 +1232,18 @@ static void drop_program_fds(w_mem *m)
 }
 
 /* The master's descriptors into a member that holds none (drop_program_fds). */
-static int sync_fds(const w_ctl *c, w_mem *m)
+static int sync_fds(w_ctl *c, w_mem *m)
 {
     memset(m->mfds, 0, sizeof m->mfds);
     int r = each_fd(m, m->mfddir, mark_fd);
     /* the pool's and the team's own descriptors in the master, close-on-exec and never
-       the program's: a fork child would hold them unused, a member does without */
-    for (int w = 0; w < MAXFD / 32; w++)
+       the program's: a fork child would hold them unused, a member does without; the
+       others' numbers for the master's next wake (fd_flags) */
+    for (int w = 0; w < MAXFD / 32; w++) {
         m->mfds[w] &= ~c->toolfds[w];
+        if (m->id == 1)
+            __atomic_store_n(&c->fdseen[w], m->mfds[w], __ATOMIC_RELAXED);
+    }
     /* a master may hold a descriptor above its limit (lowered since): so may a fork
        child, and a member takes it under its hard limit (its soft one is the master's
        again at attrs_from_master) */
@@ -1225,7 +1262,7 @@ static int sync_fds(const w_ctl *c, w_mem *m)
     for (int i = 0; r == 0 && i < NTOOLS; i++)
         r = move_clear(m, tools[i]);
     if (r == 0)
-        r = take_marked(m);
+        r = take_marked(c, m);
     return r;
 }
 
@@ -2894,6 +2931,26 @@ static void tool_fd(w_ctl *c, int fd)
         c->toolfds[fd / 32] |= 1u << (fd % 32);
 }
 
+/* The close-on-exec flags of the master's descriptors that member 1 found at the last
+   sync and are open now, for the members to take (take_fd): a call each (about 0.07 us),
+   where reading the whole table here would cost 3 us for a dozen descriptors. */
+static void fd_flags(w_ctl *c)
+{
+    for (int w = 0; w < MAXFD / 32; w++) {
+        uint32_t known = 0, flag = 0;
+        for (uint32_t bits = __atomic_load_n(&c->fdseen[w], __ATOMIC_RELAXED); bits;
+             bits &= bits - 1) {
+            int b = __builtin_ctz(bits), f = fcntl(w * 32 + b, F_GETFD);
+            if (f >= 0) {
+                known |= 1u << b;
+                flag |= f & FD_CLOEXEC ? 1u << b : 0;
+            }
+        }
+        __atomic_store_n(&c->fdknown[w], known, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->fdflag[w], flag, __ATOMIC_RELAXED);
+    }
+}
+
 /* The master's descriptors that its members do not mirror (sync_fds): the pool's, and
    the team's copies of the members' pidfds (made before, slot_pidfds). */
 static void list_tool_fds(w_ctl *c)
@@ -2968,6 +3025,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
     master_rss(); /* its statm read opens a descriptor, which a member would take */
     slot_pidfds(t->n - 1);
     list_tool_fds(c);
+    fd_flags(c);
     uint32_t seq = atomic_load(&c->seq) + 1;
     atomic_store_explicit(&c->early, seq, memory_order_release);
     RS(SYS_futex, &c->early, FUTEX_WAKE, INT_MAX, 0, 0, 0);

@@ -1534,6 +1534,78 @@ static void test_descriptors_where_members_keep_theirs(void)
                      pid[0], pid[1], pid[2]);
 }
 
+/* A member's descriptors carry the master's close-on-exec flags, as a fork child's do (a
+   warm member's were all close-on-exec but for those it took at another number, which
+   had none): a program a member runs by system() gets the master's open descriptors and
+   none of those it opened close-on-exec; flags the master changes between regions, and
+   descriptors it opens, follow. */
+static void test_members_take_close_on_exec_flags(void)
+{
+    in_warm_mode();
+    enum { NFD = 6, NR = 4 };
+    int *got = ht_shared(sizeof(int) * NR * 3 * NFD), *want = ht_shared(sizeof(int) * NR * NFD);
+    long *pid = ht_shared(sizeof(long) * NR);
+    int pfd[2];
+    HT_REQUIRE(pipe(pfd) == 0); /* neither end close-on-exec */
+    int a = open("/dev/null", O_RDONLY), b = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    HT_REQUIRE(a >= 0 && b >= 0);
+    HT_REQUIRE(fcntl(b, F_DUPFD_CLOEXEC, 8) == 8 && fcntl(pfd[1], F_DUPFD, 9) == 9);
+    int fds[NFD] = {1, a, b, 8, 9, 42};
+    for (int r = 0; r < NR; r++) {
+        if (r == 2) { /* the master changes two flags */
+            HT_REQUIRE(fcntl(a, F_SETFD, FD_CLOEXEC) == 0 && fcntl(8, F_SETFD, 0) == 0);
+        }
+        if (r == 3) { /* and opens a descriptor the members have not seen */
+            HT_REQUIRE(fcntl(8, F_SETFD, FD_CLOEXEC) == 0);
+            HT_REQUIRE(fcntl(a, F_DUPFD, 42) == 42);
+        }
+        for (int i = 0; i < NFD; i++)
+            want[r * NFD + i] = fcntl(fds[i], F_GETFD);
+        FMP_PARALLEL(3) {
+            int me = fmp_thread_num();
+            for (int i = 0; i < NFD; i++)
+                got[(r * 3 + me) * NFD + i] = fcntl(fds[i], F_GETFD);
+            if (me == 1) {
+                pid[r] = (long)getpid();
+                /* the shell has the pipe's end at 9, and not /dev/null's at 8 where the
+                   master holds it close-on-exec (a shell takes numbers below 10 alone) */
+                char cmd[160];
+                snprintf(cmd, sizeof cmd,
+                         "if [ -e /proc/$$/fd/8 ]; then echo %d:8; else echo %d:ok; fi >&9", r, r);
+                if (system(cmd) != 0)
+                    got[(r * 3 + me) * NFD] = -100;
+            }
+        }
+        HT_CHECK_MSG(fmp_region_error() == 0, "region %d failed", r);
+    }
+    close(9);
+    close(pfd[1]);
+    char text[256] = {0};
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof text - 1 && (k = read(pfd[0], text + n, sizeof text - 1 - n)) > 0)
+        n += (size_t)k;
+    HT_CHECK_MSG(strcmp(text, "0:ok\n1:ok\n2:8\n3:ok\n") == 0,
+                 "the members' shells wrote \"%s\" (ok: 8 not inherited, 9 written to; in region 2 "
+                 "the master held 8 without the flag)",
+                 text);
+    for (int r = 0; r < NR; r++)
+        for (int m = 0; m < 3; m++)
+            for (int i = 0; i < NFD; i++)
+                HT_CHECK_MSG(got[(r * 3 + m) * NFD + i] == want[r * NFD + i],
+                             "region %d, member %d: descriptor %d's flags %d, the master's %d", r,
+                             m, fds[i], got[(r * 3 + m) * NFD + i], want[r * NFD + i]);
+    if (warm_available())
+        HT_CHECK_MSG(pid[1] == pid[2] && pid[2] == pid[3],
+                     "member 1 was %ld, %ld, %ld: the regions did not stay warm", pid[1], pid[2],
+                     pid[3]);
+    close(pfd[0]);
+    close(a);
+    close(b);
+    close(8);
+    close(42);
+}
+
 /* A body that dup2()s over the numbers where a warm member keeps its own descriptors (900
    up): the member cannot go on with its tools replaced, the pool is renewed, and the
    regions after it see no descriptor the master does not have there */
@@ -1951,6 +2023,7 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_same_output_in_each_mode, 200),
     HT_TEST_TIMEOUT(test_auto_forks_anew_after_big_writes, 120),
     HT_TEST_TIMEOUT(test_closed_pipe_reaches_its_end, 200),
+    HT_TEST_TIMEOUT(test_members_take_close_on_exec_flags, 60),
     HT_TEST_TIMEOUT(test_member_killed_in_a_warm_region, 120),
     HT_TEST_TIMEOUT(test_no_userfaultfd_falls_back, 120),
     HT_TEST_TIMEOUT(test_exec_leaves_no_member, 90),
