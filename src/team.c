@@ -481,6 +481,11 @@ void fmp__child_exit(fmp__shteam *t, int me, int state, int status)
         pthread_sigmask(SIG_SETMASK, &all, NULL);
         atomic_store(&t->slots[me].state, state);
         pthread_mutex_unlock(&t->slots[me].life);
+        /* the unlock wakes one waiter, where the word had the waiters bit: the master's
+           join set it, but the team's other members sleeping in a wait watch this word
+           too (a death ends their wait), and the one woken could be one of them: the
+           join then slept its whole slice (50 ms a region, warm, 4 members on 2 cpus) */
+        fmp__futex_wake(fmp__life_word(&t->slots[me]), INT_MAX);
         if (state == FMP__S_DONE && fmp__warm_member_of(t))
             fmp__warm_park(); /* back to the pool, for the next region */
     }

@@ -13,6 +13,9 @@
  *   catalogue's oversubscribed_grown warning once; a team of an explicit size does not,
  *   and neither does one already told by the per-team warning.
  *
+ * - a member's end wakes every process asleep on its life word (the master's join, and
+ *   the team's other members, whose waits watch it for a death), not the first alone;
+ *
  * Every test first narrows its affinity mask to at most 2 cpus (the census holds the
  * count against the first master's mask), so that a team of 3 oversubscribes any
  * machine; a machine with a single cpu skips what needs 2.  No timing is asserted. */
@@ -21,12 +24,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,6 +62,81 @@ static int two_cpus(void)
     unsetenv("OMP_WAIT_POLICY");
     unsetenv("GOMP_SPINCOUNT");
     return kept;
+}
+
+/* ---------------------------------------------------------------- the life word */
+
+/* Whether process pid sleeps (state S in its stat), within 5 seconds. */
+static int asleep(pid_t pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    for (int i = 0; i < 5000; i++) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f)
+            fclose(f);
+        text[n] = 0;
+        const char *p = strrchr(text, ')');
+        if (p && p[1] == ' ' && p[2] == 'S')
+            return 1;
+        usleep(1000);
+    }
+    return 0;
+}
+
+/* A member's end (fmp__child_exit) wakes every process asleep on its life word: the
+   unlock of the robust mutex wakes one waiter alone, and where the team's other members
+   slept there too (their waits watch the word for a death; one woken elsewhere stays
+   queued until it runs) the master's join could be the one left asleep: its whole
+   slice, 50 ms a region, in warm regions of 4 members on 2 cpus.  Here two processes
+   sleep on the word as the join does (the waiters bit set); both must wake. */
+static void test_member_end_wakes_every_watcher(void)
+{
+    HT_REQUIRE(fmp_get_max_threads() > 0); /* the runtime and its arena are up */
+    fmp__shteam *t = fmp__team_alloc(2, fmp__cur(), __FILE__, __LINE__);
+    HT_REQUIRE(t != NULL);
+    _Atomic int *go = ht_shared(sizeof(int));
+    _Atomic uint32_t *w = fmp__life_word(&t->slots[1]);
+    pid_t member = fork();
+    HT_REQUIRE(member >= 0);
+    if (member == 0) {
+        pthread_mutex_lock(&t->slots[1].life);
+        atomic_store(&t->slots[1].state, FMP__S_RUNNING);
+        while (!atomic_load(go))
+            usleep(1000);
+        fmp__child_exit(t, 1, FMP__S_DONE, 0);
+    }
+    for (int i = 0; i < 5000 && (atomic_load(w) & FUTEX_TID_MASK) == 0; i++)
+        usleep(1000);
+    HT_REQUIRE((atomic_load(w) & FUTEX_TID_MASK) != 0);
+    pid_t waiter[2];
+    for (int i = 0; i < 2; i++) {
+        waiter[i] = fork();
+        HT_REQUIRE(waiter[i] >= 0);
+        if (waiter[i] == 0) {
+            uint32_t v = atomic_load(w);
+            while (!(v & FUTEX_WAITERS) && !atomic_compare_exchange_weak(w, &v, v | FUTEX_WAITERS))
+                ;
+            struct timespec ts = {5, 0};
+            long r = syscall(SYS_futex, w, FUTEX_WAIT, v | FUTEX_WAITERS, &ts, NULL, 0);
+            _exit(r < 0 && errno == ETIMEDOUT ? 1 : 0);
+        }
+        HT_REQUIRE(asleep(waiter[i]));
+    }
+    atomic_store(go, 1);
+    for (int i = 0; i < 2; i++) {
+        int st = -1;
+        HT_REQUIRE(waitpid(waiter[i], &st, 0) == waiter[i]);
+        HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                     "waiter %d on the life word %s at the member's end", i,
+                     WIFEXITED(st) && WEXITSTATUS(st) == 1 ? "was not woken" : "failed");
+    }
+    int st = -1;
+    HT_REQUIRE(waitpid(member, &st, 0) == member);
+    HT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    HT_CHECK_INT_EQ((int)(atomic_load(w) & FUTEX_TID_MASK), 0);
+    fmp__team_free(t);
 }
 
 /* ---------------------------------------------------------------- the count */
@@ -486,6 +567,7 @@ static const ht_test tests[] = {
     HT_TEST(test_grown_warning_once),
     HT_TEST(test_no_grown_warning_for_explicit_sizes),
     HT_TEST(test_grown_warning_not_twice),
+    HT_TEST(test_member_end_wakes_every_watcher),
     HT_END,
 };
 
