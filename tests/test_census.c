@@ -69,16 +69,8 @@ static int two_cpus(void)
 /* Whether process pid sleeps (state S in its stat), within 5 seconds. */
 static int asleep(pid_t pid)
 {
-    char path[64], text[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     for (int i = 0; i < 5000; i++) {
-        FILE *f = fopen(path, "r");
-        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
-        if (f)
-            fclose(f);
-        text[n] = 0;
-        const char *p = strrchr(text, ')');
-        if (p && p[1] == ' ' && p[2] == 'S')
+        if (ht_pid_state(pid) == 'S')
             return 1;
         usleep(1000);
     }
