@@ -472,38 +472,54 @@ void fmp__block_left(const char *what, const char *file, int line)
 
 /* ---------------------------------------------------------------- longjmp out of a region */
 
-fmp__ctx *fmp__left_region(fmp__ctx *c, uintptr_t frame)
+/* Context c, left by longjmp: a member reports it and exits; a master ends its team
+   (reaped, reported as left by longjmp).  Its parent. */
+static fmp__ctx *leave_context(fmp__ctx *c)
 {
-    while (c->frame && frame > c->frame) {
-        fmp__shteam *t = c->team;
-        if (t && c->me != 0) {
-            char who[256];
-            fmp__member_desc(who, sizeof who, t, c->me, (int)getpid());
-            fmp__team_fail(t, FMP_EEXITED, c->me, FMP__HOW_LONGJMP, 0, FMP__MSG_left_by_jump, who);
-            fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
-        }
-        fmp__ctx *parent = c->parent;
-        if (t && is_master_of(c)) {
-            char who[256];
-            fmp__member_desc(who, sizeof who, t, 0, (int)getpid());
-            fmp__team_fail(t, FMP_EEXITED, 0, FMP__HOW_LONGJMP, 0, FMP__MSG_left_by_jump, who);
-            if (t->persistent) {
-                fmp__pteam_run_left(c);
-            } else {
-                int err = fmp__team_reap(t);
-                fmp__g.cur = parent;
-                fmp__ctx_free(c); /* while the thread still owns forkmp */
-                fmp__thread_leave();
-                fmp__team_report(t, err);
-                fmp__team_free(t);
-            }
-        } else if (!t) {
-            /* a region of one: nothing to stop; its context is simply left */
+    fmp__shteam *t = c->team;
+    if (t && c->me != 0) {
+        char who[256];
+        fmp__member_desc(who, sizeof who, t, c->me, (int)getpid());
+        fmp__team_fail(t, FMP_EEXITED, c->me, FMP__HOW_LONGJMP, 0, FMP__MSG_left_by_jump, who);
+        fmp__child_exit(t, c->me, FMP__S_ABANDONED, FMP_EXIT_FAILURE);
+    }
+    fmp__ctx *parent = c->parent;
+    if (t && is_master_of(c)) {
+        char who[256];
+        fmp__member_desc(who, sizeof who, t, 0, (int)getpid());
+        fmp__team_fail(t, FMP_EEXITED, 0, FMP__HOW_LONGJMP, 0, FMP__MSG_left_by_jump, who);
+        if (t->persistent) {
+            fmp__pteam_run_left(c);
+        } else {
+            int err = fmp__team_reap(t);
+            fmp__g.cur = parent;
             fmp__ctx_free(c); /* while the thread still owns forkmp */
             fmp__thread_leave();
+            fmp__team_report(t, err);
+            fmp__team_free(t);
         }
-        fmp__g.cur = parent;
-        c = parent;
+    } else if (!t) {
+        /* a region of one: nothing to stop; its context is simply left */
+        fmp__ctx_free(c); /* while the thread still owns forkmp */
+        fmp__thread_leave();
     }
+    fmp__g.cur = parent;
+    return parent;
+}
+
+fmp__ctx *fmp__left_region(fmp__ctx *c, uintptr_t frame)
+{
+    while (c->frame && frame > c->frame)
+        c = leave_context(c);
+    return c;
+}
+
+fmp__ctx *fmp__region_anchor_check(fmp__ctx *c, uintptr_t anchor)
+{
+    /* a region's anchor (its block's variable, or fmp_parallel's) is live until its end:
+       a new region's at the same address means the one whose it was has been left, by a
+       longjmp to a caller that then opened the same region again at the same depth */
+    if (c->frame && anchor == c->frame)
+        c = fmp__left_region(leave_context(c), anchor);
     return c;
 }

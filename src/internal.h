@@ -463,6 +463,10 @@ void fmp__block_left(const char *what, const char *file, int line);
    the region by longjmp.  A child reports it and leaves; the master reports it, ends
    the team and returns the context it is really in. */
 fmp__ctx *fmp__left_region(fmp__ctx *c, uintptr_t frame);
+/* A region about to open with its anchor (fmp__region_enter's self, fmp_parallel's local)
+   at the innermost context's: that context was left by longjmp (as fmp__left_region), and
+   so was any above the anchor.  The context to open the region in. */
+fmp__ctx *fmp__region_anchor_check(fmp__ctx *c, uintptr_t anchor);
 /* pteam.c: the master left a run of a persistent team (by longjmp): the run is over. */
 void fmp__pteam_run_left(fmp__ctx *c);
 /* Teams this process masters and whose children may be alive (the abort path kills

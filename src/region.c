@@ -116,7 +116,7 @@ static fmp__region region_begin(int nprocs, int cond, const char *file, int line
 
 fmp__region fmp__region_enter(fmp__region *self, int nprocs, int cond, const char *file, int line)
 {
-    fmp__ctx *parent = FMP__CUR_ENTRY();
+    fmp__ctx *parent = fmp__region_anchor_check(FMP__CUR_ENTRY(), (uintptr_t)self);
     return region_begin(nprocs, cond, file, line, parent, (uintptr_t)self);
 }
 
@@ -202,6 +202,7 @@ int fmp__parallel_at(int nprocs, int cond, void (*body)(void *), void *arg, cons
         return FMP_EINVAL;
     }
     fmp__region r;
+    parent = fmp__region_anchor_check(parent, (uintptr_t)&r);
     r = region_begin(nprocs, cond, file, line, parent, (uintptr_t)&r);
     while (fmp__region_step(&r))
         body(arg);

@@ -41,9 +41,10 @@
  *       atexit() registered after the first region; member 1 calls exit(3).
  *   raise_segv, kill_segv
  *       member 1 gets SIGSEGV from raise(), or from the master's kill().
- *   longjmp_child, longjmp_child_exit, longjmp_master
+ *   longjmp_child, longjmp_child_exit, longjmp_master, longjmp_master_again
  *       a member (or the master) longjmps out of the region to main, then calls forkmp
- *       again (or returns from main).
+ *       again (or returns from main; or, the master, opens the same region again, at
+ *       the same depth).
  *   destroy_after_failure
  *       a persistent run fails, then fmp_team_destroy: the diagnostic is printed once.
  *   set_num_threads_big
@@ -554,6 +555,7 @@ __attribute__((noinline)) static int region_with_jump(int who, int *pids)
     FMP_PARALLEL(2) {
         int me = fmp_thread_num();
         pids[me] = getpid();
+        pids[2] = fmp_num_threads();
         fmp_barrier();
         if (me == who)
             longjmp(g_jb, 1);
@@ -565,11 +567,20 @@ __attribute__((noinline)) static int region_with_jump(int who, int *pids)
 static int case_longjmp(const char *what)
 {
     fmp_set_error_mode(FMP_ERRORS_RETURN);
-    int *pids = fmp_shared_alloc(2 * sizeof(int));
-    int who = strcmp(what, "longjmp_master") == 0 ? 0 : 1;
+    int *pids = fmp_shared_alloc(3 * sizeof(int));
+    int who = strncmp(what, "longjmp_master", 14) == 0 ? 0 : 1;
     if (setjmp(g_jb)) {
         if (strcmp(what, "longjmp_child_exit") == 0)
             return 0; /* the member returns from main: exit(0) */
+        if (strcmp(what, "longjmp_master_again") == 0) {
+            /* the same region again, at the same depth: its block's variable where the
+               abandoned region's was */
+            pids[2] = 0;
+            int rc = region_with_jump(-1, pids);
+            printf("after the jump: again %d, %d members, level %d, region %d\n", rc, pids[2],
+                   fmp_get_level(), fmp_region_error());
+            return 0;
+        }
         /* back in main: the program goes on with another collective call */
         int rc = fmp_barrier();
         printf("after the jump: pid %d barrier %d region %d\n", (int)getpid(), rc,

@@ -500,6 +500,17 @@ static void test_master_leaving_a_region_by_longjmp_ends_its_team(void)
                           .err = {"member 0", "left the region by longjmp"}});
 }
 
+/* The master leaves by longjmp to a caller that opens the same region again, at the same
+   depth (an error-recovery loop): the new region's block variable takes the abandoned
+   one's place, which tells that the master left; before, the new region opened nested in
+   the abandoned one (a team of one, level 1 after it) and nothing was said */
+static void test_master_reopening_a_region_it_left_by_longjmp(void)
+{
+    expect_case(&(expect){.args = {"longjmp_master_again"},
+                          .out = {"after the jump: again 0, 2 members, level 0, region 0"},
+                          .err = {"member 0", "left the region by longjmp"}});
+}
+
 static void test_team_failure_is_reported_once(void)
 {
     run r;
@@ -941,6 +952,7 @@ static const ht_test tests[] = {
     HT_TEST(test_member_leaving_a_region_by_longjmp_is_stopped),
     HT_TEST(test_member_leaving_by_longjmp_then_exiting_is_reported),
     HT_TEST(test_master_leaving_a_region_by_longjmp_ends_its_team),
+    HT_TEST(test_master_reopening_a_region_it_left_by_longjmp),
     HT_TEST(test_team_failure_is_reported_once),
     HT_TEST(test_set_num_threads_beyond_the_largest_team),
     HT_TEST(test_two_threads_at_once_are_refused),
