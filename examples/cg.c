@@ -54,7 +54,8 @@ static void matvec(void *arg)
             local += s->p[k] * v;
         }
     }
-    fmp_reduce(&local, &pq, 1, FMP_DOUBLE, FMP_SUM);
+    double mine = local; /* a copy: &local would keep local in memory through the loop */
+    fmp_reduce(&mine, &pq, 1, FMP_DOUBLE, FMP_SUM);
     FMP_MASTER { *s->out = pq; }
 }
 
@@ -68,7 +69,8 @@ static void update(void *arg)
         s->r[k] -= s->alpha * s->q[k];
         local += s->r[k] * s->r[k];
     }
-    fmp_reduce(&local, &rr, 1, FMP_DOUBLE, FMP_SUM);
+    double mine = local; /* a copy: &local would keep local in memory through the loop */
+    fmp_reduce(&mine, &rr, 1, FMP_DOUBLE, FMP_SUM);
     FMP_MASTER { *s->out = rr; }
 }
 

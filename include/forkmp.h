@@ -486,7 +486,10 @@ typedef struct fmp_team fmp_team; /**< opaque */
  * Fork a team of @p nprocs members once (0: the default size).  Members see the
  * master's private memory as it is now, and all shared memory, always.  Between runs
  * they wait without burning a core (FMP_WAIT_POLICY).  Called by any process that is
- * not itself a member of a persistent team's run.
+ * not itself a member of a persistent team's run.  The members are ordinary children of
+ * the caller until fmp_team_destroy(): a wait() or waitpid(-1) for any child meanwhile
+ * waits for them (never returns while they live); reap the program's own children by
+ * pid.
  * @return the team, or NULL with errno EINVAL (nprocs < 0), EAGAIN/ENOMEM (fork).
  */
 FMP_EXPORT fmp_team *fmp_team_create(int nprocs);
