@@ -161,7 +161,7 @@ _Static_assert(AUTO_FORK_MIN / PG >= 2 * STICKY_PAGES, "auto would fork for the 
 #define IDLE_CHECK_S 2          /* a parked member looks at its master this often */
 #define UNPROTECT_MIN (16 * PG) /* ranges to copy lifted from protection before the copy */
 #define TOOL_FD 900             /* the members' own descriptors go from here up */
-#define MAXFD 4096
+#define MAXFD 4096              /* follow_hint names it */
 
 /* A raw system call: nothing in libc, errno untouched (the sync may not write
    mirrored memory).  Returns -errno on failure. */
@@ -1125,7 +1125,7 @@ static int each_fd(w_mem *m, int dirfd, int (*fn)(w_mem *m, int fd))
 static int mark_fd(w_mem *m, int fd)
 {
     if (fd >= MAXFD)
-        return -EMFILE;
+        return -ERANGE; /* follow_hint says what */
     m->mfds[fd / 32] |= 1u << (fd % 32);
     return 0;
 }
@@ -2905,6 +2905,9 @@ static const char *follow_hint(int err)
 {
     if ((err == EPERM || err == EACCES) && prctl(PR_GET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) == 0)
         return ": the process is not dumpable (prctl(PR_SET_DUMPABLE, 1) allows warm regions)";
+    if (err == ERANGE)
+        return ": the master holds a descriptor numbered 4096 or above (MAXFD), which warm "
+               "members do not mirror (close it, or use lower numbers)";
     if (err == EBADF || err == EMFILE || err == EINVAL)
         return ": the descriptor limit (RLIMIT_NOFILE, `ulimit -n`) may leave a member no room "
                "for the master's descriptors and its own (from 900 up)";
