@@ -253,6 +253,10 @@ static void compose_death(sbuf *b, const fmp__shteam *t, int m)
     switch (s->end_code) {
     case CLD_KILLED:
     case CLD_DUMPED:
+        if (s->execed && s->end_status == SIGKILL) {
+            put(b, FMP__MSG_execed);
+            break;
+        }
         put(b, FMP__MSG_killed_by, s->end_status, sig_abbrev(s->end_status, ab, sizeof ab));
         if (fsig == s->end_status)
             put_fault_detail(b, s, pid);

@@ -237,6 +237,7 @@ typedef struct fmp__slot {
     int end_code;                /* si_code of the master's waitid: CLD_*, 0 if unknown */
     int end_status;              /* exit status or signal number */
     int killed;                  /* the master SIGKILLed it after a failure */
+    int execed;                  /* ... and it had run another program (exec) */
     /* crash details recorded by the member's own fatal-signal handler */
     _Atomic int fault_sig;
     int fault_code;              /* si_code */

@@ -108,6 +108,9 @@
 #define FMP__MSG_rank_prefix "rank %d: "
 #define FMP__MSG_member_of "member %d (pid %d) of the team of %d %s at %s:%d"
 #define FMP__MSG_killed_by " was killed by signal %d (%s)"
+#define FMP__MSG_execed                                                                            \
+    " ran another program (exec) inside the region; forkmp ended it (a member that runs "          \
+    "a program must fork it: system(), posix_spawn())"
 #define FMP__MSG_got_signal " got signal %d (%s)"
 #define FMP__MSG_fault_addr " at address 0x%lx, pc 0x%lx"
 #define FMP__MSG_fault_pc " at pc 0x%lx"

@@ -50,11 +50,31 @@ static int pidfd_open(pid_t pid)
 }
 
 /* SIGKILL member m unless it is known to be gone. */
+/* A member that released its life lock (the kernel marks it abandoned) while it lives
+   and is not exiting has replaced its program: exec releases the robust locks as an
+   exit does (flags of /proc/PID/stat, the 9th field: PF_EXITING 0x4). */
+static int member_execed(fmp__shteam *t, int m)
+{
+    fmp__slot *s = &t->slots[m];
+    int pid = atomic_load(&s->pid);
+    if (pid <= 0 || !(atomic_load(fmp__life_word(s)) & FUTEX_OWNER_DIED))
+        return 0;
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    long n = fmp__read_file(path, text, sizeof text);
+    const char *p = n > 0 ? strrchr(text, ')') : NULL;
+    char state = 0;
+    unsigned long flags = 0;
+    return p && sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) == 2 && state != 'Z' &&
+           state != 'X' && !(flags & 0x4);
+}
+
 static void kill_member(fmp__shteam *t, int m)
 {
     fmp__slot *s = &t->slots[m];
     if (s->reaped)
         return;
+    s->execed = member_execed(t, m);
     if (s->pidfd >= 0 && syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0) == 0)
         return;
     if (s->pidfd >= 0 && errno == ESRCH)

@@ -41,6 +41,8 @@
  *       atexit() registered after the first region; member 1 calls exit(3).
  *   raise_segv, kill_segv
  *       member 1 gets SIGSEGV from raise(), or from the master's kill().
+ *   member_exec
+ *       member 1 replaces its program (execl of sleep 30) inside the region.
  *   longjmp_child, longjmp_child_exit, longjmp_master, longjmp_master_again
  *       a member (or the master) longjmps out of the region to main, then calls forkmp
  *       again (or returns from main; or, the master, opens the same region again, at
@@ -520,6 +522,18 @@ static int case_atexit_child(void)
     return 0;
 }
 
+static int case_member_exec(void)
+{
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    FMP_PARALLEL(2) {
+        if (fmp_thread_num() == 1)
+            execl("/bin/sleep", "sleep", "30", (char *)NULL);
+        fmp_barrier();
+    }
+    printf("region %d\n", fmp_region_error());
+    return 0;
+}
+
 static int case_signal_sent(int by_master)
 {
     fmp_set_error_mode(FMP_ERRORS_RETURN);
@@ -658,6 +672,8 @@ int main(int argc, char **argv)
         return case_block_break();
     if (strcmp(c, "atexit_child") == 0)
         return case_atexit_child();
+    if (strcmp(c, "member_exec") == 0)
+        return case_member_exec();
     if (strcmp(c, "raise_segv") == 0)
         return case_signal_sent(0);
     if (strcmp(c, "kill_segv") == 0)

@@ -465,6 +465,17 @@ static void test_signal_sent_by_raise_has_no_fault_address(void)
                           .no_err = {"at address"}});
 }
 
+/* A member that runs another program by exec inside the region: forkmp ends it (its
+   life lock, released by the exec, reads as a death) and says what it did, not that it
+   was killed by SIGKILL (forkmp's own kill) */
+static void test_member_exec_is_named(void)
+{
+    expect_case(&(expect){.args = {"member_exec"},
+                          .out = {"region -1001\n"},
+                          .err = {"member 1", "ran another program (exec) inside the region"},
+                          .no_err = {"killed by signal"}});
+}
+
 static void test_signal_sent_by_kill_names_the_sender(void)
 {
     run r;
@@ -949,6 +960,7 @@ static const ht_test tests[] = {
     HT_TEST(test_atexit_handlers_never_run_in_a_member),
     HT_TEST(test_signal_sent_by_raise_has_no_fault_address),
     HT_TEST(test_signal_sent_by_kill_names_the_sender),
+    HT_TEST(test_member_exec_is_named),
     HT_TEST(test_member_leaving_a_region_by_longjmp_is_stopped),
     HT_TEST(test_member_leaving_by_longjmp_then_exiting_is_reported),
     HT_TEST(test_master_leaving_a_region_by_longjmp_ends_its_team),
