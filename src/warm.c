@@ -3284,6 +3284,16 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
        as the others do and never enters the region: its memory is the master's of the
        region's start until the next region) */
     int nmem = t->n - 1 + ((fmp__g_icv.check & FMP__CHECK_WRITES) != 0);
+    /* auto: a pool of another size stays, and this region forks, unless the region
+       before asked for this size too: a program that alternates its team sizes would
+       start a pool at every region (1.3 ms a region here, 2 to 4 members, against 0.4
+       for a fork), one that changes size for good gets its pool at the second region */
+    static int last_nmem;
+    int alternating = g_mode == FMP__REGION_AUTO && g_pool.ctl && g_pool.ctl->mpid == me &&
+                      g_pool.nmem != nmem && last_nmem != nmem;
+    last_nmem = nmem;
+    if (alternating)
+        return -1;
     if (g_pool.ctl && (g_pool.ctl->mpid != me || g_pool.nmem != nmem)) {
         if (g_pool.ctl->mpid == me)
             pool_destroy();

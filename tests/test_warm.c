@@ -1109,6 +1109,50 @@ static void regions_under_a_limit(int resource, rlim_t cur, int fd_at, const cha
     HT_CHECK_MSG(strstr(text, word) && strstr(text, value), "no word of %s: %.1500s", word, text);
 }
 
+/* Regions that alternate their team sizes under auto (2, 3, 4, 2, ...): the pool of the
+   first size stays and the regions of other sizes fork, where a pool was started for
+   every region (1.3 ms a region against 0.4 forked); sizes that change for good get a
+   new pool at their second region.  Every region's members are all there. */
+static void test_alternating_team_sizes_keep_the_pool(void)
+{
+    if (!warm_available())
+        return;
+    char path[] = "/tmp/forkmp-sizes-XXXXXX";
+    int log = mkstemp(path);
+    HT_REQUIRE(log >= 0);
+    unlink(path);
+    pid_t child = fork();
+    HT_REQUIRE(child >= 0);
+    if (child == 0) {
+        if (dup2(log, 2) != 2)
+            _exit(2);
+        setenv("FMP_REGION", "auto", 1);
+        setenv("FMP_DISPLAY_ENV", "verbose", 1);
+        long *seen = ht_shared(sizeof(long) * 8);
+        int bad = 0;
+        for (int r = 0; r < 15; r++) { /* 9 alternating, then 6 of size 3 */
+            int n = r < 9 ? 2 + r % 3 : 3;
+            memset(seen, 0, sizeof(long) * 8);
+            FMP_PARALLEL(n) {
+                seen[fmp_thread_num()] = r + 1;
+            }
+            for (int m = 0; m < n; m++)
+                bad += seen[m] != r + 1;
+        }
+        exit(bad ? 3 : 0); /* exit: the counts are printed at the end */
+    }
+    int st = 0;
+    HT_CHECK_INT_EQ(waitpid(child, &st, 0), child);
+    HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the regions went wrong (status %#x)", st);
+    char text[16384];
+    ssize_t k = pread(log, text, sizeof text - 1, 0);
+    text[k > 0 ? k : 0] = 0;
+    close(log);
+    /* regions 0, 3, 6 warm on the first pool (0 starts it), 1, 2, 4, 5, 7, 8 fork; then
+       size 3 twice in a row: region 9 forks, 10 starts a pool, 11-14 reuse it */
+    check_counts(text, 6, 2, 7);
+}
+
 /* A descriptor limit below the numbers where warm members keep their own (900 up):
    the regions fork, right, and FMP_REGION=warm says why once, naming the limit. */
 static void test_low_descriptor_limit_says_so(void)
@@ -2106,6 +2150,7 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_process_attributes_follow_the_master, 60),
     HT_TEST_TIMEOUT(test_cpu_time_limit_forks_and_says_so, 60),
     HT_TEST_TIMEOUT(test_descriptor_above_4096_says_so, 60),
+    HT_TEST_TIMEOUT(test_alternating_team_sizes_keep_the_pool, 60),
     HT_TEST_TIMEOUT(test_credentials_change_renews_the_pool, 60),
     HT_TEST_TIMEOUT(test_program_reuses_the_runtimes_descriptor_numbers, 60),
     HT_TEST_TIMEOUT(test_program_closes_the_runtimes_descriptors, 60),
