@@ -148,9 +148,10 @@
     "the team of %d %s at %s:%d was broken by a failure whose record was lost (its "     \
     "writer died while writing it)"
 #define FMP__MSG_broken_no_record "the team of %d %s at %s:%d was broken"
-#define FMP__MSG_region_left_open                                                       \
-    "the program ended inside the region opened at %s:%d (left by longjmp?): its "       \
-    "members were stopped"
+#define FMP__MSG_region_left_open                                                                  \
+    "the program ended inside the region opened at %s:%d (exit() called in the region, "           \
+    "by a signal handler for one, or the region left by longjmp): its members were "               \
+    "stopped"
 
 /* ------------------------------------------------------------------ worksharing */
 /* a construct's usage error made by one member of a team: member_of, then the error */

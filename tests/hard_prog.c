@@ -43,6 +43,8 @@
  *       member 1 gets SIGSEGV from raise(), or from the master's kill().
  *   member_exec
  *       member 1 replaces its program (execl of sleep 30) inside the region.
+ *   master_exit_in_handler
+ *       the master's SIGUSR1 handler calls exit(5) while the master is inside a region.
  *   longjmp_child, longjmp_child_exit, longjmp_master, longjmp_master_again
  *       a member (or the master) longjmps out of the region to main, then calls forkmp
  *       again (or returns from main; or, the master, opens the same region again, at
@@ -522,6 +524,24 @@ static int case_atexit_child(void)
     return 0;
 }
 
+static void exit_five(int sig)
+{
+    (void)sig;
+    exit(5);
+}
+
+static int case_master_exit_in_handler(void)
+{
+    signal(SIGUSR1, exit_five);
+    FMP_PARALLEL(2) {
+        if (fmp_thread_num() == 0)
+            raise(SIGUSR1);
+        fmp_barrier();
+    }
+    printf("after the region\n");
+    return 0;
+}
+
 static int case_member_exec(void)
 {
     fmp_set_error_mode(FMP_ERRORS_RETURN);
@@ -672,6 +692,8 @@ int main(int argc, char **argv)
         return case_block_break();
     if (strcmp(c, "atexit_child") == 0)
         return case_atexit_child();
+    if (strcmp(c, "master_exit_in_handler") == 0)
+        return case_master_exit_in_handler();
     if (strcmp(c, "member_exec") == 0)
         return case_member_exec();
     if (strcmp(c, "raise_segv") == 0)

@@ -476,6 +476,18 @@ static void test_member_exec_is_named(void)
                           .no_err = {"killed by signal"}});
 }
 
+/* The master's signal handler calls exit() inside a region (a Ctrl-C handler that ends
+   the program): its members are stopped, the exit status kept, and the note names exit()
+   first (it said "left by longjmp?") */
+static void test_master_exit_in_a_handler_is_named(void)
+{
+    expect_case(
+        &(expect){.args = {"master_exit_in_handler"},
+                  .status = 5,
+                  .err = {"the program ended inside the region", "exit() called in the region"},
+                  .no_out = {"after the region"}});
+}
+
 static void test_signal_sent_by_kill_names_the_sender(void)
 {
     run r;
@@ -961,6 +973,7 @@ static const ht_test tests[] = {
     HT_TEST(test_signal_sent_by_raise_has_no_fault_address),
     HT_TEST(test_signal_sent_by_kill_names_the_sender),
     HT_TEST(test_member_exec_is_named),
+    HT_TEST(test_master_exit_in_a_handler_is_named),
     HT_TEST(test_member_leaving_a_region_by_longjmp_is_stopped),
     HT_TEST(test_member_leaving_by_longjmp_then_exiting_is_reported),
     HT_TEST(test_master_leaving_a_region_by_longjmp_ends_its_team),
