@@ -507,6 +507,9 @@ void fmp__set_my_slot(fmp__shteam *t, int me);
  * Team life cycle (team.c)
  * ------------------------------------------------------------------------------ */
 const char *fmp__kind_name(int kind);
+/* FMP_DOUBLE, FMP_SUM...: a type's and an op's name, for messages. (reduce.c) */
+const char *fmp__type_name(long type);
+const char *fmp__op_name(long op);
 /* Resolve a requested team size for a team opened under parent; 0 or FMP_EINVAL
    (reported, naming what and the call site). */
 int fmp__team_size(fmp__ctx *parent, int nprocs, int cond, const char *what,

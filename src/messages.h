@@ -182,8 +182,10 @@
 #define FMP__MSG_mismatch_barrier                                                       \
     "worksharing mismatch in the team of %d opened at %s:%d: member 0 reached %s; "      \
     "member %d reached %s"
-#define FMP__MSG_mismatch_point                                                         \
-    "%s (%s:%d) after %lu construct%s, the last %s (%s:%d) with arguments (%ld, %ld, %ld)"
+#define FMP__MSG_mismatch_point "%s (%s:%d) after %lu construct%s%s"
+/* the last construct met before, where there was one: a reduction by count, type and op */
+#define FMP__MSG_mismatch_last ", the last %s (%s:%d) with arguments (%ld, %ld, %ld)"
+#define FMP__MSG_mismatch_last_reduce ", the last %s (%s:%d) of %ld elements of %s by %s"
 #define FMP__MSG_mismatch_for                                                           \
     "worksharing mismatch in the team of %d opened at %s:%d: member %d met FMP_FOR at "  \
     "%s:%d over [%ld, %ld) with %s(%ld) as its worksharing construct #%lu, where member " \

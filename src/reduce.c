@@ -73,6 +73,58 @@ static const size_t type_sizes[FMP_TYPE_COUNT_] = {
     [FMP_2INT] = sizeof(int_int), [FMP_LONG_INT] = sizeof(long_int),
 };
 
+/* Names for messages (a mismatch's last construct). */
+const char *fmp__type_name(long type)
+{
+    static const char *const names[FMP_TYPE_COUNT_] = {
+        [FMP_CHAR] = "FMP_CHAR",
+        [FMP_SIGNED_CHAR] = "FMP_SIGNED_CHAR",
+        [FMP_UNSIGNED_CHAR] = "FMP_UNSIGNED_CHAR",
+        [FMP_SHORT] = "FMP_SHORT",
+        [FMP_UNSIGNED_SHORT] = "FMP_UNSIGNED_SHORT",
+        [FMP_INT] = "FMP_INT",
+        [FMP_UNSIGNED] = "FMP_UNSIGNED",
+        [FMP_LONG] = "FMP_LONG",
+        [FMP_ULONG] = "FMP_ULONG",
+        [FMP_LLONG] = "FMP_LLONG",
+        [FMP_ULLONG] = "FMP_ULLONG",
+        [FMP_FLOAT] = "FMP_FLOAT",
+        [FMP_DOUBLE] = "FMP_DOUBLE",
+        [FMP_LONG_DOUBLE] = "FMP_LONG_DOUBLE",
+        [FMP_BOOL] = "FMP_BOOL",
+        [FMP_INT8] = "FMP_INT8",
+        [FMP_INT16] = "FMP_INT16",
+        [FMP_INT32] = "FMP_INT32",
+        [FMP_INT64] = "FMP_INT64",
+        [FMP_UINT8] = "FMP_UINT8",
+        [FMP_UINT16] = "FMP_UINT16",
+        [FMP_UINT32] = "FMP_UINT32",
+        [FMP_UINT64] = "FMP_UINT64",
+        [FMP_SIZE_T] = "FMP_SIZE_T",
+        [FMP_FLOAT_COMPLEX] = "FMP_FLOAT_COMPLEX",
+        [FMP_DOUBLE_COMPLEX] = "FMP_DOUBLE_COMPLEX",
+        [FMP_LONG_DOUBLE_COMPLEX] = "FMP_LONG_DOUBLE_COMPLEX",
+        [FMP_FLOAT_INT] = "FMP_FLOAT_INT",
+        [FMP_DOUBLE_INT] = "FMP_DOUBLE_INT",
+        [FMP_LONG_DOUBLE_INT] = "FMP_LONG_DOUBLE_INT",
+        [FMP_SHORT_INT] = "FMP_SHORT_INT",
+        [FMP_2INT] = "FMP_2INT",
+        [FMP_LONG_INT] = "FMP_LONG_INT",
+    };
+    return type > 0 && type < FMP_TYPE_COUNT_ && names[type] ? names[type] : "an unknown type";
+}
+
+const char *fmp__op_name(long op)
+{
+    static const char *const names[FMP_OP_COUNT_] = {
+        [FMP_SUM] = "FMP_SUM",   [FMP_PROD] = "FMP_PROD",     [FMP_MIN] = "FMP_MIN",
+        [FMP_MAX] = "FMP_MAX",   [FMP_LAND] = "FMP_LAND",     [FMP_LOR] = "FMP_LOR",
+        [FMP_LXOR] = "FMP_LXOR", [FMP_BAND] = "FMP_BAND",     [FMP_BOR] = "FMP_BOR",
+        [FMP_BXOR] = "FMP_BXOR", [FMP_MINLOC] = "FMP_MINLOC", [FMP_MAXLOC] = "FMP_MAXLOC",
+    };
+    return op > 0 && op < FMP_OP_COUNT_ && names[op] ? names[op] : "an unknown op";
+}
+
 size_t fmp_type_size(fmp_type type)
 {
     if ((int)type <= FMP_TYPE_NONE || type >= FMP_TYPE_COUNT_)

@@ -43,10 +43,19 @@ void fmp__construct_mix(fmp__ctx *c, long v)
 
 static void describe(char *buf, size_t len, const fmp__barrec *s)
 {
+    char last[256] = "";
+    const long *a = s->last_args;
+    if (s->count == 0)
+        ; /* nothing met before */
+    else if (s->last_kind == FMP__K_REDUCE || s->last_kind == FMP__K_REDUCE_INTO)
+        snprintf(last, sizeof last, FMP__MSG_mismatch_last_reduce, fmp__kind_name(s->last_kind),
+                 s->last_file ? s->last_file : "-", s->last_line, a[0], fmp__type_name(a[1]),
+                 fmp__op_name(a[2]));
+    else
+        snprintf(last, sizeof last, FMP__MSG_mismatch_last, fmp__kind_name(s->last_kind),
+                 s->last_file ? s->last_file : "-", s->last_line, a[0], a[1], a[2]);
     snprintf(buf, len, FMP__MSG_mismatch_point, fmp__kind_name(s->kind), s->file ? s->file : "?",
-             s->line, s->count, s->count == 1 ? "" : "s", fmp__kind_name(s->last_kind),
-             s->last_file ? s->last_file : "-", s->last_line, s->last_args[0], s->last_args[1],
-             s->last_args[2]);
+             s->line, s->count, s->count == 1 ? "" : "s", last);
 }
 
 /* The last member to arrive compares what every member met. */

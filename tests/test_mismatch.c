@@ -54,6 +54,25 @@ static void test_member_skips_a_barrier(void)
                   (const char *const[]){ "fmp_barrier", "test_mismatch.c", NULL });
 }
 
+static void reduce_then_skip(void *arg)
+{
+    (void)arg;
+    double in[8] = {0}, out[8];
+    long n = fmp_thread_num() == 1 ? 4 : 8;
+    fmp_reduce(in, out, (size_t)n, FMP_DOUBLE, FMP_MAX);
+    if (fmp_thread_num() != 2)
+        fmp_barrier();
+}
+
+/* the last construct before the mismatch, a reduction, named by its count, type and op
+   (its arguments were printed as enum numbers: "(8, 13, 4)") */
+static void test_last_reduction_is_named(void)
+{
+    mismatch_case("member 2 skips the barrier after a reduction", reduce_then_skip,
+                  (const char *const[]){"the last fmp_reduce",
+                                        "of 8 elements of FMP_DOUBLE by FMP_MAX", NULL});
+}
+
 static void skip_barrier_then_more(void *arg)
 {
     (void)arg;
@@ -461,8 +480,8 @@ static const ht_test tests[] = {
     HT_TEST_TIMEOUT(test_member_skips_an_ordered_loop_to_the_region_end, 15),
     HT_TEST_TIMEOUT(test_ordered_loop_against_for, 15),
     HT_TEST_TIMEOUT(test_matching_constructs_are_no_mismatch, 15),
-    HT_END
-};
+    HT_TEST_TIMEOUT(test_last_reduction_is_named, 15),
+    HT_END};
 
 int main(int argc, char **argv)
 {
