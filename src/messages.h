@@ -288,6 +288,10 @@
     "members share places.  Lower FMP_NUM_THREADS to the number of places, or give "       \
     "FMP_PLACES a place per member"
 #define FMP__MSG_oversubscribed_cores "%d core%s (%s)"
+/* the same where the process may use every cpu of the machine: no binding to loosen */
+#define FMP__MSG_oversubscribed_machine                                                            \
+    "warning: a team of %d processes runs on %s, all the cpus of this machine: members "           \
+    "share cores. Lower FMP_NUM_THREADS to %d"
 /* a team of the size fmp_set_num_threads() asked for (the size), after which the live
    members of this "node" (MPI) or "program" (the count) outnumber its cpus (the count,
    plural s); the team size that would have fit (plural s) */

@@ -806,7 +806,12 @@ void fmp__check_oversubscription(int n)
                  cpus);
     else
         snprintf(what, sizeof what, FMP__MSG_oversubscribed_cores, pus, pus > 1 ? "s" : "", cpus);
-    FMP__SAY(oversubscribed, n, what, pus, n, n, n);
+    /* with every cpu of the machine, more cores per rank is no advice to give */
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (online > 0 && pus >= online)
+        FMP__SAY(oversubscribed_machine, n, what, pus);
+    else
+        FMP__SAY(oversubscribed, n, what, pus, n, n, n);
     hwloc_bitmap_free(mine);
 }
 

@@ -546,6 +546,12 @@ static int is_oversub_warning(const char *err, int n, int pus)
         if (msg_match(pattern, err))
             return 1;
     }
+    for (size_t k = 0; k < sizeof where / sizeof where[0]; k++) {
+        snprintf(pattern, sizeof pattern, "forkmp: " FMP__MSG_oversubscribed_machine "\n", n,
+                 where[k], pus);
+        if (msg_match(pattern, err))
+            return 1;
+    }
     fprintf(stderr, "\n  not the oversubscription warning for %d on %d PUs: %s", n, pus, err);
     return 0;
 }
@@ -562,6 +568,42 @@ static void test_oversubscription(void)
     CU_ASSERT_STRING_EQUAL(err, "");
     CU_ASSERT_EQUAL(in_child(child_no_oversub, err, sizeof err), 0);
     CU_ASSERT_STRING_EQUAL(err, "");
+}
+
+/* a process held to one cpu of several: more cpus per rank is the advice */
+static void child_oversub_one_cpu(void)
+{
+    cpu_set_t set, one;
+    CPU_ZERO(&one);
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        _exit(3);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    if (sched_setaffinity(0, sizeof one, &one) != 0)
+        _exit(3);
+    fmp__check_oversubscription(2);
+}
+
+/* The advice fits where the process runs: with every cpu of the machine, the team size
+   alone (it advised `--bind-to none` and `srun --cpus-per-task` to a plain program on a
+   2-cpu machine that ran 3 members); held to fewer, more cpus per rank too. */
+static void test_oversubscription_advice(void)
+{
+    char err[4096];
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (fmp__affinity_count() >= online) {
+        CU_ASSERT_EQUAL(in_child(child_oversub, err, sizeof err), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "all the cpus of this machine"));
+        CU_ASSERT_PTR_NULL(strstr(err, "--bind-to"));
+    }
+    if (online >= 2) {
+        CU_ASSERT_EQUAL(in_child(child_oversub_one_cpu, err, sizeof err), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "`--bind-to none`"));
+        CU_ASSERT_PTR_NULL(strstr(err, "all the cpus of this machine"));
+    }
 }
 
 static void child_display(void)
@@ -834,6 +876,7 @@ int main(void)
     CU_add_test(s, "binding on this machine", test_bind_here);
     CU_add_test(s, "places outside the process's cpus", test_places_outside);
     CU_add_test(s, "oversubscription warning", test_oversubscription);
+    CU_add_test(s, "oversubscription advice", test_oversubscription_advice);
     CU_add_test(s, "FMP_DISPLAY_AFFINITY", test_display_affinity);
     CU_add_test(s, "combining trees follow the topology", test_trees);
     CU_add_test(s, "what a process keeps of the topology", test_machine_summary);
