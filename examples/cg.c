@@ -54,8 +54,7 @@ static void matvec(void *arg)
             local += s->p[k] * v;
         }
     }
-    double mine = local; /* a copy: &local would keep local in memory through the loop */
-    fmp_reduce(&mine, &pq, 1, FMP_DOUBLE, FMP_SUM);
+    pq = fmp_reduce_value(local, FMP_SUM); /* by value: local stays in a register */
     FMP_MASTER { *s->out = pq; }
 }
 
@@ -69,8 +68,7 @@ static void update(void *arg)
         s->r[k] -= s->alpha * s->q[k];
         local += s->r[k] * s->r[k];
     }
-    double mine = local; /* a copy: &local would keep local in memory through the loop */
-    fmp_reduce(&mine, &rr, 1, FMP_DOUBLE, FMP_SUM);
+    rr = fmp_reduce_value(local, FMP_SUM);
     FMP_MASTER { *s->out = rr; }
 }
 

@@ -458,6 +458,24 @@ FMP_EXPORT int fmp_reduce(const void *in, void *out, size_t count, fmp_type type
  *         ::FMP_EMISMATCH).
  */
 FMP_EXPORT int fmp_reduce_into(const void *in, void *inout, size_t count, fmp_type type, fmp_op op);
+/**
+ * @def fmp_reduce_value(v, op)
+ * The value form of fmp_reduce() for one value of an arithmetic type (C11): the
+ * combination of every member's @p v by @p op, in member order, returned in every member.
+ * @code
+ * double acc = 0.0;                               // reduction(+:sum), sum 0 before
+ * FMP_FOR(i, 0, n, fmp_static(0)) { y[i] = f(i); acc += y[i]; }
+ * sum = fmp_reduce_value(acc, FMP_SUM);
+ * @endcode
+ * @p v is taken by value: the variable that accumulated it has no address taken, and
+ * the compiler keeps it in a register through the loop (with fmp_reduce(&acc, ...), a
+ * loop that stores doubles through a pointer must load and store @p acc at every
+ * iteration: it might be one of them).  Types: int, unsigned, long, unsigned long, long
+ * long, unsigned long long, float, double, long double (another is a compile error).
+ * Outside regions it returns @p v.  On a failure (::FMP_ON_ERROR=return) it returns @p v,
+ * and the region's result says what failed (fmp_region_error(), or fmp_parallel()'s
+ * return).
+ */
 /** Size in bytes of one element of @p type, 0 for an unknown type. */
 FMP_EXPORT size_t fmp_type_size(fmp_type type);
 /**
@@ -689,6 +707,8 @@ FMP_EXPORT int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type 
                               fmp_op op, const char *file, int line);
 FMP_EXPORT int fmp__reduce_into_at(const void *in, void *inout, size_t count, fmp_type type,
                                    fmp_op op, const char *file, int line);
+FMP_EXPORT int fmp__reduce_value_at(const void *in, void *out, fmp_type type, fmp_op op,
+                                    const char *file, int line);
 FMP_EXPORT int fmp__gather_at(const void *in, void *out, size_t bytes, const char *file,
                               int line);
 FMP_EXPORT int fmp__parallel_at(int nprocs, int cond, void (*body)(void *), void *arg,
@@ -882,6 +902,34 @@ FMP_EXPORT long fmp__iterate_at(int (*next)(void *, void *), void *state, size_t
 #define fmp_single() fmp__single_at(__FILE__, __LINE__)
 #define fmp_reduce(...) fmp__reduce_at(__VA_ARGS__, __FILE__, __LINE__)
 #define fmp_reduce_into(...) fmp__reduce_into_at(__VA_ARGS__, __FILE__, __LINE__)
+/* clang-format off */
+#define FMP__REDUCE_VALUE(name, T, FT)                                                   \
+    static inline T fmp__rv_##name(T v, fmp_op op, const char *file, int line)           \
+    {                                                                                    \
+        T r = v;                                                                         \
+        if (fmp__reduce_value_at(&v, &r, FT, op, file, line) != 0)                       \
+            r = v;                                                                       \
+        return r;                                                                        \
+    }
+FMP__REDUCE_VALUE(int, int, FMP_INT)
+FMP__REDUCE_VALUE(uint, unsigned, FMP_UNSIGNED)
+FMP__REDUCE_VALUE(long, long, FMP_LONG)
+FMP__REDUCE_VALUE(ulong, unsigned long, FMP_ULONG)
+FMP__REDUCE_VALUE(llong, long long, FMP_LLONG)
+FMP__REDUCE_VALUE(ullong, unsigned long long, FMP_ULLONG)
+FMP__REDUCE_VALUE(float, float, FMP_FLOAT)
+FMP__REDUCE_VALUE(double, double, FMP_DOUBLE)
+FMP__REDUCE_VALUE(ldouble, long double, FMP_LONG_DOUBLE)
+#if !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define fmp_reduce_value(v, op)                                                          \
+    _Generic((v),                                                                        \
+             int: fmp__rv_int, unsigned: fmp__rv_uint,                                   \
+             long: fmp__rv_long, unsigned long: fmp__rv_ulong,                           \
+             long long: fmp__rv_llong, unsigned long long: fmp__rv_ullong,               \
+             float: fmp__rv_float, double: fmp__rv_double,                               \
+             long double: fmp__rv_ldouble)((v), (op), __FILE__, __LINE__)
+#endif
+/* clang-format on */
 #define fmp_gather(...) fmp__gather_at(__VA_ARGS__, __FILE__, __LINE__)
 #define fmp_iterate(...) fmp__iterate_at(__VA_ARGS__, __FILE__, __LINE__)
 /** @endcond */

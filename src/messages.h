@@ -182,6 +182,9 @@
 #define FMP__MSG_mismatch_barrier                                                       \
     "worksharing mismatch in the team of %d opened at %s:%d: member 0 reached %s; "      \
     "member %d reached %s"
+/* fmp_reduce_value with an op its type does not take: site, op, type, the error's text */
+#define FMP__MSG_reduce_value_refused                                                              \
+    "fmp_reduce_value at %s:%d: %s on %s: %s; every member got its own value back"
 #define FMP__MSG_mismatch_point "%s (%s:%d) after %lu construct%s%s"
 /* the last construct met before, where there was one: a reduction by count, type and op */
 #define FMP__MSG_mismatch_last ", the last %s (%s:%d) with arguments (%ld, %ld, %ld)"

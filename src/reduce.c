@@ -705,6 +705,20 @@ int fmp__reduce_at(const void *in, void *out, size_t count, fmp_type type, fmp_o
     return reduce(FMP__CUR_ENTRY(), in, out, count, type, op, 0, file, line);
 }
 
+/* fmp_reduce_value's: one element; a type or op that fmp_reduce refuses (a bitwise op on
+   a floating value, MINLOC on a scalar), which the value form cannot return, fails the
+   team as a usage error (the region's result; in abort mode the program ends saying so) */
+int fmp__reduce_value_at(const void *in, void *out, fmp_type type, fmp_op op, const char *file,
+                         int line)
+{
+    fmp__ctx *c = FMP__CUR_ENTRY();
+    int rc = reduce(c, in, out, 1, type, op, 0, file, line);
+    if (rc == FMP_ETYPE || rc == FMP_EOP)
+        fmp__usage_error(c, rc, FMP__MSG_reduce_value_refused, file, line, fmp__op_name(op),
+                         fmp__type_name(type), fmp_strerror(rc));
+    return rc;
+}
+
 int fmp__reduce_into_at(const void *in, void *inout, size_t count, fmp_type type, fmp_op op,
                         const char *file, int line)
 {

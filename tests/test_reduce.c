@@ -488,6 +488,59 @@ static void test_errors_outside_region(void)
     HT_CHECK_INT_EQ(fmp_reduce_into(NULL, NULL, 0, FMP_DOUBLE, FMP_SUM), FMP_OK);
 }
 
+/* fmp_reduce_value: the value form gives what fmp_reduce gives, bit for bit (member order),
+   for every type it takes, in every member; outside a region, its argument; an op its
+   type does not take (FMP_BXOR on a double): its argument back, and the region fails with
+   FMP_EOP, saying so (the value form has no result code to return it in). */
+static void test_reduce_value(void)
+{
+    HT_CHECK(fmp_reduce_value(2.5, FMP_SUM) == 2.5);
+    HT_CHECK(fmp_reduce_value(-7L, FMP_MAX) == -7L);
+    int *bad = ht_shared(sizeof(int) * 3);
+    FMP_PARALLEL(3) {
+        int me = fmp_thread_num();
+        double d = 0.1 * (me + 1) + 1e-17 * me, dref;
+        fmp_reduce(&d, &dref, 1, FMP_DOUBLE, FMP_SUM);
+        double dv = fmp_reduce_value(d, FMP_SUM);
+        float f = 0.3f * (float)(me + 1), fref;
+        fmp_reduce(&f, &fref, 1, FMP_FLOAT, FMP_PROD);
+        long double ld = 1.0L / (me + 3), ldref;
+        fmp_reduce(&ld, &ldref, 1, FMP_LONG_DOUBLE, FMP_SUM);
+        int i = me * 7 - 5;
+        unsigned u = 1u << me;
+        long l = -100L * me;
+        unsigned long ul = 3ul * (unsigned long)me;
+        long long ll = (long long)me << 40;
+        unsigned long long ull = ~0ull - (unsigned long long)me;
+        int miss = memcmp(&dv, &dref, sizeof dv) != 0;
+        miss += fmp_reduce_value(f, FMP_PROD) != fref;
+        miss += fmp_reduce_value(ld, FMP_SUM) != ldref;
+        miss += fmp_reduce_value(i, FMP_MIN) != -5;
+        miss += fmp_reduce_value(u, FMP_BOR) != 7u;
+        miss += fmp_reduce_value(l, FMP_SUM) != -300L;
+        miss += fmp_reduce_value(ul, FMP_MAX) != 6ul;
+        miss += fmp_reduce_value(ll, FMP_SUM) != 3LL << 40;
+        miss += fmp_reduce_value(ull, FMP_MIN) != ~0ull - 2;
+        bad[me] = miss;
+    }
+    for (int m = 0; m < 3; m++)
+        HT_CHECK_MSG(bad[m] == 0, "member %d: %d value reductions differ", m, bad[m]);
+    fmp_set_error_mode(FMP_ERRORS_RETURN);
+    double *got = ht_shared(sizeof(double));
+    int rc = 0;
+    FMP_PARALLEL(2) {
+        double v = fmp_reduce_value(4.0, FMP_BXOR); /* refused: a bitwise op on a double */
+        if (fmp_thread_num() == 0)
+            *got = v;
+    }
+    rc = fmp_region_error();
+    HT_CHECK(*got == 4.0);
+    HT_CHECK_MSG(rc == FMP_EOP, "region %d (%s): the refused op must fail the region", rc,
+                 fmp_strerror(rc));
+    HT_CHECK_CONTAINS(fmp_last_failure(), "fmp_reduce_value at");
+    HT_CHECK_CONTAINS(fmp_last_failure(), "FMP_BXOR on FMP_DOUBLE");
+}
+
 static void test_errors_inside_region(void)
 {
     int *ok = ht_shared(12 * sizeof(int));
@@ -1149,31 +1202,33 @@ static void test_gather_member_order(void)
     }
 }
 
-static const ht_test tests[] = {HT_TEST(test_type_sizes),
-                                HT_TEST_TIMEOUT(test_every_type_and_op_team_of_3, 60),
-                                HT_TEST_TIMEOUT(test_every_type_and_op_team_of_4, 60),
-                                HT_TEST(test_errors_outside_region),
-                                HT_TEST(test_errors_inside_region),
-                                HT_TEST(test_sizes_and_team_sizes),
-                                HT_TEST_TIMEOUT(test_four_million_doubles, 60),
-                                HT_TEST(test_bitwise_repeatable),
-                                HT_TEST(test_in_place),
-                                HT_TEST(test_minloc_maxloc_ties),
-                                HT_TEST(test_gather_member_order),
-                                HT_TEST(test_reduce_into_keeps_initial_value),
-                                HT_TEST_TIMEOUT(test_reduce_into_every_type_and_op_team_of_3, 60),
-                                HT_TEST_TIMEOUT(test_tree_every_type_and_op_team_of_11, 120),
-                                HT_TEST_TIMEOUT(test_tree_reduce_into_every_type_and_op_team_of_9, 120),
-                                HT_TEST(test_reduce_into_sizes_and_team_sizes),
-                                HT_TEST(test_reduce_into_outside_and_teams_of_one),
-                                HT_TEST(test_reduce_into_persistent_team),
-                                HT_TEST_TIMEOUT(test_reduce_into_broken_team, 15),
-                                HT_TEST_TIMEOUT(test_large_blocks_private_and_arena, 60),
-                                HT_TEST(test_large_in_place),
-                                HT_TEST_TIMEOUT(test_common_out_every_path, 60),
-                                HT_TEST_TIMEOUT(test_large_member_dies_staging, 15),
-                                HT_TEST_TIMEOUT(test_large_member_dies_copying_out, 15),
-                                HT_END};
+static const ht_test tests[] = {
+    HT_TEST(test_type_sizes),
+    HT_TEST_TIMEOUT(test_every_type_and_op_team_of_3, 60),
+    HT_TEST_TIMEOUT(test_every_type_and_op_team_of_4, 60),
+    HT_TEST(test_errors_outside_region),
+    HT_TEST(test_errors_inside_region),
+    HT_TEST(test_reduce_value),
+    HT_TEST(test_sizes_and_team_sizes),
+    HT_TEST_TIMEOUT(test_four_million_doubles, 60),
+    HT_TEST(test_bitwise_repeatable),
+    HT_TEST(test_in_place),
+    HT_TEST(test_minloc_maxloc_ties),
+    HT_TEST(test_gather_member_order),
+    HT_TEST(test_reduce_into_keeps_initial_value),
+    HT_TEST_TIMEOUT(test_reduce_into_every_type_and_op_team_of_3, 60),
+    HT_TEST_TIMEOUT(test_tree_every_type_and_op_team_of_11, 120),
+    HT_TEST_TIMEOUT(test_tree_reduce_into_every_type_and_op_team_of_9, 120),
+    HT_TEST(test_reduce_into_sizes_and_team_sizes),
+    HT_TEST(test_reduce_into_outside_and_teams_of_one),
+    HT_TEST(test_reduce_into_persistent_team),
+    HT_TEST_TIMEOUT(test_reduce_into_broken_team, 15),
+    HT_TEST_TIMEOUT(test_large_blocks_private_and_arena, 60),
+    HT_TEST(test_large_in_place),
+    HT_TEST_TIMEOUT(test_common_out_every_path, 60),
+    HT_TEST_TIMEOUT(test_large_member_dies_staging, 15),
+    HT_TEST_TIMEOUT(test_large_member_dies_copying_out, 15),
+    HT_END};
 
 int main(int argc, char **argv)
 {
