@@ -42,7 +42,7 @@
  *   raise_segv, kill_segv
  *       member 1 gets SIGSEGV from raise(), or from the master's kill().
  *   member_exec
- *       member 1 replaces its program (execl of sleep 30) inside the region.
+ *       member 1 replaces its program (execl of sleep 3) inside the region.
  *   master_exit_in_handler
  *       the master's SIGUSR1 handler calls exit(5) while the master is inside a region.
  *   longjmp_child, longjmp_child_exit, longjmp_master, longjmp_master_again
@@ -547,7 +547,7 @@ static int case_member_exec(void)
     fmp_set_error_mode(FMP_ERRORS_RETURN);
     FMP_PARALLEL(2) {
         if (fmp_thread_num() == 1)
-            execl("/bin/sleep", "sleep", "30", (char *)NULL);
+            execl("/bin/sleep", "sleep", "3", (char *)NULL);
         fmp_barrier();
     }
     printf("region %d\n", fmp_region_error());

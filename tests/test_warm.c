@@ -1661,15 +1661,21 @@ static void test_members_take_close_on_exec_flags(void)
     HT_REQUIRE(pipe(pfd) == 0); /* neither end close-on-exec */
     int a = open("/dev/null", O_RDONLY), b = open("/dev/null", O_RDONLY | O_CLOEXEC);
     HT_REQUIRE(a >= 0 && b >= 0);
-    HT_REQUIRE(fcntl(b, F_DUPFD_CLOEXEC, 8) == 8 && fcntl(pfd[1], F_DUPFD, 9) == 9);
-    int fds[NFD] = {1, a, b, 8, 9, 42};
+    /* two free numbers after a gap (valgrind holds some low ones of its own) */
+    int lo = 40;
+    while (fcntl(lo - 1, F_GETFD) >= 0 || fcntl(lo, F_GETFD) >= 0 || fcntl(lo + 1, F_GETFD) >= 0 ||
+           fcntl(lo + 2, F_GETFD) >= 0)
+        lo++;
+    const int cx = lo, wr = lo + 1, late = lo + 2;
+    HT_REQUIRE(fcntl(b, F_DUPFD_CLOEXEC, cx) == cx && fcntl(pfd[1], F_DUPFD, wr) == wr);
+    int fds[NFD] = {1, a, b, cx, wr, late};
     for (int r = 0; r < NR; r++) {
         if (r == 2) { /* the master changes two flags */
-            HT_REQUIRE(fcntl(a, F_SETFD, FD_CLOEXEC) == 0 && fcntl(8, F_SETFD, 0) == 0);
+            HT_REQUIRE(fcntl(a, F_SETFD, FD_CLOEXEC) == 0 && fcntl(cx, F_SETFD, 0) == 0);
         }
         if (r == 3) { /* and opens a descriptor the members have not seen */
-            HT_REQUIRE(fcntl(8, F_SETFD, FD_CLOEXEC) == 0);
-            HT_REQUIRE(fcntl(a, F_DUPFD, 42) == 42);
+            HT_REQUIRE(fcntl(cx, F_SETFD, FD_CLOEXEC) == 0);
+            HT_REQUIRE(fcntl(a, F_DUPFD, late) == late);
         }
         for (int i = 0; i < NFD; i++)
             want[r * NFD + i] = fcntl(fds[i], F_GETFD);
@@ -1679,28 +1685,32 @@ static void test_members_take_close_on_exec_flags(void)
                 got[(r * 3 + me) * NFD + i] = fcntl(fds[i], F_GETFD);
             if (me == 1) {
                 pid[r] = (long)getpid();
-                /* the shell has the pipe's end at 9, and not /dev/null's at 8 where the
-                   master holds it close-on-exec (a shell takes numbers below 10 alone) */
-                char cmd[160];
+                /* the shell has the pipe's end at wr, and not /dev/null's at cx where
+                   the master holds it close-on-exec (written through /proc: a shell's
+                   redirections take numbers below 10 alone) */
+                char cmd[200];
                 snprintf(cmd, sizeof cmd,
-                         "if [ -e /proc/$$/fd/8 ]; then echo %d:8; else echo %d:ok; fi >&9", r, r);
+                         "if [ -e /proc/$$/fd/%d ]; then echo %d:cx; else echo %d:ok; fi "
+                         ">/proc/$$/fd/%d",
+                         cx, r, r, wr);
                 if (system(cmd) != 0)
                     got[(r * 3 + me) * NFD] = -100;
             }
         }
         HT_CHECK_MSG(fmp_region_error() == 0, "region %d failed", r);
     }
-    close(9);
+    close(wr);
     close(pfd[1]);
     char text[256] = {0};
     size_t n = 0;
     ssize_t k;
     while (n < sizeof text - 1 && (k = read(pfd[0], text + n, sizeof text - 1 - n)) > 0)
         n += (size_t)k;
-    HT_CHECK_MSG(strcmp(text, "0:ok\n1:ok\n2:8\n3:ok\n") == 0,
-                 "the members' shells wrote \"%s\" (ok: 8 not inherited, 9 written to; in region 2 "
-                 "the master held 8 without the flag)",
-                 text);
+    HT_CHECK_MSG(
+        strcmp(text, "0:ok\n1:ok\n2:cx\n3:ok\n") == 0,
+        "the members' shells wrote \"%s\" (ok: %d not inherited, %d written to; in region 2 "
+        "the master held it without the flag)",
+        text, cx, wr);
     for (int r = 0; r < NR; r++)
         for (int m = 0; m < 3; m++)
             for (int i = 0; i < NFD; i++)
@@ -1714,8 +1724,8 @@ static void test_members_take_close_on_exec_flags(void)
     close(pfd[0]);
     close(a);
     close(b);
-    close(8);
-    close(42);
+    close(cx);
+    close(late);
 }
 
 /* A body that dup2()s over the numbers where a warm member keeps its own descriptors (900
