@@ -49,7 +49,6 @@ static int pidfd_open(pid_t pid)
     return fd < 0 ? -1 : (int)fd;
 }
 
-/* SIGKILL member m unless it is known to be gone. */
 /* A member that released its life lock (the kernel marks it abandoned) while it lives
    and is not exiting has replaced its program: exec releases the robust locks as an
    exit does (flags of /proc/PID/stat, the 9th field: PF_EXITING 0x4). */
@@ -69,6 +68,7 @@ static int member_execed(fmp__shteam *t, int m)
            state != 'X' && !(flags & 0x4);
 }
 
+/* SIGKILL member m unless it is known to be gone (noting first whether it exec'd). */
 static void kill_member(fmp__shteam *t, int m)
 {
     fmp__slot *s = &t->slots[m];
