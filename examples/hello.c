@@ -18,11 +18,8 @@ int main(void)
     double sum = 0.0;                            /* private: only the master's copy survives */
     FMP_PARALLEL(0) {                            /* fork a team (0: default size) */
         double part = 0.0;
-        FMP_FOR(i, 0, n, fmp_static(0)) {
-            x[i] = 1.0 / (i + 1);
-            part += x[i];
-        }
-        sum = fmp_reduce_value(part, FMP_SUM);   /* every member gets the total */
+        FMP_FOR(i, 0, n, fmp_static(0)) { x[i] = 1.0 / (i + 1); part += x[i]; }
+        sum = fmp_reduce_value(part, FMP_SUM);  /* every member gets the total */
     }                                            /* join: only the master goes on */
     printf("sum = %f (x[n-1] = %g)\n", sum, x[n - 1]);
     return 0;

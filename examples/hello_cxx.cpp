@@ -16,7 +16,7 @@ int main()
     FMP_PARALLEL(0) {
         double part = 0.0;
         FMP_FOR(i, 0, n, fmp_static(0)) { x[i] = 1.0 / (i + 1); part += x[i]; }
-        fmp_reduce(&part, &sum, 1, FMP_DOUBLE, FMP_SUM);
+        sum = fmp_reduce_value(part, FMP_SUM);  /* every member gets the total */
     }
     std::printf("sum = %f (x[n-1] = %g)\n", sum, x[n - 1]);
     return 0;

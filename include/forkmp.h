@@ -471,7 +471,8 @@ FMP_EXPORT int fmp_reduce_into(const void *in, void *inout, size_t count, fmp_ty
  * the compiler keeps it in a register through the loop (with fmp_reduce(&acc, ...), a
  * loop that stores doubles through a pointer must load and store @p acc at every
  * iteration: it might be one of them).  Types: int, unsigned, long, unsigned long, long
- * long, unsigned long long, float, double, long double (another is a compile error).
+ * long, unsigned long long, float, double, long double (another is a compile error; C11's
+ * _Generic in C, overloads in C++).
  * Outside regions it returns @p v.  On a failure (::FMP_ON_ERROR=return) it returns @p v,
  * and the region's result says what failed (fmp_region_error(), or fmp_parallel()'s
  * return).
@@ -936,6 +937,22 @@ FMP__REDUCE_VALUE(ldouble, long double, FMP_LONG_DOUBLE)
 
 #ifdef __cplusplus
 }
+/* fmp_reduce_value in C++: an overload per type (extern "C" functions cannot be
+   overloaded, hence out of the block above) */
+/** @cond */
+/* clang-format off */
+static inline int fmp__rv(int v, fmp_op op, const char *f, int l) { return fmp__rv_int(v, op, f, l); }
+static inline unsigned fmp__rv(unsigned v, fmp_op op, const char *f, int l) { return fmp__rv_uint(v, op, f, l); }
+static inline long fmp__rv(long v, fmp_op op, const char *f, int l) { return fmp__rv_long(v, op, f, l); }
+static inline unsigned long fmp__rv(unsigned long v, fmp_op op, const char *f, int l) { return fmp__rv_ulong(v, op, f, l); }
+static inline long long fmp__rv(long long v, fmp_op op, const char *f, int l) { return fmp__rv_llong(v, op, f, l); }
+static inline unsigned long long fmp__rv(unsigned long long v, fmp_op op, const char *f, int l) { return fmp__rv_ullong(v, op, f, l); }
+static inline float fmp__rv(float v, fmp_op op, const char *f, int l) { return fmp__rv_float(v, op, f, l); }
+static inline double fmp__rv(double v, fmp_op op, const char *f, int l) { return fmp__rv_double(v, op, f, l); }
+static inline long double fmp__rv(long double v, fmp_op op, const char *f, int l) { return fmp__rv_ldouble(v, op, f, l); }
+/* clang-format on */
+#define fmp_reduce_value(v, op) fmp__rv((v), (op), __FILE__, __LINE__)
+/** @endcond */
 #endif
 
 #endif /* FORKMP_H */
