@@ -926,7 +926,12 @@ static void test_dynamic_loop_stops_when_a_member_dies(void)
     }
     HT_CHECK_INT_EQ(fmp_region_error(), FMP_EMEMBER);
     printf("%ld iterations after the death\n", lc->after_death);
-    HT_CHECK_MSG(lc->after_death < 1000, "%ld of %ld iterations ran after a member died",
+    /* under valgrind, 3 processes on 2 cpus run in its time slices: a member that has
+       not yet looked may take a thousand chunks before its next turn (1065 once in a
+       fresh clone's valgrind pass); the loop must still stop long before its end */
+    const char *pre = getenv("LD_PRELOAD");
+    long bound = pre && strstr(pre, "/vgpreload_") ? 10000 : 1000;
+    HT_CHECK_MSG(lc->after_death < bound, "%ld of %ld iterations ran after a member died",
                  lc->after_death, n);
 }
 
