@@ -196,6 +196,31 @@ int ht_children_left(void)
     return all - (parked > 0 ? parked : 0);
 }
 
+int ht_stderr_of(void (*fn)(void *), void *arg, char *out, size_t len)
+{
+    char path[] = "/tmp/forkmp-stderr-XXXXXX";
+    int log = mkstemp(path);
+    out[0] = '\0';
+    if (log < 0)
+        return -1;
+    unlink(path);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        if (dup2(log, 2) != 2)
+            _exit(2);
+        fn(arg);
+        _exit(0);
+    }
+    int st = -1;
+    while (child > 0 && waitpid(child, &st, 0) < 0 && errno == EINTR)
+        ;
+    ssize_t n = pread(log, out, len - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    close(log);
+    return child > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 int ht_children_of(pid_t ppid, pid_t *out, int max)
 {
     procinfo buf[256];

@@ -173,6 +173,10 @@ char ht_pid_state(pid_t pid);
 /* Processes whose parent is ppid (alive or zombie): their number; up to max pids in out
    (out may be NULL). */
 int ht_children_of(pid_t ppid, pid_t *out, int max);
+/* Run fn(arg) in a forked child whose stderr goes to a file, read back into out (len
+   bytes, terminated) once the child ended: its exit status (fn's own exit, or 0 when fn
+   returns), -1 when it did not exit. */
+int ht_stderr_of(void (*fn)(void *), void *arg, char *out, size_t len);
 /* The calling process's children left after its regions joined: ht_children_of(getpid())
    less the warm members parked for its next region (FMP_REGION=warm/auto), which are
    ended first by fmp_warm_release(). */

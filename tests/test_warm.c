@@ -1058,6 +1058,35 @@ static void test_member_stopped_after_a_no_go_sync(void)
     fmp_warm_release();
 }
 
+/* The child of regions_under_a_limit: a lowered limit, a descriptor opened high. */
+typedef struct limit_case {
+    int resource;
+    rlim_t cur;
+    int fd_at;
+} limit_case;
+
+static void regions_in_limit(void *arg)
+{
+    const limit_case *lc = arg;
+    struct rlimit rl;
+    getrlimit(lc->resource, &rl);
+    rl.rlim_cur = lc->cur;
+    if (setrlimit(lc->resource, &rl) != 0 || (lc->fd_at > 0 && dup2(0, lc->fd_at) != lc->fd_at))
+        _exit(2);
+    in_warm_mode();
+    long *shared = ht_shared(sizeof(long) * 4);
+    static int g;
+    int bad = 0;
+    for (int r = 0; r < 3; r++) {
+        g = r;
+        FMP_PARALLEL(3) {
+            shared[fmp_thread_num()] = g;
+        }
+        bad += shared[0] != r || shared[1] != r || shared[2] != r;
+    }
+    _exit(bad ? 3 : 0);
+}
+
 /* A child with the soft limit of resource at cur runs 3 regions of 3 in warm mode: they
    must see the master's values whatever runs them, and its stderr must say why they
    fork (word and value, as the note names them). */
@@ -1073,40 +1102,32 @@ static void regions_under_a_limit(int resource, rlim_t cur, int fd_at, const cha
                (unsigned long long)cur);
         return;
     }
-    char path[] = "/tmp/forkmp-limit-XXXXXX";
-    int log = mkstemp(path);
-    HT_REQUIRE(log >= 0);
-    unlink(path);
-    pid_t child = fork();
-    if (child == 0) {
-        struct rlimit rl;
-        getrlimit(resource, &rl);
-        rl.rlim_cur = cur;
-        if (setrlimit(resource, &rl) != 0 || dup2(log, 2) != 2 ||
-            (fd_at > 0 && dup2(0, fd_at) != fd_at))
-            _exit(2);
-        in_warm_mode();
-        long *shared = ht_shared(sizeof(long) * 4);
-        static int g;
-        int bad = 0;
-        for (int r = 0; r < 3; r++) {
-            g = r;
-            FMP_PARALLEL(3) {
-                shared[fmp_thread_num()] = g;
-            }
-            bad += shared[0] != r || shared[1] != r || shared[2] != r;
-        }
-        _exit(bad ? 3 : 0);
-    }
-    HT_REQUIRE(child > 0);
-    int st = 0;
-    HT_CHECK_INT_EQ(waitpid(child, &st, 0), child);
-    HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the regions went wrong (status %#x)", st);
+    limit_case lc = {resource, cur, fd_at};
     char text[4096];
-    ssize_t n = pread(log, text, sizeof text - 1, 0);
-    text[n > 0 ? n : 0] = 0;
-    close(log);
+    int st = ht_stderr_of(regions_in_limit, &lc, text, sizeof text);
+    HT_CHECK_MSG(st == 0, "the regions went wrong (status %d)", st);
     HT_CHECK_MSG(strstr(text, word) && strstr(text, value), "no word of %s: %.1500s", word, text);
+}
+
+/* The child of test_alternating_team_sizes_keep_the_pool: 9 regions alternating sizes 2,
+   3, 4, then 6 of size 3; exit() prints the counts. */
+static void alternating_sizes(void *arg)
+{
+    (void)arg;
+    setenv("FMP_REGION", "auto", 1);
+    setenv("FMP_DISPLAY_ENV", "verbose", 1);
+    long *seen = ht_shared(sizeof(long) * 8);
+    int bad = 0;
+    for (int r = 0; r < 15; r++) {
+        int n = r < 9 ? 2 + r % 3 : 3;
+        memset(seen, 0, sizeof(long) * 8);
+        FMP_PARALLEL(n) {
+            seen[fmp_thread_num()] = r + 1;
+        }
+        for (int m = 0; m < n; m++)
+            bad += seen[m] != r + 1;
+    }
+    exit(bad ? 3 : 0); /* exit: the counts are printed at the end */
 }
 
 /* Regions that alternate their team sizes under auto (2, 3, 4, 2, ...): the pool of the
@@ -1117,37 +1138,9 @@ static void test_alternating_team_sizes_keep_the_pool(void)
 {
     if (!warm_available())
         return;
-    char path[] = "/tmp/forkmp-sizes-XXXXXX";
-    int log = mkstemp(path);
-    HT_REQUIRE(log >= 0);
-    unlink(path);
-    pid_t child = fork();
-    HT_REQUIRE(child >= 0);
-    if (child == 0) {
-        if (dup2(log, 2) != 2)
-            _exit(2);
-        setenv("FMP_REGION", "auto", 1);
-        setenv("FMP_DISPLAY_ENV", "verbose", 1);
-        long *seen = ht_shared(sizeof(long) * 8);
-        int bad = 0;
-        for (int r = 0; r < 15; r++) { /* 9 alternating, then 6 of size 3 */
-            int n = r < 9 ? 2 + r % 3 : 3;
-            memset(seen, 0, sizeof(long) * 8);
-            FMP_PARALLEL(n) {
-                seen[fmp_thread_num()] = r + 1;
-            }
-            for (int m = 0; m < n; m++)
-                bad += seen[m] != r + 1;
-        }
-        exit(bad ? 3 : 0); /* exit: the counts are printed at the end */
-    }
-    int st = 0;
-    HT_CHECK_INT_EQ(waitpid(child, &st, 0), child);
-    HT_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the regions went wrong (status %#x)", st);
     char text[16384];
-    ssize_t k = pread(log, text, sizeof text - 1, 0);
-    text[k > 0 ? k : 0] = 0;
-    close(log);
+    int st = ht_stderr_of(alternating_sizes, NULL, text, sizeof text);
+    HT_CHECK_MSG(st == 0, "the regions went wrong (status %d)", st);
     /* regions 0, 3, 6 warm on the first pool (0 starts it), 1, 2, 4, 5, 7, 8 fork; then
        size 3 twice in a row: region 9 forks, 10 starts a pool, 11-14 reuse it */
     check_counts(text, 6, 2, 7);
