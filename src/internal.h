@@ -517,6 +517,9 @@ int fmp__team_size(fmp__ctx *parent, int nprocs, int cond, const char *what,
 /* A zeroed control block for n members, or NULL (ENOMEM). */
 fmp__shteam *fmp__team_alloc(int n, fmp__ctx *parent, const char *file, int line);
 void fmp__team_free(fmp__shteam *t);
+/* Team t as fmp__team_alloc left it, for new members: those bound to it were reaped
+   before they started (a warm pool let go at the open). (team.c) */
+void fmp__team_unstart(fmp__shteam *t);
 /* Fork members 1..n-1.  Returns 0 in the master, the member number in a child, or a
    negative error (every forked member killed and reaped, reported). */
 int fmp__team_fork(fmp__shteam *t, const char *what, const char *file, int line);

@@ -258,6 +258,27 @@ fmp__shteam *fmp__team_alloc(int n, fmp__ctx *parent, const char *file, int line
     return t;
 }
 
+void fmp__team_unstart(fmp__shteam *t)
+{
+    /* a member that saw another die as the pool went (the death that let it go, or one
+       pool_destroy killed first) marked the team broken and recorded that death: the
+       forked members would inherit both (the region failed, blaming its new member of
+       that number) */
+    atomic_store(&t->broken, 0);
+    memset(&t->failure, 0, sizeof t->failure);
+    atomic_store(&t->go_sleepers, 0);
+    t->reported = 0;
+    for (int k = 1; k < t->n; k++) {
+        fmp__slot *s = &t->slots[k];
+        if (s->pidfd >= 0)
+            close(s->pidfd);
+        s->pidfd = -1;
+        atomic_store(&s->pid, 0);
+        atomic_store(&s->state, FMP__S_FREE);
+        fmp__robust_mutex_init(&s->life);
+    }
+}
+
 void fmp__team_free(fmp__shteam *t)
 {
     if (!t)

@@ -3344,23 +3344,7 @@ static int warm_enter(fmp__shteam *t, const char *file, int line)
         /* the pool goes (members already in the region with it); the region forks */
         pool_destroy();
         g_failures++;
-        /* on a team the pool's members never started: one that saw another die (the one
-           whose death made this -2, or a member pool_destroy killed first) marked it
-           broken and recorded the death, and the forked members would have inherited
-           both (the region failed, blaming the new member of that number) */
-        atomic_store(&t->broken, 0);
-        memset(&t->failure, 0, sizeof t->failure);
-        atomic_store(&t->go_sleepers, 0);
-        t->reported = 0;
-        for (int k = 1; k < t->n; k++) {
-            fmp__slot *s = &t->slots[k];
-            if (s->pidfd >= 0)
-                close(s->pidfd);
-            s->pidfd = -1;
-            atomic_store(&s->pid, 0);
-            atomic_store(&s->state, FMP__S_FREE);
-            fmp__robust_mutex_init(&s->life);
-        }
+        fmp__team_unstart(t); /* for the members the region forks instead */
         say_fallback(file, line, why);
         return -1;
     }
