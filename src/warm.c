@@ -2989,6 +2989,18 @@ static void rebind_members(const fmp__shteam *t)
     g_pool.level = t->level;
 }
 
+/* Why a member of the pool is missing at the open: the step it could not follow the
+   master in, where it said (the member leaves after its report), else gone (how). */
+static void gone_why(const w_ctl *c, char *why, size_t len, const char *how)
+{
+    if (atomic_load(&c->err))
+        snprintf(why, len, "member %d could not follow the master (step %d%s: %s)%s", c->err_member,
+                 atomic_load(&c->err), step_what(atomic_load(&c->err)), strerror(c->err_no),
+                 follow_hint(c->err_no));
+    else
+        snprintf(why, len, "a member of the warm pool %s", how);
+}
+
 /* The master side of a warm region's open (others: the master's other threads, counted);
    returns 0, or -1 (why says why): -2, members are in the region with it; -3, a new pool
    is due; -4, auto forks this region; -5, this region forks for the reason in why (the
@@ -3036,7 +3048,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
        their own scans and maps, which read nothing the master writes here) */
     int r = master_prepare(c, why, len);
     if (master_wait(&c->parked, (uint32_t)g_pool.nmem) < 0) {
-        snprintf(why, len, "a member of the warm pool is gone");
+        gone_why(c, why, len, "is gone");
         return -1;
     }
     if (r == 0 && atomic_load(&c->renew))
@@ -3053,7 +3065,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
            would wait for it for ever (seen under load: a member stopped across a
            forked region) */
         if (r == -4 && master_wait(&c->parked, (uint32_t)g_pool.nmem) < 0) {
-            snprintf(why, len, "a member of the warm pool is gone");
+            gone_why(c, why, len, "is gone");
             return -1;
         }
         return r;
@@ -3079,12 +3091,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
     master_post_acts(c, seq);
     WP(9);
     if (master_wait(&c->synced, (uint32_t)g_pool.nmem) < 0) {
-        if (atomic_load(&c->err))
-            snprintf(why, len, "member %d could not follow the master (step %d%s: %s)%s",
-                     c->err_member, atomic_load(&c->err), step_what(atomic_load(&c->err)),
-                     strerror(c->err_no), follow_hint(c->err_no));
-        else
-            snprintf(why, len, "a member of the warm pool died");
+        gone_why(c, why, len, "died");
         return -2; /* the team's slots name the pool: the caller breaks the team */
     }
     if (threaded) {
@@ -3103,7 +3110,7 @@ static int master_open(fmp__shteam *t, sigjmp_buf *jb, int others, char *why, si
                open's c->threaded and c->nenter, not this one's, and could enter the
                region that forked */
             if (master_wait(&c->parked, (uint32_t)g_pool.nmem) < 0) {
-                snprintf(why, len, "a member of the warm pool is gone");
+                gone_why(c, why, len, "is gone");
                 return -1;
             }
             snprintf(why, len, "another thread of the process ran while the members copied");

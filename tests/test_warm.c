@@ -1058,11 +1058,12 @@ static void test_member_stopped_after_a_no_go_sync(void)
     fmp_warm_release();
 }
 
-/* The child of regions_under_a_limit: a lowered limit, a descriptor opened high. */
+/* The child of regions_under_a_limit: a lowered limit, a descriptor opened high before
+   region fd_region. */
 typedef struct limit_case {
     int resource;
     rlim_t cur;
-    int fd_at;
+    int fd_at, fd_region;
 } limit_case;
 
 static void regions_in_limit(void *arg)
@@ -1071,13 +1072,15 @@ static void regions_in_limit(void *arg)
     struct rlimit rl;
     getrlimit(lc->resource, &rl);
     rl.rlim_cur = lc->cur;
-    if (setrlimit(lc->resource, &rl) != 0 || (lc->fd_at > 0 && dup2(0, lc->fd_at) != lc->fd_at))
+    if (setrlimit(lc->resource, &rl) != 0)
         _exit(2);
     in_warm_mode();
     long *shared = ht_shared(sizeof(long) * 4);
     static int g;
     int bad = 0;
     for (int r = 0; r < 3; r++) {
+        if (lc->fd_at > 0 && r == lc->fd_region && dup2(0, lc->fd_at) != lc->fd_at)
+            _exit(2);
         g = r;
         FMP_PARALLEL(3) {
             shared[fmp_thread_num()] = g;
@@ -1090,8 +1093,8 @@ static void regions_in_limit(void *arg)
 /* A child with the soft limit of resource at cur runs 3 regions of 3 in warm mode: they
    must see the master's values whatever runs them, and its stderr must say why they
    fork (word and value, as the note names them). */
-static void regions_under_a_limit(int resource, rlim_t cur, int fd_at, const char *word,
-                                  const char *value)
+static void regions_under_a_limit(int resource, rlim_t cur, int fd_at, int fd_region,
+                                  const char *word, const char *value)
 {
     if (!warm_available())
         return;
@@ -1102,7 +1105,7 @@ static void regions_under_a_limit(int resource, rlim_t cur, int fd_at, const cha
                (unsigned long long)cur);
         return;
     }
-    limit_case lc = {resource, cur, fd_at};
+    limit_case lc = {resource, cur, fd_at, fd_region};
     char text[4096];
     int st = ht_stderr_of(regions_in_limit, &lc, text, sizeof text);
     HT_CHECK_MSG(st == 0, "the regions went wrong (status %d)", st);
@@ -1150,22 +1153,25 @@ static void test_alternating_team_sizes_keep_the_pool(void)
    the regions fork, right, and FMP_REGION=warm says why once, naming the limit. */
 static void test_low_descriptor_limit_says_so(void)
 {
-    regions_under_a_limit(RLIMIT_NOFILE, 256, 0, "RLIMIT_NOFILE", "is 256");
+    regions_under_a_limit(RLIMIT_NOFILE, 256, 0, 0, "RLIMIT_NOFILE", "is 256");
 }
 
 /* A CPU time limit: a warm member's CPU time counts every region it ran, a fork child's
    starts at 0, so regions fork, and the note says why. */
 static void test_cpu_time_limit_forks_and_says_so(void)
 {
-    regions_under_a_limit(RLIMIT_CPU, 600, 0, "RLIMIT_CPU", "600 s");
+    regions_under_a_limit(RLIMIT_CPU, 600, 0, 0, "RLIMIT_CPU", "600 s");
 }
 
 /* A descriptor the master holds at 5000 (the limit allows it): warm members mirror
    those below 4096, so the regions fork, right, and the note says so (it blamed the
-   descriptor limit before). */
+   descriptor limit before); also when it is opened once the pool runs (the note said
+   only that a member was gone). */
 static void test_descriptor_above_4096_says_so(void)
 {
-    regions_under_a_limit(RLIMIT_NOFILE, 8192, 5000, "descriptor numbered 4096 or above",
+    regions_under_a_limit(RLIMIT_NOFILE, 8192, 5000, 0, "descriptor numbered 4096 or above",
+                          "do not mirror");
+    regions_under_a_limit(RLIMIT_NOFILE, 8192, 5000, 1, "descriptor numbered 4096 or above",
                           "do not mirror");
 }
 
